@@ -1,0 +1,3 @@
+module github.com/atrium-portal/atrium
+
+go 1.26.8
