@@ -1,0 +1,454 @@
+package catalog
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits bound what a descriptor may cost to parse. A zero field means its
+// default (see DefaultLimits).
+type Limits struct {
+	// MaxDocumentBytes is the largest descriptor file accepted, in bytes.
+	MaxDocumentBytes int
+	// MaxDocuments is the largest number of YAML documents in one file.
+	MaxDocuments int
+	// MaxDepth is the deepest nesting of mappings and sequences.
+	MaxDepth int
+	// MaxNodes is the largest number of values one document may expand to,
+	// counting every alias expansion. It stops alias bombs.
+	MaxNodes int
+}
+
+// DefaultLimits returns the limits used when none are configured.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxDocumentBytes: 1 << 20,
+		MaxDocuments:     10000,
+		MaxDepth:         64,
+		MaxNodes:         100000,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxDocumentBytes <= 0 {
+		l.MaxDocumentBytes = d.MaxDocumentBytes
+	}
+	if l.MaxDocuments <= 0 {
+		l.MaxDocuments = d.MaxDocuments
+	}
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = d.MaxDepth
+	}
+	if l.MaxNodes <= 0 {
+		l.MaxNodes = d.MaxNodes
+	}
+	return l
+}
+
+// aliasRatio is how many times the values written in a document its aliases
+// may expand to, once expansions pass aliasRatioFloor values.
+const (
+	aliasRatio      = 10
+	aliasRatioFloor = 10000
+)
+
+// Document is one descriptor document: its plain JSON-compatible content
+// (maps with string keys, slices, strings, float64, int, bool, nil) and
+// where it came from.
+type Document struct {
+	File string
+	Line int
+	Raw  map[string]any
+	// root is the YAML mapping Raw was made from; nil for JSON input.
+	root *yaml.Node
+}
+
+// LineOf returns the line of the field at fieldPath, a dot path such as
+// "spec.owner" or "metadata.tags.2". Keys that contain dots
+// ("metadata.annotations.backstage.io/orphan") are found too. When the field
+// is missing it returns the line of its deepest present parent, and d.Line
+// when nothing is known.
+func (d Document) LineOf(fieldPath string) int {
+	if d.root == nil {
+		return d.Line
+	}
+	line := lineOf(d.root, fieldPath, 0)
+	if line == 0 {
+		return d.Line
+	}
+	return line
+}
+
+func lineOf(n *yaml.Node, path string, hops int) int {
+	for n.Kind == yaml.AliasNode && n.Alias != nil && hops < 64 {
+		n = n.Alias
+		hops++
+	}
+	if path == "" {
+		return n.Line
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		best := -1
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i].Value
+			if (path == k || strings.HasPrefix(path, k+".")) && (best < 0 || len(k) > len(n.Content[best].Value)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return n.Line
+		}
+		key := n.Content[best]
+		if len(path) == len(key.Value) {
+			return key.Line
+		}
+		if l := lineOf(n.Content[best+1], path[len(key.Value)+1:], hops+1); l > 0 {
+			return l
+		}
+		return key.Line
+	case yaml.SequenceNode:
+		seg, rest, _ := strings.Cut(path, ".")
+		i, err := strconv.Atoi(seg)
+		if err != nil || i < 0 || i >= len(n.Content) {
+			return n.Line
+		}
+		if l := lineOf(n.Content[i], rest, hops+1); l > 0 {
+			return l
+		}
+		return n.Content[i].Line
+	}
+	return n.Line
+}
+
+var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// ParseDescriptors parses a descriptor file of one or more YAML documents
+// separated by "---". Empty documents are skipped. It returns the documents
+// that parsed and, when any did not, an error of type Problems naming the
+// file and line of each problem; a YAML syntax error ends the file there.
+func ParseDescriptors(file string, data []byte, lim Limits) (docs []Document, err error) {
+	lim = lim.withDefaults()
+	if len(data) > lim.MaxDocumentBytes {
+		return nil, Problems{{File: file, Message: fmt.Sprintf("descriptor is %d bytes, more than the limit of %d bytes", len(data), lim.MaxDocumentBytes)}}
+	}
+	if !utf8.Valid(data) {
+		line, col := invalidUTF8At(data)
+		return nil, Problems{{File: file, Line: line, Message: fmt.Sprintf("descriptor is not valid UTF-8 (invalid byte at column %d)", col)}}
+	}
+	var problems Problems
+	defer func() {
+		// The YAML parser must never take the process down on hostile input.
+		if r := recover(); r != nil {
+			problems = append(problems, Problem{File: file, Message: fmt.Sprintf("descriptor could not be parsed as YAML: %v", r)})
+			err = problems
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for index := 0; ; index++ {
+		var n yaml.Node
+		derr := dec.Decode(&n)
+		if errors.Is(derr, io.EOF) {
+			break
+		}
+		if derr != nil {
+			problems = append(problems, yamlProblem(file, derr))
+			break
+		}
+		root := &n
+		if root.Kind == yaml.DocumentNode {
+			if len(root.Content) == 0 {
+				continue
+			}
+			root = root.Content[0]
+		}
+		if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
+			continue
+		}
+		if index >= lim.MaxDocuments {
+			problems = append(problems, Problem{File: file, Line: root.Line, Message: fmt.Sprintf("descriptor has more than %d documents", lim.MaxDocuments)})
+			break
+		}
+		target := root
+		for target.Kind == yaml.AliasNode && target.Alias != nil {
+			target = target.Alias
+		}
+		if target.Kind != yaml.MappingNode {
+			problems = append(problems, Problem{File: file, Line: root.Line, Message: fmt.Sprintf("document %d is %s, expected a mapping (an object with apiVersion, kind, metadata and spec)", index+1, nodeKindName(target))})
+			continue
+		}
+		c := converter{file: file, lim: lim}
+		v, ok := c.value(root, 1)
+		if !ok || len(c.problems) > 0 {
+			problems = append(problems, c.problems...)
+			continue
+		}
+		docs = append(docs, Document{File: file, Line: root.Line, Raw: v.(map[string]any), root: target})
+	}
+	if len(problems) > 0 {
+		return docs, problems
+	}
+	return docs, nil
+}
+
+func yamlProblem(file string, err error) Problem {
+	msg := err.Error()
+	if m := yamlErrLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Problem{File: file, Line: line, Message: "invalid YAML: " + m[2]}
+	}
+	return Problem{File: file, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func invalidUTF8At(data []byte) (line, col int) {
+	line, col = 1, 1
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == utf8.RuneError && size <= 1 {
+			return line, col
+		}
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+		data = data[size:]
+	}
+	return line, col
+}
+
+func nodeKindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a sequence"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("a scalar (%q)", truncate(n.Value, 40))
+	case yaml.MappingNode:
+		return "a mapping"
+	}
+	return "empty"
+}
+
+// converter turns YAML nodes into plain values, enforcing the limits.
+type converter struct {
+	file     string
+	lim      Limits
+	nodes    int // values produced
+	expanded int // values produced inside alias expansions
+	inAlias  int // depth of alias expansions being followed
+	active   map[*yaml.Node]bool
+	problems Problems
+}
+
+func (c *converter) fail(n *yaml.Node, format string, args ...any) {
+	c.problems = append(c.problems, Problem{File: c.file, Line: n.Line, Message: fmt.Sprintf(format, args...)})
+}
+
+// value converts n; false means conversion stopped at a fatal problem.
+func (c *converter) value(n *yaml.Node, depth int) (any, bool) {
+	c.nodes++
+	if c.inAlias > 0 {
+		c.expanded++
+	}
+	if c.nodes > c.lim.MaxNodes {
+		c.fail(n, "document expands to more than %d values (alias expansion limit)", c.lim.MaxNodes)
+		return nil, false
+	}
+	if c.expanded > aliasRatioFloor && c.expanded > aliasRatio*(c.nodes-c.expanded) {
+		c.fail(n, "aliases expand to more than %d times the values written in the document", aliasRatio)
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			c.fail(n, "unknown alias *%s", n.Value)
+			return nil, false
+		}
+		if c.active[n.Alias] {
+			c.fail(n, "alias *%s refers to a value that contains it", n.Value)
+			return nil, false
+		}
+		if c.active == nil {
+			c.active = map[*yaml.Node]bool{}
+		}
+		c.active[n.Alias] = true
+		c.inAlias++
+		c.nodes-- // the alias itself is not a value
+		c.expanded--
+		v, ok := c.value(n.Alias, depth)
+		c.inAlias--
+		delete(c.active, n.Alias)
+		return v, ok
+	case yaml.ScalarNode:
+		return scalarValue(n), true
+	case yaml.SequenceNode:
+		if depth > c.lim.MaxDepth {
+			c.fail(n, "values are nested more than %d levels deep", c.lim.MaxDepth)
+			return nil, false
+		}
+		out := make([]any, 0, len(n.Content))
+		for _, item := range n.Content {
+			v, ok := c.value(item, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, v)
+		}
+		return out, true
+	case yaml.MappingNode:
+		if depth > c.lim.MaxDepth {
+			c.fail(n, "values are nested more than %d levels deep", c.lim.MaxDepth)
+			return nil, false
+		}
+		return c.mapping(n, depth)
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, true
+		}
+		return c.value(n.Content[0], depth)
+	}
+	return nil, true
+}
+
+func (c *converter) mapping(n *yaml.Node, depth int) (any, bool) {
+	out := make(map[string]any, len(n.Content)/2)
+	var lines map[string]int
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := n.Content[i], n.Content[i+1]
+		if kn.Kind == yaml.ScalarNode && kn.Value == "<<" && kn.ShortTag() == "!!merge" {
+			merges = append(merges, vn)
+			continue
+		}
+		key, ok := c.key(kn)
+		if !ok {
+			return nil, false
+		}
+		if _, dup := out[key]; dup {
+			c.fail(kn, "mapping key %q is already defined at line %d", key, lines[key])
+			continue
+		}
+		v, ok := c.value(vn, depth+1)
+		if !ok {
+			return nil, false
+		}
+		out[key] = v
+		if lines == nil {
+			lines = make(map[string]int, len(n.Content)/2)
+		}
+		lines[key] = kn.Line
+	}
+	for _, m := range merges {
+		if !c.merge(out, m, depth) {
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// merge applies a YAML merge key ("<<: *base" or "<<: [*a, *b]"): keys the
+// mapping sets itself win, and earlier sources win over later ones.
+func (c *converter) merge(out map[string]any, m *yaml.Node, depth int) bool {
+	v, ok := c.value(m, depth+1)
+	if !ok {
+		return false
+	}
+	var sources []any
+	switch t := v.(type) {
+	case map[string]any:
+		sources = []any{t}
+	case []any:
+		sources = t
+	default:
+		c.fail(m, "merge key \"<<\" needs a mapping or a sequence of mappings")
+		return false
+	}
+	for _, s := range sources {
+		sm, ok := s.(map[string]any)
+		if !ok {
+			c.fail(m, "merge key \"<<\" needs a mapping or a sequence of mappings")
+			return false
+		}
+		for k, v := range sm {
+			if _, set := out[k]; !set {
+				out[k] = v
+			}
+		}
+	}
+	return true
+}
+
+func (c *converter) key(kn *yaml.Node) (string, bool) {
+	for kn.Kind == yaml.AliasNode && kn.Alias != nil {
+		kn = kn.Alias
+	}
+	if kn.Kind != yaml.ScalarNode {
+		c.fail(kn, "mapping keys must be strings, found %s", nodeKindName(kn))
+		return "", false
+	}
+	return kn.Value, true
+}
+
+// scalarValue resolves a scalar the way YAML 1.2's core schema does, keeping
+// values JSON cannot hold (infinities, NaN, timestamps, binary) as the text
+// that was written.
+func scalarValue(n *yaml.Node) any {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil
+	case "!!bool":
+		return strings.EqualFold(n.Value, "true")
+	case "!!int":
+		plain := strings.ReplaceAll(n.Value, "_", "")
+		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
+			return int(i)
+		}
+		if f, err := strconv.ParseFloat(plain, 64); err == nil && !math.IsInf(f, 0) {
+			return f
+		}
+		return n.Value
+	case "!!float":
+		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			return n.Value
+		}
+		return f
+	}
+	return n.Value
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// Locate fills in the file and line of problems that name only a field, such
+// as those of Relations, from where the field is in d.
+func (d Document) Locate(ps Problems) Problems {
+	for i := range ps {
+		if ps[i].File == "" {
+			ps[i].File = d.File
+		}
+		if ps[i].Line == 0 {
+			ps[i].Line = d.LineOf(ps[i].Field)
+		}
+	}
+	return ps
+}
