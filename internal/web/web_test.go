@@ -1,0 +1,186 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/fault"
+)
+
+type fakeDB struct {
+	err    error
+	counts map[string]int
+}
+
+func (f fakeDB) Ping(ctx context.Context) error { return f.err }
+func (f fakeDB) EntityCount(ctx context.Context) (map[string]int, error) {
+	return f.counts, f.err
+}
+
+func newTestServer(t testing.TB, db fakeDB, logs *bytes.Buffer, routes ...func(*http.ServeMux)) http.Handler {
+	t.Helper()
+	return NewServer(Params{
+		Logger:          slog.New(slog.NewJSONHandler(logs, nil)),
+		DB:              db,
+		Counter:         db,
+		Routes:          routes,
+		MaxRequestBytes: 16,
+		RequestTimeout:  time.Minute,
+	}).Handler()
+}
+
+func do(t testing.TB, h http.Handler, method, path string, body io.Reader) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, body)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestHealth(t *testing.T) {
+	tests := []struct {
+		name   string
+		dbErr  error
+		path   string
+		status int
+		body   string
+	}{
+		{"liveness", nil, "/.backstage/health/v1/liveness", 200, `{"status":"ok"}`},
+		{"readiness", nil, "/.backstage/health/v1/readiness", 200, `{"status":"ok"}`},
+		{"healthz", errors.New("down"), "/healthz", 200, `{"status":"ok"}`},
+		{"readyz ok", nil, "/readyz", 200, `{"status":"ok"}`},
+		{"readyz down", errors.New("connection refused"), "/readyz", 503, `"name":"ServiceUnavailableError"`},
+		{"readiness down", errors.New("connection refused"), "/.backstage/health/v1/readiness", 503, `"statusCode":503`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			rec := do(t, newTestServer(t, fakeDB{err: tt.dbErr}, &logs), "GET", tt.path, nil)
+			if rec.Code != tt.status {
+				t.Errorf("status: got %v, want %v", rec.Code, tt.status)
+			}
+			if !strings.Contains(rec.Body.String(), tt.body) {
+				t.Errorf("body: got %v, want it to contain %v", rec.Body.String(), tt.body)
+			}
+			if strings.Contains(rec.Body.String(), "connection refused") {
+				t.Errorf("body leaks the cause: %v", rec.Body.String())
+			}
+		})
+	}
+}
+
+func TestWriteErrorMapping(t *testing.T) {
+	tests := []struct {
+		err    error
+		status int
+		name   string
+		msg    string
+	}{
+		{fault.New(fault.Invalid, "bad filter"), 400, "InputError", "bad filter"},
+		{fault.New(fault.NotFound, "No entity with uid x"), 404, "NotFoundError", "No entity with uid x"},
+		{fault.New(fault.Conflict, "exists"), 409, "ConflictError", "exists"},
+		{fault.New(fault.Forbidden, "readonly"), 403, "NotAllowedError", "readonly"},
+		{fault.New(fault.Unauthorized, "who"), 401, "AuthenticationError", "who"},
+		{fault.New(fault.NotImplemented, "later"), 501, "NotImplementedError", "later"},
+		{fault.New(fault.RateLimited, "slow down"), 429, "Error", "slow down"},
+		{errors.New("pq: secret table exploded"), 500, "Error", "internal error"},
+		{context.DeadlineExceeded, 503, "ServiceUnavailableError", "the request took too long and was stopped"},
+		{&http.MaxBytesError{Limit: 10}, 413, "Error", "request body is larger than 10 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+tt.msg, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			WriteError(rec, httptest.NewRequest("GET", "/api/catalog/x?y=1", nil), tt.err)
+			var body ErrorBody
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("decoding %q: %v", rec.Body.String(), err)
+			}
+			want := ErrorBody{
+				Error:    ErrorInfo{Name: tt.name, Message: tt.msg},
+				Request:  RequestInfo{Method: "GET", URL: "/api/catalog/x?y=1"},
+				Response: ResponseInfo{StatusCode: tt.status},
+			}
+			if rec.Code != tt.status || body != want {
+				t.Errorf("got %d %+v, want %d %+v", rec.Code, body, tt.status, want)
+			}
+		})
+	}
+}
+
+func TestMiddleware(t *testing.T) {
+	var logs bytes.Buffer
+	h := newTestServer(t, fakeDB{}, &logs, func(mux *http.ServeMux) {
+		mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) { panic("kaboom") })
+		mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.ReadAll(r.Body); err != nil {
+				WriteError(w, r, err)
+				return
+			}
+			w.WriteHeader(204)
+		})
+		mux.HandleFunc("GET /deadline", func(w http.ResponseWriter, r *http.Request) {
+			if _, ok := r.Context().Deadline(); !ok {
+				t.Errorf("request has no deadline")
+			}
+		})
+	})
+
+	rec := do(t, h, "GET", "/boom", nil)
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), `"message":"internal error"`) {
+		t.Errorf("panic: got %d %s, want 500 internal error", rec.Code, rec.Body.String())
+	}
+	if !strings.Contains(logs.String(), "kaboom") {
+		t.Errorf("panic not logged: %s", logs.String())
+	}
+	if rec.Header().Get(RequestIDHeader) == "" {
+		t.Errorf("no request id header")
+	}
+
+	rec = do(t, h, "POST", "/echo", strings.NewReader(strings.Repeat("x", 100)))
+	if rec.Code != 413 {
+		t.Errorf("big body: got %d, want 413", rec.Code)
+	}
+	rec = do(t, h, "POST", "/echo", strings.NewReader("small"))
+	if rec.Code != 204 {
+		t.Errorf("small body: got %d, want 204", rec.Code)
+	}
+	do(t, h, "GET", "/deadline", nil)
+
+	req := httptest.NewRequest("GET", "/healthz", nil)
+	req.Header.Set(RequestIDHeader, "abc-123")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if got := rec.Header().Get(RequestIDHeader); got != "abc-123" {
+		t.Errorf("request id: got %v, want abc-123", got)
+	}
+	if !strings.Contains(logs.String(), `"request_id":"abc-123"`) || !strings.Contains(logs.String(), `"path":"/healthz"`) {
+		t.Errorf("access log missing: %s", logs.String())
+	}
+
+	rec = do(t, h, "GET", "/nothing/here", nil)
+	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "NotFoundError") {
+		t.Errorf("unknown route: got %d %s, want 404 NotFoundError", rec.Code, rec.Body.String())
+	}
+}
+
+func TestHome(t *testing.T) {
+	var logs bytes.Buffer
+	rec := do(t, newTestServer(t, fakeDB{counts: map[string]int{"component": 3, "api": 2}}, &logs), "GET", "/", nil)
+	if rec.Code != 200 {
+		t.Fatalf("status: got %v, want 200", rec.Code)
+	}
+	for _, want := range []string{"<td>", ">component</a></td><td class=\"n\">3<", ">5<"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("body: want it to contain %q, got %s", want, rec.Body.String())
+		}
+	}
+}
