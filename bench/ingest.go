@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/atrium-portal/atrium/bench/gen"
+)
+
+// expectations are what a fully ingested catalog must show.
+type expectations struct {
+	// kinds counts entities per lowercased kind; "location" is a minimum
+	// (the server may add Location entities for its static locations).
+	kinds map[string]int
+	// sources counts, per lowercased relation type, the entities carrying it.
+	sources map[string]int
+	// samples are entities whose relations are compared one by one.
+	samples map[string][]gen.Relation
+	// relations is every expected relation (both directions).
+	relations []gen.Relation
+}
+
+// expectationsOf derives the checks from the generated set. The samples
+// are drawn deterministically and always include the last entity of each
+// kind (the last written, so likely the last ingested).
+func expectationsOf(set *gen.Set, samples int, seed int64) expectations {
+	rels := set.Relations()
+	exp := expectations{kinds: set.CountByKind(), sources: set.SourcesByRelationType(), relations: rels}
+	var refs []string
+	last := map[string]string{}
+	for _, e := range set.Entities {
+		last[e.Kind] = e.Ref()
+	}
+	for _, r := range last {
+		refs = append(refs, r)
+	}
+	sort.Strings(refs)
+	rng := rand.New(rand.NewPCG(uint64(seed), 17))
+	for range samples {
+		refs = append(refs, set.Entities[rng.IntN(len(set.Entities))].Ref())
+	}
+	exp.samples = set.RelationsOf(refs)
+	for _, r := range refs {
+		if _, ok := exp.samples[r]; !ok {
+			exp.samples[r] = nil
+		}
+	}
+	return exp
+}
+
+// Ingest is how long ingestion took, in seconds since the process started.
+type Ingest struct {
+	// ReadySeconds is when the server first answered its readiness probe.
+	ReadySeconds float64 `json:"readySeconds"`
+	// CountsSeconds is when every entity of every kind was visible.
+	CountsSeconds float64 `json:"countsSeconds"`
+	// Seconds is when every entity also showed all its relations: the
+	// ingestion time the benchmark reports.
+	Seconds float64 `json:"seconds"`
+}
+
+type ingestParams struct {
+	Client  *client
+	Exp     expectations
+	Start   time.Time
+	Timeout time.Duration
+	// Exited, when closed, means the server has died.
+	Exited <-chan struct{}
+	// Poll is the pause between checks (0: 100 ms).
+	Poll time.Duration
+}
+
+// waitIngested polls the server until the catalog is complete, one stage
+// after the other: readiness, entity counts per kind, entities per relation
+// type, then the sampled entities' relations one by one. A stage that passed
+// is not checked again.
+func waitIngested(ctx context.Context, p ingestParams) (Ingest, error) {
+	var res Ingest
+	poll := p.Poll
+	if poll == 0 {
+		poll = 100 * time.Millisecond
+	}
+	ctx, cancel := context.WithDeadline(ctx, p.Start.Add(p.Timeout))
+	defer cancel()
+	stages := []struct {
+		name  string
+		check func(context.Context) error
+		at    *float64
+	}{
+		{"readiness", func(ctx context.Context) error { return checkReady(ctx, p.Client) }, &res.ReadySeconds},
+		{"entity counts", func(ctx context.Context) error { return checkKinds(ctx, p.Client, p.Exp.kinds) }, &res.CountsSeconds},
+		{"relation counts", func(ctx context.Context) error { return checkSources(ctx, p.Client, p.Exp.sources) }, nil},
+		{"sampled relations", func(ctx context.Context) error { return checkSamples(ctx, p.Client, p.Exp.samples) }, &res.Seconds},
+	}
+	for _, st := range stages {
+		var last error
+		for {
+			if last = st.check(ctx); last == nil {
+				break
+			}
+			select {
+			case <-p.Exited:
+				return res, fmt.Errorf("server exited while waiting for %s (last check: %v)", st.name, last)
+			case <-ctx.Done():
+				return res, fmt.Errorf("waiting for %s: %w (last check: %v)", st.name, ctx.Err(), last)
+			case <-time.After(poll):
+			}
+		}
+		if st.at != nil {
+			*st.at = time.Since(p.Start).Seconds()
+		}
+	}
+	return res, nil
+}
+
+func checkReady(ctx context.Context, c *client) error {
+	code, _, err := c.get(ctx, "/.backstage/health/v1/readiness")
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("readiness: status %d", code)
+	}
+	return nil
+}
+
+type facetsResponse struct {
+	Facets map[string][]struct {
+		Value string `json:"value"`
+		Count int    `json:"count"`
+	} `json:"facets"`
+}
+
+// checkKinds compares the entity count of every kind.
+func checkKinds(ctx context.Context, c *client, want map[string]int) error {
+	var fr facetsResponse
+	if err := c.getJSON(ctx, "/api/catalog/entity-facets?facet=kind", &fr); err != nil {
+		return err
+	}
+	got := map[string]int{}
+	for _, f := range fr.Facets["kind"] {
+		got[strings.ToLower(f.Value)] += f.Count
+	}
+	for _, k := range sortedKeys(want) {
+		if k == "location" && got[k] >= want[k] || got[k] == want[k] {
+			continue
+		}
+		return fmt.Errorf("kind %s: got %d entities, want %d", k, got[k], want[k])
+	}
+	return nil
+}
+
+type byQueryResponse struct {
+	TotalItems int `json:"totalItems"`
+}
+
+// checkSources counts, per relation type, the entities that carry it.
+func checkSources(ctx context.Context, c *client, want map[string]int) error {
+	for _, t := range sortedKeys(want) {
+		var br byQueryResponse
+		path := "/api/catalog/entities/by-query?limit=1&fields=metadata.name&filter=" + url.QueryEscape("relations."+t)
+		if err := c.getJSON(ctx, path, &br); err != nil {
+			return err
+		}
+		if br.TotalItems != want[t] {
+			return fmt.Errorf("relations.%s: got %d entities, want %d", t, br.TotalItems, want[t])
+		}
+	}
+	return nil
+}
+
+type entityResponse struct {
+	Relations []struct {
+		Type      string `json:"type"`
+		TargetRef string `json:"targetRef"`
+	} `json:"relations"`
+}
+
+// checkSamples compares every sampled entity's relations with the expected
+// ones, as sets.
+func checkSamples(ctx context.Context, c *client, want map[string][]gen.Relation) error {
+	for _, ref := range sortedKeys(want) {
+		kind, rest, _ := strings.Cut(ref, ":")
+		ns, name, _ := strings.Cut(rest, "/")
+		var er entityResponse
+		if err := c.getJSON(ctx, byNamePath(kind, ns, name), &er); err != nil {
+			return err
+		}
+		got := make([]string, 0, len(er.Relations))
+		for _, r := range er.Relations {
+			got = append(got, r.Type+" "+strings.ToLower(r.TargetRef))
+		}
+		exp := make([]string, 0, len(want[ref]))
+		for _, r := range want[ref] {
+			exp = append(exp, r.Type+" "+r.Target)
+		}
+		sort.Strings(got)
+		sort.Strings(exp)
+		if strings.Join(got, ",") != strings.Join(exp, ",") {
+			return fmt.Errorf("%s: got relations %v, want %v", ref, got, exp)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atrium-portal/atrium/bench/gen"
+)
+
+// endpoint is one measured request shape; path returns the next request's
+// path, drawn from rng.
+type endpoint struct {
+	Name string
+	Path func(rng *rand.Rand) string
+}
+
+// endpoints returns the three measured endpoints for a generated set:
+// by-name of random existing entities, by-query of one random team's
+// components (limit 100), and facets over the whole catalog.
+func endpoints(set *gen.Set) []endpoint {
+	type nameParts struct{ kind, name string }
+	names := make([]nameParts, len(set.Entities))
+	for i, e := range set.Entities {
+		names[i] = nameParts{strings.ToLower(e.Kind), e.Name}
+	}
+	teams := set.Teams()
+	return []endpoint{
+		{Name: "by-name", Path: func(rng *rand.Rand) string {
+			n := names[rng.IntN(len(names))]
+			return byNamePath(n.kind, "default", n.name)
+		}},
+		{Name: "by-query", Path: func(rng *rand.Rand) string {
+			f := "kind=component,relations.ownedby=" + teams[rng.IntN(len(teams))]
+			return "/api/catalog/entities/by-query?limit=100&filter=" + url.QueryEscape(f)
+		}},
+		{Name: "facets", Path: func(*rand.Rand) string {
+			return "/api/catalog/entity-facets?facet=kind&facet=spec.type&facet=metadata.tags"
+		}},
+	}
+}
+
+// Stats are the measurements of one endpoint.
+type Stats struct {
+	Name     string  `json:"name"`
+	Requests int     `json:"requests"`
+	Errors   int     `json:"errors"`
+	P50ms    float64 `json:"p50ms"`
+	P90ms    float64 `json:"p90ms"`
+	P99ms    float64 `json:"p99ms"`
+	MaxMs    float64 `json:"maxMs"`
+	RPS      float64 `json:"rps"`
+	// FirstError is the first failure seen, if any.
+	FirstError string `json:"firstError,omitempty"`
+}
+
+type loadParams struct {
+	Client   *client
+	Endpoint endpoint
+	Clients  int
+	Duration time.Duration
+	Warmup   time.Duration
+	Seed     int64
+}
+
+// runLoad runs p.Clients loops against the endpoint, each sending one
+// request after the other, first for the warm-up (not recorded), then for
+// the measured duration. Latency covers the whole response body. A request
+// that fails or answers other than 200 counts as an error and is not in the
+// latency figures.
+func runLoad(ctx context.Context, p loadParams) (Stats, error) {
+	if p.Clients < 1 || p.Duration <= 0 {
+		return Stats{}, fmt.Errorf("load: need at least one client and a positive duration")
+	}
+	if p.Warmup > 0 {
+		loop(ctx, p, time.Now().Add(p.Warmup), 1000)
+	}
+	start := time.Now()
+	results := loop(ctx, p, start.Add(p.Duration), 0)
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	var lat []time.Duration
+	st := Stats{Name: p.Endpoint.Name}
+	for _, r := range results {
+		lat = append(lat, r.lat...)
+		st.Errors += r.errors
+		if st.FirstError == "" {
+			st.FirstError = r.firstErr
+		}
+	}
+	st.Requests = len(lat) + st.Errors
+	st.RPS = float64(len(lat)) / elapsed.Seconds()
+	slices.Sort(lat)
+	st.P50ms = ms(percentile(lat, 50))
+	st.P90ms = ms(percentile(lat, 90))
+	st.P99ms = ms(percentile(lat, 99))
+	if len(lat) > 0 {
+		st.MaxMs = ms(lat[len(lat)-1])
+	}
+	return st, nil
+}
+
+type clientResult struct {
+	lat      []time.Duration
+	errors   int
+	firstErr string
+}
+
+// loop runs the clients until deadline. salt varies the request sequence
+// between the warm-up and the measurement.
+func loop(ctx context.Context, p loadParams, deadline time.Time, salt uint64) []clientResult {
+	results := make([]clientResult, p.Clients)
+	var wg sync.WaitGroup
+	for i := range p.Clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(i)+salt))
+			r := &results[i]
+			r.lat = make([]time.Duration, 0, 1<<14)
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(deadline) {
+					return
+				}
+				err := fetch(ctx, p.Client, p.Endpoint.Path(rng))
+				d := time.Since(t0)
+				if err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					r.errors++
+					if r.firstErr == "" {
+						r.firstErr = err.Error()
+					}
+					continue
+				}
+				r.lat = append(r.lat, d)
+			}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// fetch sends one GET and reads the whole body.
+func fetch(ctx context.Context, c *client, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	_, cerr := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
+	}
+	return cerr
+}
+
+// percentile returns the p-th percentile of sorted latencies by the
+// nearest-rank method; 0 for none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	rank = max(0, min(rank, len(sorted)-1))
+	return sorted[rank]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,198 @@
+// Command bench measures Atrium on a generated catalog: how long the server
+// takes from process start until every entity is queryable with its
+// relations, its peak memory, and the latency and throughput of the hot read
+// endpoints under concurrent clients.
+//
+//	go run ./bench -n 100000 -db sqlite
+//	go run ./bench -n 100000 -db postgres -pg postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+//
+// The server is the real `atrium` binary, built from ./cmd/atrium and started
+// as a subprocess on 127.0.0.1 with a fresh database. See docs/benchmarks.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/atrium-portal/atrium/bench/gen"
+)
+
+// options are the command-line flags.
+type options struct {
+	N             int
+	DB            string
+	PG            string
+	Out           string
+	Seed          int64
+	PerFile       int
+	Clients       int
+	Duration      time.Duration
+	Warmup        time.Duration
+	IngestTimeout time.Duration
+	Bin           string
+	Keep          bool
+	Samples       int
+}
+
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&o.N, "n", 10_000, "number of entities to generate")
+	fs.StringVar(&o.DB, "db", "sqlite", "database engine: sqlite or postgres")
+	fs.StringVar(&o.PG, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+		"PostgreSQL server URL; a fresh database is created on it for the run and dropped after")
+	fs.StringVar(&o.Out, "out", "", "write the results as JSON to this file")
+	fs.Int64Var(&o.Seed, "seed", 1, "generator seed")
+	fs.IntVar(&o.PerFile, "per-file", gen.DefaultPerFile, "entities per generated YAML file")
+	fs.IntVar(&o.Clients, "clients", 8, "concurrent clients during the load phase")
+	fs.DurationVar(&o.Duration, "d", 10*time.Second, "load duration per endpoint")
+	fs.DurationVar(&o.Warmup, "warmup", time.Second, "unmeasured load before each endpoint's measurement")
+	fs.DurationVar(&o.IngestTimeout, "ingest-timeout", 15*time.Minute, "give up waiting for ingestion after this long")
+	fs.StringVar(&o.Bin, "bin", "", "use this atrium binary instead of building ./cmd/atrium")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary folder (data, config, server log) and the PostgreSQL database")
+	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case o.DB != "sqlite" && o.DB != "postgres":
+		return o, fmt.Errorf("-db must be sqlite or postgres, got %q", o.DB)
+	case o.N < 20 || o.N > gen.MaxEntities:
+		return o, fmt.Errorf("-n must be between 20 and %d, got %d", gen.MaxEntities, o.N)
+	case o.Clients < 1 || o.Clients > 1024:
+		return o, fmt.Errorf("-clients must be between 1 and 1024, got %d", o.Clients)
+	case o.Duration <= 0:
+		return o, fmt.Errorf("-d must be positive, got %v", o.Duration)
+	case o.Warmup < 0:
+		return o, fmt.Errorf("-warmup must not be negative, got %v", o.Warmup)
+	case o.IngestTimeout <= 0:
+		return o, fmt.Errorf("-ingest-timeout must be positive, got %v", o.IngestTimeout)
+	case o.PerFile < 1:
+		return o, fmt.Errorf("-per-file must be at least 1, got %d", o.PerFile)
+	case o.Samples < 0:
+		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
+	}
+	return o, nil
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	log.SetPrefix("bench: ")
+	o, err := parseFlags(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := run(ctx, o)
+	if res != nil {
+		fmt.Println(markdownHeader())
+		fmt.Println(res.MarkdownRow())
+		if o.Out != "" {
+			b, _ := json.MarshalIndent(res, "", "  ")
+			if werr := os.WriteFile(o.Out, append(b, '\n'), 0o644); werr != nil {
+				log.Printf("writing %s: %v", o.Out, werr)
+			}
+		}
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run does one benchmark: generate, start the server, wait for ingestion,
+// load each endpoint, stop.
+func run(ctx context.Context, o options) (*Result, error) {
+	tmp, err := os.MkdirTemp("", "atrium-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if o.Keep {
+		log.Printf("keeping %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+
+	log.Printf("generating %d entities (seed %d)", o.N, o.Seed)
+	set, err := gen.New(o.N, o.Seed, gen.Options{PerFile: o.PerFile})
+	if err != nil {
+		return nil, err
+	}
+	catalogDir := filepath.Join(tmp, "catalog")
+	if err := set.WriteDir(catalogDir); err != nil {
+		return nil, err
+	}
+	exp := expectationsOf(set, o.Samples, o.Seed)
+
+	bin := o.Bin
+	if bin == "" {
+		log.Printf("building ./cmd/atrium")
+		if bin, err = buildServer(ctx, tmp); err != nil {
+			return nil, err
+		}
+	}
+
+	res := newResult(o, set, len(exp.relations))
+	dsn := ""
+	if o.DB == "postgres" {
+		db, err := createDatabase(ctx, o.PG, o.N)
+		if err != nil {
+			return nil, err
+		}
+		dsn = db.DSN
+		if !o.Keep {
+			defer func() {
+				if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
+					log.Printf("dropping database: %v", err)
+				}
+			}()
+		}
+	}
+
+	srv, err := startServer(ctx, serverParams{
+		Bin: bin, Dir: tmp, Root: filepath.Join(catalogDir, gen.RootFile),
+		Engine: o.DB, DSN: dsn, Entities: o.N,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	log.Printf("server started (pid %d) on %s, log in %s", srv.PID(), srv.BaseURL, srv.LogPath)
+
+	c := newClient(srv.BaseURL, o.Clients)
+	ing, err := waitIngested(ctx, ingestParams{
+		Client: c, Exp: exp, Start: srv.Started, Timeout: o.IngestTimeout, Exited: srv.Exited,
+	})
+	res.Ingest = ing
+	res.PeakRSSIngestMB = srv.PeakRSSMB()
+	if err != nil {
+		return res, fmt.Errorf("%w\n%s", err, srv.LogTail(40))
+	}
+	log.Printf("ingested in %.2fs (all entities visible after %.2fs), peak RSS %.0f MB",
+		ing.Seconds, ing.CountsSeconds, res.PeakRSSIngestMB)
+
+	for _, ep := range endpoints(set) {
+		log.Printf("load: %s, %d clients, %v", ep.Name, o.Clients, o.Duration)
+		st, err := runLoad(ctx, loadParams{
+			Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
+		})
+		if err != nil {
+			return res, err
+		}
+		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors", st.P50ms, st.P99ms, st.RPS, st.Errors)
+		res.Endpoints = append(res.Endpoints, st)
+	}
+	res.PeakRSSMB = srv.PeakRSSMB()
+	return res, nil
+}
