@@ -165,6 +165,9 @@ func (p *predicateParser) value(key string, v any, where string, depth int) (*Fi
 		case "$not":
 			return nil, p.fail(at, "$not is not allowed as a value matcher; write {\"$not\": {%q: ...}}", key)
 		default:
+			if !strings.HasPrefix(op, "$") {
+				return nil, p.fail(at, "%q is not an operator; nested objects are not field paths, write the dot path as the key (%q)", op, key+"."+strings.ToLower(op))
+			}
 			return nil, p.fail(at, "unknown operator %q; expected $exists, $in, $hasPrefix or $contains", op)
 		}
 	}
