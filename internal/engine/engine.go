@@ -1,0 +1,356 @@
+// Package engine is Atrium's catalog engine: it ingests entities from
+// providers and locations, processes them (placeholders, validation, rules,
+// relations), writes what changed through a store.Driver, handles orphans
+// and conflicts, and stitches stored records back into API entities.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+var _ Catalog = (*Engine)(nil)
+
+// The orphan strategies (catalog.orphanStrategy).
+const (
+	OrphanDelete = "delete"
+	OrphanKeep   = "keep"
+)
+
+// OriginBootstrap is the origin annotation of entities that come from the
+// static locations of the configuration.
+const OriginBootstrap = "bootstrap:bootstrap"
+
+// Limits bound what ingestion accepts. A zero field means its default.
+type Limits struct {
+	// MaxEntitiesPerLocation is the most entities one Location entity may
+	// emit (all its targets together). Default 10000.
+	MaxEntitiesPerLocation int
+	// MaxEntityBytes is the largest processed entity, in bytes of JSON.
+	// Default 1 MiB.
+	MaxEntityBytes int
+	// Parse bounds descriptor parsing (file size, documents, depth, aliases).
+	Parse catalog.Limits
+	// MaxLocationDepth is how deep Location entities may nest. Default 8.
+	MaxLocationDepth int
+}
+
+// DefaultLimits returns the limits used when none are configured.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxEntitiesPerLocation: 10000,
+		MaxEntityBytes:         1 << 20,
+		Parse:                  catalog.DefaultLimits(),
+		MaxLocationDepth:       8,
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxEntitiesPerLocation <= 0 {
+		l.MaxEntitiesPerLocation = d.MaxEntitiesPerLocation
+	}
+	if l.MaxEntityBytes <= 0 {
+		l.MaxEntityBytes = d.MaxEntityBytes
+	}
+	if l.MaxLocationDepth <= 0 {
+		l.MaxLocationDepth = d.MaxLocationDepth
+	}
+	p, dp := l.Parse, d.Parse
+	if p.MaxDocumentBytes <= 0 {
+		p.MaxDocumentBytes = dp.MaxDocumentBytes
+	}
+	if p.MaxDocuments <= 0 {
+		p.MaxDocuments = dp.MaxDocuments
+	}
+	if p.MaxDepth <= 0 {
+		p.MaxDepth = dp.MaxDepth
+	}
+	if p.MaxNodes <= 0 {
+		p.MaxNodes = dp.MaxNodes
+	}
+	l.Parse = p
+	return l
+}
+
+// StaticLocation is a location from the configuration (catalog.locations).
+type StaticLocation struct {
+	Type   string
+	Target string
+	// Rules, when set, replace the global rules for entities that originate
+	// from this location.
+	Rules *catalog.Rules
+}
+
+// Config is what an Engine needs.
+type Config struct {
+	Store store.Driver
+	// Rules are the global catalog rules; nil means catalog.DefaultRules().
+	Rules *catalog.Rules
+	// StaticLocations are read by the built-in config provider. Relative
+	// file targets are resolved against BaseDir.
+	StaticLocations []StaticLocation
+	// OrphanStrategy is OrphanDelete (default) or OrphanKeep.
+	OrphanStrategy string
+	// ProcessingInterval is the minimum time between refreshes of the
+	// built-in providers; each wait is randomised up to 1.5 times it. Zero
+	// means the default (100 s, so 100–150 s); negative disables it.
+	ProcessingInterval time.Duration
+	Limits             Limits
+	// AllowedLocationTypes are the types AddLocation accepts; default ["url"].
+	AllowedLocationTypes []string
+	// Readers read location targets, by location type. Nil means a
+	// FileReader for "file" and a URLReader (no hosts allowed) for "url".
+	Readers map[string]Reader
+	// BaseDir resolves relative static file targets; "" is the working dir.
+	BaseDir string
+	// Workers is how many goroutines read, parse and process descriptors;
+	// 0 means GOMAXPROCS.
+	Workers int
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// Engine is the catalog engine. Create it with New, add providers, then Run.
+type Engine struct {
+	store    store.Driver
+	rules    catalog.Rules
+	limits   Limits
+	orphans  string
+	interval time.Duration
+	allowed  []string
+	readers  map[string]Reader
+	baseDir  string
+	workers  int
+	log      *slog.Logger
+	now      func() time.Time
+
+	static      []staticLocation
+	staticByKey map[string]*staticLocation
+
+	// mu serialises passes: one writer at a time keeps state reads and
+	// writes consistent.
+	mu sync.Mutex
+
+	provMu    sync.Mutex
+	providers []Provider
+	running   bool
+
+	subs subscribers
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	wg        sync.WaitGroup
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+type staticLocation struct {
+	loc   catalog.LocationRef
+	rules *catalog.Rules
+}
+
+// New checks cfg and returns an engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("engine: a store is required")
+	}
+	e := &Engine{
+		store:       cfg.Store,
+		limits:      cfg.Limits.withDefaults(),
+		orphans:     cfg.OrphanStrategy,
+		interval:    cfg.ProcessingInterval,
+		allowed:     cfg.AllowedLocationTypes,
+		readers:     cfg.Readers,
+		baseDir:     cfg.BaseDir,
+		workers:     cfg.Workers,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		staticByKey: map[string]*staticLocation{},
+		ready:       make(chan struct{}),
+		closed:      make(chan struct{}),
+	}
+	if cfg.Rules != nil {
+		e.rules = *cfg.Rules
+	} else {
+		e.rules = catalog.DefaultRules()
+	}
+	switch e.orphans {
+	case "":
+		e.orphans = OrphanDelete
+	case OrphanDelete, OrphanKeep:
+	default:
+		return nil, fmt.Errorf("engine: orphan strategy %q is not one of %q, %q", e.orphans, OrphanKeep, OrphanDelete)
+	}
+	if e.interval == 0 {
+		e.interval = 100 * time.Second
+	}
+	if len(e.allowed) == 0 {
+		e.allowed = []string{"url"}
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.workers <= 0 {
+		e.workers = runtime.GOMAXPROCS(0)
+	}
+	if e.baseDir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("engine: working directory: %w", err)
+		}
+		e.baseDir = wd
+	}
+	if e.readers == nil {
+		// Readers also serve placeholders, whose API definitions may be
+		// larger than descriptors; parsing enforces the descriptor limit.
+		limit := int64(max(e.limits.Parse.MaxDocumentBytes, catalog.MaxPlaceholderBytes))
+		e.readers = map[string]Reader{
+			"file": &FileReader{MaxBytes: limit},
+			"url":  &URLReader{MaxBytes: limit},
+		}
+	}
+	for i, sl := range cfg.StaticLocations {
+		loc, err := e.staticRef(sl)
+		if err != nil {
+			return nil, fmt.Errorf("engine: catalog.locations[%d]: %w", i, err)
+		}
+		if _, dup := e.staticByKey[loc.String()]; dup {
+			return nil, fmt.Errorf("engine: catalog.locations[%d]: %s is listed twice", i, loc)
+		}
+		e.static = append(e.static, staticLocation{loc: loc, rules: sl.Rules})
+	}
+	for i := range e.static {
+		e.staticByKey[e.static[i].loc.String()] = &e.static[i]
+	}
+	e.providers = []Provider{&configProvider{e: e}, &databaseProvider{e: e}}
+	return e, nil
+}
+
+// staticRef validates a static location and makes file targets absolute.
+func (e *Engine) staticRef(sl StaticLocation) (catalog.LocationRef, error) {
+	if sl.Type == "" {
+		return catalog.LocationRef{}, errors.New("type: required")
+	}
+	if sl.Target == "" {
+		return catalog.LocationRef{}, errors.New("target: required")
+	}
+	if _, ok := e.readers[sl.Type]; !ok {
+		return catalog.LocationRef{}, fmt.Errorf("type: no reader for location type %q", sl.Type)
+	}
+	target := sl.Target
+	if sl.Type == "file" && !filepath.IsAbs(target) {
+		target = filepath.Join(e.baseDir, target)
+	}
+	if sl.Type == "file" {
+		target = filepath.Clean(target)
+	}
+	return catalog.LocationRef{Type: sl.Type, Target: target}, nil
+}
+
+// AddProvider registers an entity provider. It must be called before Run.
+func (e *Engine) AddProvider(p Provider) error {
+	e.provMu.Lock()
+	defer e.provMu.Unlock()
+	if e.running {
+		return errors.New("engine: providers must be added before Run")
+	}
+	for _, q := range e.providers {
+		if q.Name() == p.Name() {
+			return fmt.Errorf("engine: a provider named %q is already registered", p.Name())
+		}
+	}
+	e.providers = append(e.providers, p)
+	return nil
+}
+
+// Ready is closed once the first processing of the built-in providers (the
+// static and the registered locations) has finished.
+func (e *Engine) Ready() <-chan struct{} { return e.ready }
+
+// Run connects every provider, processes the static and registered
+// locations, then refreshes them periodically. It returns when ctx is done.
+func (e *Engine) Run(ctx context.Context) error {
+	e.provMu.Lock()
+	if e.running {
+		e.provMu.Unlock()
+		return errors.New("engine: Run called twice")
+	}
+	e.running = true
+	providers := append([]Provider(nil), e.providers...)
+	e.provMu.Unlock()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-e.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	for _, p := range providers {
+		if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.log.Error("catalog provider failed to connect", "provider", p.Name(), "err", err)
+		}
+	}
+	e.readyOnce.Do(func() { close(e.ready) })
+
+	if e.interval < 0 {
+		<-ctx.Done()
+		return nil
+	}
+	for {
+		wait := e.interval + rand.N(e.interval/2+1)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		if err := e.RefreshAll(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("catalog refresh failed", "err", err)
+		}
+	}
+}
+
+// RefreshAll reprocesses the static and the registered locations now.
+func (e *Engine) RefreshAll(ctx context.Context) error {
+	var errs []error
+	for _, p := range []Provider{&configProvider{e: e}, &databaseProvider{e: e}} {
+		if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops Run and waits for background work. It does not close the store.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { close(e.closed) })
+	e.wg.Wait()
+	e.subs.closeAll()
+	return nil
+}
+
+// providerKey is the edge parent of a provider's entities.
+func providerKey(name string) string { return "provider:" + name }
