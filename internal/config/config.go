@@ -133,8 +133,10 @@ type Atrium struct {
 type Limits struct {
 	// MaxEntitiesPerLocation bounds the entities one location may emit.
 	MaxEntitiesPerLocation int
-	// MaxEntityBytes bounds the size of one descriptor document.
+	// MaxEntityBytes bounds the size of one processed entity.
 	MaxEntityBytes int64
+	// MaxFileBytes bounds one descriptor file read from a location.
+	MaxFileBytes int64
 	// MaxRequestBytes bounds a request body.
 	MaxRequestBytes int64
 	// MaxPageSize is the largest limit a paged request may ask for.
@@ -259,6 +261,7 @@ func defaults() *Config {
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
+				MaxFileBytes:           8 << 20,
 				MaxRequestBytes:        4 << 20,
 				MaxPageSize:            1000,
 				DefaultPageSize:        20,
@@ -601,6 +604,7 @@ func (d *decoder) limits(n *node, path string, l *Limits) {
 	d.fields(n, path, map[string]func(*node, string){
 		"maxEntitiesPerLocation": func(v *node, p string) { d.integer(v, p, 1, 100_000_000, &l.MaxEntitiesPerLocation) },
 		"maxEntityBytes":         func(v *node, p string) { d.bytes(v, p, &l.MaxEntityBytes) },
+		"maxFileBytes":           func(v *node, p string) { d.bytes(v, p, &l.MaxFileBytes) },
 		"maxRequestBytes":        func(v *node, p string) { d.bytes(v, p, &l.MaxRequestBytes) },
 		"maxPageSize":            func(v *node, p string) { d.integer(v, p, 1, 100_000, &l.MaxPageSize) },
 		"defaultPageSize":        func(v *node, p string) { d.integer(v, p, 1, 100_000, &l.DefaultPageSize) },
@@ -613,7 +617,7 @@ func (d *decoder) limits(n *node, path string, l *Limits) {
 	for _, c := range []struct {
 		name string
 		v    int64
-	}{{"maxEntityBytes", l.MaxEntityBytes}, {"maxRequestBytes", l.MaxRequestBytes}} {
+	}{{"maxEntityBytes", l.MaxEntityBytes}, {"maxFileBytes", l.MaxFileBytes}, {"maxRequestBytes", l.MaxRequestBytes}} {
 		if c.v <= 0 {
 			d.probs = append(d.probs, Problem{File: n.file, Line: n.keyLine(c.name), Key: join(path, c.name), Message: "must be greater than 0"})
 		}

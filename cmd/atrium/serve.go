@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/atrium-portal/atrium/internal/app"
+	"github.com/atrium-portal/atrium/internal/config"
+)
+
+// serve runs the portal until interrupted.
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve")
+	var files stringList
+	fs.Var(&files, "config", "configuration file (repeatable)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("serve takes no arguments, got %q", pos)
+	}
+	cfg, err := config.Load(files, config.Environ())
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,277 @@
+// Package app is Atrium's one wiring point: it builds the store, the catalog
+// engine and the web server from a configuration, runs them, and shuts them
+// down. End-to-end tests start exactly this, on 127.0.0.1:0.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/demo"
+	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/api"
+)
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	// Logger receives every log line; nil means JSON on stderr.
+	Logger *slog.Logger
+	// Listener, when set, is served instead of listening on
+	// backend.listen.
+	Listener net.Listener
+	// NoServer builds the store and the engine only, for tools such as
+	// `atrium catalog import`; Run must not be called.
+	NoServer bool
+}
+
+// App is a running Atrium: store, engine and HTTP server.
+type App struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	store  store.Driver
+	engine *engine.Engine
+	http   *http.Server
+	ln     net.Listener
+
+	cleanup   []func() error
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the store, applies migrations, builds the engine and the web
+// server, and binds the listening socket (so Addr is known before Run).
+// On error everything opened so far is closed.
+func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err error) {
+	a := &App{cfg: cfg, log: opts.Logger}
+	if a.log == nil {
+		a.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+	for _, w := range cfg.Warnings {
+		a.log.Warn("configuration", "warning", w)
+	}
+
+	if a.store, err = a.openStore(ctx); err != nil {
+		return nil, err
+	}
+	a.cleanup = append(a.cleanup, a.store.Close)
+	if err = a.store.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrating the %s database: %w", a.store.Engine(), err)
+	}
+
+	ecfg, err := a.engineConfig()
+	if err != nil {
+		return nil, err
+	}
+	if a.engine, err = engine.New(ecfg); err != nil {
+		return nil, err
+	}
+	a.cleanup = append(a.cleanup, a.engine.Close)
+
+	if opts.NoServer {
+		return a, nil
+	}
+	lim := cfg.Atrium.Limits
+	catalogAPI := api.New(api.Params{
+		Catalog:  a.engine,
+		Readonly: cfg.Catalog.Readonly,
+		Limits: api.Limits{
+			DefaultPageSize: lim.DefaultPageSize,
+			MaxPageSize:     lim.MaxPageSize,
+			MaxRefs:         lim.MaxRefsPerRequest,
+			StreamPageSize:  lim.StreamPageSize,
+		},
+	})
+	srv := web.NewServer(web.Params{
+		Logger:          a.log,
+		DB:              a.store,
+		Counter:         a.store,
+		Routes:          []func(*http.ServeMux){catalogAPI.Register},
+		MaxRequestBytes: lim.MaxRequestBytes,
+		RequestTimeout:  lim.RequestTimeout,
+		MaxHeaderBytes:  lim.MaxHeaderBytes,
+	})
+	a.http = srv.HTTPServer()
+
+	a.ln = opts.Listener
+	if a.ln == nil {
+		if a.ln, err = net.Listen("tcp", cfg.Backend.Listen.Addr()); err != nil {
+			return nil, fmt.Errorf("listening on %s (backend.listen): %w", cfg.Backend.Listen.Addr(), err)
+		}
+	}
+	return a, nil
+}
+
+// engineConfig translates the configuration for the catalog engine, writing
+// the demo catalog first when it is enabled.
+func (a *App) engineConfig() (engine.Config, error) {
+	cfg := a.cfg
+	ec := engine.Config{
+		Store:                a.store,
+		OrphanStrategy:       cfg.Catalog.OrphanStrategy,
+		ProcessingInterval:   cfg.Catalog.ProcessingInterval,
+		AllowedLocationTypes: cfg.Atrium.AllowedLocationTypes,
+		Logger:               a.log,
+		Limits: engine.Limits{
+			MaxEntitiesPerLocation: cfg.Atrium.Limits.MaxEntitiesPerLocation,
+			MaxEntityBytes:         int(cfg.Atrium.Limits.MaxEntityBytes),
+			Parse:                  catalog.Limits{MaxDocumentBytes: int(cfg.Atrium.Limits.MaxFileBytes)},
+		},
+	}
+	if cfg.Catalog.ProcessingDisabled {
+		ec.ProcessingInterval = -1
+	}
+	if cfg.Catalog.RulesSet {
+		rules, err := convertRules(cfg.Catalog.Rules)
+		if err != nil {
+			return ec, fmt.Errorf("catalog.%w", err)
+		}
+		ec.Rules = &rules
+	}
+	allow := make([]engine.AllowedHost, len(cfg.Backend.Reading.Allow))
+	for i, h := range cfg.Backend.Reading.Allow {
+		allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
+	}
+	maxFile := cfg.Atrium.Limits.MaxFileBytes
+	ec.Readers = map[string]engine.Reader{
+		"file": &engine.FileReader{MaxBytes: maxFile},
+		"url":  &engine.URLReader{MaxBytes: maxFile, Allow: allow},
+	}
+	for i, l := range cfg.Catalog.Locations {
+		sl := engine.StaticLocation{Type: l.Type, Target: l.Target}
+		if l.RulesSet {
+			rules, err := convertRules(l.Rules)
+			if err != nil {
+				return ec, fmt.Errorf("catalog.locations[%d].%w", i, err)
+			}
+			sl.Rules = &rules
+		}
+		ec.StaticLocations = append(ec.StaticLocations, sl)
+	}
+	if cfg.Atrium.Demo {
+		dir := filepath.Join(cfg.Atrium.DataDir, "demo")
+		if err := demo.Write(dir); err != nil {
+			return ec, fmt.Errorf("writing the demo catalog to %s: %w", dir, err)
+		}
+		abs, err := filepath.Abs(filepath.Join(dir, demo.RootFile))
+		if err != nil {
+			return ec, err
+		}
+		ec.StaticLocations = append(ec.StaticLocations, engine.StaticLocation{Type: "file", Target: abs})
+	}
+	return ec, nil
+}
+
+func convertRules(in []config.Rule) (catalog.Rules, error) {
+	rules := make([]catalog.Rule, len(in))
+	for i, r := range in {
+		rules[i].Allow = r.Allow
+		for _, l := range r.Locations {
+			rules[i].Locations = append(rules[i].Locations, catalog.RuleLocation{Type: l.Type, Exact: l.Exact, Pattern: l.Pattern})
+		}
+	}
+	return catalog.NewRules(rules)
+}
+
+// Addr returns the address the server listens on (nil with NoServer).
+func (a *App) Addr() net.Addr {
+	if a.ln == nil {
+		return nil
+	}
+	return a.ln.Addr()
+}
+
+// Store returns the store, for tools and tests that inspect it.
+func (a *App) Store() store.Driver { return a.store }
+
+// Engine returns the catalog engine.
+func (a *App) Engine() *engine.Engine { return a.engine }
+
+// Ready is closed once the configured locations have been processed once.
+func (a *App) Ready() <-chan struct{} { return a.engine.Ready() }
+
+// Run serves HTTP and runs the engine until ctx is done or either fails,
+// then shuts down gracefully within atrium.limits.shutdownTimeout.
+func (a *App) Run(ctx context.Context) error {
+	if a.http == nil {
+		return errors.New("app: Run needs the HTTP server, which NoServer left out")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() {
+		if err := a.engine.Run(ctx); err != nil {
+			errc <- fmt.Errorf("catalog engine: %w", err)
+			return
+		}
+		errc <- nil
+	}()
+	go func() {
+		if err := a.http.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("http server: %w", err)
+			return
+		}
+		errc <- nil
+	}()
+	a.log.Info("atrium started", "addr", a.Addr().String(), "baseUrl", a.cfg.Backend.BaseURL,
+		"database", a.store.Engine(), "config", a.cfg.Sources)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	a.log.Info("atrium stopping")
+	sctx, scancel := context.WithTimeout(context.Background(), a.shutdownTimeout())
+	defer scancel()
+	if err := a.http.Shutdown(sctx); err != nil {
+		a.log.Warn("http shutdown", "error", err.Error())
+		_ = a.http.Close()
+	}
+	return runErr
+}
+
+func (a *App) shutdownTimeout() time.Duration {
+	if d := a.cfg.Atrium.Limits.ShutdownTimeout; d > 0 {
+		return d
+	}
+	return 15 * time.Second
+}
+
+// Close releases everything New opened, in reverse order. It is safe to
+// call more than once and after Run.
+func (a *App) Close() error {
+	a.closeOnce.Do(func() {
+		if a.http != nil {
+			_ = a.http.Close()
+		}
+		if a.ln != nil {
+			_ = a.ln.Close()
+		}
+		var errs []error
+		for i := len(a.cleanup) - 1; i >= 0; i-- {
+			if err := a.cleanup[i](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		a.closeErr = errors.Join(errs...)
+	})
+	return a.closeErr
+}

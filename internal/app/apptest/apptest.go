@@ -1,0 +1,108 @@
+// Package apptest starts a whole Atrium (internal/app) for end-to-end tests:
+// a real database, the real engine and the real HTTP server on 127.0.0.1:0.
+package apptest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atrium-portal/atrium/internal/app"
+	"github.com/atrium-portal/atrium/internal/config"
+)
+
+// Server is a running Atrium.
+type Server struct {
+	// BaseURL is http://127.0.0.1:<port>.
+	BaseURL string
+	// Dir is the test's data directory (also ${ATRIUM_TEST_DIR} in the YAML).
+	Dir string
+	App *app.App
+}
+
+// Start runs Atrium with configYAML merged over a test base configuration
+// (SQLite in a temporary directory, no demo, no periodic refresh) and
+// returns its base URL once the configured locations have been processed.
+// ${ATRIUM_TEST_DIR} in configYAML names the temporary directory. The server
+// stops when the test ends.
+func Start(t testing.TB, configYAML string) string {
+	t.Helper()
+	return StartServer(t, configYAML).BaseURL
+}
+
+// StartServer is Start returning the whole Server.
+func StartServer(t testing.TB, configYAML string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	base := fmt.Sprintf(`backend:
+  listen: { host: 127.0.0.1, port: 0 }
+  database:
+    client: sqlite
+    connection: %q
+catalog:
+  processingInterval: false
+atrium:
+  dataDir: %q
+  demo: false
+`, filepath.Join(dir, "atrium.db"), filepath.Join(dir, "data"))
+	basePath := filepath.Join(dir, "base.yaml")
+	testPath := filepath.Join(dir, "test.yaml")
+	for p, content := range map[string]string{basePath: base, testPath: configYAML} {
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The process environment feeds ${VAR}, but APP_CONFIG_ overrides are
+	// left out so that a developer's shell cannot change what a test runs.
+	env := config.Environ()
+	for k := range env {
+		if strings.HasPrefix(k, config.EnvPrefix) {
+			delete(env, k)
+		}
+	}
+	env["ATRIUM_TEST_DIR"] = dir
+	cfg, err := config.Load([]string{basePath, testPath}, env)
+	if err != nil {
+		t.Fatalf("apptest: configuration: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("apptest: listen: %v", err)
+	}
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: ln})
+	if err != nil {
+		cancel()
+		_ = ln.Close()
+		t.Fatalf("apptest: starting: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("apptest: run: %v", err)
+		}
+		if err := a.Close(); err != nil {
+			t.Errorf("apptest: close: %v", err)
+		}
+	})
+	select {
+	case <-a.Ready():
+	case err := <-done:
+		done <- err
+		t.Fatalf("apptest: stopped before it was ready: %v", err)
+	}
+	return &Server{BaseURL: "http://" + a.Addr().String(), Dir: dir, App: a}
+}
