@@ -1,0 +1,369 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+// EntityStates returns the change-detection state of those refs that exist.
+func (db *DB) EntityStates(ctx context.Context, refs []string) (map[string]store.EntityState, error) {
+	out := make(map[string]store.EntityState, len(refs))
+	for _, c := range sqlplan.Chunks(len(refs), chunk) {
+		part := refs[c[0]:c[1]]
+		rows, err := db.read.QueryContext(ctx,
+			"SELECT ref, uid, hash, location_key, errors IS NOT NULL FROM entities WHERE ref IN "+marks(len(part)), anys(part)...)
+		if err != nil {
+			return nil, dbErr(ctx, err, "read entity states")
+		}
+		for rows.Next() {
+			var ref string
+			var s store.EntityState
+			if err := rows.Scan(&ref, &s.UID, &s.Hash, &s.LocationKey, &s.HasErrors); err != nil {
+				rows.Close()
+				return nil, dbErr(ctx, err, "read entity states")
+			}
+			out[ref] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(ctx, err, "read entity states")
+		}
+	}
+	return out, nil
+}
+
+// EntityGetByRef returns one entity; fault.NotFound when absent.
+func (db *DB) EntityGetByRef(ctx context.Context, ref string) (*catalog.Stored, error) {
+	return db.getOne(ctx, "e.ref = ?", strings.ToLower(ref), "No entity with ref %s", ref)
+}
+
+// EntityGetByUID returns one entity; fault.NotFound when absent.
+func (db *DB) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, error) {
+	return db.getOne(ctx, "e.uid = ?", uid, "No entity with uid %s", uid)
+}
+
+func (db *DB) getOne(ctx context.Context, cond string, key string, notFound string, arg string) (*catalog.Stored, error) {
+	items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", NULL FROM entities e WHERE "+cond, []any{key})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, fault.New(fault.NotFound, notFound, arg)
+	}
+	if err := db.fillRelations(ctx, items); err != nil {
+		return nil, err
+	}
+	return items[0], nil
+}
+
+// EntityGetByRefs returns the entities in refs order, nil where absent or
+// filtered out.
+func (db *DB) EntityGetByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*catalog.Stored, error) {
+	found := make(map[string]*catalog.Stored, len(refs))
+	lower := make([]string, len(refs))
+	for i, r := range refs {
+		lower[i] = strings.ToLower(r)
+	}
+	for _, c := range sqlplan.Chunks(len(lower), chunk) {
+		b := sqlplan.NewBuilder(sqlplan.SQLite)
+		in := b.In("e.ref", lower[c[0]:c[1]])
+		where, err := b.Filter(filter)
+		if err != nil {
+			return nil, err
+		}
+		items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", NULL FROM entities e WHERE "+in+" AND "+where, b.Args())
+		if err != nil {
+			return nil, err
+		}
+		if err := db.fillRelations(ctx, items); err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			found[it.Ref] = it
+		}
+	}
+	out := make([]*catalog.Stored, len(refs))
+	for i, r := range lower {
+		out[i] = found[r]
+	}
+	return out, nil
+}
+
+// EntityList returns one page of entities; see store.Driver.
+func (db *DB) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
+	res, err := sqlplan.List(ctx, sqlplan.SQLite, runner{db}, p)
+	if err != nil {
+		return res, err
+	}
+	if err := db.fillRelations(ctx, res.Items); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// runner implements sqlplan.Runner on the read pool.
+type runner struct{ db *DB }
+
+// Entities runs an entity query; see sqlplan.Runner.
+func (r runner) Entities(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
+	rows, err := r.db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(ctx, err, "query entities")
+	}
+	defer rows.Close()
+	var out []*catalog.Stored
+	for rows.Next() {
+		var (
+			id               int64
+			s                catalog.Stored
+			errs, sortValue  sql.NullString
+			created, updated int64
+		)
+		if err := rows.Scan(&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &sortValue); err != nil {
+			return nil, dbErr(ctx, err, "read entities")
+		}
+		if s.Errors, err = decodeErrors(errs); err != nil {
+			return nil, err
+		}
+		s.CreatedAt = time.UnixMicro(created).UTC()
+		s.UpdatedAt = time.UnixMicro(updated).UTC()
+		if sortValue.Valid {
+			v := sortValue.String
+			s.SortValue = &v
+		}
+		out = append(out, &s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(ctx, err, "read entities")
+	}
+	return out, nil
+}
+
+// Count runs a counting query; see sqlplan.Runner.
+func (r runner) Count(ctx context.Context, query string, args []any) (int, error) {
+	var n int
+	if err := r.db.read.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, dbErr(ctx, err, "count entities")
+	}
+	return n, nil
+}
+
+// fillRelations sets the outgoing relations of items, sorted by type then
+// target, without duplicates.
+func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error {
+	if len(items) == 0 {
+		return nil
+	}
+	byRef := make(map[string]*catalog.Stored, len(items))
+	refs := make([]string, 0, len(items))
+	for _, it := range items {
+		if _, ok := byRef[it.Ref]; !ok {
+			refs = append(refs, it.Ref)
+		}
+		byRef[it.Ref] = it
+	}
+	for _, c := range sqlplan.Chunks(len(refs), chunk) {
+		part := refs[c[0]:c[1]]
+		rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN "+
+			marks(len(part))+" ORDER BY source_ref, type, target_ref", anys(part)...)
+		if err != nil {
+			return dbErr(ctx, err, "read relations")
+		}
+		for rows.Next() {
+			var src string
+			var r catalog.Relation
+			if err := rows.Scan(&src, &r.Type, &r.TargetRef); err != nil {
+				rows.Close()
+				return dbErr(ctx, err, "read relations")
+			}
+			if it := byRef[src]; it != nil {
+				it.Relations = append(it.Relations, r)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return dbErr(ctx, err, "read relations")
+		}
+	}
+	return nil
+}
+
+// EntityFacets counts entities per distinct value of each facet key.
+func (db *DB) EntityFacets(ctx context.Context, p store.EntityFacetsParams) (map[string][]store.FacetCount, error) {
+	out := make(map[string][]store.FacetCount, len(p.Facets))
+	for _, facet := range p.Facets {
+		q, args, err := sqlplan.FacetQuery(sqlplan.SQLite, facet, p.Filter)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := db.read.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, dbErr(ctx, err, "count facets")
+		}
+		counts := []store.FacetCount{}
+		for rows.Next() {
+			var fc store.FacetCount
+			if err := rows.Scan(&fc.Value, &fc.Count); err != nil {
+				rows.Close()
+				return nil, dbErr(ctx, err, "count facets")
+			}
+			counts = append(counts, fc)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(ctx, err, "count facets")
+		}
+		out[facet] = counts
+	}
+	return out, nil
+}
+
+// EntitySearch runs a full-text query with FTS5, best match first.
+func (db *DB) EntitySearch(ctx context.Context, p store.EntitySearchParams) ([]store.SearchHit, error) {
+	words := sqlplan.Words(p.Query)
+	if len(words) == 0 {
+		return []store.SearchHit{}, nil
+	}
+	var match strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			match.WriteByte(' ')
+		}
+		match.WriteString(`"` + w + `"`)
+	}
+	match.WriteByte('*')
+	b := sqlplan.NewBuilder(sqlplan.SQLite)
+	m := b.Arg(match.String())
+	where, err := b.Filter(p.Filter)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT e.ref, -entities_fts.rank FROM entities_fts JOIN entities e ON e.id = entities_fts.rowid WHERE entities_fts MATCH " + m +
+		" AND " + where + " ORDER BY entities_fts.rank, e.ref" + b.LimitOffset(p.Limit, 0)
+	rows, err := db.read.QueryContext(ctx, q, b.Args()...)
+	if err != nil {
+		return nil, dbErr(ctx, err, "full-text search")
+	}
+	defer rows.Close()
+	hits := []store.SearchHit{}
+	for rows.Next() {
+		var h store.SearchHit
+		if err := rows.Scan(&h.Ref, &h.Rank); err != nil {
+			return nil, dbErr(ctx, err, "full-text search")
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(ctx, err, "full-text search")
+	}
+	return hits, nil
+}
+
+// EntityCount returns the number of entities per lowercased kind.
+func (db *DB) EntityCount(ctx context.Context) (map[string]int, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT lower(kind), count(*) FROM entities GROUP BY lower(kind)")
+	if err != nil {
+		return nil, dbErr(ctx, err, "count entities")
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, dbErr(ctx, err, "count entities")
+		}
+		out[k] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(ctx, err, "count entities")
+	}
+	return out, nil
+}
+
+// EntityRefsAll returns up to limit refs after the given one, in ref order.
+func (db *DB) EntityRefsAll(ctx context.Context, after string, limit int) ([]string, error) {
+	b := sqlplan.NewBuilder(sqlplan.SQLite)
+	q := "SELECT ref FROM entities WHERE ref > " + b.Arg(after) + " ORDER BY ref" + b.LimitOffset(limit, 0)
+	return db.strings(ctx, db.read, q, b.Args()...)
+}
+
+// EntityDelete removes entities with their search, relation, full-text and
+// edge rows. Missing refs are ignored.
+func (db *DB) EntityDelete(ctx context.Context, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	lower := make([]string, len(refs))
+	for i, r := range refs {
+		lower[i] = strings.ToLower(r)
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(ctx, err, "begin delete")
+	}
+	defer tx.Rollback()
+	old, err := existingByRef(ctx, tx, lower)
+	if err != nil {
+		return err
+	}
+	var ids, keys []any
+	for _, r := range lower {
+		keys = append(keys, r)
+		if ex, ok := old[r]; ok {
+			ids = append(ids, ex.id)
+		}
+	}
+	steps := []struct {
+		head string
+		keys []any
+	}{
+		{"DELETE FROM search WHERE entity_id IN ", ids},
+		{"DELETE FROM entities_fts WHERE rowid IN ", ids},
+		{"DELETE FROM relations WHERE originating_ref IN ", keys},
+		{"DELETE FROM edges WHERE parent IN ", keys},
+		{"DELETE FROM edges WHERE child IN ", keys},
+		{"DELETE FROM entities WHERE id IN ", ids},
+	}
+	for _, s := range steps {
+		if err := deleteIn(ctx, tx, s.head, s.keys); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return dbErr(ctx, err, "commit delete")
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// strings runs a query returning one text column.
+func (db *DB) strings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(ctx, err, "query")
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, dbErr(ctx, err, "query")
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(ctx, err, "query")
+	}
+	return out, nil
+}

@@ -1,0 +1,191 @@
+// Package sqlite is the store.Driver on SQLite (modernc.org/sqlite, pure Go):
+// one file in WAL mode, one serialised write connection and a pool of
+// read-only connections, migrations embedded in the binary and FTS5 for
+// full-text search.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+var _ store.Driver = (*DB)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Config says where the database lives and how many connections it uses.
+type Config struct {
+	// Path is the database file; its directory is created when missing.
+	Path string
+	// MaxReadConns bounds the read pool (default 4). Writes always go
+	// through one connection, since SQLite admits one writer at a time.
+	MaxReadConns int
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// connection or process (default 5s).
+	BusyTimeout time.Duration
+	// CacheSizeKiB is each connection's page cache (default 16384, 16 MiB).
+	CacheSizeKiB int
+}
+
+// DB is a SQLite catalog store.
+type DB struct {
+	write *sql.DB
+	read  *sql.DB
+}
+
+// Open opens (creating when absent) the database at cfg.Path. Call Migrate
+// before using it.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.Path == "" {
+		return nil, fault.New(fault.Invalid, "sqlite: database path is empty")
+	}
+	if strings.ContainsAny(cfg.Path, "?#") || cfg.Path == ":memory:" {
+		return nil, fault.New(fault.Invalid, "sqlite: database path %q must be a plain file path (no '?', '#' or :memory:)", cfg.Path)
+	}
+	if cfg.MaxReadConns <= 0 {
+		cfg.MaxReadConns = 4
+	}
+	if cfg.BusyTimeout <= 0 {
+		cfg.BusyTimeout = 5 * time.Second
+	}
+	if cfg.CacheSizeKiB <= 0 {
+		cfg.CacheSizeKiB = 16384
+	}
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fault.Wrap(fault.Internal, err, "sqlite: create directory for %s", cfg.Path)
+		}
+	}
+	base := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
+		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-%d)",
+		cfg.Path, cfg.BusyTimeout.Milliseconds(), cfg.CacheSizeKiB)
+
+	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "sqlite: open %s", cfg.Path)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// Connect the writer first so the file exists in WAL mode before any
+	// read-only connection opens it.
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fault.Wrap(fault.Unavailable, err, "sqlite: open %s", cfg.Path)
+	}
+	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fault.Wrap(fault.Internal, err, "sqlite: open %s", cfg.Path)
+	}
+	read.SetMaxOpenConns(cfg.MaxReadConns)
+	read.SetMaxIdleConns(cfg.MaxReadConns)
+	read.SetConnMaxLifetime(0)
+	read.SetConnMaxIdleTime(0)
+	return &DB{write: write, read: read}, nil
+}
+
+// Engine returns "sqlite".
+func (db *DB) Engine() string { return "sqlite" }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, err, "sqlite: ping")
+	}
+	return nil
+}
+
+// Close closes both pools, checkpointing the write-ahead log.
+func (db *DB) Close() error {
+	rerr := db.read.Close()
+	// Let SQLite refresh its planner statistics before the last writer goes.
+	_, _ = db.write.Exec("PRAGMA optimize")
+	werr := db.write.Close()
+	if werr != nil {
+		return werr
+	}
+	return rerr
+}
+
+// Migrate applies the embedded migrations that have not run yet, all in one
+// transaction, recording each in schema_migrations.
+func (db *DB) Migrate(ctx context.Context) error {
+	files, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return fault.Wrap(fault.Internal, err, "sqlite: read migrations")
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fault.Wrap(fault.Unavailable, err, "sqlite: begin migration")
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`); err != nil {
+		return fault.Wrap(fault.Internal, err, "sqlite: create schema_migrations")
+	}
+	applied := map[int]bool{}
+	rows, err := tx.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return fault.Wrap(fault.Internal, err, "sqlite: read schema_migrations")
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return fault.Wrap(fault.Internal, err, "sqlite: read schema_migrations")
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fault.Wrap(fault.Internal, err, "sqlite: read schema_migrations")
+	}
+	for _, f := range files {
+		v, err := sqlplan.MigrationVersion(f.Name())
+		if err != nil {
+			return err
+		}
+		if applied[v] {
+			continue
+		}
+		body, err := migrations.ReadFile("migrations/" + f.Name())
+		if err != nil {
+			return fault.Wrap(fault.Internal, err, "sqlite: read migration %s", f.Name())
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fault.Wrap(fault.Internal, err, "sqlite: apply migration %s", f.Name())
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			v, f.Name(), time.Now().UnixMicro()); err != nil {
+			return fault.Wrap(fault.Internal, err, "sqlite: record migration %s", f.Name())
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fault.Wrap(fault.Internal, err, "sqlite: commit migrations")
+	}
+	return nil
+}
+
+// dbErr wraps a database error as an internal fault, or as Unavailable when
+// the context ended.
+func dbErr(ctx context.Context, err error, what string) error {
+	if ctx.Err() != nil {
+		return fault.Wrap(fault.Unavailable, err, "sqlite: %s: %v", what, ctx.Err())
+	}
+	return fault.Wrap(fault.Internal, err, "sqlite: %s", what)
+}

@@ -1,0 +1,300 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+// chunk is how many keys one IN list or multi-row INSERT carries.
+const chunk = 500
+
+// existing is what a write needs to know about a stored entity.
+type existing struct {
+	id          int64
+	uid         string
+	locationKey string
+}
+
+// EntityUpsert writes records in one transaction; see store.Driver.
+//
+// New entities get ids above the current maximum: the write transaction is
+// IMMEDIATE, so no other connection or process writes meanwhile. That lets
+// every table be written with multi-row INSERTs.
+func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (store.EntityUpsertResult, error) {
+	var res store.EntityUpsertResult
+	recs := sqlplan.DedupeRecords(p.Records)
+	if len(recs) == 0 {
+		return res, nil
+	}
+	refs := make([]string, len(recs))
+	for i, r := range recs {
+		if r.Ref == "" {
+			return res, fault.New(fault.Invalid, "upsert: record %d has no ref", i)
+		}
+		refs[i] = r.Ref
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return res, dbErr(ctx, err, "begin upsert")
+	}
+	defer tx.Rollback()
+
+	old, err := existingByRef(ctx, tx, refs)
+	if err != nil {
+		return res, err
+	}
+	var maxID int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM entities").Scan(&maxID); err != nil {
+		return res, dbErr(ctx, err, "upsert: read max id")
+	}
+	var newUIDs []string
+	for _, r := range recs {
+		if _, ok := old[r.Ref]; !ok && r.UID != "" {
+			newUIDs = append(newUIDs, r.UID)
+		}
+	}
+	taken, err := uidsTaken(ctx, tx, newUIDs)
+	if err != nil {
+		return res, err
+	}
+
+	now := time.Now().UnixMicro()
+	ents := bulk{head: "INSERT INTO entities (id, uid, ref, kind, namespace, name, body, hash, location_key, errors, created_at, updated_at) VALUES ",
+		tail: " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name," +
+			" body = excluded.body, hash = excluded.hash, location_key = excluded.location_key, errors = excluded.errors," +
+			" updated_at = excluded.updated_at", cols: 12}
+	search := bulk{head: "INSERT INTO search (entity_id, key, value, original, is_min) VALUES ", cols: 5}
+	rels := bulk{head: "INSERT INTO relations (originating_ref, source_ref, type, type_lower, target_ref) VALUES ", cols: 5}
+	fts := bulk{head: "INSERT INTO entities_fts (rowid, doc) VALUES ", cols: 2}
+	var oldIDs []any
+	var oldRefs []any
+	for i := range recs {
+		r := &recs[i]
+		var id int64
+		uid := r.UID
+		lk := r.LocationKey
+		if ex, ok := old[r.Ref]; ok {
+			if ex.locationKey != "" && r.LocationKey != "" && ex.locationKey != r.LocationKey {
+				res.Conflicts = append(res.Conflicts, store.Conflict{Ref: r.Ref, ExistingLocationKey: ex.locationKey, NewLocationKey: r.LocationKey})
+				continue
+			}
+			id, uid = ex.id, ex.uid
+			if lk == "" {
+				lk = ex.locationKey
+			}
+			oldIDs = append(oldIDs, id)
+			oldRefs = append(oldRefs, r.Ref)
+		} else {
+			maxID++
+			id = maxID
+			if uid == "" || taken[uid] {
+				uid = uuid.NewString()
+			}
+			taken[uid] = true
+		}
+		errs, err := encodeErrors(r.Errors)
+		if err != nil {
+			return res, err
+		}
+		body := r.Body
+		if body == nil {
+			body = []byte{}
+		}
+		ents.add(id, uid, r.Ref, r.Kind, r.Namespace, r.Name, body, r.Hash, lk, errs, now, now)
+		for _, s := range sqlplan.SearchRows(r.Search) {
+			search.add(id, s.Key, s.Value, s.Original, s.IsMin)
+		}
+		for _, rel := range sqlplan.RelationRows(r.Relations) {
+			rels.add(r.Ref, rel.Source, rel.Type, rel.TypeLower, rel.Target)
+		}
+		fts.add(id, r.Text)
+		res.Written = append(res.Written, r.Ref)
+	}
+
+	if err := deleteIn(ctx, tx, "DELETE FROM search WHERE entity_id IN ", oldIDs); err != nil {
+		return res, err
+	}
+	if err := deleteIn(ctx, tx, "DELETE FROM relations WHERE originating_ref IN ", oldRefs); err != nil {
+		return res, err
+	}
+	if err := deleteIn(ctx, tx, "DELETE FROM entities_fts WHERE rowid IN ", oldIDs); err != nil {
+		return res, err
+	}
+	for _, b := range []*bulk{&ents, &search, &rels, &fts} {
+		if err := b.flush(ctx, tx); err != nil {
+			return res, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return res, dbErr(ctx, err, "commit upsert")
+	}
+	return res, nil
+}
+
+func encodeErrors(items []catalog.StatusItem) (any, error) {
+	if len(items) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(items)
+	if err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "upsert: encode status items")
+	}
+	return string(b), nil
+}
+
+func decodeErrors(s sql.NullString) ([]catalog.StatusItem, error) {
+	if !s.Valid || s.String == "" {
+		return nil, nil
+	}
+	var items []catalog.StatusItem
+	if err := json.Unmarshal([]byte(s.String), &items); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "decode stored status items")
+	}
+	return items, nil
+}
+
+// existingByRef returns the stored entities among refs.
+func existingByRef(ctx context.Context, tx *sql.Tx, refs []string) (map[string]existing, error) {
+	out := make(map[string]existing, len(refs))
+	for _, c := range sqlplan.Chunks(len(refs), chunk) {
+		part := refs[c[0]:c[1]]
+		rows, err := tx.QueryContext(ctx, "SELECT id, ref, uid, location_key FROM entities WHERE ref IN "+marks(len(part)), anys(part)...)
+		if err != nil {
+			return nil, dbErr(ctx, err, "upsert: read existing entities")
+		}
+		for rows.Next() {
+			var ex existing
+			var ref string
+			if err := rows.Scan(&ex.id, &ref, &ex.uid, &ex.locationKey); err != nil {
+				rows.Close()
+				return nil, dbErr(ctx, err, "upsert: read existing entities")
+			}
+			out[ref] = ex
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(ctx, err, "upsert: read existing entities")
+		}
+	}
+	return out, nil
+}
+
+// uidsTaken returns which of uids some stored entity already has.
+func uidsTaken(ctx context.Context, tx *sql.Tx, uids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, c := range sqlplan.Chunks(len(uids), chunk) {
+		part := uids[c[0]:c[1]]
+		rows, err := tx.QueryContext(ctx, "SELECT uid FROM entities WHERE uid IN "+marks(len(part)), anys(part)...)
+		if err != nil {
+			return nil, dbErr(ctx, err, "upsert: check uids")
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, dbErr(ctx, err, "upsert: check uids")
+			}
+			out[u] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(ctx, err, "upsert: check uids")
+		}
+	}
+	return out, nil
+}
+
+// deleteIn runs "DELETE … IN (…)" over keys in chunks; pre are bound
+// before the keys.
+func deleteIn(ctx context.Context, tx *sql.Tx, head string, keys []any, pre ...any) error {
+	for _, c := range sqlplan.Chunks(len(keys), chunk) {
+		part := append(append([]any{}, pre...), keys[c[0]:c[1]]...)
+		if _, err := tx.ExecContext(ctx, head+marks(c[1]-c[0]), part...); err != nil {
+			return dbErr(ctx, err, "delete old rows")
+		}
+	}
+	return nil
+}
+
+// bulk collects the rows of one multi-row INSERT and writes them in
+// statements of up to chunk rows, reusing one prepared statement for the
+// full-size ones.
+type bulk struct {
+	head string // "INSERT INTO t (…) VALUES "
+	tail string // optional conflict clause
+	cols int
+	args []any
+}
+
+func (b *bulk) add(vals ...any) { b.args = append(b.args, vals...) }
+
+func (b *bulk) flush(ctx context.Context, tx *sql.Tx) error {
+	n := len(b.args) / b.cols
+	if n == 0 {
+		return nil
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	for _, c := range sqlplan.Chunks(n, chunk) {
+		args := b.args[c[0]*b.cols : c[1]*b.cols]
+		rows := c[1] - c[0]
+		if rows < chunk {
+			if _, err := tx.ExecContext(ctx, b.statement(rows), args...); err != nil {
+				return dbErr(ctx, err, "insert rows")
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			if full, err = tx.PrepareContext(ctx, b.statement(chunk)); err != nil {
+				return dbErr(ctx, err, "prepare insert")
+			}
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
+			return dbErr(ctx, err, "insert rows")
+		}
+	}
+	return nil
+}
+
+func (b *bulk) statement(rows int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", b.cols), ",") + ")"
+	var sb strings.Builder
+	sb.Grow(len(b.head) + rows*(len(one)+1) + len(b.tail))
+	sb.WriteString(b.head)
+	for i := range rows {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(one)
+	}
+	sb.WriteString(b.tail)
+	return sb.String()
+}
+
+// marks returns "(?,?,…)" with n placeholders.
+func marks(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

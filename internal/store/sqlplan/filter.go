@@ -1,0 +1,120 @@
+package sqlplan
+
+import (
+	"strings"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+)
+
+// MaxFilterDepth bounds the nesting of a filter; deeper trees are refused
+// before any SQL is built.
+const MaxFilterDepth = 64
+
+// RelationPrefix starts the filter keys that match relation rows.
+const RelationPrefix = "relations."
+
+// Filter returns a boolean SQL expression for f over the entity aliased "e"
+// (columns id and ref). A nil filter matches everything.
+func (b *Builder) Filter(f *catalog.Filter) (string, error) {
+	if f == nil {
+		return "1=1", nil
+	}
+	s, err := b.filter(f, 0)
+	if err != nil {
+		return "", err
+	}
+	if len(b.args) > MaxParams {
+		return "", fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
+	}
+	return s, nil
+}
+
+func (b *Builder) filter(f *catalog.Filter, depth int) (string, error) {
+	if f == nil {
+		return "", fault.New(fault.Invalid, "filter has an empty node")
+	}
+	if depth > MaxFilterDepth {
+		return "", fault.New(fault.Invalid, "filter is nested deeper than %d levels", MaxFilterDepth)
+	}
+	switch f.Op {
+	case catalog.OpMatch:
+		return b.leaf(f)
+	case catalog.OpAll, catalog.OpAny:
+		if len(f.Children) == 0 {
+			if f.Op == catalog.OpAll {
+				return "1=1", nil
+			}
+			return "1=0", nil
+		}
+		join := " AND "
+		if f.Op == catalog.OpAny {
+			join = " OR "
+		}
+		parts := make([]string, 0, len(f.Children))
+		for _, c := range f.Children {
+			s, err := b.filter(c, depth+1)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, s)
+		}
+		if len(parts) == 1 {
+			return parts[0], nil
+		}
+		return "(" + strings.Join(parts, join) + ")", nil
+	case catalog.OpNot:
+		if len(f.Children) != 1 {
+			return "", fault.New(fault.Invalid, "filter: a not node needs exactly one child, got %d", len(f.Children))
+		}
+		s, err := b.filter(f.Children[0], depth+1)
+		if err != nil {
+			return "", err
+		}
+		return "NOT (" + s + ")", nil
+	}
+	return "", fault.New(fault.Invalid, "filter: unknown node type %d", f.Op)
+}
+
+// leaf translates a key matcher. Search keys match the search rows of the
+// entity; relation keys match its outgoing relation rows by target ref.
+func (b *Builder) leaf(f *catalog.Filter) (string, error) {
+	key := strings.ToLower(strings.TrimSpace(f.Key))
+	if key == "" {
+		return "", fault.New(fault.Invalid, "filter: a condition has an empty key")
+	}
+	var from, col string
+	if typ, ok := strings.CutPrefix(key, RelationPrefix); ok {
+		if typ == "" {
+			return "", fault.New(fault.Invalid, "filter: key %q names no relation type", f.Key)
+		}
+		from = "SELECT 1 FROM relations fr WHERE fr.source_ref = e.ref AND fr.type_lower = " + b.Arg(typ)
+		col = "fr.target_ref"
+	} else {
+		from = "SELECT 1 FROM search fs WHERE fs.entity_id = e.id AND fs.key = " + b.Arg(key)
+		col = "fs.value"
+	}
+	switch f.Match {
+	case catalog.MatchExists:
+		return "EXISTS (" + from + ")", nil
+	case catalog.MatchIn:
+		if len(f.Values) == 0 {
+			return "1=0", nil
+		}
+		return "EXISTS (" + from + " AND " + b.In(col, lowerAll(f.Values)) + ")", nil
+	case catalog.MatchPrefix:
+		if len(f.Values) != 1 {
+			return "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
+		}
+		return "EXISTS (" + from + " AND " + b.Prefix(col, strings.ToLower(f.Values[0])) + ")", nil
+	}
+	return "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
+}
+
+func lowerAll(values []string) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = strings.ToLower(v)
+	}
+	return out
+}

@@ -1,0 +1,273 @@
+package sqlplan
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// EntityColumns are the columns every entity query selects, in the order
+// Runner.Entities scans them; a nullable sort value follows them.
+const EntityColumns = "e.id, e.uid, e.ref, e.body, e.hash, e.errors, e.created_at, e.updated_at"
+
+// UIDField is the order field that sorts by the entity UID itself.
+const UIDField = "metadata.uid"
+
+// Runner executes the queries a plan produces.
+type Runner interface {
+	// Entities runs a query that selects EntityColumns and then one nullable
+	// text column (the sort value), and returns the rows in order without
+	// relations.
+	Entities(ctx context.Context, query string, args []any) ([]*catalog.Stored, error)
+	// Count runs a query that returns one integer.
+	Count(ctx context.Context, query string, args []any) (int, error)
+}
+
+// List returns one page of entities as store.Driver.EntityList documents.
+//
+// Ordering by a field uses two segments: the entities that have the field,
+// in (value, uid) order straight from the search index, then the entities
+// that lack it, in uid order. Each segment is one indexed query, so a page
+// costs about its size whatever the number of matches.
+func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (store.EntityListResult, error) {
+	var res store.EntityListResult
+	if p.After != nil && p.Before != nil {
+		return res, fault.New(fault.Invalid, "list: after and before cannot both be set")
+	}
+	if p.Limit < 0 || p.Offset < 0 {
+		return res, fault.New(fault.Invalid, "list: limit and offset must not be negative")
+	}
+	if p.Offset > 0 && (p.After != nil || p.Before != nil) {
+		return res, fault.New(fault.Invalid, "list: offset cannot be combined with a cursor")
+	}
+	l := lister{d: d, r: r, p: p}
+	if p.Order != nil {
+		l.field = strings.ToLower(strings.TrimSpace(p.Order.Field))
+		l.desc = p.Order.Desc
+	}
+	if l.field == UIDField {
+		l.field, l.uidSort = "", true
+	}
+	want := 0
+	if p.Limit > 0 {
+		want = p.Limit + 1
+	}
+	var items []*catalog.Stored
+	var err error
+	if l.field == "" {
+		items, err = l.uidPage(ctx, want)
+	} else {
+		items, err = l.fieldPage(ctx, want)
+	}
+	if err != nil {
+		return res, err
+	}
+	if want > 0 && len(items) == want {
+		res.HasMore = true
+		items = items[:p.Limit]
+	}
+	if p.Before != nil {
+		slices.Reverse(items)
+	}
+	res.Items = items
+	if p.CountTotal {
+		b := NewBuilder(d)
+		where, err := l.where(b)
+		if err != nil {
+			return res, err
+		}
+		res.Total, err = r.Count(ctx, "SELECT count(*) FROM entities e WHERE "+where, b.Args())
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+type lister struct {
+	d       Dialect
+	r       Runner
+	p       store.EntityListParams
+	field   string // order field; "" orders by uid
+	desc    bool
+	uidSort bool // ordering by metadata.uid: SortValue is the uid
+}
+
+// where returns the filter and full-text conditions over "e".
+func (l *lister) where(b *Builder) (string, error) {
+	cond, err := b.Filter(l.p.Filter)
+	if err != nil {
+		return "", err
+	}
+	ft := l.p.FullText
+	if ft == nil || ft.Term == "" {
+		return cond, nil
+	}
+	term := strings.ToLower(ft.Term)
+	fields := lowerAll(ft.Fields)
+	if len(fields) == 0 {
+		if l.field != "" {
+			fields = []string{l.field}
+		} else {
+			fields = []string{UIDField}
+		}
+	}
+	var ors []string
+	var keys []string
+	for _, f := range fields {
+		switch {
+		case f == UIDField:
+			ors = append(ors, b.Contains("lower(e.uid)", term))
+		case strings.HasPrefix(f, RelationPrefix):
+			ors = append(ors, "EXISTS (SELECT 1 FROM relations tr WHERE tr.source_ref = e.ref AND tr.type_lower = "+
+				b.Arg(strings.TrimPrefix(f, RelationPrefix))+" AND "+b.Contains("tr.target_ref", term)+")")
+		default:
+			keys = append(keys, f)
+		}
+	}
+	if len(keys) > 0 {
+		ors = append(ors, "EXISTS (SELECT 1 FROM search ts WHERE ts.entity_id = e.id AND "+
+			b.In("ts.key", keys)+" AND "+b.Contains("ts.value", term)+")")
+	}
+	return cond + " AND (" + strings.Join(ors, " OR ") + ")", nil
+}
+
+// direction returns the SQL order keyword and comparison operator for a
+// walk that is forward (in the requested order) or backward.
+func (l *lister) direction(forward bool) (dir, cmp string) {
+	asc := l.desc != forward // forward asc, or backward desc
+	if asc {
+		return "ASC", ">"
+	}
+	return "DESC", "<"
+}
+
+func (l *lister) uidPage(ctx context.Context, want int) ([]*catalog.Stored, error) {
+	b := NewBuilder(l.d)
+	where, err := l.where(b)
+	if err != nil {
+		return nil, err
+	}
+	pos, forward := l.p.After, true
+	if l.p.Before != nil {
+		pos, forward = l.p.Before, false
+	}
+	dir, cmp := l.direction(forward)
+	if pos != nil {
+		where += " AND e.uid " + cmp + " " + b.Arg(pos.UID)
+	}
+	sv := "CAST(NULL AS TEXT)"
+	if l.uidSort {
+		sv = "e.uid"
+	}
+	q := "SELECT " + EntityColumns + ", " + sv + " FROM entities e WHERE " + where +
+		" ORDER BY e.uid " + dir + b.LimitOffset(want, l.p.Offset)
+	return l.r.Entities(ctx, q, b.Args())
+}
+
+// fieldPage walks the two segments (entities with the field, then those
+// without) in the paging direction until it has want items.
+func (l *lister) fieldPage(ctx context.Context, want int) ([]*catalog.Stored, error) {
+	type step struct {
+		present bool
+		pos     *store.Position // exclusive bound inside the segment
+	}
+	var steps []step
+	forward := l.p.Before == nil
+	switch {
+	case l.p.After != nil && l.p.After.Value == nil:
+		steps = []step{{present: false, pos: l.p.After}}
+	case l.p.After != nil:
+		steps = []step{{present: true, pos: l.p.After}, {present: false}}
+	case l.p.Before != nil && l.p.Before.Value == nil:
+		steps = []step{{present: false, pos: l.p.Before}, {present: true}}
+	case l.p.Before != nil:
+		steps = []step{{present: true, pos: l.p.Before}}
+	default:
+		steps = []step{{present: true}, {present: false}}
+	}
+	var out []*catalog.Stored
+	offset := l.p.Offset
+	for i, s := range steps {
+		limit := 0
+		if want > 0 {
+			limit = want - len(out)
+		}
+		items, err := l.segment(ctx, s.present, s.pos, forward, limit, offset)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		if want > 0 && len(out) >= want {
+			break
+		}
+		if offset > 0 && len(items) == 0 && i+1 < len(steps) {
+			// The offset ran past this segment: skip what it held.
+			n, err := l.segmentCount(ctx, s.present)
+			if err != nil {
+				return nil, err
+			}
+			offset = max(offset-n, 0)
+		} else {
+			offset = 0
+		}
+	}
+	return out, nil
+}
+
+func (l *lister) segment(ctx context.Context, present bool, pos *store.Position, forward bool, limit, offset int) ([]*catalog.Stored, error) {
+	b := NewBuilder(l.d)
+	dir, cmp := l.direction(forward)
+	var q string
+	if present {
+		keyArg := b.Arg(l.field)
+		where, err := l.where(b)
+		if err != nil {
+			return nil, err
+		}
+		if pos != nil {
+			where += " AND (s.value, e.uid) " + cmp + " (" + b.Arg(*pos.Value) + ", " + b.Arg(pos.UID) + ")"
+		}
+		q = "SELECT " + EntityColumns + ", s.value FROM search s JOIN entities e ON e.id = s.entity_id" +
+			" WHERE s.key = " + keyArg + " AND s.is_min AND " + where +
+			" ORDER BY s.value " + dir + ", e.uid " + dir
+	} else {
+		where, err := l.where(b)
+		if err != nil {
+			return nil, err
+		}
+		where += " AND NOT EXISTS (SELECT 1 FROM search m WHERE m.entity_id = e.id AND m.key = " + b.Arg(l.field) + ")"
+		if pos != nil {
+			where += " AND e.uid " + cmp + " " + b.Arg(pos.UID)
+		}
+		q = "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM entities e WHERE " + where +
+			" ORDER BY e.uid " + dir
+	}
+	return l.r.Entities(ctx, q+b.LimitOffset(limit, offset), b.Args())
+}
+
+func (l *lister) segmentCount(ctx context.Context, present bool) (int, error) {
+	b := NewBuilder(l.d)
+	var q string
+	if present {
+		keyArg := b.Arg(l.field)
+		where, err := l.where(b)
+		if err != nil {
+			return 0, err
+		}
+		q = "SELECT count(*) FROM search s JOIN entities e ON e.id = s.entity_id WHERE s.key = " + keyArg +
+			" AND s.is_min AND " + where
+	} else {
+		where, err := l.where(b)
+		if err != nil {
+			return 0, err
+		}
+		q = "SELECT count(*) FROM entities e WHERE " + where +
+			" AND NOT EXISTS (SELECT 1 FROM search m WHERE m.entity_id = e.id AND m.key = " + b.Arg(l.field) + ")"
+	}
+	return l.r.Count(ctx, q, b.Args())
+}

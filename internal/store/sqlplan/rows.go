@@ -1,0 +1,90 @@
+package sqlplan
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+)
+
+// SearchRow is a search row ready to write: unique per (key, value) within
+// its entity, with IsMin marking the row whose value the entity sorts by
+// for that key (the smallest).
+type SearchRow struct {
+	Key      string
+	Value    string
+	Original string
+	IsMin    bool
+}
+
+// SearchRows sorts and deduplicates rows by (key, value), keeping the first
+// original of each pair, and marks the smallest value of each key.
+func SearchRows(rows []catalog.SearchRow) []SearchRow {
+	out := make([]SearchRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, SearchRow{Key: r.Key, Value: r.Value, Original: r.Original})
+	}
+	slices.SortStableFunc(out, func(a, b SearchRow) int {
+		return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Value, b.Value))
+	})
+	out = slices.CompactFunc(out, func(a, b SearchRow) bool { return a.Key == b.Key && a.Value == b.Value })
+	for i := range out {
+		out[i].IsMin = i == 0 || out[i-1].Key != out[i].Key
+	}
+	return out
+}
+
+// RelationRow is a relation row ready to write.
+type RelationRow struct {
+	Source    string
+	Type      string
+	TypeLower string
+	Target    string
+}
+
+// RelationRows deduplicates rows and adds the lowercased type.
+func RelationRows(rows []catalog.RelationRow) []RelationRow {
+	out := make([]RelationRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, RelationRow{Source: r.Source, Type: r.Type, TypeLower: strings.ToLower(r.Type), Target: r.Target})
+	}
+	slices.SortFunc(out, func(a, b RelationRow) int {
+		return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.Type, b.Type), strings.Compare(a.Target, b.Target))
+	})
+	return slices.Compact(out)
+}
+
+// DedupeRecords keeps the last record of each ref, in the order refs first
+// appear, so that one statement never writes a ref twice.
+func DedupeRecords(recs []catalog.Record) []catalog.Record {
+	idx := make(map[string]int, len(recs))
+	out := make([]catalog.Record, 0, len(recs))
+	for _, r := range recs {
+		if i, ok := idx[r.Ref]; ok {
+			out[i] = r
+			continue
+		}
+		idx[r.Ref] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Words splits a full-text query into lowercased words of letters and
+// digits, the same units both engines' tokenizers index.
+func Words(query string) []string {
+	return strings.FieldsFunc(strings.ToLower(query), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+}
+
+// Chunks splits n items into consecutive [start, end) ranges of at most size.
+func Chunks(n, size int) [][2]int {
+	var out [][2]int
+	for i := 0; i < n; i += size {
+		out = append(out, [2]int{i, min(i+size, n)})
+	}
+	return out
+}
