@@ -82,11 +82,11 @@ func (e *ent) ref() string {
 	return strings.ToLower(e.kind) + ":" + strings.ToLower(e.ns) + "/" + strings.ToLower(e.name)
 }
 
-func (e *ent) withUID(uid string) *ent   { e.uid = uid; return e }
-func (e *ent) withLoc(loc string) *ent   { e.loc = loc; return e }
-func (e *ent) withHash(h string) *ent    { e.hash = h; return e }
-func (e *ent) withText(s string) *ent    { e.text = s; return e }
-func (e *ent) withNS(ns string) *ent     { e.ns = ns; return e }
+func (e *ent) withUID(uid string) *ent { e.uid = uid; return e }
+func (e *ent) withLoc(loc string) *ent { e.loc = loc; return e }
+func (e *ent) withHash(h string) *ent  { e.hash = h; return e }
+func (e *ent) withText(s string) *ent  { e.text = s; return e }
+func (e *ent) withNS(ns string) *ent   { e.ns = ns; return e }
 func (e *ent) set(key string, originals ...string) *ent {
 	for _, o := range originals {
 		e.fields = append(e.fields, [2]string{key, o})
