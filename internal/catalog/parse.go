@@ -89,6 +89,9 @@ func (d Document) LineOf(fieldPath string) int {
 	return line
 }
 
+// lineOf returns the line of path below n, the line of the deepest key
+// present on the way when the path goes on past it, and 0 when not even the
+// first segment is under n.
 func lineOf(n *yaml.Node, path string, hops int) int {
 	for n.Kind == yaml.AliasNode && n.Alias != nil && hops < 64 {
 		n = n.Alias
@@ -107,7 +110,7 @@ func lineOf(n *yaml.Node, path string, hops int) int {
 			}
 		}
 		if best < 0 {
-			return n.Line
+			return 0
 		}
 		key := n.Content[best]
 		if len(path) == len(key.Value) {
@@ -121,14 +124,14 @@ func lineOf(n *yaml.Node, path string, hops int) int {
 		seg, rest, _ := strings.Cut(path, ".")
 		i, err := strconv.Atoi(seg)
 		if err != nil || i < 0 || i >= len(n.Content) {
-			return n.Line
+			return 0
 		}
 		if l := lineOf(n.Content[i], rest, hops+1); l > 0 {
 			return l
 		}
 		return n.Content[i].Line
 	}
-	return n.Line
+	return 0
 }
 
 var yamlErrLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
