@@ -496,8 +496,26 @@ func testLocations(t *testing.T, c client, dir string) {
 		t.Errorf("list: got %+v", list)
 	}
 	c.json("GET", "/api/catalog/locations/"+created.Location.ID, "", 200, nil)
+	c.json("GET", "/api/catalog/entities/by-name/component/default/extra", "", 200, nil)
+	var origin struct {
+		ID string `json:"id"`
+	}
+	c.json("GET", "/api/catalog/locations/by-entity/component/default/extra", "", 200, &origin)
+	if origin.ID != created.Location.ID {
+		t.Errorf("by-entity: got %v, want %v", origin.ID, created.Location.ID)
+	}
 	c.json("DELETE", "/api/catalog/locations/"+created.Location.ID, "", 204, nil)
 	c.json("GET", "/api/catalog/locations/"+created.Location.ID, "", 404, nil)
+	c.json("GET", "/api/catalog/entities/by-name/component/default/extra", "", 404, nil)
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	c.json("POST", "/api/catalog/locations?dryRun=true", `{"type":"url","target":"https://git.example.com/c.yaml"}`, 400, &e)
+	if !strings.Contains(e.Error.Message, "backend.reading.allow") {
+		t.Errorf("host not allowed: got %q", e.Error.Message)
+	}
 }
 
 func testErrors(t *testing.T, c client) {
