@@ -83,6 +83,9 @@ func (b *Builder) leaf(f *catalog.Filter) (string, error) {
 	if key == "" {
 		return "", fault.New(fault.Invalid, "filter: a condition has an empty key")
 	}
+	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
+		return "1=0", nil // bind nothing: PostgreSQL refuses unused parameters
+	}
 	var from, col string
 	if typ, ok := strings.CutPrefix(key, RelationPrefix); ok {
 		if typ == "" {
@@ -98,9 +101,6 @@ func (b *Builder) leaf(f *catalog.Filter) (string, error) {
 	case catalog.MatchExists:
 		return "EXISTS (" + from + ")", nil
 	case catalog.MatchIn:
-		if len(f.Values) == 0 {
-			return "1=0", nil
-		}
 		return "EXISTS (" + from + " AND " + b.In(col, lowerAll(f.Values)) + ")", nil
 	case catalog.MatchPrefix:
 		if len(f.Values) != 1 {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 )
@@ -19,12 +20,29 @@ type SearchRow struct {
 	IsMin    bool
 }
 
+// MaxIndexedBytes bounds the keys, values and originals the search index
+// holds (PostgreSQL refuses B-tree entries over about 2.7 kB). Longer keys
+// are not stored; longer values and originals are stored empty, so they
+// are neither filterable nor shown as facets, as in Backstage.
+const MaxIndexedBytes = 800
+
+// MaxTextBytes bounds the full-text document of one entity; the rest is
+// not indexed.
+const MaxTextBytes = 256 << 10
+
 // SearchRows sorts and deduplicates rows by (key, value), keeping the first
 // original of each pair, and marks the smallest value of each key.
 func SearchRows(rows []catalog.SearchRow) []SearchRow {
 	out := make([]SearchRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, SearchRow{Key: r.Key, Value: r.Value, Original: r.Original})
+		if len(r.Key) > MaxIndexedBytes {
+			continue
+		}
+		s := SearchRow{Key: valid(r.Key), Value: valid(r.Value), Original: valid(r.Original)}
+		if len(s.Value) > MaxIndexedBytes || len(s.Original) > MaxIndexedBytes {
+			s.Value, s.Original = "", ""
+		}
+		out = append(out, s)
 	}
 	slices.SortStableFunc(out, func(a, b SearchRow) int {
 		return cmp.Or(strings.Compare(a.Key, b.Key), strings.Compare(a.Value, b.Value))
@@ -88,3 +106,20 @@ func Chunks(n, size int) [][2]int {
 	}
 	return out
 }
+
+// Text returns the full-text document cut to MaxTextBytes on a character
+// boundary, with invalid UTF-8 replaced.
+func Text(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= MaxTextBytes {
+		return s
+	}
+	cut := MaxTextBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// valid replaces invalid UTF-8, which PostgreSQL refuses in text columns.
+func valid(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }

@@ -1,0 +1,158 @@
+// Package postgres is the store.Driver on PostgreSQL through pgx/v5: one
+// bounded pgxpool per process, a statement timeout on every connection,
+// migrations embedded in the binary and applied under an advisory lock (so
+// replicas can start together), tsvector with GIN for full-text search.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+var _ store.Driver = (*DB)(nil)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Config says where the database is and how the pool behaves.
+type Config struct {
+	// URL is a libpq-style URL or keyword/value string; other runtime
+	// parameters (search_path, …) may be given in it.
+	URL string
+	// MaxConns bounds the pool (default: pgxpool's, the larger of 4 and the
+	// number of CPUs).
+	MaxConns int32
+	// StatementTimeout cancels any statement running longer (default 30s).
+	StatementTimeout time.Duration
+}
+
+// DB is a PostgreSQL catalog store.
+type DB struct {
+	pool *pgxpool.Pool
+}
+
+// Open connects a pool to cfg.URL and checks that the server answers. Call
+// Migrate before using it.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.URL == "" {
+		return nil, fault.New(fault.Invalid, "postgres: connection URL is empty")
+	}
+	pc, err := pgxpool.ParseConfig(cfg.URL)
+	if err != nil {
+		// The cause may echo the URL with its password: keep it out of the message.
+		return nil, fault.Wrap(fault.Invalid, err, "postgres: connection URL is not valid")
+	}
+	if cfg.MaxConns > 0 {
+		pc.MaxConns = cfg.MaxConns
+	}
+	timeout := cfg.StatementTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
+	}
+	return &DB{pool: pool}, nil
+}
+
+// Engine returns "postgres".
+func (db *DB) Engine() string { return "postgres" }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.pool.Ping(ctx); err != nil {
+		return fault.Wrap(fault.Unavailable, err, "postgres: ping")
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() error {
+	db.pool.Close()
+	return nil
+}
+
+// Migrate applies the embedded migrations that have not run yet, in one
+// transaction holding an advisory lock scoped to the current schema, so
+// that replicas starting together apply each migration once.
+func (db *DB) Migrate(ctx context.Context) error {
+	files, err := migrations.ReadDir("migrations")
+	if err != nil {
+		return fault.Wrap(fault.Internal, err, "postgres: read migrations")
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('atrium.migrations.' || current_schema()))"); err != nil {
+			return dbErr(ctx, err, "lock migrations")
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return dbErr(ctx, err, "create schema_migrations")
+		}
+		rows, err := tx.Query(ctx, "SELECT version FROM schema_migrations")
+		if err != nil {
+			return dbErr(ctx, err, "read schema_migrations")
+		}
+		versions, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		if err != nil {
+			return dbErr(ctx, err, "read schema_migrations")
+		}
+		applied := map[int]bool{}
+		for _, v := range versions {
+			applied[int(v)] = true
+		}
+		for _, f := range files {
+			v, err := sqlplan.MigrationVersion(f.Name())
+			if err != nil {
+				return err
+			}
+			if applied[v] {
+				continue
+			}
+			body, err := migrations.ReadFile("migrations/" + f.Name())
+			if err != nil {
+				return fault.Wrap(fault.Internal, err, "postgres: read migration %s", f.Name())
+			}
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return dbErr(ctx, err, "apply migration "+f.Name())
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", v, f.Name()); err != nil {
+				return dbErr(ctx, err, "record migration "+f.Name())
+			}
+		}
+		return nil
+	})
+}
+
+// dbErr wraps a database error as an internal fault, or as Unavailable when
+// the context ended or the statement timed out.
+func dbErr(ctx context.Context, err error, what string) error {
+	var f *fault.Error
+	if errors.As(err, &f) {
+		return f
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "57014" {
+		return fault.Wrap(fault.Unavailable, err, "postgres: %s: statement timed out or was cancelled", what)
+	}
+	if ctx.Err() != nil {
+		return fault.Wrap(fault.Unavailable, err, "postgres: %s: %v", what, ctx.Err())
+	}
+	return fault.Wrap(fault.Internal, err, "postgres: %s", what)
+}

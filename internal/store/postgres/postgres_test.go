@@ -1,0 +1,83 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/storetest"
+)
+
+// testURL returns ATRIUM_TEST_POSTGRES. Without it the test is skipped,
+// except under CI (CI set), where it fails: CI must never skip PostgreSQL.
+func testURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("ATRIUM_TEST_POSTGRES")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ATRIUM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
+		}
+		t.Skip("ATRIUM_TEST_POSTGRES is not set (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	return u
+}
+
+// openTest opens a driver on a fresh schema of the test database, dropped
+// at cleanup, so tests can run in parallel.
+func openTest(t testing.TB) *DB {
+	t.Helper()
+	base := testURL(t)
+	ctx := context.Background()
+	buf := make([]byte, 6)
+	rand.Read(buf)
+	schema := "atrium_test_" + hex.EncodeToString(buf)
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", redact(base), err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Errorf("connect for cleanup: %v", err)
+			return
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	db, err := Open(ctx, Config{URL: base + sep + "search_path=" + schema, MaxConns: 4})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "the test database"
+	}
+	return u.Redacted()
+}
+
+func TestConformance(t *testing.T) {
+	testURL(t)
+	storetest.Run(t, func(t testing.TB) store.Driver { return openTest(t) })
+}

@@ -1,0 +1,323 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+// chunk is how many refs one by-refs query carries.
+const chunk = 500
+
+// EntityStates returns the change-detection state of those refs that exist.
+func (db *DB) EntityStates(ctx context.Context, refs []string) (map[string]store.EntityState, error) {
+	out := make(map[string]store.EntityState, len(refs))
+	if len(refs) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, "SELECT ref, uid, hash, location_key, errors IS NOT NULL FROM entities WHERE ref = ANY($1)", refs)
+	if err != nil {
+		return nil, dbErr(ctx, err, "read entity states")
+	}
+	var ref string
+	var s store.EntityState
+	if _, err := pgx.ForEachRow(rows, []any{&ref, &s.UID, &s.Hash, &s.LocationKey, &s.HasErrors}, func() error {
+		out[ref] = s
+		return nil
+	}); err != nil {
+		return nil, dbErr(ctx, err, "read entity states")
+	}
+	return out, nil
+}
+
+// EntityGetByRef returns one entity; fault.NotFound when absent.
+func (db *DB) EntityGetByRef(ctx context.Context, ref string) (*catalog.Stored, error) {
+	return db.getOne(ctx, "e.ref = $1", strings.ToLower(ref), "No entity with ref %s", ref)
+}
+
+// EntityGetByUID returns one entity; fault.NotFound when absent.
+func (db *DB) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, error) {
+	return db.getOne(ctx, "e.uid = $1", uid, "No entity with uid %s", uid)
+}
+
+func (db *DB) getOne(ctx context.Context, cond, key, notFound, arg string) (*catalog.Stored, error) {
+	items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", CAST(NULL AS TEXT) FROM entities e WHERE "+cond, []any{key})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, fault.New(fault.NotFound, notFound, arg)
+	}
+	if err := db.fillRelations(ctx, items); err != nil {
+		return nil, err
+	}
+	return items[0], nil
+}
+
+// EntityGetByRefs returns the entities in refs order, nil where absent or
+// filtered out.
+func (db *DB) EntityGetByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*catalog.Stored, error) {
+	found := make(map[string]*catalog.Stored, len(refs))
+	lower := make([]string, len(refs))
+	for i, r := range refs {
+		lower[i] = strings.ToLower(r)
+	}
+	for _, c := range sqlplan.Chunks(len(lower), chunk) {
+		b := sqlplan.NewBuilder(sqlplan.Postgres)
+		in := b.In("e.ref", lower[c[0]:c[1]])
+		where, err := b.Filter(filter)
+		if err != nil {
+			return nil, err
+		}
+		items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", CAST(NULL AS TEXT) FROM entities e WHERE "+in+" AND "+where, b.Args())
+		if err != nil {
+			return nil, err
+		}
+		if err := db.fillRelations(ctx, items); err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			found[it.Ref] = it
+		}
+	}
+	out := make([]*catalog.Stored, len(refs))
+	for i, r := range lower {
+		out[i] = found[r]
+	}
+	return out, nil
+}
+
+// EntityList returns one page of entities; see store.Driver.
+func (db *DB) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
+	res, err := sqlplan.List(ctx, sqlplan.Postgres, runner{db}, p)
+	if err != nil {
+		return res, err
+	}
+	if err := db.fillRelations(ctx, res.Items); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// runner implements sqlplan.Runner on the pool.
+type runner struct{ db *DB }
+
+// Entities runs an entity query; see sqlplan.Runner.
+func (r runner) Entities(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
+	rows, err := r.db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(ctx, err, "query entities")
+	}
+	var out []*catalog.Stored
+	var (
+		id        int64
+		s         catalog.Stored
+		errs      *string
+		sortValue *string
+		created   time.Time
+		updated   time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &sortValue}, func() error {
+		it := s
+		it.Body = append([]byte(nil), s.Body...)
+		it.CreatedAt, it.UpdatedAt = created.UTC(), updated.UTC()
+		it.SortValue = sortValue
+		if errs != nil && *errs != "" {
+			if err := json.Unmarshal([]byte(*errs), &it.Errors); err != nil {
+				return fault.Wrap(fault.Internal, err, "decode stored status items of %s", it.Ref)
+			}
+		}
+		out = append(out, &it)
+		sortValue, errs = nil, nil
+		return nil
+	})
+	if err != nil {
+		return nil, dbErr(ctx, err, "read entities")
+	}
+	return out, nil
+}
+
+// Count runs a counting query; see sqlplan.Runner.
+func (r runner) Count(ctx context.Context, query string, args []any) (int, error) {
+	var n int
+	if err := r.db.pool.QueryRow(ctx, query, args...).Scan(&n); err != nil {
+		return 0, dbErr(ctx, err, "count entities")
+	}
+	return n, nil
+}
+
+// fillRelations sets the outgoing relations of items, sorted by type then
+// target, without duplicates.
+func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error {
+	if len(items) == 0 {
+		return nil
+	}
+	byRef := make(map[string]*catalog.Stored, len(items))
+	refs := make([]string, 0, len(items))
+	for _, it := range items {
+		if _, ok := byRef[it.Ref]; !ok {
+			refs = append(refs, it.Ref)
+		}
+		byRef[it.Ref] = it
+	}
+	rows, err := db.pool.Query(ctx, "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref = ANY($1)"+
+		" ORDER BY source_ref, type, target_ref", refs)
+	if err != nil {
+		return dbErr(ctx, err, "read relations")
+	}
+	var src string
+	var r catalog.Relation
+	if _, err := pgx.ForEachRow(rows, []any{&src, &r.Type, &r.TargetRef}, func() error {
+		if it := byRef[src]; it != nil {
+			it.Relations = append(it.Relations, r)
+		}
+		return nil
+	}); err != nil {
+		return dbErr(ctx, err, "read relations")
+	}
+	return nil
+}
+
+// EntityFacets counts entities per distinct value of each facet key.
+func (db *DB) EntityFacets(ctx context.Context, p store.EntityFacetsParams) (map[string][]store.FacetCount, error) {
+	out := make(map[string][]store.FacetCount, len(p.Facets))
+	for _, facet := range p.Facets {
+		q, args, err := sqlplan.FacetQuery(sqlplan.Postgres, facet, p.Filter)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := db.pool.Query(ctx, q, args...)
+		if err != nil {
+			return nil, dbErr(ctx, err, "count facets")
+		}
+		counts := []store.FacetCount{}
+		var fc store.FacetCount
+		if _, err := pgx.ForEachRow(rows, []any{&fc.Value, &fc.Count}, func() error {
+			counts = append(counts, fc)
+			return nil
+		}); err != nil {
+			return nil, dbErr(ctx, err, "count facets")
+		}
+		out[facet] = counts
+	}
+	return out, nil
+}
+
+// EntitySearch runs a full-text query over the tsvector documents, best
+// match first.
+func (db *DB) EntitySearch(ctx context.Context, p store.EntitySearchParams) ([]store.SearchHit, error) {
+	words := sqlplan.Words(p.Query)
+	if len(words) == 0 {
+		return []store.SearchHit{}, nil
+	}
+	// Words hold only letters and digits, so they need no quoting.
+	query := strings.Join(words, " & ") + ":*"
+	b := sqlplan.NewBuilder(sqlplan.Postgres)
+	qa := b.Arg(query)
+	where, err := b.Filter(p.Filter)
+	if err != nil {
+		return nil, err
+	}
+	q := "SELECT e.ref, ts_rank(t.doc, q.q) AS rank FROM to_tsquery('simple', " + qa + ") AS q (q)" +
+		" JOIN entity_text t ON t.doc @@ q.q JOIN entities e ON e.id = t.entity_id WHERE " + where +
+		" ORDER BY rank DESC, e.ref" + b.LimitOffset(p.Limit, 0)
+	rows, err := db.pool.Query(ctx, q, b.Args()...)
+	if err != nil {
+		return nil, dbErr(ctx, err, "full-text search")
+	}
+	hits := []store.SearchHit{}
+	var h store.SearchHit
+	var rank float32
+	if _, err := pgx.ForEachRow(rows, []any{&h.Ref, &rank}, func() error {
+		h.Rank = float64(rank)
+		hits = append(hits, h)
+		return nil
+	}); err != nil {
+		return nil, dbErr(ctx, err, "full-text search")
+	}
+	return hits, nil
+}
+
+// EntityCount returns the number of entities per lowercased kind.
+func (db *DB) EntityCount(ctx context.Context) (map[string]int, error) {
+	rows, err := db.pool.Query(ctx, "SELECT lower(kind), count(*) FROM entities GROUP BY lower(kind)")
+	if err != nil {
+		return nil, dbErr(ctx, err, "count entities")
+	}
+	out := map[string]int{}
+	var k string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil }); err != nil {
+		return nil, dbErr(ctx, err, "count entities")
+	}
+	return out, nil
+}
+
+// EntityRefsAll returns up to limit refs after the given one, in ref order.
+func (db *DB) EntityRefsAll(ctx context.Context, after string, limit int) ([]string, error) {
+	b := sqlplan.NewBuilder(sqlplan.Postgres)
+	q := "SELECT ref FROM entities WHERE ref > " + b.Arg(after) + " ORDER BY ref" + b.LimitOffset(limit, 0)
+	return db.strings(ctx, q, b.Args()...)
+}
+
+// EntityDelete removes entities with their search, relation, full-text and
+// edge rows. Missing refs are ignored.
+func (db *DB) EntityDelete(ctx context.Context, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	lower := make([]string, len(refs))
+	for i, r := range refs {
+		lower[i] = strings.ToLower(r)
+	}
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, "DELETE FROM entities WHERE ref = ANY($1) RETURNING id", lower)
+		if err != nil {
+			return dbErr(ctx, err, "delete entities")
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return dbErr(ctx, err, "delete entities")
+		}
+		steps := []struct {
+			q   string
+			arg any
+		}{
+			{"DELETE FROM search WHERE entity_id = ANY($1)", ids},
+			{"DELETE FROM entity_text WHERE entity_id = ANY($1)", ids},
+			{"DELETE FROM relations WHERE originating_ref = ANY($1)", lower},
+			{"DELETE FROM edges WHERE parent = ANY($1)", lower},
+			{"DELETE FROM edges WHERE child = ANY($1)", lower},
+		}
+		for _, s := range steps {
+			if _, err := tx.Exec(ctx, s.q, s.arg); err != nil {
+				return dbErr(ctx, err, "delete entity rows")
+			}
+		}
+		return nil
+	})
+}
+
+// strings runs a query returning one text column.
+func (db *DB) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(ctx, err, "query")
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, dbErr(ctx, err, "query")
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
