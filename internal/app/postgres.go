@@ -2,13 +2,23 @@ package app
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/postgres"
 )
 
-// openPostgres opens the PostgreSQL store.
+// openPostgres opens the PostgreSQL store. The connection string is not
+// repeated in errors: it may hold a password.
 func openPostgres(ctx context.Context, db config.Database) (store.Driver, error) {
-	return nil, errors.New("backend.database.client pg: the PostgreSQL store is not part of this build yet")
+	s, err := postgres.Open(ctx, postgres.Config{
+		URL:              db.DSN,
+		MaxConns:         int32(db.PoolMax),
+		StatementTimeout: db.StatementTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening the PostgreSQL database (backend.database.connection): %w", err)
+	}
+	return s, nil
 }
