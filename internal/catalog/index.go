@@ -1,6 +1,9 @@
 package catalog
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The longest key and value the search index holds, as in Backstage. A
 // longer key is not indexed; a longer value is indexed as "" (the key
@@ -16,7 +19,7 @@ const (
 // a key of its own with the value "true" ("metadata.tags.java"). kind,
 // apiVersion, metadata.name, metadata.namespace and metadata.uid are always
 // present. Relations, status and metadata.etag are not indexed. Rows are
-// deduplicated and come in a stable order.
+// deduplicated and sorted by key, value and original.
 func SearchRows(e *Entity) []SearchRow {
 	b := searchBuilder{rows: make([]SearchRow, 0, 24)}
 	b.add("apiVersion", e.APIVersion)
@@ -35,11 +38,11 @@ func SearchRows(e *Entity) []SearchRow {
 	if m.Description != "" {
 		b.add("metadata.description", m.Description)
 	}
-	for _, k := range sortedKeys(m.Labels) {
-		b.add("metadata.labels."+k, m.Labels[k])
+	for k, v := range m.Labels {
+		b.add("metadata.labels."+k, v)
 	}
-	for _, k := range sortedKeys(m.Annotations) {
-		b.add("metadata.annotations."+k, m.Annotations[k])
+	for k, v := range m.Annotations {
+		b.add("metadata.annotations."+k, v)
 	}
 	for _, t := range m.Tags {
 		b.add("metadata.tags", t)
@@ -57,20 +60,30 @@ func SearchRows(e *Entity) []SearchRow {
 			b.add("metadata.links.type", l.Type)
 		}
 	}
-	for _, k := range sortedKeys(m.Extra) {
+	for k, v := range m.Extra {
 		if !knownMetadataKey(k) {
-			b.visit("metadata."+k, m.Extra[k], 0)
+			b.visit("metadata."+k, v, 0)
 		}
 	}
-	for _, k := range sortedKeys(e.Spec) {
-		b.visit("spec."+k, e.Spec[k], 0)
+	for k, v := range e.Spec {
+		b.visit("spec."+k, v, 0)
 	}
-	return b.rows
+	slices.SortFunc(b.rows, compareSearchRows)
+	return slices.Compact(b.rows)
+}
+
+func compareSearchRows(a, b SearchRow) int {
+	if c := strings.Compare(a.Key, b.Key); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Value, b.Value); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Original, b.Original)
 }
 
 type searchBuilder struct {
 	rows []SearchRow
-	seen map[SearchRow]struct{}
 }
 
 // maxSearchDepth stops indexing absurdly deep values; parsing already
@@ -83,8 +96,8 @@ func (b *searchBuilder) visit(path string, x any, depth int) {
 	}
 	switch t := x.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
-			b.visit(path+"."+k, t[k], depth+1)
+		for k, v := range t {
+			b.visit(path+"."+k, v, depth+1)
 		}
 	case []any:
 		for _, item := range t {
@@ -99,8 +112,8 @@ func (b *searchBuilder) visit(path string, x any, depth int) {
 			b.add(path+"."+s, "true")
 		}
 	case map[string]string:
-		for _, k := range sortedKeys(t) {
-			b.add(path+"."+k, t[k])
+		for k, v := range t {
+			b.add(path+"."+k, v)
 		}
 	case nil:
 		b.add(path, "")
@@ -117,13 +130,6 @@ func (b *searchBuilder) add(key, value string) {
 	if len(value) > MaxSearchValueLength {
 		r.Value, r.Original = "", ""
 	}
-	if b.seen == nil {
-		b.seen = make(map[SearchRow]struct{}, 32)
-	}
-	if _, dup := b.seen[r]; dup {
-		return
-	}
-	b.seen[r] = struct{}{}
 	b.rows = append(b.rows, r)
 }
 

@@ -56,6 +56,7 @@ func TestSearchRows(t *testing.T) {
 		{"spec.ports", "443", "443"},
 		{"spec.type", "service", "Service"},
 	}
+	slices.SortFunc(want, compareSearchRows)
 	if !slices.Equal(got, want) {
 		t.Errorf("got\n%v\nwant\n%v", got, want)
 	}

@@ -326,7 +326,6 @@ func (c *converter) value(n *yaml.Node, depth int) (any, bool) {
 
 func (c *converter) mapping(n *yaml.Node, depth int) (any, bool) {
 	out := make(map[string]any, len(n.Content)/2)
-	var lines map[string]int
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn, vn := n.Content[i], n.Content[i+1]
@@ -339,7 +338,7 @@ func (c *converter) mapping(n *yaml.Node, depth int) (any, bool) {
 			return nil, false
 		}
 		if _, dup := out[key]; dup {
-			c.fail(kn, "mapping key %q is already defined at line %d", key, lines[key])
+			c.fail(kn, "mapping key %q is already defined at line %d", key, firstKeyLine(n, key))
 			continue
 		}
 		v, ok := c.value(vn, depth+1)
@@ -347,10 +346,6 @@ func (c *converter) mapping(n *yaml.Node, depth int) (any, bool) {
 			return nil, false
 		}
 		out[key] = v
-		if lines == nil {
-			lines = make(map[string]int, len(n.Content)/2)
-		}
-		lines[key] = kn.Line
 	}
 	for _, m := range merges {
 		if !c.merge(out, m, depth) {
@@ -358,6 +353,20 @@ func (c *converter) mapping(n *yaml.Node, depth int) (any, bool) {
 		}
 	}
 	return out, true
+}
+
+// firstKeyLine returns the line where key first appears in mapping n.
+func firstKeyLine(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		for k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias
+		}
+		if k.Value == key {
+			return n.Content[i].Line
+		}
+	}
+	return 0
 }
 
 // merge applies a YAML merge key ("<<: *base" or "<<: [*a, *b]"): keys the

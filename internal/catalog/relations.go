@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -76,12 +77,25 @@ func Relations(e *Entity) ([]RelationRow, Problems) {
 	selfRef := self.String()
 	var rows []RelationRow
 	var problems Problems
-	seen := map[RelationRow]struct{}{}
+	var seen map[RelationRow]struct{} // only for entities with many references
 	add := func(r RelationRow) {
-		if _, dup := seen[r]; dup {
-			return
+		if seen != nil {
+			if _, dup := seen[r]; dup {
+				return
+			}
+			seen[r] = struct{}{}
+		} else {
+			if slices.Contains(rows, r) {
+				return
+			}
+			if len(rows) >= 32 {
+				seen = make(map[RelationRow]struct{}, 2*len(rows))
+				for _, row := range rows {
+					seen[row] = struct{}{}
+				}
+				seen[r] = struct{}{}
+			}
 		}
-		seen[r] = struct{}{}
 		rows = append(rows, r)
 	}
 	emit := func(path, value string, f relationField) {

@@ -278,22 +278,27 @@ func (v *validator) links(x any) []Link {
 // caseCollisions refuses sibling keys that differ only in case, which
 // Backstage's search index cannot tell apart.
 func (v *validator) caseCollisions(path string, m map[string]any) {
-	var seen map[string]string
-	for k, x := range m {
-		if len(m) > 1 {
+	switch {
+	case len(m) > 16:
+		seen := make(map[string]string, len(m))
+		for _, k := range sortedKeys(m) {
 			lk := strings.ToLower(k)
-			if seen == nil {
-				seen = make(map[string]string, len(m))
-			}
 			if other, dup := seen[lk]; dup {
-				a, b := other, k
-				if a > b {
-					a, b = b, a
-				}
-				v.add(path+"."+b, fmt.Sprintf("keys %q and %q differ only in case", a, b))
+				v.add(path+"."+k, fmt.Sprintf("keys %q and %q differ only in case", other, k))
 			}
 			seen[lk] = k
 		}
+	case len(m) > 1:
+		keys := sortedKeys(m)
+		for i, a := range keys {
+			for _, b := range keys[i+1:] {
+				if len(a) == len(b) && strings.EqualFold(a, b) {
+					v.add(path+"."+b, fmt.Sprintf("keys %q and %q differ only in case", a, b))
+				}
+			}
+		}
+	}
+	for k, x := range m {
 		switch t := x.(type) {
 		case map[string]any:
 			v.caseCollisions(path+"."+k, t)
