@@ -144,6 +144,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 
 	res := newResult(o, set, len(exp.relations))
+	log.Printf("load average before the run: %s", res.Machine.LoadAvg)
 	dsn := ""
 	if o.DB == "postgres" {
 		db, err := createDatabase(ctx, o.PG, o.N)

@@ -36,6 +36,9 @@ type Machine struct {
 	CPUModel string `json:"cpuModel"`
 	MemoryMB int64  `json:"memoryMB"`
 	Go       string `json:"go"`
+	// LoadAvg is /proc/loadavg when the run started: other work on the
+	// machine skews every number, so it is recorded with them.
+	LoadAvg string `json:"loadAvg"`
 }
 
 func newResult(o options, set *gen.Set, relations int) *Result {
@@ -48,6 +51,9 @@ func newResult(o options, set *gen.Set, relations int) *Result {
 
 func machine() Machine {
 	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.TrimSpace(string(b))
+	}
 	if f, err := os.Open("/proc/cpuinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
