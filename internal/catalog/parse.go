@@ -412,32 +412,48 @@ func (c *converter) key(kn *yaml.Node) (string, bool) {
 	return kn.Value, true
 }
 
-// scalarValue resolves a scalar the way YAML 1.2's core schema does, keeping
-// values JSON cannot hold (infinities, NaN, timestamps, binary) as the text
-// that was written.
+// scalarValue resolves a scalar the way YAML 1.2's core schema does (as
+// Backstage's parser does: "0123" is 123, "0b1" and "1_000" are strings),
+// keeping values JSON cannot hold (infinities, NaN, timestamps, binary) as
+// the text that was written.
 func scalarValue(n *yaml.Node) any {
 	switch n.ShortTag() {
 	case "!!null":
 		return nil
 	case "!!bool":
 		return strings.EqualFold(n.Value, "true")
-	case "!!int":
-		plain := strings.ReplaceAll(n.Value, "_", "")
-		if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
-			return int(i)
-		}
-		if f, err := strconv.ParseFloat(plain, 64); err == nil && !math.IsInf(f, 0) {
-			return f
-		}
-		return n.Value
-	case "!!float":
-		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
-		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			return n.Value
-		}
-		return f
+	case "!!int", "!!float":
+		return numberValue(n.Value)
 	}
 	return n.Value
+}
+
+// numberValue parses a YAML 1.2 core schema number, returning s itself when
+// it is not one.
+func numberValue(s string) any {
+	digits, sign := s, ""
+	if len(digits) > 0 && (digits[0] == '-' || digits[0] == '+') {
+		sign, digits = digits[:1], digits[1:]
+	}
+	base := 10
+	switch {
+	case len(digits) > 2 && digits[0] == '0' && digits[1] == 'x' && sign == "":
+		base, digits = 16, digits[2:]
+	case len(digits) > 2 && digits[0] == '0' && digits[1] == 'o' && sign == "":
+		base, digits = 8, digits[2:]
+	}
+	if digits != "" && !strings.ContainsAny(digits, "_ ") {
+		if i, err := strconv.ParseInt(sign+digits, base, 64); err == nil {
+			return int(i)
+		}
+	}
+	if strings.ContainsAny(s, "_xob") || strings.HasPrefix(strings.TrimLeft(s, "+-"), ".") && strings.ContainsAny(s, "iInN") {
+		return s
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+		return f
+	}
+	return s
 }
 
 func truncate(s string, n int) string {

@@ -74,6 +74,13 @@ inf: .inf
 nan: .nan
 date: 2024-01-02
 big: 123456789012345678901234567890
+octal11: 0123
+octal12: 0o17
+bin: 0b101
+under: 1_000
+plus: +5
+dot: .5
+negfloat: -1.5e-3
 list: [1, two, 3.0]
 nested: {a: {b: [x]}}
 1: numeric key
@@ -82,6 +89,7 @@ nested: {a: {b: [x]}}
 		"s": "hello", "q": "123", "i": 42, "hex": 31, "neg": -7, "f": 1.5, "e": 1000.0,
 		"t": true, "F": false, "yes": "yes", "n": nil, "tilde": nil, "inf": ".inf", "nan": ".nan",
 		"date": "2024-01-02", "big": 1.2345678901234568e+29,
+		"octal11": 123, "octal12": 15, "bin": "0b101", "under": "1_000", "plus": 5, "dot": 0.5, "negfloat": -0.0015,
 		"list":   []any{1, "two", 3.0},
 		"nested": map[string]any{"a": map[string]any{"b": []any{"x"}}},
 		"1":      "numeric key",
