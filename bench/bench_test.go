@@ -116,7 +116,7 @@ func TestRunLoadCountsRequestsAndErrors(t *testing.T) {
 		w.Write([]byte(`{"ok":true}`))
 	}))
 	defer srv.Close()
-	c := newClient(srv.URL, 4)
+	c := newClient(srv.URL, 4, 0)
 
 	st, err := runLoad(context.Background(), loadParams{
 		Client: c, Clients: 4, Duration: 100 * time.Millisecond, Seed: 1,
@@ -172,8 +172,12 @@ func fakeCatalog(tb testing.TB, set *gen.Set, drop string) *httptest.Server {
 		json.NewEncoder(w).Encode(map[string]any{"facets": map[string]any{"kind": items}})
 	})
 	mux.HandleFunc("GET /api/catalog/entities/by-query", func(w http.ResponseWriter, r *http.Request) {
-		t := strings.TrimPrefix(r.URL.Query().Get("filter"), "relations.")
-		json.NewEncoder(w).Encode(map[string]any{"items": []any{}, "totalItems": sources[t]})
+		f := r.URL.Query().Get("filter")
+		total := sources[strings.TrimPrefix(f, "relations.")]
+		if f == "" {
+			total = set.N + 1
+		}
+		json.NewEncoder(w).Encode(map[string]any{"items": []any{}, "totalItems": total})
 	})
 	mux.HandleFunc("GET /api/catalog/entities/by-name/{kind}/{ns}/{name}", func(w http.ResponseWriter, r *http.Request) {
 		ref := r.PathValue("kind") + ":" + r.PathValue("ns") + "/" + r.PathValue("name")
@@ -193,7 +197,7 @@ func TestWaitIngested(t *testing.T) {
 
 	srv := fakeCatalog(t, set, "")
 	ing, err := waitIngested(context.Background(), ingestParams{
-		Client: newClient(srv.URL, 1), Exp: exp, Start: time.Now(), Timeout: time.Minute, Poll: time.Millisecond,
+		Client: newClient(srv.URL, 1, 0), Exp: exp, Start: time.Now(), Timeout: time.Minute, Poll: time.Millisecond,
 	})
 	if err != nil {
 		t.Fatalf("complete catalog: %v", err)
@@ -215,7 +219,7 @@ func TestWaitIngested(t *testing.T) {
 	exited := make(chan struct{})
 	close(exited)
 	_, err = waitIngested(context.Background(), ingestParams{
-		Client: newClient(srv.URL, 1), Exp: exp, Start: time.Now(), Timeout: time.Minute,
+		Client: newClient(srv.URL, 1, 0), Exp: exp, Start: time.Now(), Timeout: time.Minute,
 		Poll: time.Millisecond, Exited: exited,
 	})
 	if err == nil || !strings.Contains(err.Error(), sample) {

@@ -16,14 +16,19 @@ type client struct {
 	http *http.Client
 }
 
-func newClient(base string, conns int) *client {
+// newClient returns a client with up to conns idle connections; timeout
+// bounds one request (0: one minute).
+func newClient(base string, conns int, timeout time.Duration) *client {
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
 	tr := &http.Transport{
 		MaxIdleConns:        conns * 2,
 		MaxIdleConnsPerHost: conns * 2,
 		IdleConnTimeout:     time.Minute,
 		DisableCompression:  true,
 	}
-	return &client{base: base, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+	return &client{base: base, http: &http.Client{Transport: tr, Timeout: timeout}}
 }
 
 // get fetches path and returns the status code and body.

@@ -101,15 +101,18 @@ func waitIngested(ctx context.Context, p ingestParams) (Ingest, error) {
 	for _, st := range stages {
 		var last error
 		for {
+			t0 := time.Now()
 			if last = st.check(ctx); last == nil {
 				break
 			}
+			// Pause at least as long as the check took, so that polling
+			// never takes more than half of the server's time.
 			select {
 			case <-p.Exited:
 				return res, fmt.Errorf("server exited while waiting for %s (last check: %v)", st.name, last)
 			case <-ctx.Done():
 				return res, fmt.Errorf("waiting for %s: %w (last check: %v)", st.name, ctx.Err(), last)
-			case <-time.After(poll):
+			case <-time.After(max(poll, time.Since(t0))):
 			}
 		}
 		if st.at != nil {
@@ -137,8 +140,20 @@ type facetsResponse struct {
 	} `json:"facets"`
 }
 
-// checkKinds compares the entity count of every kind.
+// checkKinds compares the entity count of every kind. It first asks for
+// the total alone, which is cheaper than facets while ingestion is running.
 func checkKinds(ctx context.Context, c *client, want map[string]int) error {
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	var br byQueryResponse
+	if err := c.getJSON(ctx, "/api/catalog/entities/by-query?limit=1&fields=metadata.name", &br); err != nil {
+		return err
+	}
+	if br.TotalItems < total {
+		return fmt.Errorf("got %d entities, want %d", br.TotalItems, total)
+	}
 	var fr facetsResponse
 	if err := c.getJSON(ctx, "/api/catalog/entity-facets?facet=kind", &fr); err != nil {
 		return err

@@ -40,6 +40,7 @@ type options struct {
 	Bin           string
 	Keep          bool
 	Samples       int
+	ReqTimeout    time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -59,6 +60,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.Bin, "bin", "", "use this atrium binary instead of building ./cmd/atrium")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary folder (data, config, server log) and the PostgreSQL database")
 	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
+	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -77,6 +79,8 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-ingest-timeout must be positive, got %v", o.IngestTimeout)
 	case o.PerFile < 1:
 		return o, fmt.Errorf("-per-file must be at least 1, got %d", o.PerFile)
+	case o.ReqTimeout <= 0:
+		return o, fmt.Errorf("-request-timeout must be positive, got %v", o.ReqTimeout)
 	case o.Samples < 0:
 		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
 	}
@@ -171,7 +175,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	defer srv.Stop()
 	log.Printf("server started (pid %d) on %s, log in %s", srv.PID(), srv.BaseURL, srv.LogPath)
 
-	c := newClient(srv.BaseURL, o.Clients)
+	c := newClient(srv.BaseURL, o.Clients, o.ReqTimeout)
 	ing, err := waitIngested(ctx, ingestParams{
 		Client: c, Exp: exp, Start: srv.Started, Timeout: o.IngestTimeout, Exited: srv.Exited,
 	})
