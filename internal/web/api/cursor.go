@@ -36,8 +36,10 @@ const (
 
 func encodeCursor(c queryCursor) string {
 	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return encodeRaw(b)
 }
+
+func encodeRaw(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func decodeCursor(s string) (*queryCursor, error) {
 	bad := func() error { return fault.New(fault.Invalid, "cursor is not a cursor this server issued") }
