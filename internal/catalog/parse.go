@@ -158,7 +158,7 @@ func ParseDescriptors(file string, data []byte, lim Limits) (docs []Document, er
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for index := 0; ; index++ {
+	for index := 0; ; {
 		var n yaml.Node
 		derr := dec.Decode(&n)
 		if errors.Is(derr, io.EOF) {
@@ -178,7 +178,8 @@ func ParseDescriptors(file string, data []byte, lim Limits) (docs []Document, er
 		if root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
 			continue
 		}
-		if index >= lim.MaxDocuments {
+		index++
+		if index > lim.MaxDocuments {
 			problems = append(problems, Problem{File: file, Line: root.Line, Message: fmt.Sprintf("descriptor has more than %d documents", lim.MaxDocuments)})
 			break
 		}
@@ -187,7 +188,7 @@ func ParseDescriptors(file string, data []byte, lim Limits) (docs []Document, er
 			target = target.Alias
 		}
 		if target.Kind != yaml.MappingNode {
-			problems = append(problems, Problem{File: file, Line: root.Line, Message: fmt.Sprintf("document %d is %s, expected a mapping (an object with apiVersion, kind, metadata and spec)", index+1, nodeKindName(target))})
+			problems = append(problems, Problem{File: file, Line: root.Line, Message: fmt.Sprintf("document %d is %s, expected a mapping (an object with apiVersion, kind, metadata and spec)", index, nodeKindName(target))})
 			continue
 		}
 		c := converter{file: file, lim: lim}

@@ -19,11 +19,13 @@ const (
 // an Entity. The namespace defaults to "default"; relations and status in
 // the input are dropped because the catalog computes them. Kinds that are
 // not built in are checked only structurally; catalog rules decide whether
-// they are allowed. On any problem the entity is nil.
+// they are allowed. On any problem the entity is nil; problems come in line
+// order.
 func ValidateDocument(doc Document) (*Entity, Problems) {
 	v := validator{doc: doc}
 	e := v.entity()
 	if len(v.problems) > 0 {
+		sort.SliceStable(v.problems, func(i, j int) bool { return v.problems[i].Line < v.problems[j].Line })
 		return nil, v.problems
 	}
 	return e, nil
@@ -141,8 +143,8 @@ func (v *validator) metadata(m map[string]any) Metadata {
 		v.notValid("metadata.name", expectObjectName, md.Name)
 	}
 	md.Namespace = v.optionalString("metadata.namespace", m)
-	if _, present := m["namespace"]; present && !IsValidDNSLabel(md.Namespace) {
-		v.notValid("metadata.namespace", expectDNSLabel, m["namespace"])
+	if ns, ok := m["namespace"].(string); ok && !IsValidDNSLabel(ns) {
+		v.notValid("metadata.namespace", expectDNSLabel, ns)
 	}
 	if md.Namespace == "" {
 		md.Namespace = DefaultNamespace

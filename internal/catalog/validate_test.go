@@ -265,3 +265,13 @@ func TestValidateDocumentReportsEveryProblem(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestValidateDocumentNullOptionalFields(t *testing.T) {
+	e, ps := validate(t, withMetadata("  name: a\n  namespace:\n  title:\n"))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if got, want := e.Metadata.Namespace, DefaultNamespace; got != want {
+		t.Errorf("got namespace %q, want %q", got, want)
+	}
+}
