@@ -88,9 +88,17 @@ func (a *API) Register(mux *http.ServeMux) {
 		{"GET /locations/by-entity/{kind}/{namespace}/{name}", a.getLocationByEntity},
 		{"POST /analyze-location", a.postAnalyzeLocation},
 	}
+	paths := map[string]bool{}
 	for _, r := range routes {
 		method, path, _ := strings.Cut(r.pattern, " ")
 		mux.HandleFunc(method+" "+Prefix+path, r.h)
+		paths[path] = true
+	}
+	// A known path with an unsupported method answers like any unknown
+	// route (Backstage's router does the same), in the JSON error body
+	// rather than the mux's plain-text 405.
+	for path := range paths {
+		mux.HandleFunc(Prefix+path, web.NotFound)
 	}
 }
 

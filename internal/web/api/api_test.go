@@ -188,6 +188,7 @@ func TestBadRequests(t *testing.T) {
 		{"analyze no location", "POST", "/api/catalog/analyze-location", `{}`, 400, "location is required"},
 		{"analyze bad url", "POST", "/api/catalog/analyze-location", `{"location":{"type":"url","target":"x"}}`, 400, "not a URL"},
 		{"unknown route", "GET", "/api/catalog/nothing", "", 404, "no route"},
+		{"unsupported method", "PATCH", "/api/catalog/entities", "", 404, "no route for PATCH /api/catalog/entities"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
