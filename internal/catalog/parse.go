@@ -261,6 +261,9 @@ func (c *converter) fail(n *yaml.Node, format string, args ...any) {
 
 // value converts n; false means conversion stopped at a fatal problem.
 func (c *converter) value(n *yaml.Node, depth int) (any, bool) {
+	if n.Kind == yaml.AliasNode {
+		return c.alias(n, depth)
+	}
 	c.nodes++
 	if c.inAlias > 0 {
 		c.expanded++
@@ -274,26 +277,6 @@ func (c *converter) value(n *yaml.Node, depth int) (any, bool) {
 		return nil, false
 	}
 	switch n.Kind {
-	case yaml.AliasNode:
-		if n.Alias == nil {
-			c.fail(n, "unknown alias *%s", n.Value)
-			return nil, false
-		}
-		if c.active[n.Alias] {
-			c.fail(n, "alias *%s refers to a value that contains it", n.Value)
-			return nil, false
-		}
-		if c.active == nil {
-			c.active = map[*yaml.Node]bool{}
-		}
-		c.active[n.Alias] = true
-		c.inAlias++
-		c.nodes-- // the alias itself is not a value
-		c.expanded--
-		v, ok := c.value(n.Alias, depth)
-		c.inAlias--
-		delete(c.active, n.Alias)
-		return v, ok
 	case yaml.ScalarNode:
 		return scalarValue(n), true
 	case yaml.SequenceNode:
@@ -354,6 +337,27 @@ func (c *converter) mapping(n *yaml.Node, depth int) (any, bool) {
 		}
 	}
 	return out, true
+}
+
+// alias expands an alias node, refusing one that contains itself.
+func (c *converter) alias(n *yaml.Node, depth int) (any, bool) {
+	if n.Alias == nil {
+		c.fail(n, "unknown alias *%s", n.Value)
+		return nil, false
+	}
+	if c.active[n.Alias] {
+		c.fail(n, "alias *%s refers to a value that contains it", n.Value)
+		return nil, false
+	}
+	if c.active == nil {
+		c.active = map[*yaml.Node]bool{}
+	}
+	c.active[n.Alias] = true
+	c.inAlias++
+	v, ok := c.value(n.Alias, depth)
+	c.inAlias--
+	delete(c.active, n.Alias)
+	return v, ok
 }
 
 // firstKeyLine returns the line where key first appears in mapping n.
