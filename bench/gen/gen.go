@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // RootFile is the name of the root Location descriptor that Set.WriteDir
@@ -76,6 +77,9 @@ type Set struct {
 	Files []string
 	// Root is the root Location entity (in RootFile, not counted in N).
 	Root *Entity
+
+	relsOnce sync.Once
+	rels     []Relation
 }
 
 // Generate writes a set of n entities for seed into dir with the default
@@ -316,23 +320,18 @@ func (g *builder) place(perFile int) {
 }
 
 // Relations returns every relation the catalog should show, both
-// directions, without duplicates (a group's parent and its parent's
-// children name the same pair).
+// directions, without duplicates. It is computed once; callers must not
+// modify the result.
 func (s *Set) Relations() []Relation {
-	seen := map[Relation]struct{}{}
-	var out []Relation
-	add := func(src, typ, dst, inv string) {
-		for _, r := range [2]Relation{{src, typ, dst}, {dst, inv, src}} {
-			if _, ok := seen[r]; !ok {
-				seen[r] = struct{}{}
-				out = append(out, r)
-			}
+	s.relsOnce.Do(func() {
+		s.rels = make([]Relation, 0, 6*len(s.Entities))
+		for _, e := range s.Entities {
+			s.forEachRef(e, func(src, typ, dst, inv string) {
+				s.rels = append(s.rels, Relation{src, typ, dst}, Relation{dst, inv, src})
+			})
 		}
-	}
-	for _, e := range s.Entities {
-		s.forEachRef(e, add)
-	}
-	return out
+	})
+	return s.rels
 }
 
 // forEachRef calls add for every reference in e's spec with the forward and
@@ -351,9 +350,9 @@ func (s *Set) forEachRef(e *Entity, add func(src, typ, dst, inv string)) {
 	if e.Parent != "" {
 		add(src, "childOf", e.Parent, "parentOf")
 	}
-	for _, c := range e.Children {
-		add(src, "parentOf", c, "childOf")
-	}
+	// A group's children are the groups whose parent it is, so they name
+	// the same pairs as Parent above and add nothing. Every other list
+	// holds distinct refs, so no pair is produced twice.
 	for _, m := range e.MemberOf {
 		add(src, "memberOf", m, "hasMember")
 	}
