@@ -60,7 +60,7 @@ func installClient(t *testing.T) string {
 // expectations are the counts the demo catalog must show, computed from the
 // demo files with the catalog's own parser.
 type expectations struct {
-	Kinds                             map[string]int `json:"-"`
+	Kinds                             map[string]int `json:"kinds"`
 	Components                        int            `json:"components"`
 	Websites                          int            `json:"websites"`
 	WebsitesAndLibrariesNotDeprecated int            `json:"websitesAndLibrariesNotDeprecated"`

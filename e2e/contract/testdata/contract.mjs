@@ -60,6 +60,14 @@ setTimeout(() => {
   process.exit(2);
 }, 240000).unref();
 
+await check('getEntities: the demo catalog has no processing errors', async () => {
+  const { items } = await client.getEntities({ fields: ['kind', 'metadata.name', 'status'] });
+  const total = Object.values(expect.kinds).reduce((a, b) => a + b, 0);
+  assert.ok(items.length >= total, `${items.length} entities, want at least ${total}`);
+  const failing = items.filter(e => (e.status?.items ?? []).some(i => i.level === 'error'));
+  assert.deepEqual(failing.map(e => [stringifyEntityRef(e), e.status.items]), []);
+});
+
 await check('getEntities with filter and fields', async () => {
   const { items } = await client.getEntities({
     filter: { kind: 'Component', 'spec.type': 'website' },
