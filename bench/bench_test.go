@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -237,5 +238,18 @@ func TestMarkdownRow(t *testing.T) {
 	}
 	if cols, hdr := strings.Count(got, "|"), strings.Count(strings.SplitN(markdownHeader(), "\n", 2)[0], "|"); cols != hdr {
 		t.Errorf("row has %d separators, header %d", cols, hdr)
+	}
+}
+
+func TestProcStatusKB(t *testing.T) {
+	kb, err := procStatusKB(os.Getpid(), "VmHWM")
+	if err != nil {
+		t.Skipf("no /proc on this system: %v", err)
+	}
+	if kb <= 0 {
+		t.Errorf("VmHWM of this process: got %d kB, want > 0", kb)
+	}
+	if _, err := procStatusKB(os.Getpid(), "NoSuchKey"); err == nil {
+		t.Error("unknown key: got nil error, want one")
 	}
 }
