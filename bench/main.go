@@ -41,6 +41,7 @@ type options struct {
 	Keep          bool
 	Samples       int
 	ReqTimeout    time.Duration
+	Profile       string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -60,6 +61,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.Bin, "bin", "", "use this atrium binary instead of building ./cmd/atrium")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary folder (data, config, server log) and the PostgreSQL database")
 	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
+	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint, and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -81,6 +83,8 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-per-file must be at least 1, got %d", o.PerFile)
 	case o.ReqTimeout <= 0:
 		return o, fmt.Errorf("-request-timeout must be positive, got %v", o.ReqTimeout)
+	case o.Profile != "" && o.Bin != "":
+		return o, fmt.Errorf("-profile builds its own binary; it cannot be used with -bin")
 	case o.Samples < 0:
 		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
 	}
@@ -139,10 +143,27 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 	exp := expectationsOf(set, o.Samples, o.Seed)
 
+	var prof *profiler
+	var env []string
 	bin := o.Bin
 	if bin == "" {
+		modDir, err := moduleDir(ctx)
+		if err != nil {
+			return nil, err
+		}
+		overlay := ""
+		if o.Profile != "" {
+			if prof, err = newProfiler(o.Profile); err != nil {
+				return nil, err
+			}
+			if overlay, err = overlayFor(tmp, modDir); err != nil {
+				return nil, err
+			}
+			env = prof.env("ingest.cpu.pprof")
+			log.Printf("profiling into %s", prof.dir)
+		}
 		log.Printf("building ./cmd/atrium")
-		if bin, err = buildServer(ctx, tmp); err != nil {
+		if bin, err = buildServer(ctx, modDir, tmp, overlay); err != nil {
 			return nil, err
 		}
 	}
@@ -167,7 +188,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 
 	srv, err := startServer(ctx, serverParams{
 		Bin: bin, Dir: tmp, Root: filepath.Join(catalogDir, gen.RootFile),
-		Engine: o.DB, DSN: dsn, Entities: o.N,
+		Engine: o.DB, DSN: dsn, Entities: o.N, Env: env,
 	})
 	if err != nil {
 		return nil, err
@@ -186,14 +207,33 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 	log.Printf("ingested in %.2fs (all entities visible after %.2fs), peak RSS %.0f MB",
 		ing.Seconds, ing.CountsSeconds, res.PeakRSSIngestMB)
+	if prof != nil {
+		res.Profiled = true
+		if err := prof.stopCPU(ctx); err != nil {
+			return res, err
+		}
+		if err := prof.heap(ctx, "ingest.heap.pprof"); err != nil {
+			return res, err
+		}
+	}
 
 	for _, ep := range endpoints(set) {
 		log.Printf("load: %s, %d clients, %v", ep.Name, o.Clients, o.Duration)
+		if prof != nil {
+			if err := prof.startCPU(ctx, ep.Name+".cpu.pprof"); err != nil {
+				return res, err
+			}
+		}
 		st, err := runLoad(ctx, loadParams{
 			Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
 		})
 		if err != nil {
 			return res, err
+		}
+		if prof != nil {
+			if err := prof.stopCPU(ctx); err != nil {
+				return res, err
+			}
 		}
 		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors", st.P50ms, st.P99ms, st.RPS, st.Errors)
 		res.Endpoints = append(res.Endpoints, st)

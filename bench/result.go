@@ -28,6 +28,8 @@ type Result struct {
 	// PeakRSSMB is the server's peak RSS at the end of the load phase.
 	PeakRSSMB float64 `json:"peakRssMB"`
 	Endpoints []Stats `json:"endpoints"`
+	// Profiled runs carry the profiler's overhead.
+	Profiled bool `json:"profiled,omitempty"`
 }
 
 // Machine describes where the run happened.

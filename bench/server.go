@@ -15,9 +15,8 @@ import (
 	"time"
 )
 
-// buildServer builds ./cmd/atrium of the module this harness belongs to into
-// dir and returns the binary's path.
-func buildServer(ctx context.Context, dir string) (string, error) {
+// moduleDir returns the root folder of the module the harness runs in.
+func moduleDir(ctx context.Context) (string, error) {
 	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("finding the module: %w", err)
@@ -26,9 +25,19 @@ func buildServer(ctx context.Context, dir string) (string, error) {
 	if gomod == "" || gomod == os.DevNull {
 		return "", fmt.Errorf("run the harness from inside the atrium module (go run ./bench)")
 	}
+	return filepath.Dir(gomod), nil
+}
+
+// buildServer builds ./cmd/atrium of the module at modDir into dir, with
+// the overlay file when one is given, and returns the binary's path.
+func buildServer(ctx context.Context, modDir, dir, overlay string) (string, error) {
 	bin := filepath.Join(dir, "atrium")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/atrium")
-	cmd.Dir = filepath.Dir(gomod)
+	args := []string{"build", "-o", bin}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/atrium")...)
+	cmd.Dir = modDir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building ./cmd/atrium: %w\n%s", err, b)
 	}
@@ -44,6 +53,8 @@ type serverParams struct {
 	DSN    string // PostgreSQL connection string
 	// Entities sizes the per-location limit so that the whole set fits.
 	Entities int
+	// Env is added to the server's environment.
+	Env []string
 }
 
 // server is a running atrium subprocess.
@@ -119,6 +130,7 @@ func startServer(ctx context.Context, p serverParams) (*server, error) {
 	}
 	cmd := exec.Command(p.Bin, "serve", "--config", cfg)
 	cmd.Dir = p.Dir
+	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	s := &server{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", port), LogPath: logPath, cmd: cmd, logFile: logFile}
