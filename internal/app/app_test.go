@@ -48,9 +48,9 @@ func TestNewErrors(t *testing.T) {
 			want: "(backend.listen)",
 		},
 		{
-			name: "bad rule kind",
-			yaml: "backend:\n  database:\n    connection: " + filepath.Join(dir, "b.db") + "\ncatalog:\n  rules:\n    - allow: ['not a kind']\n",
-			want: "catalog.rules[0].allow[0]",
+			name: "location listed twice",
+			yaml: "backend:\n  database:\n    connection: " + filepath.Join(dir, "b.db") + "\ncatalog:\n  locations:\n    - { type: file, target: /x.yaml }\n    - { type: file, target: /x.yaml }\n",
+			want: "catalog.locations[1]",
 		},
 	}
 	for _, tt := range tests {

@@ -547,7 +547,15 @@ func (d *decoder) rules(n *node, path string) []Rule {
 		var r Rule
 		hasAllow := false
 		d.fields(item, ip, map[string]func(*node, string){
-			"allow": func(v *node, p string) { d.strings(v, p, &r.Allow); hasAllow = true },
+			"allow": func(v *node, p string) {
+				d.strings(v, p, &r.Allow)
+				hasAllow = true
+				for i, k := range r.Allow {
+					if !validKind(k) {
+						d.fail(v.items[i], fmt.Sprintf("%s[%d]", p, i), "%q is not a kind (a letter, then letters and digits, at most 63)", k)
+					}
+				}
+			},
 			"locations": func(v *node, p string) {
 				d.list(v, p, func(li *node, lp string) {
 					var rl RuleLocation
@@ -622,6 +630,20 @@ func (d *decoder) limits(n *node, path string, l *Limits) {
 			d.probs = append(d.probs, Problem{File: n.file, Line: n.keyLine(c.name), Key: join(path, c.name), Message: "must be greater than 0"})
 		}
 	}
+}
+
+// validKind reports whether s has the form of an entity kind.
+func validKind(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, c := range s {
+		letter := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Environ returns the process environment as a map, for Load.

@@ -197,6 +197,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{"app-config.yaml:3: catalog.locations[0]: target is required"}},
 		{"exact and pattern", "catalog:\n  rules:\n    - allow: [User]\n      locations:\n        - { type: url, exact: a, pattern: b }\n", nil,
 			[]string{"app-config.yaml:5: catalog.rules[0].locations[0]: give exact or pattern, not both"}},
+		{"bad kind", "catalog:\n  rules:\n    - allow:\n        - Component\n        - 'not a kind'\n", nil,
+			[]string{`app-config.yaml:5: catalog.rules[0].allow[1]: "not a kind" is not a kind`}},
 		{"bad duration", "catalog:\n  processingInterval: soon\n", nil,
 			[]string{`app-config.yaml:2: catalog.processingInterval: must be a duration`}},
 		{"bad duration unit", "catalog:\n  processingInterval: { minuets: 3 }\n", nil,
