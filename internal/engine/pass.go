@@ -113,7 +113,8 @@ type pass struct {
 	held      []*docResult // valid Locations, written last
 	owned     []*docResult // Locations whose children this pass sets
 
-	written []string
+	inflight *pendingWrite
+	written  []string
 	// dry-run output
 	entities []*catalog.Entity
 	problems []Problem
@@ -132,7 +133,11 @@ func (e *Engine) runPass(ctx context.Context, spec passSpec) (*pass, error) {
 		edges:    map[string][]string{},
 		rejected: map[string]bool{},
 	}
-	return p, p.run(ctx)
+	err := p.run(ctx)
+	if werr := p.wait(); err == nil {
+		err = werr
+	}
+	return p, err
 }
 
 func (p *pass) run(ctx context.Context) error {
@@ -321,6 +326,9 @@ func (p *pass) endLevel(ctx context.Context) ([]*unit, error) {
 	if err := p.flushBatch(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.wait(); err != nil {
+		return nil, err
+	}
 	locs := p.levelLocs
 	p.levelLocs = nil
 	if len(locs) == 0 {
@@ -358,6 +366,9 @@ func (p *pass) finish(ctx context.Context) error {
 		return err
 	}
 	if err := p.flush(ctx, p.held); err != nil {
+		return err
+	}
+	if err := p.wait(); err != nil {
 		return err
 	}
 	if p.spec.kind == passDry {

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -119,23 +121,60 @@ func (p *pass) flush(ctx context.Context, batch []*docResult) error {
 	return p.write(ctx, recs, owners)
 }
 
-// write upserts records in batches and reports refused ones as conflicts.
+// pendingWrite is an upsert running in the background while the next
+// batch is processed; only the store is touched off the collector.
+type pendingWrite struct {
+	done    chan struct{}
+	results []store.EntityUpsertResult
+	err     error
+	owners  map[string]*docResult
+}
+
+// write starts upserting records in batches, after the previous write has
+// finished and been accounted for.
 func (p *pass) write(ctx context.Context, recs []catalog.Record, owners map[string]*docResult) error {
-	for start := 0; start < len(recs); start += batchSize {
-		res, err := p.e.store.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs[start:min(start+batchSize, len(recs))]})
-		if err != nil {
-			return err
+	if err := p.wait(); err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	pw := &pendingWrite{done: make(chan struct{}), owners: owners}
+	p.inflight = pw
+	go func() {
+		defer close(pw.done)
+		for start := 0; start < len(recs); start += batchSize {
+			res, err := p.e.store.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs[start:min(start+batchSize, len(recs))]})
+			if err != nil {
+				pw.err = err
+				return
+			}
+			pw.results = append(pw.results, res)
 		}
+	}()
+	return nil
+}
+
+// wait waits for the write in flight and reports refused records as
+// conflicts.
+func (p *pass) wait() error {
+	pw := p.inflight
+	if pw == nil {
+		return nil
+	}
+	<-pw.done
+	p.inflight = nil
+	for _, res := range pw.results {
 		for _, c := range res.Conflicts {
 			p.rejected[c.Ref] = true
-			if r := owners[c.Ref]; r != nil {
+			if r := pw.owners[c.Ref]; r != nil {
 				p.conflict(r, c.ExistingLocationKey)
 			}
 		}
 		p.written = append(p.written, res.Written...)
 		p.e.subs.publish(ChangeUpsert, res.Written)
 	}
-	return nil
+	return pw.err
 }
 
 // lastGood rebuilds the record of a stored entity from its body, to keep
@@ -164,11 +203,6 @@ func (e *Engine) record(ent *catalog.Entity, rows []catalog.RelationRow, locKey,
 	ent.Relations = nil
 	ent.Status = nil
 	ent.Metadata.Etag = ""
-	ent.Metadata.UID = ""
-	plain, err := json.Marshal(ent)
-	if err != nil {
-		return nil, fmt.Errorf("entity %s: %w", ent.Ref(), err)
-	}
 	ent.Metadata.UID = uid
 	body, err := json.Marshal(ent)
 	if err != nil {
@@ -185,12 +219,28 @@ func (e *Engine) record(ent *catalog.Entity, rows []catalog.RelationRow, locKey,
 		Namespace:   ns,
 		Name:        ent.Metadata.Name,
 		Body:        body,
-		Hash:        hashBytes(plain, locKey),
+		Hash:        bodyHash(body, uid, locKey),
 		LocationKey: locKey,
 		Relations:   rows,
 		Search:      catalog.SearchRows(ent),
 		Text:        catalog.FullTextDocument(ent),
 	}, nil
+}
+
+// bodyHash hashes a body without its uid, and a key: the same input gives
+// the same hash whatever uid the entity has.
+func bodyHash(body []byte, uid, key string) string {
+	h := sha256.New()
+	field := `"uid":` + strconv.Quote(uid)
+	if i := bytes.Index(body, []byte(field)); i >= 0 {
+		h.Write(body[:i])
+		h.Write(body[i+len(field):])
+	} else {
+		h.Write(body)
+	}
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
 }
 
 // hashBytes hashes data and a key.
