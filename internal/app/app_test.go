@@ -48,9 +48,9 @@ func TestNewErrors(t *testing.T) {
 			want: "(backend.listen)",
 		},
 		{
-			name: "location listed twice",
-			yaml: "backend:\n  database:\n    connection: " + filepath.Join(dir, "b.db") + "\ncatalog:\n  locations:\n    - { type: file, target: /x.yaml }\n    - { type: file, target: /x.yaml }\n",
-			want: "catalog.locations[1]",
+			name: "demo cannot be written",
+			yaml: "backend:\n  database:\n    connection: " + filepath.Join(dir, "b.db") + "\natrium:\n  demo: true\n  dataDir: " + filepath.Join(dir, "b.db") + "\n",
+			want: "writing the demo catalog",
 		},
 	}
 	for _, tt := range tests {
