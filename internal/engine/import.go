@@ -10,7 +10,8 @@ import (
 )
 
 // Import loads every descriptor under dir (*.yaml and *.yml, hidden
-// directories skipped) as the provider "import:<absolute dir>" with a full
+// directories skipped; YAML documents without apiVersion and kind, such as
+// API definitions, are not descriptors) as the provider "import:<absolute dir>" with a full
 // mutation: a second import of the same directory removes what is gone.
 // Location entities found are followed; catalog rules are not applied (the
 // operator chose the files). progress, when set, is told how many files
@@ -37,7 +38,7 @@ func (e *Engine) Import(ctx context.Context, dir string, progress func(done, tot
 	units := make([]*unit, len(files))
 	for i, f := range files {
 		loc := catalog.LocationRef{Type: "file", Target: f}
-		units[i] = &unit{target: loc, parent: root, locKey: loc.String(), scope: sc}
+		units[i] = &unit{target: loc, parent: root, locKey: loc.String(), scope: sc, descriptorsOnly: true}
 	}
 	if progress != nil {
 		progress(0, len(units))

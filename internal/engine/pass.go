@@ -55,6 +55,10 @@ type unit struct {
 	doc      *catalog.Document
 	target   catalog.LocationRef
 	optional bool
+	// descriptorsOnly skips documents that are not entities at all (no
+	// apiVersion and no kind), such as API definitions found by a
+	// directory walk.
+	descriptorsOnly bool
 	// parent is the edge parent of what the unit yields: a provider key or
 	// a Location's ref; "" for the root of a refresh pass.
 	parent  string
@@ -214,6 +218,9 @@ func (e *Engine) processUnit(ctx context.Context, u *unit) outcome {
 	}
 	out := outcome{docs: make([]*docResult, 0, len(docs))}
 	for _, d := range docs {
+		if u.descriptorsOnly && !looksLikeEntity(d.Raw) {
+			continue
+		}
 		out.docs = append(out.docs, e.processDoc(ctx, u, d))
 	}
 	return out

@@ -220,6 +220,14 @@ func refFromRaw(raw map[string]any) string {
 	return catalog.Ref{Kind: kind, Namespace: ns, Name: name}.String()
 }
 
+// looksLikeEntity reports whether a document is meant as an entity: it has
+// an apiVersion or a kind.
+func looksLikeEntity(raw map[string]any) bool {
+	_, v := raw["apiVersion"]
+	_, k := raw["kind"]
+	return v || k
+}
+
 // annotationsOf returns a raw document's string annotations.
 func annotationsOf(raw map[string]any) map[string]string {
 	md, _ := raw["metadata"].(map[string]any)

@@ -37,9 +37,9 @@ func (r *FileReader) Read(ctx context.Context, target string) ([]byte, error) {
 	f, err := os.Open(target)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fault.Wrap(fault.NotFound, err, "%s does not exist", target)
+			return nil, fault.New(fault.NotFound, "%s does not exist", target)
 		}
-		return nil, fault.Wrap(fault.Invalid, err, "cannot read %s: %s", target, pathErrText(err))
+		return nil, fault.New(fault.Invalid, "cannot read %s: %s", target, pathErrText(err))
 	}
 	defer f.Close()
 	if st, err := f.Stat(); err == nil && st.IsDir() {
@@ -48,7 +48,7 @@ func (r *FileReader) Read(ctx context.Context, target string) ([]byte, error) {
 	limit := r.maxBytes()
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
-		return nil, fault.Wrap(fault.Invalid, err, "cannot read %s: %s", target, pathErrText(err))
+		return nil, fault.New(fault.Invalid, "cannot read %s: %s", target, pathErrText(err))
 	}
 	if int64(len(data)) > limit {
 		return nil, fault.New(fault.TooLarge, "%s is larger than the limit of %d bytes", target, limit)

@@ -90,7 +90,8 @@ func descriptorFiles(dir string) ([]string, error) {
 // ValidatePaths validates descriptor files offline, as the server would
 // process them (parse, placeholders, validation, relations, size): paths
 // are files, or directories searched for *.yaml and *.yml (hidden
-// directories skipped). $text, $json and $yaml placeholders are read from
+// directories skipped; there, YAML documents without apiVersion and kind
+// are not descriptors and are skipped). $text, $json and $yaml placeholders are read from
 // disk; URL placeholders are not fetched and count as empty objects. Catalog
 // rules are not checked: they are server configuration. Every problem is
 // returned; the error is only for a call without paths.
@@ -107,22 +108,23 @@ func ValidatePaths(paths []string, limits Limits) ([]Problem, error) {
 			out = append(out, Problem{File: p, Message: pathErrText(err)})
 			continue
 		}
-		files := []string{p}
-		if st.IsDir() {
+		files, walked := []string{p}, st.IsDir()
+		if walked {
 			if files, err = descriptorFiles(p); err != nil {
 				out = append(out, Problem{File: p, Message: pathErrText(err)})
 				continue
 			}
 		}
 		for _, f := range files {
-			out = append(out, validateFile(ctx, f, limits)...)
+			out = append(out, validateFile(ctx, f, limits, walked)...)
 		}
 	}
 	return out, nil
 }
 
-// validateFile validates the documents of one file.
-func validateFile(ctx context.Context, file string, limits Limits) []Problem {
+// validateFile validates the documents of one file; a file found by a
+// directory walk may hold documents that are not entities, which are skipped.
+func validateFile(ctx context.Context, file string, limits Limits, walked bool) []Problem {
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		return []Problem{{File: file, Message: err.Error()}}
@@ -149,6 +151,9 @@ func validateFile(ctx context.Context, file string, limits Limits) []Problem {
 	}
 	var out []Problem
 	for _, doc := range docs {
+		if walked && !looksLikeEntity(doc.Raw) {
+			continue
+		}
 		if ps := catalog.ResolvePlaceholders(ctx, &doc, base, read); len(ps) > 0 {
 			out = append(out, ps...)
 			continue
