@@ -284,6 +284,9 @@ func (e *Engine) Ready() <-chan struct{} { return e.ready }
 
 // Run connects every provider, processes the static and registered
 // locations, then refreshes them periodically. It returns when ctx is done.
+// Providers added with AddProvider connect on their own goroutines; their
+// Connect should return soon and leave long work to goroutines that stop
+// when its context is done.
 func (e *Engine) Run(ctx context.Context) error {
 	e.provMu.Lock()
 	if e.running {
@@ -304,7 +307,23 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}()
 
+	// The built-in providers (static and registered locations) are the
+	// initial ingest that Ready waits for; other providers connect on their
+	// own goroutines so a slow one delays nobody.
 	for _, p := range providers {
+		if _, builtin := p.(builtinProvider); builtin {
+			continue
+		}
+		e.wg.Go(func() {
+			if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil && ctx.Err() == nil {
+				e.log.Error("catalog provider failed to connect", "provider", p.Name(), "err", err)
+			}
+		})
+	}
+	for _, p := range providers {
+		if _, builtin := p.(builtinProvider); !builtin {
+			continue
+		}
 		if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -351,6 +370,12 @@ func (e *Engine) Close() error {
 	e.subs.closeAll()
 	return nil
 }
+
+// builtinProvider marks the engine's own providers.
+type builtinProvider interface{ builtin() }
+
+func (*configProvider) builtin()   {}
+func (*databaseProvider) builtin() {}
 
 // providerKey is the edge parent of a provider's entities.
 func providerKey(name string) string { return "provider:" + name }
