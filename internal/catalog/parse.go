@@ -157,10 +157,28 @@ func ParseDescriptors(file string, data []byte, lim Limits) (docs []Document, er
 			err = problems
 		}
 	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	// Most descriptors are plain block YAML that the fast parser reads; the
+	// rest, including every file with an error, goes through yaml.v3.
+	next := func() (*yaml.Node, error) { return nil, io.EOF }
+	if roots, ok := fastYAML(data); ok {
+		next = func() (*yaml.Node, error) {
+			if len(roots) == 0 {
+				return nil, io.EOF
+			}
+			r := roots[0]
+			roots = roots[1:]
+			return r, nil
+		}
+	} else {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		next = func() (*yaml.Node, error) {
+			var n yaml.Node
+			err := dec.Decode(&n)
+			return &n, err
+		}
+	}
 	for index := 0; ; {
-		var n yaml.Node
-		derr := dec.Decode(&n)
+		root, derr := next()
 		if errors.Is(derr, io.EOF) {
 			break
 		}
@@ -168,7 +186,6 @@ func ParseDescriptors(file string, data []byte, lim Limits) (docs []Document, er
 			problems = append(problems, yamlProblem(file, derr))
 			break
 		}
-		root := &n
 		if root.Kind == yaml.DocumentNode {
 			if len(root.Content) == 0 {
 				continue
