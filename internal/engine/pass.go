@@ -27,9 +27,11 @@ const (
 )
 
 const (
-	// chunkSize is how many units are processed in parallel before their
-	// results are collected in order.
-	chunkSize = 64
+	// docChunk and targetChunk are how many units are processed in
+	// parallel before their results are collected in order: documents are
+	// cheap, a target may be a file of hundreds of documents.
+	docChunk    = 256
+	targetChunk = 8
 	// batchSize is how many records are written per store call.
 	batchSize = 1000
 )
@@ -148,11 +150,15 @@ func (p *pass) run(ctx context.Context) error {
 	units := p.spec.units
 	total := len(units)
 	for depth := 0; len(units) > 0; depth++ {
-		for start := 0; start < len(units); start += chunkSize {
+		for start := 0; start < len(units); {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			end := min(start+chunkSize, len(units))
+			chunk := docChunk
+			if units[start].doc == nil {
+				chunk = max(targetChunk, 2*p.e.workers)
+			}
+			end := min(start+chunk, len(units))
 			outs := p.e.processUnits(ctx, units[start:end])
 			for i, out := range outs {
 				if err := p.collect(ctx, units[start+i], out); err != nil {
@@ -162,6 +168,7 @@ func (p *pass) run(ctx context.Context) error {
 			if depth == 0 && p.spec.progress != nil {
 				p.spec.progress(end, total)
 			}
+			start = end
 		}
 		next, err := p.endLevel(ctx)
 		if err != nil {
