@@ -42,6 +42,7 @@ type options struct {
 	Samples       int
 	ReqTimeout    time.Duration
 	Profile       string
+	Src           string
 }
 
 func parseFlags(args []string) (options, error) {
@@ -61,6 +62,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.Bin, "bin", "", "use this atrium binary instead of building ./cmd/atrium")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary folder (data, config, server log) and the PostgreSQL database")
 	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
+	fs.StringVar(&o.Src, "src", "", "build ./cmd/atrium from the module in this folder (default: the module the harness runs in), e.g. a `git archive HEAD` export")
 	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint, and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
@@ -83,6 +85,8 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-per-file must be at least 1, got %d", o.PerFile)
 	case o.ReqTimeout <= 0:
 		return o, fmt.Errorf("-request-timeout must be positive, got %v", o.ReqTimeout)
+	case o.Src != "" && o.Bin != "":
+		return o, fmt.Errorf("-src builds a binary; it cannot be used with -bin")
 	case o.Profile != "" && o.Bin != "":
 		return o, fmt.Errorf("-profile builds its own binary; it cannot be used with -bin")
 	case o.Samples < 0:
@@ -147,8 +151,13 @@ func run(ctx context.Context, o options) (*Result, error) {
 	var env []string
 	bin := o.Bin
 	if bin == "" {
-		modDir, err := moduleDir(ctx)
-		if err != nil {
+		modDir := o.Src
+		if modDir == "" {
+			if modDir, err = moduleDir(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if modDir, err = filepath.Abs(modDir); err != nil {
 			return nil, err
 		}
 		overlay := ""
@@ -162,7 +171,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 			env = prof.env("ingest.cpu.pprof")
 			log.Printf("profiling into %s", prof.dir)
 		}
-		log.Printf("building ./cmd/atrium")
+		log.Printf("building ./cmd/atrium in %s", modDir)
 		if bin, err = buildServer(ctx, modDir, tmp, overlay); err != nil {
 			return nil, err
 		}
