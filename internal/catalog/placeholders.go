@@ -220,9 +220,15 @@ func parseYAMLValue(name string, data []byte) (v any, err error) {
 		p := yamlProblem(name, err)
 		return nil, Problems{p}
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("expected one YAML document")
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || len(next.Content) > 0 && next.Content[0].ShortTag() != "!!null" {
+			return nil, fmt.Errorf("expected one YAML document")
+		}
 	}
 	c := converter{file: name, lim: placeholderLimits}
 	v, ok := c.value(&root, 0)

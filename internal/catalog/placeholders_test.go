@@ -167,3 +167,15 @@ g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
 h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
 i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 `
+
+func TestResolvePlaceholdersYAMLTrailingSeparator(t *testing.T) {
+	docs := mustParse(t, "spec:\n  definition:\n    $yaml: ./a.yaml\n")
+	doc := docs[0]
+	ps := ResolvePlaceholders(context.Background(), &doc, LocationRef{Type: "file", Target: "/x"}, fakeFiles{"file:/a.yaml": "a: 1\n---\n"}.read)
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	if got, want := doc.Raw["spec"].(map[string]any)["definition"], map[string]any{"a": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
