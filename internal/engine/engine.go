@@ -147,7 +147,9 @@ type Engine struct {
 	providers []Provider
 	running   bool
 
-	subs subscribers
+	subs     subscribers
+	cache    fileCache
+	counters counters
 
 	ready     chan struct{}
 	readyOnce sync.Once

@@ -315,3 +315,52 @@ func TestLocationCycleIsSafe(t *testing.T) {
 	mustEntity(t, e, "component:default/c")
 	mustEntity(t, e, "location:default/b")
 }
+
+func TestUnchangedFilesAreReused(t *testing.T) {
+	ctx := context.Background()
+	dir := copyTree(t, "testdata/basic")
+	e := newEngine(t, Config{BaseDir: dir, StaticLocations: []StaticLocation{{Type: "file", Target: "catalog-info.yaml"}}})
+	refreshAll(t, e)
+	// catalog-info.yaml holds a Location and payments-api.yaml a
+	// placeholder: they are always processed; the other three are reused.
+	first := e.Stats()
+	refreshAll(t, e)
+	got := e.Stats()
+	if parsed, reused := got.FilesParsed-first.FilesParsed, got.FilesReused-first.FilesReused; parsed != 2 || reused != 3 {
+		t.Errorf("second pass: parsed %d reused %d, want 2 and 3", parsed, reused)
+	}
+
+	// The store disagrees with what was remembered: the file is processed
+	// again and the entity comes back.
+	web := mustEntity(t, e, "component:default/web")
+	if err := e.DeleteByUID(ctx, web.Metadata.UID); err != nil {
+		t.Fatal(err)
+	}
+	absent(t, e, "component:default/web")
+	refreshAll(t, e)
+	mustEntity(t, e, "component:default/web")
+	mustEntity(t, e, "component:default/web-admin")
+	if ent := mustEntity(t, e, "component:default/web"); !hasRelation(ent, "dependsOn", "component:default/payments") {
+		t.Errorf("web after recreation: relations %v, want dependsOn payments", ent.Relations)
+	}
+
+	// Orphan marking changes the stored hash; re-adoption rewrites.
+	e2 := newEngine(t, Config{OrphanStrategy: OrphanKeep, BaseDir: dir, StaticLocations: []StaticLocation{{Type: "file", Target: "catalog-info.yaml"}}})
+	refreshAll(t, e2)
+	refreshAll(t, e2)
+	web2 := filepath.Join(dir, "components", "web.yaml")
+	content, err := os.ReadFile(web2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(web2, web2+".off")
+	refreshAll(t, e2)
+	if got := mustEntity(t, e2, "component:default/web").Metadata.Annotations[catalog.AnnotationOrphan]; got != "true" {
+		t.Fatalf("orphan annotation: got %q, want true", got)
+	}
+	writeFile(t, web2, string(content))
+	refreshAll(t, e2)
+	if got, ok := mustEntity(t, e2, "component:default/web").Metadata.Annotations[catalog.AnnotationOrphan]; ok {
+		t.Errorf("orphan annotation after re-adoption: got %q, want none", got)
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"sync"
@@ -70,12 +71,20 @@ type unit struct {
 	depth   int        // Location nesting depth
 	// ancestors are the refs above this unit, to break cycles.
 	ancestors []string
+
+	noCache   bool        // read and process even when the file is unchanged
+	fromCache *cacheEntry // what the file yielded last time, when reused
+	retry     bool        // the reused results were stale; processed again
+	counted   int         // documents counted against the emitter's limit
 }
 
 // outcome is what processing a unit produced.
 type outcome struct {
 	docs    []*docResult
 	readErr *catalog.StatusItem // the target could not be read or parsed
+	cached  *cacheEntry         // the file is unchanged: its remembered results
+	track   bool                // the file may be remembered, with sum
+	sum     [sha256.Size]byte
 }
 
 // docResult is one processed document.
@@ -87,6 +96,7 @@ type docResult struct {
 	rec      *catalog.Record      // set when the entity is valid
 	problems []catalog.StatusItem // the entity's own errors; any makes it invalid
 	loc      *locResult           // set for valid Location entities
+	cached   bool                 // remembered from an unchanged file: ref and hash only
 }
 
 // locResult is the reading side of a valid Location entity.
@@ -119,6 +129,8 @@ type pass struct {
 	held      []*docResult // valid Locations, written last
 	owned     []*docResult // Locations whose children this pass sets
 
+	tracks   map[*unit]*unitTrack // files that may be remembered
+	retries  []*unit              // files whose remembered results were stale
 	inflight *pendingWrite
 	written  []string
 	// dry-run output
@@ -138,6 +150,7 @@ func (e *Engine) runPass(ctx context.Context, spec passSpec) (*pass, error) {
 		seen:     map[string]string{},
 		edges:    map[string][]string{},
 		rejected: map[string]bool{},
+		tracks:   map[*unit]*unitTrack{},
 	}
 	err := p.run(ctx)
 	if werr := p.wait(); err == nil {
@@ -218,12 +231,21 @@ func (e *Engine) processUnit(ctx context.Context, u *unit) outcome {
 		item := errorItem(err)
 		return outcome{readErr: &item}
 	}
+	var out outcome
+	if !u.noCache && cacheable(data) {
+		out.track, out.sum = true, sha256.Sum256(data)
+		if ce := e.cache.get(cacheKey(u)); ce != nil && ce.sum == out.sum {
+			e.counters.filesReused.Add(1)
+			return outcome{cached: ce}
+		}
+	}
+	e.counters.filesParsed.Add(1)
 	docs, err := catalog.ParseDescriptors(u.target.Target, data, e.limits.Parse)
 	if err != nil {
 		item := errorItem(err)
 		return outcome{readErr: &item}
 	}
-	out := outcome{docs: make([]*docResult, 0, len(docs))}
+	out.docs = make([]*docResult, 0, len(docs))
 	for _, d := range docs {
 		if u.descriptorsOnly && !looksLikeEntity(d.Raw) {
 			continue
@@ -244,6 +266,18 @@ func (p *pass) collect(ctx context.Context, u *unit, out outcome) error {
 		}
 		return nil
 	}
+	if ce := out.cached; ce != nil {
+		u.fromCache = ce
+		for i, ref := range ce.refs {
+			if err := p.collectDoc(ctx, &docResult{u: u, ref: ref, hash: ce.hashes[i], cached: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if out.track && p.spec.kind != passDry {
+		p.tracks[u] = &unitTrack{sum: out.sum, docs: len(out.docs)}
+	}
 	for _, r := range out.docs {
 		if err := p.collectDoc(ctx, r); err != nil {
 			return err
@@ -252,15 +286,86 @@ func (p *pass) collect(ctx context.Context, u *unit, out outcome) error {
 	return nil
 }
 
+// spoil stops u's file from being remembered this pass.
+func (p *pass) spoil(u *unit) {
+	if t := p.tracks[u]; t != nil {
+		t.bad = true
+	}
+}
+
+// tracked notes that r was written or found unchanged.
+func (p *pass) tracked(r *docResult, hash string) {
+	if t := p.tracks[r.u]; t != nil {
+		t.refs = append(t.refs, r.ref)
+		t.hashes = append(t.hashes, hash)
+	}
+}
+
+// retryUnit drops the remembered results of u's file and queues the file to
+// be processed again, because the store disagrees with them.
+func (p *pass) retryUnit(u *unit) {
+	if u.retry {
+		return
+	}
+	u.retry = true
+	p.e.cache.drop(cacheKey(u))
+	if u.fromCache != nil {
+		for _, ref := range u.fromCache.refs {
+			if p.seen[ref] == u.locKey {
+				delete(p.seen, ref)
+			}
+		}
+	}
+	if em := u.emitter; em != nil {
+		em.count -= u.counted
+	}
+	nu := *u
+	nu.noCache, nu.retry, nu.fromCache, nu.counted = true, false, nil, 0
+	p.retries = append(p.retries, &nu)
+}
+
+// runRetries processes again the files whose remembered results were stale.
+func (p *pass) runRetries(ctx context.Context) error {
+	for len(p.retries) > 0 {
+		units := p.retries
+		p.retries = nil
+		for start := 0; start < len(units); start += targetChunk {
+			end := min(start+targetChunk, len(units))
+			outs := p.e.processUnits(ctx, units[start:end])
+			for i, out := range outs {
+				if err := p.collect(ctx, units[start+i], out); err != nil {
+					return err
+				}
+			}
+		}
+		if err := p.flushBatch(ctx); err != nil {
+			return err
+		}
+		if err := p.wait(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *pass) collectDoc(ctx context.Context, r *docResult) error {
 	u := r.u
+	if r.cached && u.retry {
+		return nil
+	}
+	if len(r.problems) > 0 || r.loc != nil || r.ref == "" {
+		p.spoil(u)
+	}
 	if em := u.emitter; em != nil {
 		if em.over {
+			p.spoil(u)
 			return nil
 		}
 		em.count++
+		u.counted++
 		if em.count > p.e.limits.MaxEntitiesPerLocation {
 			em.over = true
+			p.spoil(u)
 			em.fail(statusItem(string(fault.TooLarge), fmt.Sprintf(
 				"%s emits more than %d entities (the limit catalog max entities per location); the rest were not processed and its previous entities are kept",
 				em.res.ref, p.e.limits.MaxEntitiesPerLocation)))
@@ -269,10 +374,12 @@ func (p *pass) collectDoc(ctx context.Context, r *docResult) error {
 	}
 	if r.ref != "" {
 		if r.ref == u.parent || slices.Contains(u.ancestors, r.ref) {
+			p.spoil(u)
 			p.e.log.Debug("catalog location cycle ignored", "entity", r.ref, "parent", u.parent)
 			return nil
 		}
 		if key, ok := p.seen[r.ref]; ok {
+			p.spoil(u)
 			if key == u.locKey {
 				p.addEdge(u.parent, r.ref)
 			} else {
@@ -308,6 +415,7 @@ func (p *pass) addEdge(parent, child string) {
 
 // conflict reports that r lost its ref to the location key existing.
 func (p *pass) conflict(r *docResult, existing string) {
+	p.spoil(r.u)
 	msg := fmt.Sprintf("detected conflicting entityRef %s already referenced by %s and now also %s", r.ref, existing, r.u.locKey)
 	p.e.log.Warn(msg)
 	if em := r.u.emitter; em != nil {
@@ -320,6 +428,7 @@ func (p *pass) conflict(r *docResult, existing string) {
 // names no entity, or the entity does not exist yet. They go to the Location
 // that emitted it.
 func (p *pass) refuse(r *docResult) {
+	p.spoil(r.u)
 	if em := r.u.emitter; em != nil {
 		em.problems = append(em.problems, r.problems...)
 	} else if p.spec.kind != passDry {
@@ -341,6 +450,9 @@ func (p *pass) endLevel(ctx context.Context) ([]*unit, error) {
 		return nil, err
 	}
 	if err := p.wait(); err != nil {
+		return nil, err
+	}
+	if err := p.runRetries(ctx); err != nil {
 		return nil, err
 	}
 	locs := p.levelLocs
@@ -388,6 +500,11 @@ func (p *pass) finish(ctx context.Context) error {
 	if p.spec.kind == passDry {
 		return nil
 	}
+	for u, t := range p.tracks {
+		if !t.bad && len(t.refs) == t.docs {
+			p.e.cache.put(cacheKey(u), &cacheEntry{sum: t.sum, refs: t.refs, hashes: t.hashes})
+		}
+	}
 	st := p.e.store
 	var removed []string
 	for _, r := range p.owned {
@@ -426,12 +543,14 @@ func (p *pass) finish(ctx context.Context) error {
 	return p.e.deleteParentless(ctx, evicted)
 }
 
-// children returns the accepted children of parent.
+// children returns the accepted children of parent, once each.
 func (p *pass) children(parent string) []string {
 	kids := p.edges[parent]
 	out := make([]string, 0, len(kids))
+	seen := make(map[string]bool, len(kids))
 	for _, k := range kids {
-		if !p.rejected[k] {
+		if !p.rejected[k] && !seen[k] {
+			seen[k] = true
 			out = append(out, k)
 		}
 	}

@@ -76,6 +76,17 @@ func (p *pass) flush(ctx context.Context, batch []*docResult) error {
 			continue
 		}
 		st, exists := states[r.ref]
+		if r.cached {
+			if r.u.retry {
+				continue
+			}
+			if exists && st.LocationKey == r.u.locKey && st.Hash == r.hash {
+				p.addEdge(r.u.parent, r.ref)
+				continue
+			}
+			p.retryUnit(r.u)
+			continue
+		}
 		if exists && st.LocationKey != "" && st.LocationKey != r.u.locKey {
 			p.conflict(r, st.LocationKey)
 			continue
@@ -90,6 +101,11 @@ func (p *pass) flush(ctx context.Context, batch []*docResult) error {
 			continue
 		}
 		p.addEdge(r.u.parent, r.ref)
+		if r.entity == nil || len(errs) > 0 {
+			p.spoil(r.u)
+		} else {
+			p.tracked(r, hash)
+		}
 		if exists && st.Hash == hash {
 			continue
 		}
