@@ -36,8 +36,11 @@ type Config struct {
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// connection or process (default 5s).
 	BusyTimeout time.Duration
-	// CacheSizeKiB is each connection's page cache (default 16384, 16 MiB).
+	// CacheSizeKiB is each read connection's page cache (default 8192, 8 MiB).
 	CacheSizeKiB int
+	// WriteCacheSizeKiB is the write connection's page cache (default
+	// 65536, 64 MiB): index inserts touch pages all over the indexes.
+	WriteCacheSizeKiB int
 }
 
 // DB is a SQLite catalog store.
@@ -62,7 +65,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.BusyTimeout = 5 * time.Second
 	}
 	if cfg.CacheSizeKiB <= 0 {
-		cfg.CacheSizeKiB = 16384
+		cfg.CacheSizeKiB = 8192
+	}
+	if cfg.WriteCacheSizeKiB <= 0 {
+		cfg.WriteCacheSizeKiB = 65536
 	}
 	if dir := filepath.Dir(cfg.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -70,10 +76,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		}
 	}
 	base := fmt.Sprintf("%s?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"+
-		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-%d)",
-		cfg.Path, cfg.BusyTimeout.Milliseconds(), cfg.CacheSizeKiB)
+		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)",
+		cfg.Path, cfg.BusyTimeout.Milliseconds())
 
-	write, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	write, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate", cfg.WriteCacheSizeKiB))
 	if err != nil {
 		return nil, fault.Wrap(fault.Internal, err, "sqlite: open %s", cfg.Path)
 	}
@@ -87,7 +93,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		write.Close()
 		return nil, fault.Wrap(fault.Unavailable, err, "sqlite: open %s", cfg.Path)
 	}
-	read, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	read, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=query_only(1)", cfg.CacheSizeKiB))
 	if err != nil {
 		write.Close()
 		return nil, fault.Wrap(fault.Internal, err, "sqlite: open %s", cfg.Path)

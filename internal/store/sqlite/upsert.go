@@ -73,9 +73,9 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		tail: " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name," +
 			" body = excluded.body, hash = excluded.hash, location_key = excluded.location_key, errors = excluded.errors," +
 			" updated_at = excluded.updated_at", cols: 12}
-	search := bulk{head: "INSERT INTO search (entity_id, key, value, original, is_min) VALUES ", cols: 5}
-	rels := bulk{head: "INSERT INTO relations (originating_ref, source_ref, type, type_lower, target_ref) VALUES ", cols: 5}
-	fts := bulk{head: "INSERT INTO entities_fts (rowid, doc) VALUES ", cols: 2}
+	search := bulk{head: "INSERT OR FAIL INTO search (entity_id, key, value, original, is_min) VALUES ", cols: 5}
+	rels := bulk{head: "INSERT OR FAIL INTO relations (originating_ref, source_ref, type, type_lower, target_ref) VALUES ", cols: 5}
+	fts := bulk{head: "INSERT OR FAIL INTO entities_fts (rowid, doc) VALUES ", cols: 2}
 	var oldIDs []any
 	var oldRefs []any
 	for i := range recs {
@@ -117,7 +117,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		for _, rel := range sqlplan.RelationRows(r.Relations) {
 			rels.add(r.Ref, rel.Source, rel.Type, rel.TypeLower, rel.Target)
 		}
-		fts.add(id, r.Text)
+		fts.add(id, sqlplan.Text(r.Text))
 		res.Written = append(res.Written, r.Ref)
 	}
 
