@@ -105,14 +105,14 @@ func waitIngested(ctx context.Context, p ingestParams) (Ingest, error) {
 			if last = st.check(ctx); last == nil {
 				break
 			}
-			// Pause at least as long as the check took, so that polling
-			// never takes more than half of the server's time.
+			// Pause at least three times as long as the check took, so
+			// that polling takes at most a quarter of the server's time.
 			select {
 			case <-p.Exited:
 				return res, fmt.Errorf("server exited while waiting for %s (last check: %v)", st.name, last)
 			case <-ctx.Done():
 				return res, fmt.Errorf("waiting for %s: %w (last check: %v)", st.name, ctx.Err(), last)
-			case <-time.After(max(poll, time.Since(t0))):
+			case <-time.After(max(poll, 3*time.Since(t0))):
 			}
 		}
 		if st.at != nil {
