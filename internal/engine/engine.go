@@ -142,6 +142,10 @@ type Engine struct {
 	// mu serialises passes: one writer at a time keeps state reads and
 	// writes consistent.
 	mu sync.Mutex
+	// locMu keeps the registered locations and the database provider's
+	// bucket in step: a full mutation built from an older list must not
+	// undo a registration or resurrect an unregistered location.
+	locMu sync.Mutex
 
 	provMu    sync.Mutex
 	providers []Provider

@@ -57,6 +57,8 @@ func (e *Engine) AddLocation(ctx context.Context, spec LocationSpec, dryRun bool
 	if existing != nil {
 		return nil, fault.New(fault.Conflict, "Location %s already exists", loc)
 	}
+	e.locMu.Lock()
+	defer e.locMu.Unlock()
 	l := store.Location{ID: uuid.NewString(), Type: loc.Type, Target: loc.Target, CreatedAt: e.now()}
 	if err := e.store.LocationCreate(ctx, l); err != nil {
 		return nil, err
@@ -129,6 +131,8 @@ func (e *Engine) Location(ctx context.Context, id string) (*store.Location, erro
 // DeleteLocation unregisters a location and deletes at once its Location
 // entity and every entity left without a parent.
 func (e *Engine) DeleteLocation(ctx context.Context, id string) error {
+	e.locMu.Lock()
+	defer e.locMu.Unlock()
 	l, err := e.Location(ctx, id)
 	if err != nil {
 		return err

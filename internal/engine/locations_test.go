@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -204,4 +205,30 @@ func TestRegisteredLocationsComeBackOnRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	absent(t, e, "component:default/d")
+}
+
+func TestRegisterWhileRefreshing(t *testing.T) {
+	ctx := context.Background()
+	files := map[string]string{}
+	for i := range 8 {
+		files[fmt.Sprintf("/c%d.yaml", i)] = component(fmt.Sprintf("c%d", i), "t")
+	}
+	e, _, base := newURLEngine(t, files)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 6 {
+			if err := e.RefreshAll(ctx); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	for i := range 8 {
+		if _, err := e.AddLocation(ctx, LocationSpec{Type: "url", Target: fmt.Sprintf("%s/c%d.yaml", base, i)}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	for i := range 8 {
+		mustEntity(t, e, fmt.Sprintf("component:default/c%d", i))
+	}
 }

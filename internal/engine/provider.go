@@ -199,6 +199,8 @@ type databaseProvider struct{ e *Engine }
 func (p *databaseProvider) Name() string { return "database" }
 
 func (p *databaseProvider) Connect(ctx context.Context, conn Connection) error {
+	p.e.locMu.Lock()
+	defer p.e.locMu.Unlock()
 	locs, err := p.e.store.LocationList(ctx)
 	if err != nil {
 		return err
