@@ -10,6 +10,8 @@ package sqlplan
 import (
 	"strconv"
 	"strings"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
 )
 
 // Dialect is the SQL flavour of an engine.
@@ -31,6 +33,7 @@ const MaxParams = 30000
 type Builder struct {
 	d    Dialect
 	args []any
+	skip *catalog.Filter // a leaf the FROM clause already enforces
 }
 
 // NewBuilder returns an empty builder for dialect d.
@@ -117,3 +120,4 @@ func EscapeLike(s string) string {
 	}
 	return sb.String()
 }
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -20,7 +20,7 @@ func (b *Builder) Filter(f *catalog.Filter) (string, error) {
 	if f == nil {
 		return "1=1", nil
 	}
-	s, err := b.filter(f, 0)
+	s, err := b.filter(f, 0, true)
 	if err != nil {
 		return "", err
 	}
@@ -30,7 +30,9 @@ func (b *Builder) Filter(f *catalog.Filter) (string, error) {
 	return s, nil
 }
 
-func (b *Builder) filter(f *catalog.Filter, depth int) (string, error) {
+// filter translates f; top says f is the root or under ANDs only, where a
+// leaf the FROM clause enforces may be skipped.
+func (b *Builder) filter(f *catalog.Filter, depth int, top bool) (string, error) {
 	if f == nil {
 		return "", fault.New(fault.Invalid, "filter has an empty node")
 	}
@@ -39,6 +41,9 @@ func (b *Builder) filter(f *catalog.Filter, depth int) (string, error) {
 	}
 	switch f.Op {
 	case catalog.OpMatch:
+		if top && f == b.skip {
+			return "1=1", nil // the FROM clause starts from this leaf
+		}
 		return b.leaf(f)
 	case catalog.OpAll, catalog.OpAny:
 		if len(f.Children) == 0 {
@@ -53,7 +58,7 @@ func (b *Builder) filter(f *catalog.Filter, depth int) (string, error) {
 		}
 		parts := make([]string, 0, len(f.Children))
 		for _, c := range f.Children {
-			s, err := b.filter(c, depth+1)
+			s, err := b.filter(c, depth+1, top && f.Op == catalog.OpAll)
 			if err != nil {
 				return "", err
 			}
@@ -67,7 +72,7 @@ func (b *Builder) filter(f *catalog.Filter, depth int) (string, error) {
 		if len(f.Children) != 1 {
 			return "", fault.New(fault.Invalid, "filter: a not node needs exactly one child, got %d", len(f.Children))
 		}
-		s, err := b.filter(f.Children[0], depth+1)
+		s, err := b.filter(f.Children[0], depth+1, false)
 		if err != nil {
 			return "", err
 		}

@@ -45,6 +45,13 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		return res, fault.New(fault.Invalid, "list: offset cannot be combined with a cursor")
 	}
 	l := lister{d: d, r: r, p: p}
+	dr, err := chooseDriver(ctx, d, r, p.Filter)
+	if err != nil {
+		return res, err
+	}
+	if dr != nil && dr.est < driveCap {
+		l.drive = dr
+	}
 	if p.Order != nil {
 		l.field = strings.ToLower(strings.TrimSpace(p.Order.Field))
 		l.desc = p.Order.Desc
@@ -57,7 +64,6 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		want = p.Limit + 1
 	}
 	var items []*catalog.Stored
-	var err error
 	if l.field == "" {
 		items, err = l.uidPage(ctx, want)
 	} else {
@@ -75,13 +81,23 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 	}
 	res.Items = items
 	if p.CountTotal {
+		// Counting visits every match whatever its number, so any driver
+		// beats scanning all entities.
 		b := NewBuilder(d)
-		where, err := l.where(b)
-		if err != nil {
-			return res, err
+		var q string
+		if dr != nil && dr.only && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(dr.leaf.Key)), RelationPrefix) &&
+			(p.FullText == nil || p.FullText.Term == "") {
+			// Search rows exist only for stored entities: no join needed.
+			q = "SELECT count(DISTINCT k) FROM (" + driverRows(b, dr.leaf) + ")"
+		} else {
+			from := dr.from(b)
+			where, err := l.where(b)
+			if err != nil {
+				return res, err
+			}
+			q = "SELECT count(*) FROM " + from + " WHERE " + where
 		}
-		res.Total, err = r.Count(ctx, "SELECT count(*) FROM entities e WHERE "+where, b.Args())
-		if err != nil {
+		if res.Total, err = r.Count(ctx, q, b.Args()); err != nil {
 			return res, err
 		}
 	}
@@ -94,7 +110,8 @@ type lister struct {
 	p       store.EntityListParams
 	field   string // order field; "" orders by uid
 	desc    bool
-	uidSort bool // ordering by metadata.uid: SortValue is the uid
+	uidSort bool    // ordering by metadata.uid: SortValue is the uid
+	drive   *driver // the selective leaf queries start from, if any
 }
 
 // where returns the filter and full-text conditions over "e".
@@ -148,6 +165,7 @@ func (l *lister) direction(forward bool) (dir, cmp string) {
 
 func (l *lister) uidPage(ctx context.Context, want int) ([]*catalog.Stored, error) {
 	b := NewBuilder(l.d)
+	from := l.drive.from(b)
 	where, err := l.where(b)
 	if err != nil {
 		return nil, err
@@ -164,7 +182,7 @@ func (l *lister) uidPage(ctx context.Context, want int) ([]*catalog.Stored, erro
 	if l.uidSort {
 		sv = "e.uid"
 	}
-	q := "SELECT " + EntityColumns + ", " + sv + " FROM entities e WHERE " + where +
+	q := "SELECT " + EntityColumns + ", " + sv + " FROM " + from + " WHERE " + where +
 		" ORDER BY e.uid " + dir + b.LimitOffset(want, l.p.Offset)
 	return l.r.Entities(ctx, q, b.Args())
 }
@@ -224,6 +242,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 	dir, cmp := l.direction(forward)
 	var q string
 	if present {
+		from := l.presentFrom(b)
 		keyArg := b.Arg(l.field)
 		where, err := l.where(b)
 		if err != nil {
@@ -232,10 +251,11 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if pos != nil {
 			where += " AND (s.value, e.uid) " + cmp + " (" + b.Arg(*pos.Value) + ", " + b.Arg(pos.UID) + ")"
 		}
-		q = "SELECT " + EntityColumns + ", s.value FROM search s JOIN entities e ON e.id = s.entity_id" +
+		q = "SELECT " + EntityColumns + ", s.value FROM " + from +
 			" WHERE s.key = " + keyArg + " AND s.is_min AND " + where +
 			" ORDER BY s.value " + dir + ", e.uid " + dir
 	} else {
+		from := l.drive.from(b)
 		where, err := l.where(b)
 		if err != nil {
 			return nil, err
@@ -244,7 +264,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if pos != nil {
 			where += " AND e.uid " + cmp + " " + b.Arg(pos.UID)
 		}
-		q = "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM entities e WHERE " + where +
+		q = "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM " + from + " WHERE " + where +
 			" ORDER BY e.uid " + dir
 	}
 	return l.r.Entities(ctx, q+b.LimitOffset(limit, offset), b.Args())
@@ -254,20 +274,31 @@ func (l *lister) segmentCount(ctx context.Context, present bool) (int, error) {
 	b := NewBuilder(l.d)
 	var q string
 	if present {
+		from := l.presentFrom(b)
 		keyArg := b.Arg(l.field)
 		where, err := l.where(b)
 		if err != nil {
 			return 0, err
 		}
-		q = "SELECT count(*) FROM search s JOIN entities e ON e.id = s.entity_id WHERE s.key = " + keyArg +
-			" AND s.is_min AND " + where
+		q = "SELECT count(*) FROM " + from + " WHERE s.key = " + keyArg + " AND s.is_min AND " + where
 	} else {
+		from := l.drive.from(b)
 		where, err := l.where(b)
 		if err != nil {
 			return 0, err
 		}
-		q = "SELECT count(*) FROM entities e WHERE " + where +
+		q = "SELECT count(*) FROM " + from + " WHERE " + where +
 			" AND NOT EXISTS (SELECT 1 FROM search m WHERE m.entity_id = e.id AND m.key = " + b.Arg(l.field) + ")"
 	}
 	return l.r.Count(ctx, q, b.Args())
+}
+
+// presentFrom returns the FROM clause of the segment of entities that have
+// the order field: a walk of the search index in value order, or, with a
+// driver, its few candidates joined to their sort rows.
+func (l *lister) presentFrom(b *Builder) string {
+	if l.drive == nil {
+		return "search s JOIN entities e ON e.id = s.entity_id"
+	}
+	return l.drive.from(b) + " CROSS JOIN search s ON s.entity_id = e.id"
 }
