@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -33,40 +34,53 @@ func testURL(t testing.TB) string {
 // at cleanup, so tests can run in parallel.
 func openTest(t testing.TB) *DB {
 	t.Helper()
-	base := testURL(t)
-	ctx := context.Background()
+	db, drop, err := openSchema(context.Background(), testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return db
+}
+
+// openSchema creates a schema with a random name and opens a driver whose
+// search_path is that schema; drop closes the driver and drops the schema.
+func openSchema(ctx context.Context, base string) (db *DB, drop func() error, err error) {
 	buf := make([]byte, 6)
 	rand.Read(buf)
 	schema := "atrium_test_" + hex.EncodeToString(buf)
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", redact(base), err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", redact(base), err)
 	}
 	defer admin.Close(ctx)
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
+		return nil, nil, fmt.Errorf("create schema: %w", err)
 	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Errorf("connect for cleanup: %v", err)
-			return
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	db, err := Open(ctx, Config{URL: base + sep + "search_path=" + schema, MaxConns: 4})
+	db, err = Open(ctx, Config{URL: base + sep + "search_path=" + schema, MaxConns: 4})
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		return nil, nil, err
 	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	drop = func() error {
+		db.Close()
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return fmt.Errorf("connect for cleanup: %w", err)
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			return fmt.Errorf("drop schema %s: %w", schema, err)
+		}
+		return nil
+	}
+	return db, drop, nil
 }
 
 func redact(s string) string {
