@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -82,6 +83,7 @@ type unit struct {
 type outcome struct {
 	docs    []*docResult
 	readErr *catalog.StatusItem // the target could not be read or parsed
+	readPbs []Problem           // the same, with file and line when known
 	cached  *cacheEntry         // the file is unchanged: its remembered results
 	track   bool                // the file may be remembered, with sum
 	sum     [sha256.Size]byte
@@ -95,6 +97,7 @@ type docResult struct {
 	entity   *catalog.Entity
 	rec      *catalog.Record      // set when the entity is valid
 	problems []catalog.StatusItem // the entity's own errors; any makes it invalid
+	probs    catalog.Problems     // the same, with file, line and field
 	loc      *locResult           // set for valid Location entities
 	cached   bool                 // remembered from an unchanged file: ref and hash only
 }
@@ -220,8 +223,9 @@ func (e *Engine) processUnit(ctx context.Context, u *unit) outcome {
 	}
 	rd, ok := e.readers[u.target.Type]
 	if !ok {
-		item := statusItem(string(fault.Invalid), fmt.Sprintf("No processor was able to handle reading of %s", u.target))
-		return outcome{readErr: &item}
+		msg := fmt.Sprintf("No processor was able to handle reading of %s", u.target)
+		item := statusItem(string(fault.Invalid), msg)
+		return outcome{readErr: &item, readPbs: []Problem{{Message: msg}}}
 	}
 	data, err := rd.Read(ctx, u.target.Target)
 	if err != nil {
@@ -229,7 +233,7 @@ func (e *Engine) processUnit(ctx context.Context, u *unit) outcome {
 			return outcome{}
 		}
 		item := errorItem(err)
-		return outcome{readErr: &item}
+		return outcome{readErr: &item, readPbs: targetProblems(u, err)}
 	}
 	var out outcome
 	if !u.noCache && cacheable(data) {
@@ -243,7 +247,7 @@ func (e *Engine) processUnit(ctx context.Context, u *unit) outcome {
 	docs, err := catalog.ParseDescriptors(u.target.Target, data, e.limits.Parse)
 	if err != nil {
 		item := errorItem(err)
-		return outcome{readErr: &item}
+		return outcome{readErr: &item, readPbs: targetProblems(u, err)}
 	}
 	out.docs = make([]*docResult, 0, len(docs))
 	for _, d := range docs {
@@ -255,6 +259,17 @@ func (e *Engine) processUnit(ctx context.Context, u *unit) outcome {
 	return out
 }
 
+// targetProblems describes why a target could not be read or parsed.
+func targetProblems(u *unit, err error) []Problem {
+	ps := errorProblems(err)
+	for i := range ps {
+		if ps[i].File == "" && !strings.Contains(ps[i].Message, u.target.Target) {
+			ps[i].File = u.target.Target
+		}
+	}
+	return ps
+}
+
 // collect takes one unit's outcome, in order.
 func (p *pass) collect(ctx context.Context, u *unit, out outcome) error {
 	if out.readErr != nil {
@@ -262,7 +277,7 @@ func (p *pass) collect(ctx context.Context, u *unit, out outcome) error {
 			u.emitter.fail(*out.readErr)
 		} else {
 			p.e.log.Warn("catalog cannot read location", "location", u.target.String(), "err", out.readErr.Message)
-			p.problems = append(p.problems, Problem{File: u.target.Target, Message: out.readErr.Message})
+			p.problems = append(p.problems, out.readPbs...)
 		}
 		return nil
 	}
@@ -438,9 +453,7 @@ func (p *pass) refuse(r *docResult) {
 		}
 		p.e.log.Warn("catalog refused an entity", "parent", r.u.parent, "entity", r.ref, "errors", msgs)
 	}
-	for _, it := range r.problems {
-		p.problems = append(p.problems, Problem{Message: it.Message})
-	}
+	p.problems = append(p.problems, r.probs...)
 }
 
 // endLevel writes the level's batch, checks its Location entities for

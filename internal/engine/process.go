@@ -23,7 +23,7 @@ func (e *Engine) processDoc(ctx context.Context, u *unit, doc catalog.Document) 
 	r.ref = refFromRaw(doc.Raw)
 	if base, err := catalog.ParseLocationRef(annotationsOf(doc.Raw)[catalog.AnnotationManagedByLocation]); err == nil {
 		if ps := catalog.ResolvePlaceholders(ctx, &doc, base, e.readLocation); len(ps) > 0 {
-			r.problems = append(r.problems, problemItems(string(fault.Invalid), ps)...)
+			r.fail(string(fault.Invalid), ps...)
 		}
 	}
 	var ent *catalog.Entity
@@ -31,28 +31,28 @@ func (e *Engine) processDoc(ctx context.Context, u *unit, doc catalog.Document) 
 		var ps catalog.Problems
 		ent, ps = catalog.ValidateDocument(doc)
 		if len(ps) > 0 {
-			r.problems = append(r.problems, problemItems(string(fault.Invalid), ps)...)
+			r.fail(string(fault.Invalid), ps...)
 		}
 	}
 	if ent != nil && len(r.problems) == 0 {
 		r.ref = ent.Ref().String()
 		if sc := u.scope; sc != nil && sc.rules != nil && !sc.rules.Allows(ent.Kind, sc.ruleOrigin) {
-			r.problems = append(r.problems, statusItem(string(fault.Forbidden), catalog.Problem{File: doc.File, Line: doc.Line, Message: fmt.Sprintf(
-				"entity %s of kind %s is not allowed from location %s; catalog.rules do not allow that kind there", r.ref, ent.Kind, sc.ruleOrigin)}.String()))
+			r.fail(string(fault.Forbidden), catalog.Problem{File: doc.File, Line: doc.Line, Field: "kind", Message: fmt.Sprintf(
+				"entity %s of kind %s is not allowed from location %s; catalog.rules do not allow that kind there", r.ref, ent.Kind, sc.ruleOrigin)})
 		}
 	}
 	if ent != nil && len(r.problems) == 0 {
 		rows, ps := catalog.Relations(ent)
 		if len(ps) > 0 {
-			r.problems = append(r.problems, problemItems(string(fault.Invalid), ps)...)
+			r.fail(string(fault.Invalid), ps...)
 		} else {
 			rec, err := e.record(ent, rows, u.locKey, uuid.NewString())
 			switch {
 			case err != nil:
-				r.problems = append(r.problems, statusItem(string(fault.Invalid), err.Error()))
+				r.fail(string(fault.Invalid), catalog.Problem{File: doc.File, Line: doc.Line, Message: err.Error()})
 			case len(rec.Body) > e.limits.MaxEntityBytes:
-				r.problems = append(r.problems, statusItem(string(fault.TooLarge), catalog.Problem{File: doc.File, Line: doc.Line, Message: fmt.Sprintf(
-					"entity %s is %d bytes once processed, over the limit of %d bytes", r.ref, len(rec.Body), e.limits.MaxEntityBytes)}.String()))
+				r.fail(string(fault.TooLarge), catalog.Problem{File: doc.File, Line: doc.Line, Message: fmt.Sprintf(
+					"entity %s is %d bytes once processed, over the limit of %d bytes", r.ref, len(rec.Body), e.limits.MaxEntityBytes)})
 			default:
 				r.entity, r.rec, r.hash = ent, rec, rec.Hash
 			}
@@ -66,6 +66,12 @@ func (e *Engine) processDoc(ctx context.Context, u *unit, doc catalog.Document) 
 		r.loc = e.expandLocation(ctx, r)
 	}
 	return r
+}
+
+// fail records problems of the document as status items named name.
+func (r *docResult) fail(name string, ps ...catalog.Problem) {
+	r.problems = append(r.problems, problemItems(name, ps)...)
+	r.probs = append(r.probs, ps...)
 }
 
 // readLocation reads "type:target" with the reader of its type.

@@ -34,11 +34,22 @@ func TestImport(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "components", "web.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(dir, "components", "broken.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken\nspec: {}\n")
+	broken := filepath.Join(dir, "components", "broken.yaml")
+	writeFile(t, broken, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: broken\nspec: {}\n")
+	// Outside components/, which the Location in catalog-info.yaml also
+	// reads: a file it cannot parse would keep web as its child.
+	syntax := filepath.Join(dir, "other", "syntax.yaml")
+	writeFile(t, syntax, "kind: [\n")
 	err := e.Import(ctx, dir, nil)
 	var ps catalog.Problems
-	if !errors.As(err, &ps) || !strings.Contains(err.Error(), "broken.yaml") {
-		t.Errorf("Import with a broken file: got %v, want problems naming broken.yaml", err)
+	if !errors.As(err, &ps) {
+		t.Fatalf("Import with broken files: got %v, want problems", err)
+	}
+	want := []string{broken + ":5: spec.type: required", syntax + ":1: invalid YAML"}
+	for _, w := range want {
+		if !strings.Contains(ps.Error(), w) {
+			t.Errorf("Import problems: got %q, want one starting %q", ps.Error(), w)
+		}
 	}
 	absent(t, e, "component:default/web")
 	mustEntity(t, e, "component:default/payments")

@@ -30,10 +30,7 @@ func (e *Engine) ValidateEntity(ctx context.Context, location string, raw json.R
 	sc := &scope{ruleOrigin: loc, rules: &e.rules, origin: loc.String()}
 	u := &unit{target: loc, locKey: loc.String(), scope: sc}
 	r := e.processDoc(ctx, u, doc)
-	var out []Problem
-	for _, it := range r.problems {
-		out = append(out, itemProblem(it))
-	}
+	out := append([]Problem(nil), r.probs...)
 	if r.loc != nil {
 		for _, it := range r.loc.problems {
 			out = append(out, itemProblem(it))
