@@ -232,3 +232,19 @@ func TestRegisterWhileRefreshing(t *testing.T) {
 		mustEntity(t, e, fmt.Sprintf("component:default/c%d", i))
 	}
 }
+
+func TestDryRunAfterIngestShowsEntities(t *testing.T) {
+	ctx := context.Background()
+	e, _, base := newURLEngine(t, map[string]string{"/c.yaml": component("c", "t")})
+	if _, err := e.AddLocation(ctx, LocationSpec{Type: "url", Target: base + "/c.yaml"}, false); err != nil {
+		t.Fatal(err)
+	}
+	refreshAll(t, e) // the file is now remembered
+	dry, err := e.AddLocation(ctx, LocationSpec{Type: "url", Target: base + "/c.yaml"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dry.Entities) != 2 || dry.Entities[0].Ref().String() != "component:default/c" || !dry.Exists {
+		t.Errorf("dry run: got %d entities exists=%v, want c and its Location, exists", len(dry.Entities), dry.Exists)
+	}
+}

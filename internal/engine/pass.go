@@ -147,6 +147,12 @@ func (e *Engine) runPass(ctx context.Context, spec passSpec) (*pass, error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 	}
+	if spec.kind == passDry {
+		// Remembered results hold no entities to show.
+		for _, u := range spec.units {
+			u.noCache = true
+		}
+	}
 	p := &pass{
 		e:        e,
 		spec:     spec,

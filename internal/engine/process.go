@@ -129,7 +129,8 @@ func (e *Engine) expandLocation(ctx context.Context, r *docResult) *locResult {
 	}
 	ancestors := append(append([]string(nil), u.ancestors...), r.ref)
 	child := func(loc catalog.LocationRef, opt bool) *unit {
-		return &unit{target: loc, optional: opt, parent: r.ref, emitter: lr, locKey: loc.String(), scope: sc, depth: u.depth + 1, ancestors: ancestors}
+		return &unit{target: loc, optional: opt, parent: r.ref, emitter: lr, locKey: loc.String(), scope: sc,
+			depth: u.depth + 1, ancestors: ancestors, noCache: u.noCache}
 	}
 	for _, t := range targets {
 		loc, err := resolveTarget(base, typ, t)
