@@ -264,3 +264,26 @@ func TestSubscriberOverflow(t *testing.T) {
 		t.Errorf("channel still open after cancel")
 	}
 }
+
+func TestConnectionRefreshByLocationKey(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	writeFile(t, file, component("before", "t"))
+	e := newEngine(t, Config{StaticLocations: []StaticLocation{{Type: "file", Target: file}}})
+	conn := connect(t, e, "webhooks")
+	mustEntity(t, e, "component:default/before")
+
+	writeFile(t, file, component("after", "t"))
+	if err := conn.Refresh(ctx, []string{"file:" + file}); err != nil {
+		t.Fatal(err)
+	}
+	mustEntity(t, e, "component:default/after")
+	absent(t, e, "component:default/before")
+
+	writeFile(t, file, component("again", "t"))
+	if err := conn.Refresh(ctx, []string{"component:default/after", "component:default/unknown"}); err != nil {
+		t.Fatal(err)
+	}
+	mustEntity(t, e, "component:default/again")
+}
