@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/atrium-portal/atrium/bench/gen"
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -78,7 +79,7 @@ func BenchmarkIngest10k(b *testing.B) {
 
 // BenchmarkIngestFiles10k ingests the benchmark harness's 10k-entity
 // catalog (YAML files under one root Location) as a static location, then
-// runs a second, unchanged pass.
+// runs a second, unchanged pass (reported as unchanged-s).
 func BenchmarkIngestFiles10k(b *testing.B) { benchIngestFiles(b, 10000) }
 
 // BenchmarkIngestFiles100k is BenchmarkIngestFiles10k at 100k entities.
@@ -104,7 +105,12 @@ func benchIngestFiles(b *testing.B, n int) {
 		refreshAll(b, e)
 		b.StopTimer()
 		b.ReportMetric(float64(e.Stats().FilesParsed), "files")
+		// The unchanged pass, as the periodic refresh runs it.
+		start := time.Now()
 		b.StartTimer()
 		refreshAll(b, e)
+		b.StopTimer()
+		b.ReportMetric(time.Since(start).Seconds(), "unchanged-s")
+		b.StartTimer()
 	}
 }
