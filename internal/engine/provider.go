@@ -54,6 +54,8 @@ type Mutation struct {
 // Deferred is an entity handed to the catalog by a provider. Every entity
 // must carry the backstage.io/managed-by-location and
 // backstage.io/managed-by-origin-location annotations, or it is refused.
+// Processing may change Document.Raw in place ($text, $json and $yaml
+// placeholders are replaced), so a provider should not reuse it.
 type Deferred struct {
 	// Document is the entity as parsed; when its Raw is nil, Entity is used.
 	Document catalog.Document
