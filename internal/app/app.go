@@ -102,7 +102,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Counter:         a.store,
-		Routes:          []func(*http.ServeMux){catalogAPI.Register},
+		Routes:          []func(web.Mux){catalogAPI.Register},
 		MaxRequestBytes: lim.MaxRequestBytes,
 		RequestTimeout:  lim.RequestTimeout,
 		MaxHeaderBytes:  lim.MaxHeaderBytes,

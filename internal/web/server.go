@@ -3,6 +3,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 )
 
@@ -13,8 +14,16 @@ type Params struct {
 	DB Pinger
 	// Counter feeds the landing page.
 	Counter Counter
-	// Routes registers the API routes on the server's mux.
-	Routes []func(mux *http.ServeMux)
+	// Routes register the API and UI routes on the server's mux.
+	Routes []func(mux Mux)
+	// Public lists route patterns (as registered) that need no principal,
+	// besides the health checks: sign-in, static assets. Everything else
+	// is refused by Authenticate to callers without credentials.
+	Public []string
+	// Authenticate, when set, runs before routing and puts the caller's
+	// principal into the request context or refuses the request; it reads
+	// IsPublic to let public routes through.
+	Authenticate Middleware
 	// MaxRequestBytes bounds request bodies.
 	MaxRequestBytes int64
 	// RequestTimeout bounds the handling of one request.
@@ -27,6 +36,8 @@ type Params struct {
 type Server struct {
 	handler http.Handler
 	p       Params
+	mux     *recordingMux
+	public  *publicMatcher
 }
 
 // NewServer builds the routes and middleware.
@@ -34,7 +45,8 @@ func NewServer(p Params) *Server {
 	if p.Logger == nil {
 		p.Logger = slog.Default()
 	}
-	mux := http.NewServeMux()
+	rm := &recordingMux{mux: http.NewServeMux()}
+	var mux Mux = rm
 	mux.HandleFunc("GET /healthz", liveness)
 	mux.HandleFunc("GET /readyz", readiness(p.DB))
 	mux.HandleFunc("GET /.backstage/health/v1/liveness", liveness)
@@ -44,15 +56,37 @@ func NewServer(p Params) *Server {
 	for _, register := range p.Routes {
 		register(mux)
 	}
-	h := Chain(mux,
+	public := newPublicMatcher(append(slices.Clone(HealthRoutes), p.Public...))
+	authn := p.Authenticate
+	if authn == nil {
+		authn = func(h http.Handler) http.Handler { return h }
+	}
+	h := Chain(rm.mux,
 		WithRequestID(p.Logger),
 		AccessLog,
 		Recover,
 		LimitBody(p.MaxRequestBytes),
 		Timeout(p.RequestTimeout),
+		markPublic(public),
+		authn,
 	)
-	return &Server{handler: h, p: p}
+	return &Server{handler: h, p: p, mux: rm, public: public}
 }
+
+// HealthRoutes are the health check routes; they are always public.
+var HealthRoutes = []string{
+	"GET /healthz",
+	"GET /readyz",
+	"GET /.backstage/health/v1/liveness",
+	"GET /.backstage/health/v1/readiness",
+}
+
+// Routes returns every route pattern registered on the server, in
+// registration order.
+func (s *Server) Routes() []string { return s.mux.routes() }
+
+// PublicRoutes returns the patterns that need no principal.
+func (s *Server) PublicRoutes() []string { return slices.Clone(s.public.patterns) }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }

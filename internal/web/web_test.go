@@ -26,7 +26,7 @@ func (f fakeDB) EntityCount(ctx context.Context) (map[string]int, error) {
 	return f.counts, f.err
 }
 
-func newTestServer(t testing.TB, db fakeDB, logs *bytes.Buffer, routes ...func(*http.ServeMux)) http.Handler {
+func newTestServer(t testing.TB, db fakeDB, logs *bytes.Buffer, routes ...func(Mux)) http.Handler {
 	t.Helper()
 	return NewServer(Params{
 		Logger:          slog.New(slog.NewJSONHandler(logs, nil)),
@@ -118,7 +118,7 @@ func TestWriteErrorMapping(t *testing.T) {
 
 func TestMiddleware(t *testing.T) {
 	var logs bytes.Buffer
-	h := newTestServer(t, fakeDB{}, &logs, func(mux *http.ServeMux) {
+	h := newTestServer(t, fakeDB{}, &logs, func(mux Mux) {
 		mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) { panic("kaboom") })
 		mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.ReadAll(r.Body); err != nil {

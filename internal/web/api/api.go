@@ -64,7 +64,7 @@ func New(p Params) *API {
 }
 
 // Register adds every catalog route to mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux web.Mux) {
 	routes := []struct {
 		pattern string
 		h       http.HandlerFunc

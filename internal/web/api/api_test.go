@@ -21,7 +21,7 @@ func newHandler(t testing.TB, f *fakeCatalog, p Params) http.Handler {
 	a := New(p)
 	return web.NewServer(web.Params{
 		Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Routes:          []func(*http.ServeMux){a.Register},
+		Routes:          []func(web.Mux){a.Register},
 		MaxRequestBytes: 1 << 20,
 	}).Handler()
 }
