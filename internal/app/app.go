@@ -98,11 +98,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 			StreamPageSize:  lim.StreamPageSize,
 		},
 	})
+	portal, err := a.portal()
+	if err != nil {
+		return nil, err
+	}
 	srv := web.NewServer(web.Params{
 		Logger:          a.log,
 		DB:              a.store,
-		Counter:         a.store,
-		Routes:          []func(web.Mux){catalogAPI.Register},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes},
+		Public:          portal.PublicRoutes(),
+		ErrorPage:       portal.ErrorPage,
 		MaxRequestBytes: lim.MaxRequestBytes,
 		RequestTimeout:  lim.RequestTimeout,
 		MaxHeaderBytes:  lim.MaxHeaderBytes,

@@ -81,9 +81,21 @@ func Classify(err error) *fault.Error {
 	return fault.Wrap(fault.Internal, err, "internal error")
 }
 
-// WriteError answers r with err in Backstage's error body. The safe message
-// is shown; the cause is logged with the request id, never sent.
+// WriteError answers r with err in Backstage's error body, or with the
+// error page that WithErrorPage installed when a browser asks (WantsHTML).
+// The safe message is shown; the cause is logged with the request id, never
+// sent.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	writeError(w, r, err, errorPageFrom(r.Context()))
+}
+
+// WriteHTMLError is WriteError with an explicit error page for browser
+// requests, for handlers that render pages themselves.
+func WriteHTMLError(w http.ResponseWriter, r *http.Request, err error, page ErrorPageFunc) {
+	writeError(w, r, err, page)
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error, page ErrorPageFunc) {
 	fe := Classify(err)
 	status := StatusOf(fe.Kind)
 	log := Logger(r.Context())
@@ -97,6 +109,10 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	log.Log(r.Context(), level, "request failed", "kind", string(fe.Kind), "status", status, "error", err.Error())
+	if page != nil && WantsHTML(r) {
+		page(w, r, status, fe)
+		return
+	}
 	name := string(fe.Kind)
 	if fe.Kind == fault.RateLimited || fe.Kind == fault.TooLarge {
 		// Backstage has no error names for these; clients expect "Error".

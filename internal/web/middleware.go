@@ -188,12 +188,18 @@ func LimitBody(max int64) Middleware {
 }
 
 // Timeout gives every request a deadline; handlers and the store watch it.
+// Event streams (Accept: text/event-stream) are exempt: they last as long
+// as the client stays, and their handlers bound their own work.
 func Timeout(d time.Duration) Middleware {
 	return func(next http.Handler) http.Handler {
 		if d <= 0 {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Accept") == "text/event-stream" {
+				next.ServeHTTP(w, r)
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))

@@ -12,8 +12,9 @@ type Params struct {
 	Logger *slog.Logger
 	// DB answers readiness checks.
 	DB Pinger
-	// Counter feeds the landing page.
-	Counter Counter
+	// ErrorPage, when set, renders errors for browser requests (the
+	// portal's 404/403/500 pages); API clients keep the JSON body.
+	ErrorPage ErrorPageFunc
 	// Routes register the API and UI routes on the server's mux.
 	Routes []func(mux Mux)
 	// Public lists route patterns (as registered) that need no principal,
@@ -51,7 +52,6 @@ func NewServer(p Params) *Server {
 	mux.HandleFunc("GET /readyz", readiness(p.DB))
 	mux.HandleFunc("GET /.backstage/health/v1/liveness", liveness)
 	mux.HandleFunc("GET /.backstage/health/v1/readiness", readiness(p.DB))
-	mux.HandleFunc("GET /{$}", home(p.Counter))
 	mux.HandleFunc("/", NotFound)
 	for _, register := range p.Routes {
 		register(mux)
@@ -63,6 +63,7 @@ func NewServer(p Params) *Server {
 	}
 	h := Chain(rm.mux,
 		WithRequestID(p.Logger),
+		WithErrorPage(p.ErrorPage),
 		AccessLog,
 		Recover,
 		LimitBody(p.MaxRequestBytes),

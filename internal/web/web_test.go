@@ -31,7 +31,6 @@ func newTestServer(t testing.TB, db fakeDB, logs *bytes.Buffer, routes ...func(M
 	return NewServer(Params{
 		Logger:          slog.New(slog.NewJSONHandler(logs, nil)),
 		DB:              db,
-		Counter:         db,
 		Routes:          routes,
 		MaxRequestBytes: 16,
 		RequestTimeout:  time.Minute,
@@ -169,18 +168,5 @@ func TestMiddleware(t *testing.T) {
 	rec = do(t, h, "GET", "/nothing/here", nil)
 	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "NotFoundError") {
 		t.Errorf("unknown route: got %d %s, want 404 NotFoundError", rec.Code, rec.Body.String())
-	}
-}
-
-func TestHome(t *testing.T) {
-	var logs bytes.Buffer
-	rec := do(t, newTestServer(t, fakeDB{counts: map[string]int{"component": 3, "api": 2}}, &logs), "GET", "/", nil)
-	if rec.Code != 200 {
-		t.Fatalf("status: got %v, want 200", rec.Code)
-	}
-	for _, want := range []string{"<td>", ">component</a></td><td class=\"n\">3<", ">5<"} {
-		if !strings.Contains(rec.Body.String(), want) {
-			t.Errorf("body: want it to contain %q, got %s", want, rec.Body.String())
-		}
 	}
 }

@@ -1,0 +1,20 @@
+package app
+
+import (
+	"github.com/atrium-portal/atrium/internal/web/ui"
+)
+
+// portal builds the web UI over the engine; its Close joins the cleanup.
+func (a *App) portal() (*ui.UI, error) {
+	u, err := ui.New(ui.Params{
+		Catalog:   a.engine,
+		Logger:    a.log,
+		Subscribe: a.engine.Subscribe,
+		ReadOnly:  a.cfg.Catalog.Readonly,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.cleanup = append(a.cleanup, u.Close)
+	return u, nil
+}
