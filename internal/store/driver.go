@@ -16,6 +16,8 @@ import (
 
 // Driver is what every database engine implements.
 type Driver interface {
+	AuditStore
+
 	// Engine names the implementation: "sqlite" or "postgres".
 	Engine() string
 	// Migrate applies the embedded migrations that have not run yet.

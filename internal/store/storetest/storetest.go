@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"Edges", testEdges},
 		{"Locations", testLocations},
 	}
+	tests = append(tests, auditTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
