@@ -51,9 +51,9 @@ const Anonymous = "anonymous"
 // Event is one audited action. Record fills Actor, IP, UserAgent,
 // RequestID and Time from the request when they are empty.
 type Event struct {
-	Actor     Actor   `json:"actor"`
-	IP        string  `json:"ip,omitempty"`
-	UserAgent string  `json:"userAgent,omitempty"`
+	Actor     Actor  `json:"actor"`
+	IP        string `json:"ip,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
 	// Action is a permission ("catalog.location.create") or a route pattern
 	// ("POST /api/catalog/locations").
 	Action   string  `json:"action"`
