@@ -211,11 +211,14 @@ func run(ctx context.Context, o options) (*Result, error) {
 	})
 	res.Ingest = ing
 	res.PeakRSSIngestMB = srv.PeakRSSMB()
+	if cpu, cerr := procCPUSeconds(srv.PID()); cerr == nil {
+		res.IngestCPUSeconds = cpu
+	}
 	if err != nil {
 		return res, fmt.Errorf("%w\n%s", err, srv.LogTail(40))
 	}
-	log.Printf("ingested in %.2fs (all entities visible after %.2fs), peak RSS %.0f MB",
-		ing.Seconds, ing.CountsSeconds, res.PeakRSSIngestMB)
+	log.Printf("ingested in %.2fs (all entities visible after %.2fs), server CPU %.1fs, peak RSS %.0f MB",
+		ing.Seconds, ing.CountsSeconds, res.IngestCPUSeconds, res.PeakRSSIngestMB)
 	if prof != nil {
 		res.Profiled = true
 		if err := prof.stopCPU(ctx); err != nil {

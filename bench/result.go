@@ -27,7 +27,11 @@ type Result struct {
 	PeakRSSIngestMB float64 `json:"peakRssIngestMB"`
 	// PeakRSSMB is the server's peak RSS at the end of the load phase.
 	PeakRSSMB float64 `json:"peakRssMB"`
-	Endpoints []Stats `json:"endpoints"`
+	// IngestCPUSeconds is the server's user and system CPU time when
+	// ingestion was complete: the cost of start-up and ingestion, which,
+	// unlike Ingest.Seconds, hardly depends on other work on the machine.
+	IngestCPUSeconds float64 `json:"ingestCpuSeconds"`
+	Endpoints        []Stats `json:"endpoints"`
 	// Profiled runs carry the profiler's overhead.
 	Profiled bool `json:"profiled,omitempty"`
 }

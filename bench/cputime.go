@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// clockTicks is the unit of utime and stime in /proc/<pid>/stat (USER_HZ,
+// 100 on every Linux architecture Go supports).
+const clockTicks = 100
+
+// procCPUSeconds returns the user and system CPU time the process has used
+// so far, from /proc/<pid>/stat. Unlike wall time it hardly depends on
+// other work on the machine, so it compares runs made under different
+// loads.
+func procCPUSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU reads utime and stime (fields 14 and 15) of a stat line. The
+// command name (field 2) is in parentheses and may hold spaces, so fields
+// are counted from its closing parenthesis.
+func parseStatCPU(stat string) (float64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("stat line without a command name: %q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state): utime is field 14, f[11]; stime f[12].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("stat line too short: %q", stat)
+	}
+	ut, err := strconv.ParseInt(f[11], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("stat utime %q: %w", f[11], err)
+	}
+	st, err := strconv.ParseInt(f[12], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("stat stime %q: %w", f[12], err)
+	}
+	return float64(ut+st) / clockTicks, nil
+}
