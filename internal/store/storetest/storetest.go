@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"Locations", testLocations},
 	}
 	tests = append(tests, auditTests...)
+	tests = append(tests, authTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
