@@ -22,6 +22,7 @@ import (
 type Config struct {
 	Backend Backend
 	Catalog Catalog
+	Auth    Auth
 	Atrium  Atrium
 	// Sources names where the configuration came from, in load order.
 	Sources []string
@@ -36,6 +37,7 @@ type Backend struct {
 	Listen   Listen
 	Database Database
 	Reading  Reading
+	Auth     BackendAuth
 }
 
 // Listen is where the HTTP server binds.
@@ -255,6 +257,7 @@ func defaults() *Config {
 			Database: Database{Engine: EngineSQLite},
 		},
 		Catalog: Catalog{OrphanStrategy: "delete"},
+		Auth:    authDefaults(),
 		Atrium: Atrium{
 			DataDir:              ".atrium",
 			AllowedLocationTypes: []string{"url"},
@@ -304,6 +307,7 @@ func (d *decoder) config(n *node, cfg *Config) {
 	d.fields(n, "", map[string]func(*node, string){
 		"backend": func(v *node, p string) { d.backend(v, p, &cfg.Backend) },
 		"catalog": func(v *node, p string) { d.catalog(v, p, &cfg.Catalog) },
+		"auth":    func(v *node, p string) { d.auth(v, p, &cfg.Auth) },
 		"atrium":  func(v *node, p string) { d.atrium(v, p, &cfg.Atrium) },
 	}, backstageSections...)
 }
@@ -312,7 +316,7 @@ func (d *decoder) config(n *node, cfg *Config) {
 // does not read (yet); they are accepted with a warning so that an existing
 // app-config.yaml loads unchanged.
 var backstageSections = []string{
-	"app", "organization", "integrations", "auth", "techdocs", "proxy", "permission",
+	"app", "organization", "integrations", "techdocs", "proxy", "permission",
 	"scaffolder", "kubernetes", "search", "lighthouse", "costInsights", "homepage",
 	"signals", "events", "notifications", "sentry", "rollbar", "newrelic", "jenkins",
 	"sonarqube", "gitlab", "argocd", "dynatrace", "pagerduty", "enableExperimentalRedirectFlow",
@@ -330,7 +334,8 @@ func (d *decoder) backend(n *node, path string, b *Backend) {
 		"listen":   func(v *node, p string) { d.listen(v, p, &b.Listen) },
 		"database": func(v *node, p string) { d.database(v, p, &b.Database) },
 		"reading":  func(v *node, p string) { d.reading(v, p, &b.Reading) },
-	}, "cors", "csp", "auth", "cache", "https", "workingDirectory", "rateLimit", "health",
+		"auth":     func(v *node, p string) { d.backendAuth(v, p, &b.Auth) },
+	}, "cors", "csp", "cache", "https", "workingDirectory", "rateLimit", "health",
 		"lifecycle", "trustProxy", "actions", "packages", "logger")
 }
 
