@@ -25,6 +25,8 @@ type Params struct {
 	// principal into the request context or refuses the request; it reads
 	// IsPublic to let public routes through.
 	Authenticate Middleware
+	// Security configures headers, CORS, rate limits, CSRF and audit.
+	Security Security
 	// MaxRequestBytes bounds request bodies.
 	MaxRequestBytes int64
 	// RequestTimeout bounds the handling of one request.
@@ -61,15 +63,23 @@ func NewServer(p Params) *Server {
 	if authn == nil {
 		authn = func(h http.Handler) http.Handler { return h }
 	}
+	sec := p.Security
 	h := Chain(rm.mux,
 		WithRequestID(p.Logger),
 		WithErrorPage(p.ErrorPage),
 		AccessLog,
 		Recover,
+		withPattern(rm.mux),
+		orNoop(sec.Audit),
+		SecurityHeaders(sec.Headers),
+		CORS(sec.CORS),
 		LimitBody(p.MaxRequestBytes),
 		Timeout(p.RequestTimeout),
 		markPublic(public),
 		authn,
+		orNoop(sec.AuditPrincipal),
+		RateLimit(sec.RateLimit),
+		CSRF(sec.CSRF),
 	)
 	return &Server{handler: h, p: p, mux: rm, public: public}
 }
