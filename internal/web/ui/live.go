@@ -32,6 +32,7 @@ func newHub(subscribe func(int) (<-chan engine.ChangeEvent, func()), max int, he
 type change struct {
 	Kind     string   `json:"kind"`
 	Refs     []string `json:"refs"`
+	Count    int      `json:"count"`
 	Overflow bool     `json:"overflow,omitempty"`
 }
 
@@ -129,11 +130,10 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 func filterEvent(ev engine.ChangeEvent, watch map[string]bool) (change, bool) {
 	c := change{Kind: string(ev.Kind), Overflow: ev.Overflow}
 	if len(watch) == 0 {
-		c.Refs = ev.Refs
+		c.Refs, c.Count = ev.Refs, len(ev.Refs)
 		if len(c.Refs) > maxEventRefs {
-			// The list page only counts; the count stays right.
-			c.Refs = append([]string(nil), ev.Refs[:maxEventRefs]...)
-			c.Overflow = true
+			// Listeners that want everything only count; Count stays right.
+			c.Refs = ev.Refs[:maxEventRefs]
 		}
 		return c, true
 	}
@@ -142,5 +142,6 @@ func filterEvent(ev engine.ChangeEvent, watch map[string]bool) (change, bool) {
 			c.Refs = append(c.Refs, ref)
 		}
 	}
+	c.Count = len(c.Refs)
 	return c, len(c.Refs) > 0 || c.Overflow
 }

@@ -28,6 +28,11 @@ func parseTemplates(a assets) (*template.Template, error) {
 		"specString":  specString,
 		"plural":      plural,
 		"add":         func(a, b int) int { return a + b },
+		"cellOf":      cellOf,
+		"relTarget":   relTarget,
+		"profile":     profile,
+		"truncate":    truncate,
+		"lower":       strings.ToLower,
 	}
 	return template.New("ui").Funcs(funcs).ParseFS(templateFS, "templates/*.html")
 }
@@ -144,4 +149,43 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// cell pairs an entity with a column key for the "cell" template.
+type cell struct {
+	Key    string
+	Entity *catalog.Entity
+}
+
+func cellOf(key string, e *catalog.Entity) cell { return cell{Key: key, Entity: e} }
+
+// relTarget returns the first target of the entity's relations of type typ
+// (case-insensitive), optionally only targets of the given kind.
+func relTarget(e *catalog.Entity, typ, kind string) string {
+	for _, r := range e.Relations {
+		if !strings.EqualFold(r.Type, typ) {
+			continue
+		}
+		if kind != "" && refKind(r.TargetRef) != kind {
+			continue
+		}
+		return r.TargetRef
+	}
+	return ""
+}
+
+// profile reads spec.profile.<key> of a User or Group.
+func profile(e *catalog.Entity, key string) string {
+	p, _ := e.Spec["profile"].(map[string]any)
+	s, _ := p[key].(string)
+	return s
+}
+
+// truncate shortens s to at most n runes, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return strings.TrimSpace(string(r[:n-1])) + "…"
 }

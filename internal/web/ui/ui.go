@@ -152,5 +152,8 @@ func (u *UI) Routes(mux web.Mux) {
 	mux.HandleFunc("GET /manifest.webmanifest", u.manifest)
 	mux.HandleFunc("GET /favicon.ico", u.favicon)
 	mux.HandleFunc("GET /{$}", u.home)
+	mux.HandleFunc("GET /catalog", u.catalogList)
+	mux.HandleFunc("GET /catalog/{namespace}/{kind}/{name}", u.entity)
+	mux.HandleFunc("GET /catalog/{namespace}/{kind}/{name}/yaml", u.entityYAML)
 	mux.HandleFunc("GET /events/catalog", u.live.serve)
 }

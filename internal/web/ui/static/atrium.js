@@ -55,7 +55,7 @@ function setupLive() {
     if (region) {
       reloadRegion();
     } else if (list) {
-      pending += change.overflow ? 1 : (change.refs || []).length;
+      pending += change.count || 1;
       showHint(list, pending);
     }
   });
