@@ -38,6 +38,8 @@ type Backend struct {
 	Database Database
 	Reading  Reading
 	Auth     BackendAuth
+	CORS     CORS
+	HTTPS    HTTPS
 }
 
 // Listen is where the HTTP server binds.
@@ -129,6 +131,7 @@ type Atrium struct {
 	// AllowedLocationTypes are the location types POST /locations accepts.
 	AllowedLocationTypes []string
 	Limits               Limits
+	Security
 }
 
 // Limits bound what one request or one location may cost.
@@ -261,6 +264,7 @@ func defaults() *Config {
 		Atrium: Atrium{
 			DataDir:              ".atrium",
 			AllowedLocationTypes: []string{"url"},
+			Security:             defaultSecurity(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -335,7 +339,9 @@ func (d *decoder) backend(n *node, path string, b *Backend) {
 		"database": func(v *node, p string) { d.database(v, p, &b.Database) },
 		"reading":  func(v *node, p string) { d.reading(v, p, &b.Reading) },
 		"auth":     func(v *node, p string) { d.backendAuth(v, p, &b.Auth) },
-	}, "cors", "csp", "cache", "https", "workingDirectory", "rateLimit", "health",
+		"cors":     func(v *node, p string) { d.cors(v, p, &b.CORS) },
+		"https":    func(v *node, p string) { d.https(v, p, &b.HTTPS) },
+	}, "csp", "cache", "workingDirectory", "rateLimit", "health",
 		"lifecycle", "trustProxy", "actions", "packages", "logger")
 }
 
@@ -609,7 +615,10 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 				}
 			}
 		},
-		"limits": func(v *node, p string) { d.limits(v, p, &a.Limits) },
+		"limits":    func(v *node, p string) { d.limits(v, p, &a.Limits) },
+		"audit":     func(v *node, p string) { d.auditSettings(v, p, &a.Audit) },
+		"rateLimit": func(v *node, p string) { d.rateLimit(v, p, &a.RateLimit) },
+		"secrets":   func(v *node, p string) { d.secrets(v, p, &a.Secrets) },
 	})
 }
 

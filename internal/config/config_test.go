@@ -249,7 +249,7 @@ func aliasBomb() string {
 }
 
 func TestBackstageKeysIgnored(t *testing.T) {
-	cfg, err := LoadBytes("app-config.yaml", []byte("app:\n  title: Portal\nbackend:\n  cors:\n    origin: x\n"), nil)
+	cfg, err := LoadBytes("app-config.yaml", []byte("app:\n  title: Portal\nbackend:\n  cache:\n    store: memory\n"), nil)
 	if err != nil {
 		t.Fatalf("LoadBytes: %v", err)
 	}
