@@ -78,3 +78,7 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (u *UI) notFound(w http.ResponseWriter, r *http.Request, msg string) {
 	u.fail(w, r, fault.New(fault.NotFound, "%s", msg))
 }
+
+// statusOfKind is web.StatusOf, for pages that answer a form with an
+// error inline instead of the error page.
+func statusOfKind(k fault.Kind) int { return web.StatusOf(k) }

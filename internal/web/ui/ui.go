@@ -155,5 +155,9 @@ func (u *UI) Routes(mux web.Mux) {
 	mux.HandleFunc("GET /catalog", u.catalogList)
 	mux.HandleFunc("GET /catalog/{namespace}/{kind}/{name}", u.entity)
 	mux.HandleFunc("GET /catalog/{namespace}/{kind}/{name}/yaml", u.entityYAML)
+	mux.HandleFunc("GET /search", u.search)
+	mux.HandleFunc("GET /catalog-import", u.locations)
+	mux.HandleFunc("POST /catalog-import", u.locationsRegister)
+	mux.HandleFunc("POST /catalog-import/{id}/delete", u.locationsDelete)
 	mux.HandleFunc("GET /events/catalog", u.live.serve)
 }
