@@ -28,6 +28,12 @@ type Config struct {
 	Sources []string
 	// Warnings are keys Backstage knows that Atrium accepts and ignores.
 	Warnings []string
+	// SecretRefs are the ${env:…}, ${file:…} and ${vault:…} references the
+	// files hold, where they are (values are not kept here).
+	SecretRefs []SecretRef
+	// secretValues are the values substituted from secret references and
+	// from ${VAR} at secret-looking keys; see SecretValues.
+	secretValues []string
 }
 
 // Backend is the backend section.
@@ -175,6 +181,11 @@ const DefaultSource = "default.yaml (embedded)"
 // returns the typed configuration. With no files the embedded default is
 // used. Every problem found is returned at once, as Problems.
 func Load(files []string, env map[string]string) (*Config, error) {
+	return LoadWith(files, Options{Env: env})
+}
+
+// LoadWith is Load with secret references resolved through o.Resolve.
+func LoadWith(files []string, o Options) (*Config, error) {
 	sources := make([]source, 0, len(files))
 	if len(files) == 0 {
 		sources = append(sources, source{name: DefaultSource, data: defaultYAML})
@@ -186,12 +197,12 @@ func Load(files []string, env map[string]string) (*Config, error) {
 		}
 		sources = append(sources, source{name: f, data: data})
 	}
-	return load(sources, env)
+	return load(sources, o)
 }
 
 // LoadBytes is Load for configuration held in memory; name is used in errors.
 func LoadBytes(name string, data []byte, env map[string]string) (*Config, error) {
-	return load([]source{{name: name, data: data}}, env)
+	return load([]source{{name: name, data: data}}, Options{Env: env})
 }
 
 type source struct {
@@ -202,7 +213,9 @@ type source struct {
 // maxConfigBytes bounds one configuration file.
 const maxConfigBytes = 4 << 20
 
-func load(sources []source, env map[string]string) (*Config, error) {
+func load(sources []source, o Options) (*Config, error) {
+	env := o.Env
+	sub := &substitution{env: env, resolve: o.Resolve}
 	var root *node
 	var probs Problems
 	names := make([]string, 0, len(sources))
@@ -226,7 +239,7 @@ func load(sources []source, env map[string]string) (*Config, error) {
 		if n.kind != kindMap {
 			return nil, Problems{{File: s.name, Line: n.line, Message: "the top level must be an object"}}
 		}
-		probs = append(probs, substitute(n, "", env)...)
+		probs = append(probs, sub.substitute(n, "")...)
 		root = merge(root, n)
 	}
 	over, envProbs := envOverrides(env)
@@ -249,6 +262,8 @@ func load(sources []source, env map[string]string) (*Config, error) {
 		return nil, d.probs
 	}
 	cfg.Warnings = d.warnings
+	cfg.SecretRefs = sub.refs
+	cfg.secretValues = sub.values
 	return cfg, nil
 }
 

@@ -5,35 +5,43 @@ import (
 	"strings"
 )
 
-// substitute replaces ${VAR} and ${VAR:-default} in every scalar of n, in
+// substitute replaces ${VAR}, ${VAR:-default} and secret references
+// (${env:NAME}, ${file:PATH}, ${vault:PATH#KEY}) in every scalar of n, in
 // place. "$${" is an escaped "${". An undefined variable without a default is
 // an error naming the file, line, key and variable.
-func substitute(n *node, path string, env map[string]string) []Problem {
+func (sub *substitution) substitute(n *node, path string) []Problem {
 	var probs []Problem
 	switch n.kind {
 	case kindScalar:
 		if !strings.Contains(n.text, "${") {
 			return nil
 		}
-		out, err := expand(n.text, env)
+		sub.at = SecretRef{Key: path, File: n.file, Line: n.line}
+		out, err := sub.expand(n.text)
 		if err != nil {
 			return []Problem{{File: n.file, Line: n.line, Key: path, Message: err.Error()}}
 		}
 		n.text = out
 	case kindMap:
 		for _, k := range n.keys {
-			probs = append(probs, substitute(n.values[k], join(path, k), env)...)
+			probs = append(probs, sub.substitute(n.values[k], join(path, k))...)
 		}
 	case kindSeq:
 		for i, c := range n.items {
-			probs = append(probs, substitute(c, fmt.Sprintf("%s[%d]", path, i), env)...)
+			probs = append(probs, sub.substitute(c, fmt.Sprintf("%s[%d]", path, i))...)
 		}
 	}
 	return probs
 }
 
-// expand performs the substitution on one string.
+// expand performs ${VAR} substitution on one string.
 func expand(s string, env map[string]string) (string, error) {
+	return (&substitution{env: env}).expand(s)
+}
+
+// expand performs the substitution on one string.
+func (sub *substitution) expand(s string) (string, error) {
+	env := sub.env
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
@@ -55,6 +63,14 @@ func expand(s string, env map[string]string) (string, error) {
 		}
 		expr := s[i+2 : i+end]
 		s = s[i+end+1:]
+		if kind, ref, ok := secretRef(expr); ok {
+			v, err := sub.secret(kind, ref)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(v)
+			continue
+		}
 		name, def, hasDef := strings.Cut(expr, ":-")
 		name = strings.TrimSpace(name)
 		if !validVarName(name) {
@@ -64,6 +80,9 @@ func expand(s string, env map[string]string) (string, error) {
 		switch {
 		case ok && (v != "" || !hasDef):
 			b.WriteString(v)
+			if secretKey(sub.at.Key) {
+				sub.values = append(sub.values, v)
+			}
 		case hasDef:
 			b.WriteString(def)
 		default:
