@@ -138,6 +138,8 @@ type Atrium struct {
 	AllowedLocationTypes []string
 	Limits               Limits
 	Security
+	// Authz configures authorization (also permission.policies).
+	Authz Authz
 }
 
 // Limits bound what one request or one location may cost.
@@ -280,6 +282,7 @@ func defaults() *Config {
 			DataDir:              ".atrium",
 			AllowedLocationTypes: []string{"url"},
 			Security:             defaultSecurity(),
+			Authz:                authzDefaults(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -324,10 +327,11 @@ func (d *decoder) finish(cfg *Config) {
 
 func (d *decoder) config(n *node, cfg *Config) {
 	d.fields(n, "", map[string]func(*node, string){
-		"backend": func(v *node, p string) { d.backend(v, p, &cfg.Backend) },
-		"catalog": func(v *node, p string) { d.catalog(v, p, &cfg.Catalog) },
-		"auth":    func(v *node, p string) { d.auth(v, p, &cfg.Auth) },
-		"atrium":  func(v *node, p string) { d.atrium(v, p, &cfg.Atrium) },
+		"backend":    func(v *node, p string) { d.backend(v, p, &cfg.Backend) },
+		"catalog":    func(v *node, p string) { d.catalog(v, p, &cfg.Catalog) },
+		"auth":       func(v *node, p string) { d.auth(v, p, &cfg.Auth) },
+		"atrium":     func(v *node, p string) { d.atrium(v, p, &cfg.Atrium) },
+		"permission": func(v *node, p string) { d.permission(v, p, &cfg.Atrium.Authz) },
 	}, backstageSections...)
 }
 
@@ -335,7 +339,7 @@ func (d *decoder) config(n *node, cfg *Config) {
 // does not read (yet); they are accepted with a warning so that an existing
 // app-config.yaml loads unchanged.
 var backstageSections = []string{
-	"app", "organization", "integrations", "techdocs", "proxy", "permission",
+	"app", "organization", "integrations", "techdocs", "proxy",
 	"scaffolder", "kubernetes", "search", "lighthouse", "costInsights", "homepage",
 	"signals", "events", "notifications", "sentry", "rollbar", "newrelic", "jenkins",
 	"sonarqube", "gitlab", "argocd", "dynatrace", "pagerduty", "enableExperimentalRedirectFlow",
@@ -634,6 +638,7 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"audit":     func(v *node, p string) { d.auditSettings(v, p, &a.Audit) },
 		"rateLimit": func(v *node, p string) { d.rateLimit(v, p, &a.RateLimit) },
 		"secrets":   func(v *node, p string) { d.secrets(v, p, &a.Secrets) },
+		"authz":     func(v *node, p string) { d.authz(v, p, &a.Authz) },
 	})
 }
 
