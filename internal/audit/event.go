@@ -70,8 +70,10 @@ type Event struct {
 type Entry struct {
 	Seq int64 `json:"seq"`
 	Event
-	PrevHash string `json:"-"`
-	Hash     string `json:"-"`
+	// PrevHash and Hash are the chain links; they are not part of the
+	// hashed content (they are empty when it is encoded).
+	PrevHash string `json:"prevHash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // canonical returns the JSON that a record's hash covers: the sequence
