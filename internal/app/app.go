@@ -45,9 +45,11 @@ type App struct {
 	http   *http.Server
 	ln     net.Listener
 
-	cleanup   []func() error
-	closeOnce sync.Once
-	closeErr  error
+	cleanup []func() error
+	// background loops run alongside the server (session expiry, ...).
+	background []func(ctx context.Context) error
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // New opens the store, applies migrations, builds the engine and the web
@@ -102,11 +104,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	authn, err := a.authenticator(opts.Listener, portal)
+	if err != nil {
+		return nil, err
+	}
 	srv := web.NewServer(web.Params{
 		Logger:          a.log,
 		DB:              a.store,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes},
-		Public:          portal.PublicRoutes(),
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes},
+		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
+		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
 		MaxRequestBytes: lim.MaxRequestBytes,
 		RequestTimeout:  lim.RequestTimeout,
@@ -220,6 +227,7 @@ func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 2)
+	a.runBackground(ctx)
 	go func() {
 		if err := a.engine.Run(ctx); err != nil {
 			errc <- fmt.Errorf("catalog engine: %w", err)

@@ -15,24 +15,20 @@ func IsDevelopment(ctx context.Context) bool {
 	return p != nil && p.Via == ViaDevelopment
 }
 
-// CheckDevelopmentAddr refuses development mode on anything but a loopback
+// CheckDevelopmentHost refuses development mode on anything but a loopback
 // address: without a sign-in provider every request acts as the
-// development user, which is only safe when nobody else can connect.
-func CheckDevelopmentAddr(addr net.Addr) error {
-	host := addr.String()
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		if tcp.IP != nil && tcp.IP.IsLoopback() {
-			return nil
-		}
-		host = tcp.IP.String()
-	} else if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-		if ip := net.ParseIP(h); (ip != nil && ip.IsLoopback()) || strings.EqualFold(h, "localhost") {
-			return nil
-		}
+// development user, which is only safe when nobody else can connect. host
+// is backend.listen.host or the host of the listening address.
+func CheckDevelopmentHost(host string) error {
+	h := strings.Trim(host, "[]")
+	if ip := net.ParseIP(h); (ip != nil && ip.IsLoopback()) || strings.EqualFold(h, "localhost") {
+		return nil
 	}
-	return fmt.Errorf("no sign-in provider is configured (auth.providers), so Atrium runs in development mode, "+
-		"where every request acts as the development user; that is only allowed on a loopback address, "+
-		"but backend.listen.host binds %s: configure a provider under auth.providers.<id>.<auth.environment> "+
-		"(see docs/security.md) or set backend.listen.host to 127.0.0.1", host)
+	if h == "" {
+		h = "every interface"
+	}
+	return fmt.Errorf("no sign-in provider is configured (auth.providers), so Atrium would run in development mode, "+
+		"where every request acts as the development user (auth.development.user); that is only allowed on a loopback address, "+
+		"but backend.listen.host is %s: configure a provider under auth.providers.<id>.<auth.environment> "+
+		"(see docs/security.md) or set backend.listen.host to 127.0.0.1", h)
 }
