@@ -1,0 +1,23 @@
+package app
+
+import (
+	"context"
+
+	"github.com/atrium-portal/atrium/internal/techdocs"
+	"github.com/atrium-portal/atrium/internal/web/ui"
+)
+
+// docs builds the TechDocs service and its pages. The service follows the
+// engine's change events to drop the sites of changed entities.
+func (a *App) docs(portal *ui.UI) *ui.Docs {
+	svc := techdocs.New(techdocs.Params{Catalog: a.engine, Logger: a.log})
+	ctx, cancel := context.WithCancel(context.Background())
+	events, stop := a.engine.Subscribe(64)
+	go svc.Follow(ctx, events)
+	a.cleanup = append(a.cleanup, func() error {
+		cancel()
+		stop()
+		return nil
+	})
+	return ui.NewDocs(portal, svc)
+}
