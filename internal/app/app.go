@@ -46,6 +46,8 @@ type App struct {
 	ln     net.Listener
 
 	cleanup []func() error
+	// server is the HTTP handler, kept for Routes.
+	server *web.Server
 	// background loops run alongside the server (session expiry, ...).
 	background []func(ctx context.Context) error
 	closeOnce  sync.Once
@@ -120,6 +122,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		MaxHeaderBytes:  lim.MaxHeaderBytes,
 	})
 	a.http = srv.HTTPServer()
+	a.server = srv
 
 	a.ln = opts.Listener
 	if a.ln == nil {

@@ -53,3 +53,13 @@ func (a *App) runBackground(ctx context.Context) {
 		}()
 	}
 }
+
+// Routes returns every route pattern the server registered, and those of
+// them that need no principal (nil with NoServer). The route-coverage test
+// requests each one without credentials.
+func (a *App) Routes() (all, public []string) {
+	if a.server == nil {
+		return nil, nil
+	}
+	return a.server.Routes(), a.server.PublicRoutes()
+}
