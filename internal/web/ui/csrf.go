@@ -1,10 +1,13 @@
 package ui
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/atrium-portal/atrium/internal/web"
+)
 
 // csrfToken is the value of the hidden csrf_token input every POST form of
-// the portal carries. The security middleware checks it; this is the one
-// place that asks for it.
+// the portal carries; the security middleware checks it.
 func csrfToken(r *http.Request) string {
-	return ""
+	return web.CSRFToken(r)
 }

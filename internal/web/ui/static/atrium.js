@@ -49,6 +49,9 @@ function setupLive() {
   var pending = 0;
   var reloading = false;
   var source = new EventSource(url);
+  // data-live on the root element tells people and tests the stream is up.
+  source.addEventListener("open", function () { document.documentElement.setAttribute("data-live", "on"); });
+  source.addEventListener("error", function () { document.documentElement.setAttribute("data-live", "off"); });
   source.addEventListener("change", function (ev) {
     var change;
     try { change = JSON.parse(ev.data); } catch (e) { return; }
