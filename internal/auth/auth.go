@@ -41,8 +41,8 @@ type Params struct {
 	// Render, when set, wraps a page body in the portal's layout (the UI
 	// package's renderer); nil renders a minimal page.
 	Render func(w http.ResponseWriter, r *http.Request, p Page)
-	// CSRFToken returns the token that POST forms carry (web security);
-	// nil means forms carry none.
+	// CSRFToken returns the token that POST forms carry; nil means
+	// web.CSRFToken.
 	CSRFToken func(r *http.Request) string
 	// Audit records authentication events (the audit log's Record); nil
 	// records nothing. Mutating requests are also recorded by the audit

@@ -94,7 +94,7 @@ func (a *Authenticator) render(w http.ResponseWriter, r *http.Request, title, na
 
 func (a *Authenticator) csrf(r *http.Request) string {
 	if a.p.CSRFToken == nil {
-		return ""
+		return web.CSRFToken(r)
 	}
 	return a.p.CSRFToken(r)
 }
