@@ -233,3 +233,31 @@ func refresh(t *testing.T, p *portal, ref string) {
 		t.Fatalf("refresh %s: status %v", ref, res.StatusCode)
 	}
 }
+
+// TestBrowserPhone checks the portal at 390 px: the navigation collapses
+// behind a menu button and tables turn into cards.
+func TestBrowserPhone(t *testing.T) {
+	p := startPortal(t)
+	ctx := newBrowser(t, 390, 844)
+	do(t, ctx, "open the catalog", chromedp.Navigate(p.BaseURL+"/catalog?kind=component"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	if evalBool(t, ctx, `getComputedStyle(document.getElementById("site-nav")).display !== "none"`) {
+		t.Errorf("at 390 px the navigation should start collapsed")
+	}
+	if !evalBool(t, ctx, `getComputedStyle(document.querySelector("table.list tbody tr")).display === "block"`) {
+		t.Errorf("at 390 px table rows should be cards")
+	}
+	if evalBool(t, ctx, `document.documentElement.scrollWidth > 390`) {
+		t.Errorf("the page scrolls sideways at 390 px")
+	}
+	shot(t, ctx, "catalog")
+	do(t, ctx, "open the menu", chromedp.Click(chromedp.CSS(".nav-toggle")), chromedp.WaitVisible(chromedp.CSS("#site-nav a[href='/catalog-import']")))
+	if !evalBool(t, ctx, `document.querySelector(".nav-toggle").getAttribute("aria-expanded") === "true"`) {
+		t.Errorf("the menu button should say it is expanded")
+	}
+	shot(t, ctx, "menu")
+	do(t, ctx, "open an entity", chromedp.Navigate(p.BaseURL+"/catalog/default/component/ledger-service"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if evalBool(t, ctx, `document.documentElement.scrollWidth > 390`) {
+		t.Errorf("the entity page scrolls sideways at 390 px")
+	}
+	shot(t, ctx, "entity")
+}
