@@ -43,6 +43,7 @@ type options struct {
 	ReqTimeout    time.Duration
 	Profile       string
 	Src           string
+	Pages         bool
 }
 
 func parseFlags(args []string) (options, error) {
@@ -64,6 +65,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
 	fs.StringVar(&o.Src, "src", "", "build ./cmd/atrium from the module in this folder (default: the module the harness runs in), e.g. a `git archive HEAD` export")
 	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint, and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
+	fs.BoolVar(&o.Pages, "pages", false, "also measure the portal's catalog list and entity pages")
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -229,7 +231,11 @@ func run(ctx context.Context, o options) (*Result, error) {
 		}
 	}
 
-	for _, ep := range endpoints(set) {
+	eps := endpoints(set)
+	if o.Pages {
+		eps = append(eps, pageEndpoints(set)...)
+	}
+	for _, ep := range eps {
 		log.Printf("load: %s, %d clients, %v", ep.Name, o.Clients, o.Duration)
 		if prof != nil {
 			if err := prof.startCPU(ctx, ep.Name+".cpu.pprof"); err != nil {
