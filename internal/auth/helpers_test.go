@@ -245,3 +245,13 @@ func postForm(t testing.TB, c *http.Client, base, page, action string, form url.
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// regexpFind returns the first group of pattern in body.
+func regexpFind(t testing.TB, pattern string, body []byte) string {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("%s not found in %s", pattern, body)
+	}
+	return string(m[1])
+}
