@@ -16,6 +16,10 @@ const usage = `Usage:
                                            validate descriptors offline; exit 1 on problems
   atrium catalog import --config FILE [--config FILE]... DIR
                                            load a folder of descriptors into the configured database
+  atrium token create --config FILE (--user REF | --service NAME) --name TEXT [--scope S]... [--expires 30d]
+                                           create an API token; prints it once
+  atrium token list --config FILE [--user REF | --service NAME] [--revoked]
+  atrium token revoke --config FILE ID     revoke an API token
   atrium version                           print the version
   atrium help                              print this help
 
@@ -71,6 +75,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return importCatalog(ctx, args[2:], stdout, stderr)
 		}
 		return usagef("unknown catalog subcommand %q (want validate or import)", args[1])
+	case "token":
+		return token(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return version(stdout)
 	case "help", "--help", "-help", "-h":
