@@ -18,6 +18,7 @@ import (
 type Driver interface {
 	AuditStore
 	AuthStore
+	BulkStore
 
 	// Engine names the implementation: "sqlite" or "postgres".
 	Engine() string

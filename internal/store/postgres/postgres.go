@@ -97,7 +97,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fault.Wrap(fault.Internal, err, "postgres: read migrations")
 	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('atrium.migrations.' || current_schema()))"); err != nil {
 			return dbErr(ctx, err, "lock migrations")
 		}
@@ -138,6 +138,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// A bulk load cut short leaves secondary indexes missing.
+	_, err = db.ensureIndexes(ctx)
+	return err
 }
 
 // dbErr wraps a database error as an internal fault, or as Unavailable when

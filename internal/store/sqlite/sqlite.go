@@ -184,6 +184,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fault.Wrap(fault.Internal, err, "sqlite: commit migrations")
 	}
+	// A bulk load cut short leaves secondary indexes missing.
+	if _, err := db.ensureIndexes(ctx); err != nil {
+		return err
+	}
 	return nil
 }
 

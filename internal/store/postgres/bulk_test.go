@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// indexDefs returns the definitions of the schema's indexes, sorted.
+func indexDefs(t testing.TB, db *DB) []string {
+	t.Helper()
+	rows, err := db.pool.Query(context.Background(), "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY indexname")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return defs
+}
+
+func TestSecondaryIndexesMatchMigrations(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := indexDefs(t, db)
+
+	began, err := db.BulkBegin(ctx)
+	if err != nil || !began {
+		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
+	}
+	// Every listed index exists in the migrations: each one was dropped.
+	if got := len(indexDefs(t, db)); got != len(want)-len(secondaryIndexes) {
+		t.Errorf("indexes during a bulk load: got %v, want %v", got, len(want)-len(secondaryIndexes))
+	}
+	// A process that dies here leaves the indexes missing: Migrate builds them.
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexDefs(t, db); !slices.Equal(got, want) {
+		t.Errorf("after Migrate: got %v, want %v", got, want)
+	}
+
+	if _, err := db.BulkBegin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.BulkEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexDefs(t, db); !slices.Equal(got, want) {
+		t.Errorf("after BulkEnd: got %v, want %v", got, want)
+	}
+}

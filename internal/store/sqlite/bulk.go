@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+)
+
+// secondaryIndexes are the indexes a bulk load drops and builds afterwards:
+// the ones no write needs (unique constraints and primary keys stay). They
+// must match the migrations; TestSecondaryIndexesMatchMigrations checks.
+var secondaryIndexes = []struct{ name, def string }{
+	{"entities_kind", "entities (lower(kind))"},
+	{"relations_originating", "relations (originating_ref)"},
+	{"relations_type_target", "relations (type_lower, target_ref, source_ref)"},
+	{"search_key_value", "search (key, value, original, is_min)"},
+}
+
+// BulkBegin drops the secondary indexes when the catalog is empty; see
+// store.BulkStore.
+func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, dbErr(ctx, err, "begin bulk load")
+	}
+	defer tx.Rollback()
+	var any int
+	if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM entities LIMIT 1)").Scan(&any); err != nil {
+		return false, dbErr(ctx, err, "bulk load: check for entities")
+	}
+	if any > 0 {
+		return false, nil
+	}
+	for _, ix := range secondaryIndexes {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+ix.name); err != nil {
+			return false, dbErr(ctx, err, "bulk load: drop index "+ix.name)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, dbErr(ctx, err, "begin bulk load")
+	}
+	return true, nil
+}
+
+// BulkEnd builds the secondary indexes; see store.BulkStore. (SQLite keeps
+// no statistics that Atrium's queries rely on: sqlplan picks the selective
+// filter itself.)
+func (db *DB) BulkEnd(ctx context.Context) error {
+	_, err := db.ensureIndexes(ctx)
+	return err
+}
+
+// ensureIndexes creates the secondary indexes that are missing, in one
+// transaction, and reports whether any was.
+func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
+	have := map[string]bool{}
+	names, err := db.strings(ctx, db.write, "SELECT name FROM sqlite_master WHERE type = 'index'")
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		have[n] = true
+	}
+	var missing []string
+	for _, ix := range secondaryIndexes {
+		if !have[ix.name] {
+			missing = append(missing, "CREATE INDEX IF NOT EXISTS "+ix.name+" ON "+ix.def)
+		}
+	}
+	if len(missing) == 0 {
+		return false, nil
+	}
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, dbErr(ctx, err, "begin index build")
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, strings.Join(missing, ";\n")); err != nil {
+		return false, dbErr(ctx, err, "build indexes")
+	}
+	if err := tx.Commit(); err != nil {
+		return false, dbErr(ctx, err, "commit index build")
+	}
+	return true, nil
+}
