@@ -10,7 +10,11 @@ import (
 // docs builds the TechDocs service and its pages. The service follows the
 // engine's change events to drop the sites of changed entities.
 func (a *App) docs(portal *ui.UI) *ui.Docs {
-	svc := techdocs.New(techdocs.Params{Catalog: a.engine, Logger: a.log})
+	td := a.cfg.Atrium.TechDocs
+	svc := techdocs.New(techdocs.Params{Catalog: a.engine, Logger: a.log, Limits: techdocs.Limits{
+		MaxFiles: td.MaxFiles, MaxFileBytes: td.MaxFileBytes, MaxSiteBytes: td.MaxSiteBytes,
+		MaxConcurrentBuilds: td.MaxConcurrentBuilds, MaxSites: td.MaxSites,
+	}})
 	ctx, cancel := context.WithCancel(context.Background())
 	events, stop := a.engine.Subscribe(64)
 	go svc.Follow(ctx, events)

@@ -140,6 +140,8 @@ type Atrium struct {
 	Security
 	// Authz configures authorization (also permission.policies).
 	Authz Authz
+	// TechDocs bounds documentation builds.
+	TechDocs TechDocs
 }
 
 // Limits bound what one request or one location may cost.
@@ -283,6 +285,7 @@ func defaults() *Config {
 			AllowedLocationTypes: []string{"url"},
 			Security:             defaultSecurity(),
 			Authz:                authzDefaults(),
+			TechDocs:             techDocsDefaults(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -639,6 +642,7 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"rateLimit": func(v *node, p string) { d.rateLimit(v, p, &a.RateLimit) },
 		"secrets":   func(v *node, p string) { d.secrets(v, p, &a.Secrets) },
 		"authz":     func(v *node, p string) { d.authz(v, p, &a.Authz) },
+		"techdocs":  func(v *node, p string) { d.techDocs(v, p, &a.TechDocs) },
 	})
 }
 
