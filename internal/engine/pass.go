@@ -146,6 +146,7 @@ func (e *Engine) runPass(ctx context.Context, spec passSpec) (*pass, error) {
 	if spec.kind != passDry {
 		e.mu.Lock()
 		defer e.mu.Unlock()
+		defer e.beginBulk(ctx)()
 	}
 	if spec.kind == passDry {
 		// Remembered results hold no entities to show.
