@@ -15,10 +15,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/api"
@@ -50,8 +52,13 @@ type App struct {
 	server *web.Server
 	// background loops run alongside the server (session expiry, ...).
 	background []func(ctx context.Context) error
-	closeOnce  sync.Once
-	closeErr   error
+	// audit is the audit log; secrets redacts secret values; vault
+	// resolves ${vault:…} references (nil without any).
+	audit     *audit.Log
+	secrets   *secrets.Registry
+	vault     *secrets.Vault
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New opens the store, applies migrations, builds the engine and the web
@@ -67,6 +74,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 			_ = a.Close()
 		}
 	}()
+	a.initSecrets(ctx)
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration", "warning", w)
 	}
@@ -78,6 +86,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err = a.store.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("migrating the %s database: %w", a.store.Engine(), err)
 	}
+	a.audit = a.newAuditLog()
 
 	ecfg, err := a.engineConfig()
 	if err != nil {
@@ -110,10 +119,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	security, auditAPI, err := a.security()
+	if err != nil {
+		return nil, err
+	}
 	srv := web.NewServer(web.Params{
 		Logger:          a.log,
 		DB:              a.store,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes},
+		Security:        security,
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, auditAPI.Register},
 		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
@@ -128,6 +142,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if a.ln == nil {
 		if a.ln, err = net.Listen("tcp", cfg.Backend.Listen.Addr()); err != nil {
 			return nil, fmt.Errorf("listening on %s (backend.listen): %w", cfg.Backend.Listen.Addr(), err)
+		}
+	}
+	if cfg.Backend.HTTPS.Enabled {
+		if a.ln, err = a.tlsListener(a.ln); err != nil {
+			return nil, err
 		}
 	}
 	return a, nil

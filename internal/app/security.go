@@ -1,0 +1,235 @@
+package app
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/atrium-portal/atrium/internal/audit"
+	"github.com/atrium-portal/atrium/internal/auth"
+	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/secrets"
+	"github.com/atrium-portal/atrium/internal/web"
+)
+
+// security builds the web security middleware (headers, CORS, rate limits,
+// CSRF), the audit log with its API and retention loop, and the secret
+// refresh loop.
+func (a *App) security() (web.Security, *audit.API, error) {
+	cfg := a.cfg
+	s := cfg.Atrium.Security
+	api := &audit.API{
+		Log:        a.audit,
+		Authorizer: audit.ReadersAuthorizer{Readers: append(append([]string(nil), s.Audit.Readers...), cfg.Atrium.Authz.Admins...)},
+		MaxExport:  s.Audit.MaxExportRecords,
+	}
+	if s.Audit.Retention > 0 {
+		a.background = append(a.background, func(ctx context.Context) error {
+			a.audit.RunRetention(ctx, s.Audit.Retention, s.Audit.PruneInterval)
+			return nil
+		})
+	}
+	if s.Secrets.RefreshInterval > 0 && len(cfg.SecretRefs) > 0 {
+		refs := make([]secrets.Ref, len(cfg.SecretRefs))
+		for i, r := range cfg.SecretRefs {
+			refs[i] = secrets.Ref{Key: r.Key, Kind: r.Kind, Ref: r.Ref}
+		}
+		f := &secrets.Refresher{Refs: refs, Resolve: secrets.NewResolver(nil, a.vault), Registry: a.secrets, Logger: a.log}
+		a.background = append(a.background, func(ctx context.Context) error {
+			f.RefreshOnce(ctx) // remember today's values
+			f.Run(ctx, s.Secrets.RefreshInterval)
+			return nil
+		})
+	}
+
+	tlsOn := cfg.Backend.HTTPS.Enabled || strings.HasPrefix(cfg.Backend.BaseURL, "https://")
+	sec := web.Security{
+		Headers: web.HeadersConfig{TLS: tlsOn},
+		CORS: web.CORSConfig{
+			Origins: cfg.Backend.CORS.Origins, Methods: cfg.Backend.CORS.Methods,
+			AllowedHeaders: cfg.Backend.CORS.AllowedHeaders, ExposedHeaders: cfg.Backend.CORS.ExposedHeaders,
+			Credentials: cfg.Backend.CORS.Credentials, MaxAge: cfg.Backend.CORS.MaxAge,
+		},
+		CSRF: web.CSRFConfig{
+			Key:     a.csrfKey(),
+			TLS:     tlsOn,
+			Binding: func(r *http.Request) string { return sessionOf(r) },
+			Origin:  originOf(cfg.Backend.BaseURL),
+		},
+		Audit:          a.audit.Middleware,
+		AuditPrincipal: audit.CapturePrincipal,
+	}
+	rl := s.RateLimit
+	if rl.Enabled {
+		var lim web.Limiter = &web.MemoryLimiter{}
+		if rl.Store == "redis" {
+			opts, err := redis.ParseURL(rl.RedisURL)
+			if err != nil {
+				return sec, nil, fmt.Errorf("atrium.rateLimit.redis.url is not a redis:// URL")
+			}
+			client := redis.NewClient(opts)
+			a.cleanup = append(a.cleanup, client.Close)
+			lim = &web.RedisLimiter{Client: client}
+		}
+		sec.RateLimit = web.RateLimitConfig{
+			Limiter:   lim,
+			Default:   budget(rl.Default),
+			Principal: principalRef,
+			Exempt:    web.HealthRoutes,
+		}
+		for _, b := range rl.Budgets {
+			sec.RateLimit.Budgets = append(sec.RateLimit.Budgets, web.RouteBudget{Budget: budget(b), Routes: b.Routes, Query: b.Query})
+		}
+	}
+	return sec, api, nil
+}
+
+func budget(b config.RateBudget) web.Budget {
+	return web.Budget{Name: b.Name, Rate: b.PerMinute / 60, Burst: b.Burst}
+}
+
+// initSecrets registers the configuration's secret values for redaction,
+// wraps the logger so that no log line carries them, and warns about
+// literal credentials in configuration files tracked by git.
+func (a *App) initSecrets(ctx context.Context) {
+	a.secrets = &secrets.Registry{}
+	a.secrets.Add(a.cfg.SecretValues()...)
+	a.log = slog.New(a.secrets.Handler(a.log.Handler()))
+	for _, r := range a.cfg.SecretRefs {
+		if r.Kind == "vault" && a.vault == nil {
+			if v, err := secrets.NewVault(secrets.VaultConfig{}); err == nil {
+				a.vault = v
+			}
+		}
+	}
+	if a.cfg.Atrium.Secrets.GitCheck {
+		for _, f := range secrets.ScanConfigFiles(ctx, a.cfg.Sources) {
+			a.log.Warn("configuration", "warning", f.String())
+		}
+	}
+}
+
+// newAuditLog opens the audit log on the store.
+func (a *App) newAuditLog() *audit.Log {
+	return audit.New(audit.Params{
+		Store:         a.store,
+		Logger:        a.log,
+		Redact:        a.secrets.Redact,
+		CheckpointKey: []byte(a.cfg.Atrium.Audit.CheckpointKey),
+	})
+}
+
+// Audit returns the audit log.
+func (a *App) Audit() *audit.Log { return a.audit }
+
+// csrfKey derives the CSRF signing key from the newest secrets key, so
+// replicas agree; without keys each process draws its own.
+func (a *App) csrfKey() []byte {
+	keys := a.cfg.Atrium.Secrets.Keys
+	if len(keys) == 0 {
+		return nil
+	}
+	m := hmac.New(sha256.New, keys[len(keys)-1].Key)
+	m.Write([]byte("atrium csrf v1"))
+	return m.Sum(nil)
+}
+
+func principalRef(r *http.Request) string {
+	p := auth.PrincipalFrom(r.Context())
+	if p == nil || p.Type == auth.PrincipalNone {
+		return ""
+	}
+	return p.Ref
+}
+
+func sessionOf(r *http.Request) string {
+	p := auth.PrincipalFrom(r.Context())
+	if p == nil || p.Via != auth.ViaSession {
+		return ""
+	}
+	return p.TokenID
+}
+
+func originOf(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// tlsListener serves TLS on ln with backend.https's certificate and key
+// (PEM text or file paths). The certificate is re-read when its file
+// changes, so a renewed certificate needs no restart.
+func (a *App) tlsListener(ln net.Listener) (net.Listener, error) {
+	h := a.cfg.Backend.HTTPS
+	load := func() (*tls.Certificate, error) {
+		cert, err := pemOrFile(h.Cert)
+		if err != nil {
+			return nil, fmt.Errorf("backend.https.certificate.cert: %w", err)
+		}
+		key, err := pemOrFile(h.Key)
+		if err != nil {
+			return nil, fmt.Errorf("backend.https.certificate.key: %w", err)
+		}
+		c, err := tls.X509KeyPair(cert, key)
+		if err != nil {
+			return nil, fmt.Errorf("backend.https.certificate: the certificate and key do not form a pair: %v", err)
+		}
+		return &c, nil
+	}
+	first, err := load()
+	if err != nil {
+		return nil, err
+	}
+	cache := &certCache{cert: first, load: load, at: time.Now()}
+	return tls.NewListener(ln, &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: cache.get,
+		NextProtos:     []string{"h2", "http/1.1"},
+	}), nil
+}
+
+func pemOrFile(v string) ([]byte, error) {
+	if strings.Contains(v, "-----BEGIN") {
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %v", v, err)
+	}
+	return b, nil
+}
+
+// certCache re-reads the certificate at most once a minute and keeps the
+// last good one when reading fails.
+type certCache struct {
+	mu   sync.Mutex
+	cert *tls.Certificate
+	at   time.Time
+	load func() (*tls.Certificate, error)
+}
+
+func (c *certCache) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) > time.Minute {
+		c.at = time.Now()
+		if cert, err := c.load(); err == nil {
+			c.cert = cert
+		}
+	}
+	return c.cert, nil
+}
