@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -23,7 +22,7 @@ Every request acts as <code>{{.DevUser}}</code>. Atrium allows this only on a lo
 <p><a class="button" id="continue" href="{{.Redirect}}">Continue as {{.DevUser}}</a></p>
 {{else}}<p>Sign in to continue.</p>
 <ul class="providers">{{range .Providers}}
-<li><a class="button" id="provider-{{.ID}}" href="/api/auth/{{.ID}}/start?redirect={{$.RedirectQ}}">Sign in with {{.Title}}</a></li>{{end}}
+<li><a class="button" id="provider-{{.ID}}" href="/api/auth/{{.ID}}/start?redirect={{$.Redirect}}">Sign in with {{.Title}}</a></li>{{end}}
 </ul>{{end}}
 </section>{{end}}
 
@@ -105,13 +104,13 @@ type providerLink struct{ ID, Title string }
 func (a *Authenticator) loginPage(w http.ResponseWriter, r *http.Request) {
 	redirect := localRedirect(r.URL.Query().Get("redirect"))
 	data := struct {
-		Development         bool
-		DevUser             string
-		Providers           []providerLink
-		Redirect, RedirectQ string
-		SignedOut           bool
+		Development bool
+		DevUser     string
+		Providers   []providerLink
+		Redirect    string
+		SignedOut   bool
 	}{Development: a.Development(), DevUser: a.p.Auth.DevelopmentUser, Redirect: redirect,
-		RedirectQ: url.QueryEscape(redirect), SignedOut: r.URL.Query().Get("signedOut") != ""}
+		SignedOut: r.URL.Query().Get("signedOut") != ""}
 	for _, id := range a.order {
 		data.Providers = append(data.Providers, providerLink{ID: id, Title: a.providers[id].cfg.Title})
 	}
