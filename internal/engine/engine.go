@@ -120,6 +120,11 @@ type Config struct {
 	Workers int
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// ReadCacheMaxAge bounds how long cached facet counts are served
+	// while nothing is written through this engine (0: the default, 5 s;
+	// negative: no cache). Writes through the engine invalidate at once;
+	// the age bounds staleness after another replica writes.
+	ReadCacheMaxAge time.Duration
 }
 
 // Engine is the catalog engine. Create it with New, add providers, then Run.
@@ -173,7 +178,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: a store is required")
 	}
 	e := &Engine{
-		store:       cfg.Store,
+		store:       newCachedStore(cfg.Store, readCacheMaxAge(cfg.ReadCacheMaxAge), cfg.Now),
 		limits:      cfg.Limits.withDefaults(),
 		orphans:     cfg.OrphanStrategy,
 		interval:    cfg.ProcessingInterval,
