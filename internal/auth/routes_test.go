@@ -90,7 +90,7 @@ func TestSignInPage(t *testing.T) {
 	if status != 200 || !strings.Contains(strings.ToLower(string(body)), `href="/api/auth/oidc/start?redirect=%2fcatalog"`) {
 		t.Errorf("sign-in page: got %d %s", status, body)
 	}
-	if strings.Contains(string(body), "dev-mode") {
+	if strings.Contains(string(body), "dev-mode") || strings.Contains(string(body), "dev-banner") {
 		t.Errorf("sign-in page shows the development banner with a provider configured")
 	}
 	// Open redirects are neutralised.
@@ -174,6 +174,10 @@ func TestDevelopmentMode(t *testing.T) {
 	_, body := call(t, http.DefaultClient, "GET", s.URL+"/auth/login", "", "")
 	if !strings.Contains(string(body), "Development mode — no sign-in configured") {
 		t.Errorf("sign-in page lacks the development banner: %s", body)
+	}
+	_, body = call(t, http.DefaultClient, "GET", s.URL+"/catalog", "", "")
+	if !strings.Contains(string(body), `id="dev-banner"`) || !strings.Contains(string(body), "Development mode — no sign-in configured") {
+		t.Errorf("portal page lacks the development banner: %s", body)
 	}
 }
 

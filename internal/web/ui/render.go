@@ -37,6 +37,11 @@ type layoutData struct {
 	Nav     []navLink
 	User    *userMenu
 	Version string
+	// Development is set in development mode (no sign-in configured):
+	// the layout shows a banner saying so.
+	Development bool
+	// CSRF is the token of the sign-out form.
+	CSRF string
 }
 
 type navLink struct {
@@ -53,7 +58,7 @@ type userMenu struct {
 // Render writes v as a full page: layout around v.Body. Errors while
 // writing are logged; the status line is already sent by then.
 func (u *UI) Render(w http.ResponseWriter, r *http.Request, v View) {
-	data := layoutData{View: v}
+	data := layoutData{View: v, Development: auth.IsDevelopment(r.Context()), CSRF: csrfToken(r)}
 	for _, item := range u.nav {
 		data.Nav = append(data.Nav, navLink{NavItem: item, Current: item.Section == v.Section})
 	}
