@@ -2,6 +2,7 @@ package sqlplan
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -38,18 +39,32 @@ func conjuncts(f *catalog.Filter, out []*catalog.Filter) []*catalog.Filter {
 
 // chooseDriver estimates every positive IN leaf of the top-level AND and
 // returns the most selective, or nil when there is none. Estimates stop
-// counting at driveCap, so each costs at most driveCap index steps.
+// counting at driveCap, or at the best estimate so far, so each costs at
+// most driveCap index steps.
 func chooseDriver(ctx context.Context, d Dialect, r Runner, f *catalog.Filter) (*driver, error) {
 	if d != SQLite || f == nil {
 		return nil, nil
 	}
+	leaves := conjuncts(f, nil)
+	// Keys that few values share among every entity go last, so that the
+	// selective leaf usually sets the cap before they are counted.
+	slices.SortStableFunc(leaves, func(a, b *catalog.Filter) int { return commonKey(a) - commonKey(b) })
 	var best *driver
-	for _, leaf := range conjuncts(f, nil) {
+	for _, leaf := range leaves {
 		if leaf.Match != catalog.MatchIn || len(leaf.Values) == 0 || strings.TrimSpace(leaf.Key) == "" {
 			continue
 		}
+		// Counting past the best estimate so far cannot change the
+		// choice, so a common leaf after a selective one costs little.
+		limit := driveCap
+		if best != nil {
+			if best.est == 0 {
+				break
+			}
+			limit = best.est
+		}
 		b := NewBuilder(d)
-		q := "SELECT count(*) FROM (" + driverRows(b, leaf) + " LIMIT " + itoa(driveCap) + ")"
+		q := "SELECT count(*) FROM (" + driverRows(b, leaf) + " LIMIT " + itoa(limit) + ")"
 		n, err := r.Count(ctx, q, b.Args())
 		if err != nil {
 			return nil, err
@@ -62,6 +77,16 @@ func chooseDriver(ctx context.Context, d Dialect, r Runner, f *catalog.Filter) (
 		best.only = f == best.leaf
 	}
 	return best, nil
+}
+
+// commonKey is 1 for the keys whose every value is shared by many
+// entities (kind, namespace, apiVersion), 0 for others.
+func commonKey(f *catalog.Filter) int {
+	switch strings.ToLower(strings.TrimSpace(f.Key)) {
+	case "kind", "metadata.namespace", "apiversion":
+		return 1
+	}
+	return 0
 }
 
 // driverRows returns a query for the ids (search leaf) or refs (relation
