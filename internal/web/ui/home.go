@@ -25,7 +25,7 @@ type homeData struct {
 func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var d homeData
-	facets, err := u.p.Catalog.Facets(ctx, []string{"kind"}, nil)
+	facets, err := u.facetCounts(ctx, []string{"kind"}, nil)
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -293,7 +293,7 @@ func (u *UI) catalogList(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	kinds, err := u.p.Catalog.Facets(ctx, []string{"kind"}, nil)
+	kinds, err := u.facetCounts(ctx, []string{"kind"}, nil)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -302,7 +302,7 @@ func (u *UI) catalogList(w http.ResponseWriter, r *http.Request) {
 	for i, f := range facetDefs {
 		keys[i] = f.Key
 	}
-	counts, err := u.p.Catalog.Facets(ctx, keys, s.baseFilter())
+	counts, err := u.facetCounts(ctx, keys, s.baseFilter())
 	if err != nil {
 		u.fail(w, r, err)
 		return

@@ -79,7 +79,7 @@ func (u *UI) locationRows(ctx context.Context) ([]locationRow, error) {
 	if len(locs) == 0 {
 		return nil, nil
 	}
-	counts, err := u.p.Catalog.Facets(ctx, []string{originAnnotationKey}, nil)
+	counts, err := u.facetCounts(ctx, []string{originAnnotationKey}, nil)
 	if err != nil {
 		return nil, err
 	}

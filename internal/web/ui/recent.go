@@ -45,8 +45,9 @@ func (rc *recent) list() []string {
 	return append([]string(nil), rc.refs...)
 }
 
-// follow records change events until ctx ends or the subscription closes.
-func (rc *recent) follow(ctx context.Context, subscribe func(int) (<-chan engine.ChangeEvent, func())) {
+// follow records change events until ctx ends or the subscription closes;
+// onChange runs after each event (the facet cache's invalidation).
+func (rc *recent) follow(ctx context.Context, subscribe func(int) (<-chan engine.ChangeEvent, func()), onChange func()) {
 	events, cancel := subscribe(256)
 	defer cancel()
 	for {
@@ -58,6 +59,7 @@ func (rc *recent) follow(ctx context.Context, subscribe func(int) (<-chan engine
 				return
 			}
 			rc.add(ev)
+			onChange()
 		}
 	}
 }

@@ -76,6 +76,7 @@ type UI struct {
 	live   *hub
 	asset  assets
 	recent *recent
+	facets *facetCache
 	stop   context.CancelFunc
 }
 
@@ -120,12 +121,13 @@ func New(p Params) (*UI, error) {
 		{Section: "apis", Label: "APIs", Href: "/catalog?kind=api"},
 		{Section: "locations", Label: "Locations", Href: "/catalog-import"},
 	}, p.Nav...)
+	u.facets = &facetCache{max: 256}
 	u.live = newHub(p.Subscribe, l.MaxSubscribers, l.Heartbeat, p.Logger)
 	if p.Subscribe != nil {
 		var ctx context.Context
 		ctx, u.stop = context.WithCancel(context.Background())
 		u.recent = &recent{max: 50}
-		go u.recent.follow(ctx, p.Subscribe)
+		go u.recent.follow(ctx, p.Subscribe, u.facets.invalidate)
 	}
 	return u, nil
 }
