@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/atrium-portal/atrium/internal/app"
-	"github.com/atrium-portal/atrium/internal/config"
 )
 
 // serve runs the portal until interrupted.
@@ -22,7 +21,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usagef("serve takes no arguments, got %q", pos)
 	}
-	cfg, err := config.Load(files, config.Environ())
+	cfg, err := loadConfig(files)
 	if err != nil {
 		return err
 	}
