@@ -50,7 +50,7 @@ func (db *DB) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, 
 }
 
 func (db *DB) getOne(ctx context.Context, cond string, key string, notFound string, arg string) (*catalog.Stored, error) {
-	items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", NULL FROM entities e WHERE "+cond, []any{key})
+	items, err := runner{db: db, cached: true}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", NULL FROM entities e WHERE "+cond, []any{key})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (db *DB) EntityGetByRefs(ctx context.Context, refs []string, filter *catalo
 		if err != nil {
 			return nil, err
 		}
-		items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", NULL FROM entities e WHERE "+in+" AND "+where, b.Args())
+		items, err := runner{db: db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", NULL FROM entities e WHERE "+in+" AND "+where, b.Args())
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +98,7 @@ func (db *DB) EntityGetByRefs(ctx context.Context, refs []string, filter *catalo
 
 // EntityList returns one page of entities; see store.Driver.
 func (db *DB) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
-	res, err := sqlplan.List(ctx, sqlplan.SQLite, runner{db}, p)
+	res, err := sqlplan.List(ctx, sqlplan.SQLite, runner{db: db}, p)
 	if err != nil {
 		return res, err
 	}
@@ -109,11 +109,20 @@ func (db *DB) EntityList(ctx context.Context, p store.EntityListParams) (store.E
 }
 
 // runner implements sqlplan.Runner on the read pool.
-type runner struct{ db *DB }
+type runner struct {
+	db     *DB
+	cached bool // the query has a fixed shape: use a cached statement
+}
 
 // Entities runs an entity query; see sqlplan.Runner.
 func (r runner) Entities(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
-	rows, err := r.db.read.QueryContext(ctx, query, args...)
+	var rows *sql.Rows
+	var err error
+	if r.cached {
+		rows, err = r.db.query(ctx, query, args...)
+	} else {
+		rows, err = r.db.read.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, dbErr(ctx, err, "query entities")
 	}
@@ -155,6 +164,11 @@ func (r runner) Count(ctx context.Context, query string, args []any) (int, error
 	return n, nil
 }
 
+// cachedRelationShapes is the largest number of refs whose relations query
+// keeps a prepared statement (pages of up to 100 entities and single
+// lookups are the common cases).
+const cachedRelationShapes = 101
+
 // fillRelations sets the outgoing relations of items, sorted by type then
 // target, without duplicates.
 func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error {
@@ -171,8 +185,15 @@ func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error 
 	}
 	for _, c := range sqlplan.Chunks(len(refs), chunk) {
 		part := refs[c[0]:c[1]]
-		rows, err := db.read.QueryContext(ctx, "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN "+
-			marks(len(part))+" ORDER BY source_ref, type, target_ref", anys(part)...)
+		q := "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref IN " +
+			marks(len(part)) + " ORDER BY source_ref, type, target_ref"
+		var rows *sql.Rows
+		var err error
+		if len(part) <= cachedRelationShapes {
+			rows, err = db.query(ctx, q, anys(part)...)
+		} else {
+			rows, err = db.read.QueryContext(ctx, q, anys(part)...)
+		}
 		if err != nil {
 			return dbErr(ctx, err, "read relations")
 		}

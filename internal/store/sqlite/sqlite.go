@@ -47,6 +47,7 @@ type Config struct {
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	stmts stmtCache
 }
 
 // Open opens (creating when absent) the database at cfg.Path. Call Migrate
@@ -118,6 +119,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools, checkpointing the write-ahead log.
 func (db *DB) Close() error {
+	db.stmts.close()
 	rerr := db.read.Close()
 	// Let SQLite refresh its planner statistics before the last writer goes.
 	_, _ = db.write.Exec("PRAGMA optimize")

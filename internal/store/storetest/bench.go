@@ -166,11 +166,13 @@ func CPUTime(tb testing.TB) time.Duration {
 func BenchGetByRef(b *testing.B, d store.Driver, n int) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(1, 2))
+	cpu0 := CPUTime(b)
 	for b.Loop() {
 		if _, err := d.EntityGetByRef(ctx, SyntheticRef(rng.IntN(n))); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64((CPUTime(b)-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // BenchListFiltered measures the queries the catalog page and API issue
