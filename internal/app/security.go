@@ -70,6 +70,7 @@ func (a *App) security() (web.Security, *audit.API, error) {
 		},
 		Audit:          a.audit.Middleware,
 		AuditPrincipal: audit.CapturePrincipal,
+		Redact:         a.secrets.Redact,
 	}
 	rl := s.RateLimit
 	if rl.Enabled {

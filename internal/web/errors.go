@@ -118,9 +118,10 @@ func writeError(w http.ResponseWriter, r *http.Request, err error, page ErrorPag
 		// Backstage has no error names for these; clients expect "Error".
 		name = "Error"
 	}
+	redact := Redactor(r.Context())
 	body := ErrorBody{
-		Error:    ErrorInfo{Name: name, Message: fe.Message},
-		Request:  RequestInfo{Method: r.Method, URL: r.URL.RequestURI()},
+		Error:    ErrorInfo{Name: name, Message: redact(fe.Message)},
+		Request:  RequestInfo{Method: r.Method, URL: redact(r.URL.RequestURI())},
 		Response: ResponseInfo{StatusCode: status},
 	}
 	WriteJSON(w, status, body)

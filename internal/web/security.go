@@ -1,6 +1,9 @@
 package web
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+)
 
 // Security configures the security middleware of the server.
 type Security struct {
@@ -16,6 +19,31 @@ type Security struct {
 	// AuditPrincipal runs right after authentication and tells Audit who
 	// the caller is.
 	AuditPrincipal Middleware
+	// Redact masks secret values; error answers pass through it.
+	Redact func(string) string
+}
+
+const keyRedact ctxKey = 103
+
+// Redactor returns the function that masks secrets in text sent to the
+// caller for the request in ctx (the identity outside a server).
+func Redactor(ctx context.Context) func(string) string {
+	if f, ok := ctx.Value(keyRedact).(func(string) string); ok {
+		return f
+	}
+	return func(s string) string { return s }
+}
+
+// withRedact makes f the request's Redactor.
+func withRedact(f func(string) string) Middleware {
+	return func(next http.Handler) http.Handler {
+		if f == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRedact, f)))
+		})
+	}
 }
 
 func orNoop(m Middleware) Middleware {

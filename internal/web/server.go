@@ -66,6 +66,7 @@ func NewServer(p Params) *Server {
 	sec := p.Security
 	h := Chain(rm.mux,
 		WithRequestID(p.Logger),
+		withRedact(sec.Redact),
 		WithErrorPage(p.ErrorPage),
 		AccessLog,
 		Recover,
