@@ -97,6 +97,8 @@ func configYAML(p serverParams, port int) string {
 atrium:
   dataDir: %[4]q
   demo: false
+  rateLimit:
+    enabled: false
   limits:
     maxEntitiesPerLocation: %[5]d
 `, port, db, p.Root, filepath.Join(p.Dir, "data"), p.Entities*2+1000)
