@@ -69,6 +69,12 @@ func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	if len(missing) == 0 {
 		return false, nil
 	}
+	// The sort behind an index build spills to temporary files; keep them
+	// on disk, not in memory, so building stays within the memory budget.
+	if _, err := db.write.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return false, dbErr(ctx, err, "build indexes")
+	}
+	defer db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return false, dbErr(ctx, err, "begin index build")
