@@ -19,6 +19,7 @@ type Driver interface {
 	AuditStore
 	AuthStore
 	BulkStore
+	TaskStore
 
 	// Engine names the implementation: "sqlite" or "postgres".
 	Engine() string

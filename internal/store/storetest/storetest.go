@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 	}
 	tests = append(tests, auditTests...)
 	tests = append(tests, authTests...)
+	tests = append(tests, taskTests...)
 	tests = append(tests, bulkTests(tests)...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
