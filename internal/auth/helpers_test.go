@@ -55,12 +55,19 @@ type server struct {
 // organisation and extra configuration, capturing every log line.
 func startAtrium(t testing.TB, extraYAML string) *server {
 	t.Helper()
-	dir := t.TempDir()
-	org, err := filepath.Abs("testdata/org.yaml")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return startAtriumOn(t, ln, extraYAML)
+}
+
+// startAtriumOn is startAtrium on a listener the caller opened (so that
+// its address can be registered at an identity provider first).
+func startAtriumOn(t testing.TB, ln net.Listener, extraYAML string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	org, err := filepath.Abs("testdata/org.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
