@@ -1,0 +1,194 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/atrium-portal/atrium/internal/app"
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/audit"
+	"github.com/atrium-portal/atrium/internal/config"
+)
+
+type auditPage struct {
+	Items []audit.Entry `json:"items"`
+}
+
+func getAudit(t *testing.T, base, query string) auditPage {
+	t.Helper()
+	res, err := http.Get(base + "/api/audit/events?" + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var p auditPage
+	if res.StatusCode != 200 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("GET /api/audit/events: %d %s", res.StatusCode, b)
+	}
+	if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestAuditMiddleware registers a location and makes a request that CSRF
+// protection refuses, on both databases, and finds both in the audit log,
+// which then verifies.
+func TestAuditMiddleware(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			srv := apptest.StartServer(t, db.YAML+"atrium:\n  allowedLocationTypes: [file, url]\n  authz: { admins: [user:default/guest] }\n")
+			base := srv.BaseURL
+			dir := t.TempDir()
+			file := filepath.Join(dir, "catalog-info.yaml")
+			if err := os.WriteFile(file, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: svc }\nspec: { type: service, lifecycle: production, owner: team-a }\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			body := `{"type":"file","target":"` + file + `"}`
+			res, err := http.Post(base+"/api/catalog/locations", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != 201 {
+				t.Fatalf("register: got %d %s, want 201", res.StatusCode, rb)
+			}
+			req, _ := http.NewRequest("POST", base+"/api/catalog/refresh", strings.NewReader(`{"entityRef":"component:default/svc"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Cookie", "atrium-csrf=0123456789abcdef0123")
+			res, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 403 {
+				t.Fatalf("refresh with a cookie and no CSRF token: got %d, want 403", res.StatusCode)
+			}
+
+			created := getAudit(t, base, "action="+urlQuery("POST /api/catalog/locations"))
+			if len(created.Items) != 1 {
+				t.Fatalf("location registration records: got %d, want 1", len(created.Items))
+			}
+			e := created.Items[0]
+			if e.Outcome != audit.Succeeded || e.Status != 201 || e.Actor.Ref == "" || e.Actor.Ref == audit.Anonymous ||
+				e.IP != "127.0.0.1" || e.RequestID == "" || e.UserAgent == "" {
+				t.Errorf("registration record: got %+v", e)
+			}
+			denied := getAudit(t, base, "outcome=denied")
+			if len(denied.Items) != 1 || denied.Items[0].Action != "POST /api/catalog/refresh" || denied.Items[0].Status != 403 {
+				t.Errorf("denied records: got %+v, want the refused refresh", denied.Items)
+			}
+			rep, err := srv.App.Audit().Verify(context.Background())
+			if err != nil || !rep.OK() || rep.Checked != 2 {
+				t.Errorf("Verify: got %+v %v, want 2 intact records", rep, err)
+			}
+			// Reads are not recorded.
+			if all := getAudit(t, base, ""); len(all.Items) != 2 {
+				t.Errorf("records: got %d, want 2 (GETs are not audited)", len(all.Items))
+			}
+		})
+	}
+}
+
+func urlQuery(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, " ", "%20"), "/", "%2F") }
+
+// syncBuffer collects log output from concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSecretsNeverShown puts a secret into the configuration through
+// ${env:…}, sends it in request paths that end up in logs, error answers and
+// the audit log, and greps all three for it.
+func TestSecretsNeverShown(t *testing.T) {
+	const secret = "s3cr3t-Audit-Key-4f9a1c"
+	dir := t.TempDir()
+	yaml := `backend:
+  listen: { host: 127.0.0.1, port: 0 }
+  database: { client: sqlite, connection: ` + filepath.Join(dir, "atrium.db") + ` }
+catalog:
+  processingInterval: false
+atrium:
+  dataDir: ` + filepath.Join(dir, "data") + `
+  demo: false
+  audit:
+    checkpointKey: ${env:ATRIUM_TEST_SECRET}
+`
+	path := filepath.Join(dir, "app-config.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load([]string{path}, map[string]string{"ATRIUM_TEST_SECRET": secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Listener: ln})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done; a.Close() }()
+	<-a.Ready()
+	base := "http://" + a.Addr().String()
+
+	var answers strings.Builder
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/api/catalog/entities/by-name/component/default/" + secret},
+		{"POST", "/api/nothing/" + secret},
+		{"DELETE", "/api/catalog/locations/" + secret},
+	} {
+		req, _ := http.NewRequest(r.method, base+r.path, nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		answers.Write(b)
+	}
+	var export bytes.Buffer
+	if _, err := a.Audit().Export(ctx, audit.Query{}, 100, &export); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"logs": logs.String(), "answers": answers.String(), "audit log": export.String()} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s contain the secret:\n%s", name, out)
+		}
+		if !strings.Contains(out, "[REDACTED]") {
+			t.Errorf("%s: no [REDACTED] mask, so the test did not exercise redaction:\n%s", name, out)
+		}
+	}
+}
