@@ -102,7 +102,9 @@ func TestAuditMiddleware(t *testing.T) {
 	}
 }
 
-func urlQuery(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, " ", "%20"), "/", "%2F") }
+func urlQuery(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, " ", "%20"), "/", "%2F")
+}
 
 // syncBuffer collects log output from concurrent writers.
 type syncBuffer struct {
