@@ -97,6 +97,9 @@ func TestConfigYAMLLoads(t *testing.T) {
 		if len(cfg.Catalog.Locations) != 1 || cfg.Catalog.Locations[0].Target != p.Root {
 			t.Errorf("%s: locations: got %+v, want the root file", tt.engine, cfg.Catalog.Locations)
 		}
+		if cfg.Atrium.RateLimit.Enabled {
+			t.Errorf("%s: rate limiting: got enabled, want disabled", tt.engine)
+		}
 		if cfg.Atrium.Demo {
 			t.Errorf("%s: demo: got true, want false", tt.engine)
 		}

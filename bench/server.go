@@ -72,7 +72,9 @@ type server struct {
 
 // configYAML returns the configuration the benchmark runs with: the
 // generated catalog as the only static location, every kind allowed, no
-// demo, and periodic refresh rare enough not to overlap the measurement.
+// demo, periodic refresh rare enough not to overlap the measurement, and no
+// rate limiting, which exists to protect a shared server from one client
+// and would otherwise be what the load phase measures.
 func configYAML(p serverParams, port int) string {
 	var db string
 	if p.Engine == "postgres" {
