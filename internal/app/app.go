@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/audit"
+	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
@@ -44,8 +45,12 @@ type App struct {
 	log    *slog.Logger
 	store  store.Driver
 	engine *engine.Engine
-	http   *http.Server
-	ln     net.Listener
+	// catalog is the engine behind the permission policy (authz), which
+	// every request goes through.
+	catalog engine.Catalog
+	authz   *authz.Authorizer
+	http    *http.Server
+	ln      net.Listener
 
 	cleanup []func() error
 	// server is the HTTP handler, kept for Routes.
@@ -100,9 +105,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if opts.NoServer {
 		return a, nil
 	}
+	if err = a.authorize(); err != nil {
+		return nil, err
+	}
 	lim := cfg.Atrium.Limits
 	catalogAPI := api.New(api.Params{
-		Catalog:  a.engine,
+		Catalog:  a.catalog,
 		Readonly: cfg.Catalog.Readonly,
 		Limits: api.Limits{
 			DefaultPageSize: lim.DefaultPageSize,
@@ -127,7 +135,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, auditAPI.Register},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, auditAPI.Register, a.permissionRoutes},
 		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,

@@ -7,7 +7,7 @@ import (
 // portal builds the web UI over the engine; its Close joins the cleanup.
 func (a *App) portal() (*ui.UI, error) {
 	u, err := ui.New(ui.Params{
-		Catalog:   a.engine,
+		Catalog:   a.catalog,
 		Logger:    a.log,
 		Subscribe: a.engine.Subscribe,
 		ReadOnly:  a.cfg.Catalog.Readonly,

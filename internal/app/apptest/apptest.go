@@ -51,6 +51,9 @@ catalog:
 atrium:
   dataDir: %q
   demo: false
+  # Tests act as the development user, an admin as in the local demo;
+  # authorization tests configure their own principals and policy.
+  authz: { admins: [user:default/guest] }
 `, filepath.Join(dir, "atrium.db"), filepath.Join(dir, "data"))
 	basePath := filepath.Join(dir, "base.yaml")
 	testPath := filepath.Join(dir, "test.yaml")
