@@ -22,6 +22,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/ui"
 )
 
 // security builds the web security middleware (headers, CORS, rate limits,
@@ -233,4 +234,20 @@ func (c *certCache) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		}
 	}
 	return c.cert, nil
+}
+
+// auditRoutes registers the audit API and the audit page, which the
+// portal's layout frames.
+func (a *App) auditRoutes(api *audit.API, portal *ui.UI) func(web.Mux) {
+	page := &audit.Page{
+		Log:        api.Log,
+		Authorizer: api.Authorizer,
+		Render: func(w http.ResponseWriter, r *http.Request, v audit.PageView) {
+			portal.Render(w, r, ui.View{Title: v.Title, Section: "settings", Body: v.Body, Status: v.Status})
+		},
+	}
+	return func(mux web.Mux) {
+		api.Register(mux)
+		page.Register(mux)
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/atrium-portal/atrium/internal/app"
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/audit"
@@ -98,6 +100,7 @@ func TestAuditMiddleware(t *testing.T) {
 			if all := getAudit(t, base, ""); len(all.Items) != 2 {
 				t.Errorf("records: got %d, want 2 (GETs are not audited)", len(all.Items))
 			}
+			testAuditPage(t, base)
 		})
 	}
 }
@@ -192,5 +195,50 @@ atrium:
 		if !strings.Contains(out, "[REDACTED]") {
 			t.Errorf("%s: no [REDACTED] mask, so the test did not exercise redaction:\n%s", name, out)
 		}
+	}
+}
+
+// testAuditPage checks the /settings/audit page through selectors: the
+// table, the filter, the chart, and nothing that the CSP would block.
+func testAuditPage(t *testing.T, base string) {
+	t.Helper()
+	page := func(query string, want int) *goquery.Document {
+		t.Helper()
+		res, err := http.Get(base + "/settings/audit?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != want {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("GET /settings/audit?%s: %d %s", query, res.StatusCode, b)
+		}
+		doc, err := goquery.NewDocumentFromReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	doc := page("", 200)
+	if got := doc.Find("#audit-events tbody tr").Length(); got != 2 {
+		t.Errorf("rows: got %d, want 2", got)
+	}
+	if got := doc.Find("#audit-events tbody tr[data-outcome=denied] code").First().Text(); got != "POST /api/catalog/refresh" {
+		t.Errorf("denied row action: got %q", got)
+	}
+	if got := doc.Find("figure svg rect").Length(); got < 2 {
+		t.Errorf("chart bars: got %d, want at least one per outcome seen", got)
+	}
+	if got, _ := doc.Find("figure svg[role=img]").Attr("aria-label"); got != "2 events in the last 24 hours" {
+		t.Errorf("chart label: got %q", got)
+	}
+	if n := doc.Find("[style]").Length() + doc.Find("script:not([src])").Length(); n != 0 {
+		t.Errorf("inline styles or scripts that the CSP blocks: %d", n)
+	}
+	if got := page("outcome=denied", 200).Find("#audit-events tbody tr").Length(); got != 1 {
+		t.Errorf("filtered rows: got %d, want 1", got)
+	}
+	if got := page("outcome=bogus", 400).Find(".alert.error").Text(); !strings.Contains(got, "outcome must be") {
+		t.Errorf("bad filter: got %q", got)
 	}
 }
