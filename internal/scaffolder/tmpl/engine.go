@@ -2,9 +2,9 @@ package tmpl
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
-	"fmt"
 	"regexp"
 	"strings"
 
