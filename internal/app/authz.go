@@ -2,9 +2,11 @@ package app
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/ui"
 )
 
 // authorize loads the permission policy and puts the authorized catalog in
@@ -27,9 +29,20 @@ func (a *App) authorize() error {
 	return nil
 }
 
-// permissionRoutes registers Backstage's POST /api/permission/authorize.
-func (a *App) permissionRoutes(mux web.Mux) {
-	(&authz.API{Authorizer: a.authz, Catalog: a.catalog}).Register(mux)
+// permissionRoutes registers Backstage's POST /api/permission/authorize
+// and the permissions page, framed by the portal's layout.
+func (a *App) permissionRoutes(portal *ui.UI) func(web.Mux) {
+	page := &authz.Page{
+		Authorizer: a.authz,
+		Catalog:    a.engine,
+		Render: func(w http.ResponseWriter, r *http.Request, v authz.PageView) {
+			portal.Render(w, r, ui.View{Title: v.Title, Section: "settings", Body: v.Body, Status: v.Status})
+		},
+	}
+	return func(mux web.Mux) {
+		(&authz.API{Authorizer: a.authz, Catalog: a.catalog}).Register(mux)
+		page.Register(mux)
+	}
 }
 
 // Authorizer returns the permission policy in force (nil with NoServer).

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/auth"
@@ -317,4 +318,67 @@ func TestAuthorizationEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestPermissionsPage(t *testing.T) {
+	s, jane, sam := authzServer(t)
+	page := func(token, query string) (int, *goquery.Document) {
+		t.Helper()
+		req, err := http.NewRequest("GET", s.BaseURL+"/settings/permissions"+query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "text/html")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		doc, err := goquery.NewDocumentFromReader(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, doc
+	}
+	result := func(doc *goquery.Document, perm string) string {
+		return doc.Find(`#effective tr[data-permission="`+perm+`"]`).AttrOr("data-result", "")
+	}
+
+	code, doc := page(jane, "")
+	if code != 200 {
+		t.Fatalf("jane: got %d, want 200", code)
+	}
+	if got := doc.Find("#subject").Text(); got != "user:default/jane" {
+		t.Errorf("subject: got %q, want user:default/jane", got)
+	}
+	if got := result(doc, "catalog.entity.read"); got != "CONDITIONAL" {
+		t.Errorf("jane's catalog.entity.read: got %q, want CONDITIONAL", got)
+	}
+	if got := result(doc, "atrium.admin.audit.read"); got != "DENY" {
+		t.Errorf("jane's atrium.admin.audit.read: got %q, want DENY", got)
+	}
+	if n := doc.Find("table.rules").Length(); n != 0 {
+		t.Errorf("jane sees %d rule tables, want none without atrium.admin.policy.read", n)
+	}
+	if code, _ := page(jane, "?user=user:default/sam"); code != 403 {
+		t.Errorf("jane asks for sam: got %d, want 403", code)
+	}
+
+	code, doc = page(sam, "?user=user:default/jane")
+	if code != 200 {
+		t.Fatalf("sam: got %d, want 200", code)
+	}
+	if got := doc.Find("#ownership").Text(); !strings.Contains(got, "group:default/team-a") {
+		t.Errorf("jane's ownership as sam sees it: got %q, want group:default/team-a", got)
+	}
+	if got := result(doc, "catalog.entity.read"); got != "CONDITIONAL" {
+		t.Errorf("jane's catalog.entity.read as sam sees it: got %q, want CONDITIONAL", got)
+	}
+	if !strings.Contains(doc.Find("table.rules").Text(), "hide-secret") {
+		t.Errorf("sam does not see the hide-secret rule")
+	}
+	if !strings.Contains(doc.Find("table.bindings").Text(), "maintainer") {
+		t.Errorf("sam does not see the bindings")
+	}
 }
