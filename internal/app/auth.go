@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/web/ui"
 )
@@ -21,6 +22,15 @@ func (a *App) authenticator(listener net.Listener, portal *ui.UI) (*auth.Authent
 		External: cfg.Backend.Auth.ExternalAccess,
 		BaseURL:  cfg.Backend.BaseURL,
 		Logger:   a.log,
+		Audit: func(ctx context.Context, ev auth.AuditEvent) {
+			outcome := audit.Succeeded
+			if !ev.Succeeded {
+				outcome = audit.Denied
+			}
+			if err := audit.Record(ctx, audit.Event{Action: ev.Action, Resource: ev.Resource, Outcome: outcome, Details: ev.Details}); err != nil {
+				a.log.ErrorContext(ctx, "audit record", "action", ev.Action, "error", err.Error())
+			}
+		},
 		Render: func(w http.ResponseWriter, r *http.Request, p auth.Page) {
 			portal.Render(w, r, ui.View{Title: p.Title, Section: "settings", Body: p.Body, Status: p.Status})
 		},

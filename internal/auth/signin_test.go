@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/oauth2-proxy/mockoidc"
+
+	"github.com/atrium-portal/atrium/internal/store"
 )
 
 var jane = &mockoidc.MockUser{Subject: "u-jane", Email: "jane@example.test", PreferredUsername: "jdoe"}
@@ -174,5 +177,29 @@ func TestSignInStateChecks(t *testing.T) {
 	// Unknown providers and provider errors are explained.
 	if status, _ := call(t, c, "GET", s.URL+"/api/auth/nope/start", "", ""); status != 404 {
 		t.Errorf("unknown provider: got %d, want 404", status)
+	}
+}
+
+func TestSignInAudited(t *testing.T) {
+	m := startOIDC(t)
+	s := startAtrium(t, providerYAML(m, ""))
+	if status, body := signIn(t, browser(t), s.URL, m, jane); status != 200 {
+		t.Fatalf("sign-in: got %d %s", status, body)
+	}
+	m.QueueUser(&mockoidc.MockUser{Subject: "x", Email: "nobody@example.test"})
+	if status, _ := call(t, browser(t), "GET", s.URL+"/api/auth/oidc/start", "", ""); status != 403 {
+		t.Fatalf("unknown user: got %d, want 403", status)
+	}
+	list, err := s.App.Store().AuditList(context.Background(), store.AuditListParams{Action: "auth.signin", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range list {
+		got = append(got, r.Outcome+" "+r.Resource)
+	}
+	want := []string{"denied provider:oidc", "succeeded user:default/jane"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit records: got %v, want %v (newest first)", got, want)
 	}
 }
