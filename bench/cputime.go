@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // clockTicks is the unit of utime and stime in /proc/<pid>/stat (USER_HZ,
@@ -45,4 +46,24 @@ func parseStatCPU(stat string) (float64, error) {
 		return 0, fmt.Errorf("stat stime %q: %w", f[12], err)
 	}
 	return float64(ut+st) / clockTicks, nil
+}
+
+// waitIdle waits until the process uses less than a tenth of a core over
+// a second (the background work that follows ingestion, such as building
+// indexes, is done), or until timeout. It returns how long it waited.
+func waitIdle(pid int, timeout time.Duration) time.Duration {
+	start := time.Now()
+	prev, err := procCPUSeconds(pid)
+	if err != nil {
+		return 0
+	}
+	for time.Since(start) < timeout {
+		time.Sleep(time.Second)
+		cur, err := procCPUSeconds(pid)
+		if err != nil || cur-prev < 0.1 {
+			break
+		}
+		prev = cur
+	}
+	return time.Since(start)
 }

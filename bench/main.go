@@ -221,6 +221,10 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 	log.Printf("ingested in %.2fs (all entities visible after %.2fs), server CPU %.1fs, peak RSS %.0f MB",
 		ing.Seconds, ing.CountsSeconds, res.IngestCPUSeconds, res.PeakRSSIngestMB)
+	// Measure the queries on a settled server, not during the work that
+	// follows the last entity write (edges, orphans, index builds).
+	res.SettleSeconds = waitIdle(srv.PID(), 5*time.Minute).Seconds()
+	log.Printf("server idle %.1fs later", res.SettleSeconds)
 	if prof != nil {
 		res.Profiled = true
 		if err := prof.stopCPU(ctx); err != nil {

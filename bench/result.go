@@ -31,7 +31,10 @@ type Result struct {
 	// ingestion was complete: the cost of start-up and ingestion, which,
 	// unlike Ingest.Seconds, hardly depends on other work on the machine.
 	IngestCPUSeconds float64 `json:"ingestCpuSeconds"`
-	Endpoints        []Stats `json:"endpoints"`
+	// SettleSeconds is how long after ingestion the server went idle
+	// (under a tenth of a core): the load phase starts then.
+	SettleSeconds float64 `json:"settleSeconds"`
+	Endpoints     []Stats `json:"endpoints"`
 	// Profiled runs carry the profiler's overhead.
 	Profiled bool `json:"profiled,omitempty"`
 }
@@ -95,8 +98,8 @@ func procMeminfoKB(key string) (int64, error) {
 }
 
 func markdownHeader() string {
-	return "| db | entities | ingest s | peak RSS MB (ingest / end) | by-name p50 / p99 ms | by-name req/s | by-query p50 / p99 ms | by-query req/s | facets p50 / p99 ms | facets req/s |\n" +
-		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	return "| db | entities | ingest s | ingest CPU s | peak RSS MB (ingest / end) | by-name p50 / p99 ms | by-name req/s | by-query p50 / p99 ms | by-query req/s | facets p50 / p99 ms | facets req/s |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 }
 
 // MarkdownRow formats the result as one row under markdownHeader.
@@ -108,7 +111,7 @@ func (r *Result) MarkdownRow() string {
 	} else {
 		b.WriteString("did not finish")
 	}
-	fmt.Fprintf(&b, " | %.0f / %.0f |", r.PeakRSSIngestMB, r.PeakRSSMB)
+	fmt.Fprintf(&b, " | %.1f | %.0f / %.0f |", r.IngestCPUSeconds, r.PeakRSSIngestMB, r.PeakRSSMB)
 	for _, name := range []string{"by-name", "by-query", "facets"} {
 		found := false
 		for _, s := range r.Endpoints {
