@@ -68,9 +68,9 @@ spec: { type: service, lifecycle: experimental, owner: team-b }
 
 // authzServer starts Atrium with the example policy and a small catalog,
 // and returns personal tokens for jane (team-a) and sam (security).
-func authzServer(t *testing.T) (s *apptest.Server, jane, sam string) {
+func authzServer(t *testing.T) (s *apptest.Server, jane, sam, dir string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir = t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(authzCatalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,15 @@ func authzServer(t *testing.T) (s *apptest.Server, jane, sam string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = apptest.StartServer(t, fmt.Sprintf(`catalog:
+	for name, owner := range map[string]string{"mine.yaml": "team-a", "theirs.yaml": "team-b"} {
+		doc := fmt.Sprintf("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: reg-%s }\nspec: { type: service, lifecycle: experimental, owner: %s }\n", owner, owner)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s = apptest.StartServer(t, fmt.Sprintf(`atrium:
+  allowedLocationTypes: [file]
+catalog:
   locations: [{ type: file, target: %q }]
   rules: [{ allow: [Component, Group, User, Location] }]
 permission:
@@ -101,7 +109,7 @@ permission:
 		}
 		return created.Secret
 	}
-	return s, token("user:default/jane"), token("user:default/sam")
+	return s, token("user:default/jane"), token("user:default/sam"), dir
 }
 
 // call sends a request with a bearer token and decodes a JSON answer into out.
@@ -170,7 +178,7 @@ func componentNames(t *testing.T, s *apptest.Server, token string) []string {
 }
 
 func TestAuthorizationEndToEnd(t *testing.T) {
-	s, jane, sam := authzServer(t)
+	s, jane, sam, dir := authzServer(t)
 
 	t.Run("lists are filtered and paged correctly", func(t *testing.T) {
 		if got, want := componentNames(t, s, jane), []string{"a-prod", "a-svc", "b-svc"}; !slices.Equal(got, want) {
@@ -249,6 +257,34 @@ func TestAuthorizationEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("locations need ownership of every entity", func(t *testing.T) {
+		var errBody struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		theirs := fmt.Sprintf(`{"type":"file","target":%q}`, filepath.Join(dir, "theirs.yaml"))
+		code := call(t, s, jane, "POST", "/api/catalog/locations", theirs, &errBody)
+		if code != 403 || !strings.Contains(errBody.Error.Message, "component:default/reg-team-b") {
+			t.Errorf("jane registers team-b's location: got %d %q, want 403 naming component:default/reg-team-b", code, errBody.Error.Message)
+		}
+		if code := call(t, s, jane, "POST", "/api/catalog/locations?dryRun=true", theirs, nil); code != 201 && code != 200 {
+			t.Errorf("jane's dry run of team-b's location: got %d, want it to succeed", code)
+		}
+		var created struct {
+			Location struct{ ID string } `json:"location"`
+		}
+		mine := fmt.Sprintf(`{"type":"file","target":%q}`, filepath.Join(dir, "mine.yaml"))
+		if code := call(t, s, jane, "POST", "/api/catalog/locations", mine, &created); code != 201 {
+			t.Fatalf("jane registers team-a's location: got %d, want 201", code)
+		}
+		code = call(t, s, sam, "DELETE", "/api/catalog/locations/"+created.Location.ID, "", &errBody)
+		if code != 403 || !strings.Contains(errBody.Error.Message, "catalog.location.delete") {
+			t.Errorf("sam unregisters jane's location: got %d %q, want 403 naming catalog.location.delete", code, errBody.Error.Message)
+		}
+		if code := call(t, s, jane, "DELETE", "/api/catalog/locations/"+created.Location.ID, "", nil); code != 204 {
+			t.Errorf("jane unregisters her location: got %d, want 204", code)
+		}
+	})
+
 	t.Run("denials are audited", func(t *testing.T) {
 		page, err := s.App.Audit().List(context.Background(), audit.Query{AuditListParams: store.AuditListParams{Outcome: string(audit.Denied), Limit: 100}})
 		if err != nil {
@@ -321,7 +357,7 @@ func TestAuthorizationEndToEnd(t *testing.T) {
 }
 
 func TestPermissionsPage(t *testing.T) {
-	s, jane, sam := authzServer(t)
+	s, jane, sam, _ := authzServer(t)
 	page := func(token, query string) (int, *goquery.Document) {
 		t.Helper()
 		req, err := http.NewRequest("GET", s.BaseURL+"/settings/permissions"+query, nil)

@@ -259,7 +259,7 @@ func (a *Authorizer) decide(p *auth.Principal, name string, res *Resource) (Deci
 		d.Result, d.Filter = Conditional, f
 		return d, nil
 	}
-	x := indexEntity(res.Entity)
+	x := indexEntity(withRelations(res.Entity))
 	if x.match(f) {
 		d.Result = Allow
 		return d, nil

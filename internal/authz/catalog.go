@@ -234,7 +234,7 @@ func (g *guardedCatalog) AddLocation(ctx context.Context, spec engine.LocationSp
 			continue
 		}
 		checked++
-		if err := g.check(ctx, PermLocationCreate, e); err != nil {
+		if err := g.check(ctx, PermLocationCreate, withRelations(e)); err != nil {
 			return nil, fault.New(fault.Forbidden, "not allowed: %s on %s, which this location holds", PermLocationCreate, e.Ref())
 		}
 	}

@@ -83,3 +83,21 @@ func (x *entityIndex) match(f *catalog.Filter) bool {
 	}
 	return false
 }
+
+// withRelations returns e with its outgoing relations computed from its
+// spec when it has none, as for entities that a dry run produced and that
+// were never stitched.
+func withRelations(e *catalog.Entity) *catalog.Entity {
+	if len(e.Relations) > 0 {
+		return e
+	}
+	rows, _ := catalog.Relations(e)
+	self := e.Ref().String()
+	c := *e
+	for _, r := range rows {
+		if r.Source == self {
+			c.Relations = append(c.Relations, catalog.Relation{Type: r.Type, TargetRef: r.Target})
+		}
+	}
+	return &c
+}
