@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/secrets"
+	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
 )
@@ -85,6 +86,24 @@ func (a *App) security() (web.Security, *audit.API, error) {
 			a.cleanup = append(a.cleanup, client.Close)
 			lim = &web.RedisLimiter{Client: client}
 		}
+		if rl.Store == "database" {
+			lim = storeLimiter{a.store}
+			a.background = append(a.background, func(ctx context.Context) error {
+				t := time.NewTicker(time.Hour)
+				defer t.Stop()
+				for {
+					select {
+					case <-ctx.Done():
+						return nil
+					case <-t.C:
+						// A bucket idle for a day is full again: the row adds nothing.
+						if _, err := a.store.RatePrune(ctx, time.Now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+							a.log.Warn("pruning rate limit buckets", "error", err.Error())
+						}
+					}
+				}
+			})
+		}
 		sec.RateLimit = web.RateLimitConfig{
 			Limiter:   lim,
 			Default:   budget(rl.Default),
@@ -96,6 +115,14 @@ func (a *App) security() (web.Security, *audit.API, error) {
 		}
 	}
 	return sec, api, nil
+}
+
+// storeLimiter keeps rate limit buckets in the database (shared by the
+// replicas using it).
+type storeLimiter struct{ s store.RateLimitStore }
+
+func (l storeLimiter) Take(ctx context.Context, key string, b web.Budget) (bool, time.Duration, error) {
+	return l.s.RateTake(ctx, key, b.Rate, b.Burst)
 }
 
 func budget(b config.RateBudget) web.Budget {

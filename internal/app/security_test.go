@@ -242,3 +242,44 @@ func testAuditPage(t *testing.T, base string) {
 		t.Errorf("bad filter: got %q", got)
 	}
 }
+
+// TestRateLimitInDatabase limits through buckets in the database (shared by
+// replicas) on both engines: the third request in a minute is refused with
+// Retry-After and Backstage's body.
+func TestRateLimitInDatabase(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) {
+			base := apptest.Start(t, db.YAML+"atrium:\n  rateLimit:\n    store: database\n    default: { perMinute: 1, burst: 2 }\n")
+			var codes []int
+			var last *http.Response
+			var body []byte
+			for i := 0; i < 3; i++ {
+				res, err := http.Get(base + "/api/catalog/entities?limit=1")
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ = io.ReadAll(res.Body)
+				res.Body.Close()
+				codes = append(codes, res.StatusCode)
+				last = res
+			}
+			if codes[0] != 200 || codes[1] != 200 || codes[2] != 429 {
+				t.Fatalf("statuses: got %v, want [200 200 429]", codes)
+			}
+			if ra := last.Header.Get("Retry-After"); ra == "" || ra == "0" {
+				t.Errorf("Retry-After: got %q", ra)
+			}
+			if !strings.Contains(string(body), `"message":"Too many requests, please try again later"`) || !strings.Contains(string(body), `"statusCode":429`) {
+				t.Errorf("body: got %s", body)
+			}
+			res, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("health checks are not limited: got %d", res.StatusCode)
+			}
+		})
+	}
+}

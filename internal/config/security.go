@@ -54,7 +54,7 @@ type AuditSettings struct {
 // RateLimitSettings is atrium.rateLimit.
 type RateLimitSettings struct {
 	Enabled bool
-	// Store is memory (one replica) or redis (shared).
+	// Store is memory (one replica), redis or database (shared by replicas).
 	Store    string
 	RedisURL string
 	Default  RateBudget
@@ -176,7 +176,7 @@ func (d *decoder) auditSettings(n *node, path string, a *AuditSettings) {
 func (d *decoder) rateLimit(n *node, path string, r *RateLimitSettings) {
 	d.fields(n, path, map[string]func(*node, string){
 		"enabled": func(v *node, p string) { d.boolean(v, p, &r.Enabled) },
-		"store":   func(v *node, p string) { d.oneOf(v, p, []string{"memory", "redis"}, &r.Store) },
+		"store":   func(v *node, p string) { d.oneOf(v, p, []string{"memory", "redis", "database"}, &r.Store) },
 		"redis": func(v *node, p string) {
 			d.fields(v, p, map[string]func(*node, string){
 				"url": func(x *node, q string) { d.str(x, q, &r.RedisURL) },

@@ -17,6 +17,7 @@ import (
 // Driver is what every database engine implements.
 type Driver interface {
 	AuditStore
+	RateLimitStore
 	AuthStore
 	BulkStore
 	TaskStore

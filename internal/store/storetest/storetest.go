@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"Locations", testLocations},
 	}
 	tests = append(tests, auditTests...)
+	tests = append(tests, rateLimitTests...)
 	tests = append(tests, authTests...)
 	tests = append(tests, taskTests...)
 	tests = append(tests, bulkTests(tests)...)
