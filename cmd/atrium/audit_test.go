@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atrium-portal/atrium/internal/app"
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/store"
 )
 
 func TestAuditVerifyAndExport(t *testing.T) {
@@ -62,5 +64,75 @@ func TestAuditVerifyAndExport(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "audit", "verify"); code != 2 {
 		t.Errorf("verify without --config: got exit %d, want 2", code)
+	}
+}
+
+func TestSecretsRotate(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "atrium.db")
+	k1 := "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=" // 32 × 0x01
+	k2 := "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=" // 32 × 0x02
+	write := func(keys string) string {
+		p := filepath.Join(dir, "app-config.yaml")
+		yaml := "backend:\n  database: { client: sqlite, connection: " + db + " }\natrium:\n  dataDir: " + filepath.Join(dir, "data") +
+			"\n  demo: false\n  secrets:\n    keys:\n" + keys
+		if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfgPath := write("      - { id: k1, key: " + k1 + " }\n")
+	cfg, err := config.Load([]string{cfgPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, app.Options{NoServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := a.SecretBox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := box.Seal([]byte(`{"token":"glpat-xyz"}`), []byte("scaffolder-task-secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := store.Task{ID: "t1", TemplateRef: "template:default/x", Status: "open", CreatedBy: "user:default/jane",
+		CreatedAt: time.Now(), Spec: []byte("{}"), State: []byte("{}"), Secrets: sealed}
+	if err := a.Store().TaskCreate(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+
+	cfgPath = write("      - { id: k1, key: " + k1 + " }\n      - { id: k2, key: " + k2 + " }\n")
+	code, out, errOut := runCLI(t, "secrets", "rotate", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "scaffolder task secrets: 1 re-sealed with key k2, 0 already current") {
+		t.Fatalf("rotate: got %d %q %q", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "secrets", "rotate", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "0 re-sealed with key k2, 1 already current") {
+		t.Errorf("second rotate: got %d %q", code, out)
+	}
+	// The old key can go: the task's secrets open with k2 alone.
+	cfgPath = write("      - { id: k2, key: " + k2 + " }\n")
+	cfg, err = config.Load([]string{cfgPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = app.New(ctx, cfg, app.Options{NoServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	got, err := a.Store().TaskGet(ctx, "t1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _ = a.SecretBox()
+	pt, err := box.Open(got.Secrets, []byte("scaffolder-task-secrets"))
+	if err != nil || string(pt) != `{"token":"glpat-xyz"}` {
+		t.Errorf("after rotation: got %q, %v", pt, err)
 	}
 }

@@ -20,6 +20,11 @@ const usage = `Usage:
                                            create an API token; prints it once
   atrium token list --config FILE [--user REF | --service NAME] [--revoked]
   atrium token revoke --config FILE ID     revoke an API token
+  atrium audit verify --config FILE [--json]
+                                           check the audit log's hash chain; exit 1 naming the first bad record
+  atrium audit export --config FILE [--out FILE] [--since T] [--until T] [--actor REF] [--outcome O]
+                                           write audit records as JSON Lines, oldest first
+  atrium secrets rotate --config FILE      re-seal stored secrets with the newest atrium.secrets.keys key
   atrium policy test [--admin REF]... POLICY.yaml CASES.yaml
                                            check a policy against expected decisions; exit 1 on a mismatch
   atrium version                           print the version
@@ -79,6 +84,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("unknown catalog subcommand %q (want validate or import)", args[1])
 	case "token":
 		return token(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], stdout, stderr)
+	case "secrets":
+		return secretsCommand(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return policyCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
