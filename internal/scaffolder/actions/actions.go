@@ -100,4 +100,3 @@ func schema(s string) json.RawMessage { return json.RawMessage(s) }
 func errorf(format string, args ...any) error {
 	return fault.New(fault.Invalid, format, args...)
 }
-
