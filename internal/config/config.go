@@ -142,6 +142,8 @@ type Atrium struct {
 	Authz Authz
 	// TechDocs bounds documentation builds.
 	TechDocs TechDocs
+	// Scaffolder configures software templates (also the top-level scaffolder section).
+	Scaffolder Scaffolder
 }
 
 // Limits bound what one request or one location may cost.
@@ -286,6 +288,7 @@ func defaults() *Config {
 			Security:             defaultSecurity(),
 			Authz:                authzDefaults(),
 			TechDocs:             techDocsDefaults(),
+			Scaffolder:           scaffolderDefaults(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -334,6 +337,7 @@ func (d *decoder) config(n *node, cfg *Config) {
 		"catalog":    func(v *node, p string) { d.catalog(v, p, &cfg.Catalog) },
 		"auth":       func(v *node, p string) { d.auth(v, p, &cfg.Auth) },
 		"atrium":     func(v *node, p string) { d.atrium(v, p, &cfg.Atrium) },
+		"scaffolder": func(v *node, p string) { d.backstageScaffolder(v, p, &cfg.Atrium.Scaffolder) },
 		"permission": func(v *node, p string) { d.permission(v, p, &cfg.Atrium.Authz) },
 	}, backstageSections...)
 }
@@ -343,7 +347,7 @@ func (d *decoder) config(n *node, cfg *Config) {
 // app-config.yaml loads unchanged.
 var backstageSections = []string{
 	"app", "organization", "integrations", "techdocs", "proxy",
-	"scaffolder", "kubernetes", "search", "lighthouse", "costInsights", "homepage",
+	"kubernetes", "search", "lighthouse", "costInsights", "homepage",
 	"signals", "events", "notifications", "sentry", "rollbar", "newrelic", "jenkins",
 	"sonarqube", "gitlab", "argocd", "dynatrace", "pagerduty", "enableExperimentalRedirectFlow",
 }
@@ -637,12 +641,13 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 				}
 			}
 		},
-		"limits":    func(v *node, p string) { d.limits(v, p, &a.Limits) },
-		"audit":     func(v *node, p string) { d.auditSettings(v, p, &a.Audit) },
-		"rateLimit": func(v *node, p string) { d.rateLimit(v, p, &a.RateLimit) },
-		"secrets":   func(v *node, p string) { d.secrets(v, p, &a.Secrets) },
-		"authz":     func(v *node, p string) { d.authz(v, p, &a.Authz) },
-		"techdocs":  func(v *node, p string) { d.techDocs(v, p, &a.TechDocs) },
+		"limits":     func(v *node, p string) { d.limits(v, p, &a.Limits) },
+		"audit":      func(v *node, p string) { d.auditSettings(v, p, &a.Audit) },
+		"rateLimit":  func(v *node, p string) { d.rateLimit(v, p, &a.RateLimit) },
+		"secrets":    func(v *node, p string) { d.secrets(v, p, &a.Secrets) },
+		"authz":      func(v *node, p string) { d.authz(v, p, &a.Authz) },
+		"techdocs":   func(v *node, p string) { d.techDocs(v, p, &a.TechDocs) },
+		"scaffolder": func(v *node, p string) { d.atriumScaffolder(v, p, &a.Scaffolder) },
 	})
 }
 
