@@ -19,6 +19,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/auth"
+	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
@@ -34,7 +35,7 @@ func (a *App) security() (web.Security, *audit.API, error) {
 	s := cfg.Atrium.Security
 	api := &audit.API{
 		Log:        a.audit,
-		Authorizer: audit.ReadersAuthorizer{Readers: append(append([]string(nil), s.Audit.Readers...), cfg.Atrium.Authz.Admins...)},
+		Authorizer: auditAuthorizer{readers: audit.ReadersAuthorizer{Readers: s.Audit.Readers}, az: a.authz},
 		MaxExport:  s.Audit.MaxExportRecords,
 	}
 	if s.Audit.Retention > 0 {
@@ -115,6 +116,24 @@ func (a *App) security() (web.Security, *audit.API, error) {
 		}
 	}
 	return sec, api, nil
+}
+
+// auditAuthorizer lets the readers of atrium.audit.readers in, and asks
+// the policy (atrium.admin.audit.read) about everyone else.
+type auditAuthorizer struct {
+	readers audit.ReadersAuthorizer
+	az      *authz.Authorizer
+}
+
+func (x auditAuthorizer) Authorize(ctx context.Context, perm string) (bool, error) {
+	if ok, err := x.readers.Authorize(ctx, perm); ok || err != nil || x.az == nil {
+		return ok, err
+	}
+	d, err := x.az.Authorize(ctx, auth.PrincipalFrom(ctx), perm, nil)
+	if err != nil {
+		return false, err
+	}
+	return d.Result == authz.Allow, nil
 }
 
 // storeLimiter keeps rate limit buckets in the database (shared by the

@@ -283,3 +283,29 @@ func TestRateLimitInDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditAPIPermission: a service token without atrium.admin.audit.read
+// is refused, and the refusal itself is audited.
+func TestAuditAPIPermission(t *testing.T) {
+	const token = "ci-token-0123456789abcdef"
+	srv := apptest.StartServer(t, "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: "+token+", subject: ci }\n")
+	for _, path := range []string{"/api/audit/events", "/api/audit/export", "/settings/audit"} {
+		req, _ := http.NewRequest("GET", srv.BaseURL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 403 {
+			t.Errorf("%s as service:ci: got %d, want 403", path, res.StatusCode)
+		}
+	}
+	page, err := srv.App.Audit().List(context.Background(), audit.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 3 || page.Items[0].Outcome != audit.Denied || page.Items[0].Actor.Ref == audit.Anonymous {
+		t.Errorf("denials recorded: got %+v, want 3 denied records naming the service", page.Items)
+	}
+}

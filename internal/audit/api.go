@@ -169,6 +169,9 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 func (l *Log) List(ctx context.Context, q Query) (EventsPage, error) {
 	p := q.AuditListParams
 	limit := p.Limit
+	if limit <= 0 {
+		limit = 50
+	}
 	p.Limit = limit + 1
 	recs, err := l.p.Store.AuditList(ctx, p)
 	if err != nil {
