@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
 )
 
@@ -58,6 +59,16 @@ func BenchmarkEntityUpsert(b *testing.B) {
 		b.Fatal(err)
 	}
 	storetest.BenchUpsert(b, db)
+}
+
+func BenchmarkBulkLoad(b *testing.B) {
+	storetest.BenchBulkLoad(b, func(b *testing.B) store.Driver {
+		db := openTest(b)
+		if err := db.Migrate(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
 }
 
 func BenchmarkEntityGetByRef(b *testing.B) {

@@ -152,6 +152,45 @@ func BenchUpsert(b *testing.B, d store.Driver) {
 	b.ReportMetric(float64((CPUTime(b)-cpu0).Microseconds())/float64(next), "cpu-µs/entity")
 }
 
+// BenchBulkLoad measures loading BenchN synthetic entities into an empty
+// catalog in batches of 1000, row by row ("rows") or as a bulk load with
+// the secondary indexes built at the end ("bulk"). open returns a fresh,
+// migrated driver. cpu-µs/entity is this process's CPU time (for SQLite,
+// all of the work; for PostgreSQL, the client's share only).
+func BenchBulkLoad(b *testing.B, open func(b *testing.B) store.Driver) {
+	n := BenchN(b)
+	for _, bulk := range []bool{false, true} {
+		name := "rows"
+		if bulk {
+			name = "bulk"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				d := open(b)
+				b.StartTimer()
+				cpu0 := CPUTime(b)
+				if bulk {
+					if began, err := d.BulkBegin(ctx); err != nil || !began {
+						b.Fatalf("BulkBegin: %v, %v", began, err)
+					}
+				}
+				if err := Load(ctx, d, 0, n, n, 1000); err != nil {
+					b.Fatal(err)
+				}
+				if err := d.BulkEnd(ctx); err != nil {
+					b.Fatal(err)
+				}
+				cpu += CPUTime(b) - cpu0
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entities/s")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(n*b.N), "cpu-µs/entity")
+		})
+	}
+}
+
 // CPUTime returns the user and system CPU time this process has used.
 func CPUTime(tb testing.TB) time.Duration {
 	tb.Helper()
