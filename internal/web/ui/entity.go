@@ -78,6 +78,8 @@ type graphForm struct {
 	Types    []graphType
 	Action   string
 	Selected []string
+	// FullHref opens the same graph (depth and relation types) on its own page.
+	FullHref string
 }
 
 type graphType struct {
@@ -247,11 +249,16 @@ func (u *UI) entityOverview(ctx context.Context, r *http.Request, d *entityData)
 			types = append(types, t)
 		}
 	}
+	full := url.Values{"depth": {strconv.Itoa(gf.Depth)}}
+	if len(types) > 0 {
+		full["rel"] = types
+	}
 	if (kind == "group" || kind == "user") && len(types) > 0 {
 		// A membership graph follows both directions of each pair.
 		types = expandPairs(types)
 	}
 	gf.Selected = types
+	gf.FullHref = d.Href + "/graph?" + full.Encode()
 	d.GraphForm = gf
 	svg, err := graph.Render(ctx, u.p.Catalog, d.Ref, graph.Options{Depth: gf.Depth, Types: types})
 	if err != nil {

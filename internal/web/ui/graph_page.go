@@ -62,6 +62,10 @@ func (u *UI) graphPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	d.AnyTypes = len(types) > 0
+	if k := strings.ToLower(e.Kind); (k == "group" || k == "user") && d.AnyTypes {
+		// As on the entity page, a membership graph follows both directions.
+		types = expandPairs(types)
+	}
 	svg, err := graph.Render(ctx, u.p.Catalog, d.Ref, graph.Options{Depth: d.Depth, Types: types})
 	if err != nil {
 		u.fail(w, r, err)

@@ -176,6 +176,36 @@ func TestEntityPage(t *testing.T) {
 	}
 }
 
+func TestEntityPageLinksToFullGraph(t *testing.T) {
+	p := startPortal(t)
+	tests := []struct {
+		name     string
+		path     string
+		want     string
+		wantNode string // an entity the full graph links to
+	}{
+		{"default", "/catalog/default/component/ledger-service", "/catalog/default/component/ledger-service/graph?depth=1", "/catalog/default/group/payments"},
+		{"keeps depth and types", "/catalog/default/component/ledger-service?depth=3&rel=dependsOn", "/catalog/default/component/ledger-service/graph?depth=3&rel=dependsOn", "/catalog/default/resource/ledger-db"},
+		{"group membership", "/catalog/default/group/payments", "/catalog/default/group/payments/graph?depth=1&rel=memberOf&rel=childOf", "/catalog/default/user/ada"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, doc := p.get(t, tt.path)
+			link := doc.Find("#graph-h a#graph-full")
+			if got := link.AttrOr("href", ""); got != tt.want {
+				t.Fatalf("full graph link: got %q, want %q", got, tt.want)
+			}
+			res, page := p.get(t, link.AttrOr("href", ""))
+			if res.StatusCode != 200 || page.Find(".graph-canvas svg.relgraph").Length() != 1 {
+				t.Errorf("full graph page: got status %v and %d graphs, want 200 and 1", res.StatusCode, page.Find(".graph-canvas svg.relgraph").Length())
+			}
+			if page.Find(`svg.relgraph a[href="`+tt.wantNode+`"]`).Length() != 1 {
+				t.Errorf("full graph page: got no node linking to %s", tt.wantNode)
+			}
+		})
+	}
+}
+
 func TestHostileContentIsInert(t *testing.T) {
 	p := startPortal(t)
 	_, doc := p.get(t, "/catalog/default/component/ledger-service")
