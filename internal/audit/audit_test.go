@@ -28,16 +28,16 @@ type bench struct {
 	disarm string
 }
 
-func benches(t *testing.T) []func(t *testing.T) *bench {
+func benches(t *testing.T) []func(t testing.TB) *bench {
 	t.Helper()
-	out := []func(t *testing.T) *bench{sqliteBench}
+	out := []func(t testing.TB) *bench{sqliteBench}
 	if apptest.PostgresDSN(t) != "" {
 		out = append(out, postgresBench)
 	}
 	return out
 }
 
-func sqliteBench(t *testing.T) *bench {
+func sqliteBench(t testing.TB) *bench {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "atrium.db")
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: path})
@@ -66,7 +66,7 @@ func sqliteBench(t *testing.T) *bench {
 	}
 }
 
-func postgresBench(t *testing.T) *bench {
+func postgresBench(t testing.TB) *bench {
 	t.Helper()
 	dsn := apptest.PostgresDSN(t)
 	ctx := context.Background()
@@ -245,5 +245,26 @@ func TestPruneRefusesTamperedPrefix(t *testing.T) {
 	b.exec(t, "UPDATE audit_events SET outcome = 'failed' WHERE seq = 2")
 	if _, err := b.log.Prune(context.Background(), t0.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "tampered") {
 		t.Errorf("Prune of a tampered prefix: got %v, want a refusal", err)
+	}
+}
+
+// BenchmarkAppend measures one audit append (a write transaction that
+// locks the chain head) on each database.
+func BenchmarkAppend(b *testing.B) {
+	opens := []func(t testing.TB) *bench{sqliteBench}
+	if apptest.PostgresDSN(b) != "" {
+		opens = append(opens, postgresBench)
+	}
+	for _, open := range opens {
+		bb := open(b)
+		b.Run(bb.name, func(b *testing.B) {
+			ev := audit.Event{Actor: audit.Actor{Ref: "user:default/jane"}, Action: "POST /api/catalog/locations",
+				Resource: "/api/catalog/locations", Outcome: audit.Succeeded, Status: 201, Details: map[string]any{"method": "POST"}}
+			for b.Loop() {
+				if _, err := bb.log.Append(context.Background(), ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
