@@ -62,7 +62,7 @@ spec: { type: service, lifecycle: experimental, owner: team-b }
 ---
 apiVersion: backstage.io/v1alpha1
 kind: Component
-metadata: { name: vault, tags: [secret] }
+metadata: { name: vault, tags: [secret], annotations: { backstage.io/techdocs-ref: "dir:./vault-docs" } }
 spec: { type: service, lifecycle: experimental, owner: team-b }
 `
 
@@ -76,6 +76,12 @@ func authzServer(t *testing.T) (s *apptest.Server, jane, sam, dir string) {
 	}
 	policy, err := filepath.Abs(filepath.Join("..", "..", "docs", "examples", "policy.yaml"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "vault-docs", "docs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vault-docs", "docs", "index.md"), []byte("# Vault runbook\n\nRotate the unseal keys every quarter.\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for name, owner := range map[string]string{"mine.yaml": "team-a", "theirs.yaml": "team-b"} {
@@ -416,5 +422,39 @@ func TestPermissionsPage(t *testing.T) {
 	}
 	if !strings.Contains(doc.Find("table.bindings").Text(), "maintainer") {
 		t.Errorf("sam does not see the bindings")
+	}
+}
+
+// TestDocsFollowReadPermission checks that TechDocs pages and docs search
+// hide the documentation of entities the caller may not read.
+func TestDocsFollowReadPermission(t *testing.T) {
+	s, jane, sam, _ := authzServer(t)
+	page := func(token, path string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest("GET", s.BaseURL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Accept", "text/html")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := page(sam, "/docs/default/component/vault/"); code != 200 || !strings.Contains(body, "unseal keys") {
+		t.Fatalf("sam opens vault's docs: got %d, want 200 with the runbook", code)
+	}
+	if code, body := page(jane, "/docs/default/component/vault/"); code != 404 || strings.Contains(body, "unseal keys") {
+		t.Errorf("jane opens vault's docs: got %d, want 404 without the runbook", code)
+	}
+	if _, body := page(sam, "/docs?q=unseal"); !strings.Contains(body, "Vault runbook") {
+		t.Errorf("sam searches the docs: got no hit for the vault runbook, want one")
+	}
+	if _, body := page(jane, "/docs?q=unseal"); strings.Contains(body, "Vault runbook") {
+		t.Errorf("jane searches the docs: got the vault runbook, want it hidden")
 	}
 }

@@ -7,11 +7,13 @@ import (
 	"github.com/atrium-portal/atrium/internal/web/ui"
 )
 
-// docs builds the TechDocs service and its pages. The service follows the
-// engine's change events to drop the sites of changed entities.
+// docs builds the TechDocs service and its pages. The service reads the
+// catalog through the authorizing catalog, so docs of entities a caller may
+// not read are hidden like the entities; it follows the engine's change
+// events to drop the sites of changed entities.
 func (a *App) docs(portal *ui.UI) *ui.Docs {
 	td := a.cfg.Atrium.TechDocs
-	svc := techdocs.New(techdocs.Params{Catalog: a.engine, Logger: a.log, Limits: techdocs.Limits{
+	svc := techdocs.New(techdocs.Params{Catalog: a.catalog, Logger: a.log, Limits: techdocs.Limits{
 		MaxFiles: td.MaxFiles, MaxFileBytes: td.MaxFileBytes, MaxSiteBytes: td.MaxSiteBytes,
 		MaxConcurrentBuilds: td.MaxConcurrentBuilds, MaxSites: td.MaxSites,
 	}})

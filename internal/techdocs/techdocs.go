@@ -285,16 +285,29 @@ func (s *Site) Search(q string, limit int) []Hit {
 	return hits
 }
 
-// Search searches every site built so far.
-func (s *Service) Search(q string, limit int) []Hit {
+// Search searches every site built so far whose entity the caller may
+// read: the sites' entities are looked up through the service's catalog
+// with ctx, so an authorizing catalog hides the docs of hidden entities.
+func (s *Service) Search(ctx context.Context, q string, limit int) ([]Hit, error) {
 	s.mu.Lock()
 	sites := make([]*Site, 0, len(s.sites))
 	for _, site := range s.sites {
 		sites = append(sites, site)
 	}
 	s.mu.Unlock()
+	refs := make([]string, len(sites))
+	for i, site := range sites {
+		refs[i] = site.Ref.String()
+	}
+	visible, err := s.cat.EntitiesByRefs(ctx, refs, nil)
+	if err != nil {
+		return nil, err
+	}
 	var all []Hit
-	for _, site := range sites {
+	for i, site := range sites {
+		if visible[i] == nil {
+			continue
+		}
 		all = append(all, site.Search(q, 0)...)
 	}
 	sort.Slice(all, func(i, j int) bool {
@@ -306,5 +319,5 @@ func (s *Service) Search(q string, limit int) []Hit {
 	if limit > 0 && len(all) > limit {
 		all = all[:limit]
 	}
-	return all
+	return all, nil
 }

@@ -106,7 +106,7 @@ func TestDemoSite(t *testing.T) {
 	if len(hits) == 0 || hits[0].URL != rb.URL {
 		t.Errorf("got hits %+v, want the runbook first", hits)
 	}
-	if hits := svc.Search("partitio", 10); len(hits) != 1 || !strings.Contains(hits[0].Snippet, "partition") {
+	if hits, err := svc.Search(context.Background(), "partitio", 10); err != nil || len(hits) != 1 || !strings.Contains(hits[0].Snippet, "partition") {
 		t.Errorf("got global hits %+v, want one prefix match with a snippet", hits)
 	}
 }

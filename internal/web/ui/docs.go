@@ -59,7 +59,10 @@ func (d *Docs) list(w http.ResponseWriter, r *http.Request) {
 	}
 	if data.Q != "" {
 		data.Searched = true
-		data.Hits = d.svc.Search(data.Q, 50)
+		if data.Hits, err = d.svc.Search(r.Context(), data.Q, 50); err != nil {
+			d.u.fail(w, r, err)
+			return
+		}
 	}
 	d.u.page(w, r, "docs-list", data, View{Title: "Documentation", Section: "docs"})
 }
