@@ -74,6 +74,7 @@ func (a *App) security() (web.Security, *audit.API, error) {
 		Audit:          a.audit.Middleware,
 		AuditPrincipal: audit.CapturePrincipal,
 		Redact:         a.secrets.Redact,
+		TrustProxy:     cfg.Backend.TrustProxy,
 	}
 	rl := s.RateLimit
 	if rl.Enabled {

@@ -46,6 +46,9 @@ type Backend struct {
 	Auth     BackendAuth
 	CORS     CORS
 	HTTPS    HTTPS
+	// TrustProxy is how many reverse proxies in front of Atrium append to
+	// X-Forwarded-For (0: the peer address is the client).
+	TrustProxy int
 }
 
 // Listen is where the HTTP server binds.
@@ -361,14 +364,15 @@ func (d *decoder) backend(n *node, path string, b *Backend) {
 			}
 			b.BaseURL = strings.TrimRight(b.BaseURL, "/")
 		},
-		"listen":   func(v *node, p string) { d.listen(v, p, &b.Listen) },
-		"database": func(v *node, p string) { d.database(v, p, &b.Database) },
-		"reading":  func(v *node, p string) { d.reading(v, p, &b.Reading) },
-		"auth":     func(v *node, p string) { d.backendAuth(v, p, &b.Auth) },
-		"cors":     func(v *node, p string) { d.cors(v, p, &b.CORS) },
-		"https":    func(v *node, p string) { d.https(v, p, &b.HTTPS) },
+		"listen":     func(v *node, p string) { d.listen(v, p, &b.Listen) },
+		"database":   func(v *node, p string) { d.database(v, p, &b.Database) },
+		"reading":    func(v *node, p string) { d.reading(v, p, &b.Reading) },
+		"auth":       func(v *node, p string) { d.backendAuth(v, p, &b.Auth) },
+		"cors":       func(v *node, p string) { d.cors(v, p, &b.CORS) },
+		"https":      func(v *node, p string) { d.https(v, p, &b.HTTPS) },
+		"trustProxy": func(v *node, p string) { d.trustProxy(v, p, &b.TrustProxy) },
 	}, "csp", "cache", "workingDirectory", "rateLimit", "health",
-		"lifecycle", "trustProxy", "actions", "packages", "logger")
+		"lifecycle", "actions", "packages", "logger")
 }
 
 func (d *decoder) listen(n *node, path string, l *Listen) {

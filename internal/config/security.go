@@ -258,3 +258,19 @@ func (d *decoder) secrets(n *node, path string, s *SecretsSettings) {
 		"gitCheck":        func(v *node, p string) { d.boolean(v, p, &s.GitCheck) },
 	})
 }
+
+// trustProxy reads backend.trustProxy: false, true (one proxy) or a number
+// of proxies. Backstage passes it to Express; Atrium reads only these forms.
+func (d *decoder) trustProxy(n *node, path string, out *int) {
+	if n.kind == kindScalar {
+		switch strings.ToLower(strings.TrimSpace(n.text)) {
+		case "true":
+			*out = 1
+			return
+		case "false":
+			*out = 0
+			return
+		}
+	}
+	d.integer(n, path, 0, 10, out)
+}

@@ -14,6 +14,7 @@ func TestSecuritySettings(t *testing.T) {
     methods: [GET, POST]
   https:
     certificate: { cert: /etc/atrium/tls.crt, key: /etc/atrium/tls.key }
+  trustProxy: true
 atrium:
   audit:
     retention: { days: 90 }
@@ -41,6 +42,7 @@ atrium:
 		{"credentials", cfg.Backend.CORS.Credentials, true},
 		{"https", cfg.Backend.HTTPS.Enabled, true},
 		{"cert", cfg.Backend.HTTPS.Cert, "/etc/atrium/tls.crt"},
+		{"trustProxy true is one proxy", cfg.Backend.TrustProxy, 1},
 		{"retention", s.Audit.Retention, 90 * 24 * time.Hour},
 		{"readers", strings.Join(s.Audit.Readers, " "), "group:default/security"},
 		{"store", s.RateLimit.Store, "redis"},
@@ -65,6 +67,7 @@ func TestSecuritySettingsErrors(t *testing.T) {
 		{"https without key", "backend:\n  https:\n    certificate: { cert: a.pem }\n", "backend.https.certificate: needs both cert and key"},
 		{"short key", "atrium:\n  secrets:\n    keys: [{ id: a, key: c2hvcnQ= }]\n", "atrium.secrets.keys[0].key: must be 32 random bytes"},
 		{"redis without url", "atrium:\n  rateLimit: { store: redis }\n", "atrium.rateLimit.redis.url: required"},
+		{"trustProxy not a number", "backend:\n  trustProxy: loopback\n", "backend.trustProxy"},
 		{"short retention", "atrium:\n  audit: { retention: { minutes: 5 } }\n", "atrium.audit.retention: must be at least one hour"},
 		{"budget without routes", "atrium:\n  rateLimit:\n    budgets: [{ name: x, perMinute: 5 }]\n", "routes is required"},
 	}

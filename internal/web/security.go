@@ -21,6 +21,8 @@ type Security struct {
 	AuditPrincipal Middleware
 	// Redact masks secret values; error answers pass through it.
 	Redact func(string) string
+	// TrustProxy is the number of reverse proxies in front (backend.trustProxy).
+	TrustProxy int
 }
 
 const keyRedact ctxKey = 103

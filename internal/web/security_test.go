@@ -293,3 +293,34 @@ func BenchmarkRedisLimiter(b *testing.B) {
 		}
 	}
 }
+
+func TestTrustProxy(t *testing.T) {
+	tests := []struct {
+		name string
+		hops int
+		xff  []string
+		want string
+	}{
+		{"no proxy ignores the header", 0, []string{"203.0.113.9"}, "192.0.2.1"},
+		{"one proxy", 1, []string{"203.0.113.9"}, "203.0.113.9"},
+		{"client-written addresses are skipped", 1, []string{"10.6.6.6, 203.0.113.9"}, "203.0.113.9"},
+		{"two proxies", 2, []string{"10.6.6.6, 203.0.113.9", "198.51.100.7"}, "203.0.113.9"},
+		{"too few addresses", 2, []string{"203.0.113.9"}, "192.0.2.1"},
+		{"not an address", 1, []string{"unknown"}, "192.0.2.1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got string
+			h := TrustProxy(tt.hops)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = remoteIP(r) }))
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = "192.0.2.1:1234"
+			for _, v := range tt.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -65,6 +65,7 @@ func NewServer(p Params) *Server {
 	}
 	sec := p.Security
 	h := Chain(rm.mux,
+		TrustProxy(sec.TrustProxy),
 		WithRequestID(p.Logger),
 		withRedact(sec.Redact),
 		WithErrorPage(p.ErrorPage),
