@@ -20,6 +20,14 @@ var secondaryIndexes = []struct{ name, def string }{
 // store.BulkStore. The check and the drops share one transaction holding
 // the entities table's lock, so a replica writing meanwhile waits.
 func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
+	// Most passes run on a loaded catalog: answer those without a lock.
+	var loaded bool
+	if err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM entities)").Scan(&loaded); err != nil {
+		return false, dbErr(ctx, err, "bulk load: check for entities")
+	}
+	if loaded {
+		return false, nil
+	}
 	began := false
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "LOCK TABLE entities IN SHARE ROW EXCLUSIVE MODE"); err != nil {
