@@ -147,9 +147,21 @@ func TestBrowserJourney(t *testing.T) {
 	}
 	shot(t, ctx, "api")
 
-	// Docs: the entity links to its TechDocs.
+	// Docs: the entity's Docs tab opens its TechDocs.
 	do(t, ctx, "back to the entity", chromedp.Navigate(base+"/catalog/default/component/ledger-service"),
 		chromedp.WaitVisible(chromedp.CSS(`.tabs a[href="/docs/default/component/ledger-service/"]`)))
+	do(t, ctx, "open the docs", chromedp.Click(chromedp.CSS(`.tabs a[href="/docs/default/component/ledger-service/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".markdown h1")))
+	if got := mustText(t, ctx, ".markdown h1"); got != "Ledger service handbook" {
+		t.Errorf("docs heading: got %q, want Ledger service handbook", got)
+	}
+	if got := mustText(t, ctx, ".markdown"); !strings.Contains(got, "two balanced entries") {
+		t.Errorf("docs body: got %q, want the handbook's text", got)
+	}
+	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/docs/default/component/ledger-service/") {
+		t.Errorf("after opening the docs: at %q, want the ledger service's docs", loc)
+	}
+	shot(t, ctx, "docs")
 
 	// Hostile content stays inert in a real browser.
 	do(t, ctx, "open the hostile entity", chromedp.Navigate(base+"/catalog/default/component/checkout-web"),

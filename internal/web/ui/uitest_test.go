@@ -35,6 +35,17 @@ func startPortal(t testing.TB) *portal {
 			t.Fatal(err)
 		}
 	}
+	// The ledger service's TechDocs (techdocs-ref dir:.) live in docs/.
+	docs, err := os.ReadFile(filepath.Join("testdata", "docs", "index.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "docs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "docs", "index.md"), docs, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := fmt.Sprintf(`catalog:
   locations:
     - { type: file, target: %q }
