@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
@@ -59,11 +60,13 @@ type App struct {
 	background []func(ctx context.Context) error
 	// audit is the audit log; secrets redacts secret values; vault
 	// resolves ${vault:…} references (nil without any).
-	audit     *audit.Log
-	secrets   *secrets.Registry
-	vault     *secrets.Vault
-	closeOnce sync.Once
-	closeErr  error
+	audit   *audit.Log
+	secrets *secrets.Registry
+	vault   *secrets.Vault
+	// scaffolderSvc runs software templates.
+	scaffolderSvc *scaffolder.Service
+	closeOnce     sync.Once
+	closeErr      error
 }
 
 // New opens the store, applies migrations, builds the engine and the web
@@ -131,12 +134,16 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	scaffolderRoutes, err := a.scaffolder(ctx)
+	if err != nil {
+		return nil, err
+	}
 	srv := web.NewServer(web.Params{
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal)},
-		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes},
+		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), gitRoutes...),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
 		MaxRequestBytes: lim.MaxRequestBytes,

@@ -16,6 +16,16 @@ import (
 
 var errCancelled = errors.New("task cancelled")
 
+// errInterrupted means the worker is shutting down: the task stays
+// processing and resumes on the next start (or on another worker).
+var errInterrupted = errors.New("task interrupted by shutdown")
+
+// interrupted reports whether ctx ended for a reason other than a cancel
+// request (a shutdown).
+func interrupted(ctx context.Context) bool {
+	return ctx.Err() != nil && !errors.Is(context.Cause(ctx), errCancelled)
+}
+
 // errBusy means another worker holds the task and is alive.
 var errBusy = errors.New("task is running on another worker")
 
@@ -23,6 +33,12 @@ var errBusy = errors.New("task is running on another worker")
 // the queue's worker calls; it returns an error only when the task could
 // not be run at all (the queue then retries), never for a failed step.
 func (s *Service) Run(ctx context.Context, id string) error {
+	s.mu.Lock()
+	_, already := s.running[id]
+	s.mu.Unlock()
+	if already {
+		return nil
+	}
 	recovered := false
 	t, err := s.p.Store.TaskUpdate(ctx, id, func(t *store.Task) error {
 		if terminal(t.Status) {
@@ -63,6 +79,17 @@ func (s *Service) Run(ctx context.Context, id string) error {
 	}
 	go s.heartbeat(runCtx, id, cancel)
 	status, state, runErr := s.runSteps(runCtx, t)
+	if errors.Is(runErr, errInterrupted) {
+		_, err := s.p.Store.TaskUpdate(context.WithoutCancel(ctx), id, func(t *store.Task) error {
+			t.Runner = ""
+			t.State, _ = json.Marshal(state)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return nil
+	}
 	return s.finish(ctx, id, status, state, runErr)
 }
 
@@ -121,10 +148,16 @@ func (s *Service) runSteps(ctx context.Context, t *store.Task) (string, *TaskSta
 		if st := state.Steps[step.ID]; st != nil && (st.Status == StatusCompleted || st.Status == StatusSkipped) {
 			continue
 		}
-		if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
-			return StatusCancelled, state, err
+		if interrupted(ctx) {
+			return StatusProcessing, state, errInterrupted
+		}
+		if ctx.Err() != nil {
+			return StatusCancelled, state, errCancelled
 		}
 		if err := r.step(ctx, step); err != nil {
+			if interrupted(ctx) {
+				return StatusProcessing, state, errInterrupted
+			}
 			if errors.Is(context.Cause(ctx), errCancelled) {
 				return StatusCancelled, state, errCancelled
 			}
@@ -240,7 +273,11 @@ func (r *run) step(ctx context.Context, step *StepSpec) (err error) {
 	defer func() {
 		end := time.Now()
 		st.EndedAt = &end
-		if err != nil {
+		if err != nil && interrupted(ctx) {
+			// Left unfinished: the step runs again when the task resumes.
+			st.Status, st.EndedAt = "", nil
+			r.log(ctx, step, "", fmt.Sprintf("Step %s interrupted by a shutdown; it will run again", step.Name))
+		} else if err != nil {
 			st.Status = StatusFailed
 			if errors.Is(context.Cause(ctx), errCancelled) {
 				st.Status = StatusCancelled

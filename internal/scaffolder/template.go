@@ -114,6 +114,9 @@ func ParseTemplate(e *catalog.Entity) (*Template, error) {
 
 // mergedSchema is one schema all pages must satisfy.
 func (t *Template) mergedSchema() map[string]any {
+	if len(t.Pages) == 0 {
+		return map[string]any{"type": "object"}
+	}
 	all := make([]any, len(t.Pages))
 	for i, p := range t.Pages {
 		all[i] = p

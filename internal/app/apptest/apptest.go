@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/app"
@@ -25,7 +26,13 @@ type Server struct {
 	// Dir is the test's data directory (also ${ATRIUM_TEST_DIR} in the YAML).
 	Dir string
 	App *app.App
+
+	stop func()
 }
+
+// Stop shuts the server down (as at the end of the test), for tests that
+// restart Atrium on the same database. It is safe to call more than once.
+func (s *Server) Stop() { s.stop() }
 
 // Start runs Atrium with configYAML merged over a test base configuration
 // (SQLite in a temporary directory, no demo, no periodic refresh) and
@@ -92,20 +99,24 @@ atrium:
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("apptest: run: %v", err)
-		}
-		if err := a.Close(); err != nil {
-			t.Errorf("apptest: close: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("apptest: run: %v", err)
+			}
+			if err := a.Close(); err != nil {
+				t.Errorf("apptest: close: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case <-a.Ready():
 	case err := <-done:
 		done <- err
 		t.Fatalf("apptest: stopped before it was ready: %v", err)
 	}
-	return &Server{BaseURL: "http://" + a.Addr().String(), Dir: dir, App: a}
+	return &Server{BaseURL: "http://" + a.Addr().String(), Dir: dir, App: a, stop: stop}
 }

@@ -50,10 +50,14 @@ func catalogRegister(d Deps) scaffolder.Action {
 				ac.Logger.Info("dry run: would register", "type", spec.Type, "target", spec.Target)
 				return nil
 			}
-			res, err := d.Catalog.AddLocation(ctx, spec, false)
-			if fault.KindOf(err) == fault.Conflict {
-				// Already registered: refresh and report what it holds.
-				res, err = d.Catalog.AddLocation(ctx, spec, true)
+			// A dry run reads the descriptor and says which entities it
+			// holds; the registration itself answers only the location.
+			preview, err := d.Catalog.AddLocation(ctx, spec, true)
+			if err == nil {
+				_, err = d.Catalog.AddLocation(ctx, spec, false)
+				if fault.KindOf(err) == fault.Conflict {
+					err = nil // already registered: the entities are there
+				}
 			}
 			if err != nil {
 				if in.Optional {
@@ -62,8 +66,8 @@ func catalogRegister(d Deps) scaffolder.Action {
 				}
 				return err
 			}
-			ac.Logger.Info("registered location", "type", spec.Type, "target", spec.Target, "entities", len(res.Entities))
-			if ref := pickEntity(res.Entities); ref != "" {
+			ac.Logger.Info("registered location", "type", spec.Type, "target", spec.Target, "entities", len(preview.Entities))
+			if ref := pickEntity(preview.Entities); ref != "" {
 				ac.Output("entityRef", ref)
 			}
 			return nil

@@ -1,0 +1,128 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/scaffolder"
+	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
+	scaffolderapi "github.com/atrium-portal/atrium/internal/scaffolder/api"
+	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
+	"github.com/atrium-portal/atrium/internal/secrets"
+	"github.com/atrium-portal/atrium/internal/web"
+)
+
+// gitRoutes are the embedded git host's read-only routes, public so that
+// `git clone` works without credentials.
+var gitRoutes = []string{"GET /git/", "HEAD /git/"}
+
+// scaffolder builds the template runner: actions, the task service, its
+// River queue and janitor, the API and the embedded git host's routes.
+func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
+	cfg := a.cfg.Atrium.Scaffolder
+	dir := filepath.Join(a.cfg.Atrium.DataDir, "scaffolder")
+	box, err := a.taskSecretsBox(dir)
+	if err != nil {
+		return nil, err
+	}
+	te := tmpl.New(tmpl.Limits{MaxBytes: int(cfg.MaxRenderBytes), Timeout: cfg.RenderTimeout})
+	git := &actions.GitHost{
+		Dir: filepath.Join(a.cfg.Atrium.DataDir, "git"), BaseURL: a.cfg.Backend.BaseURL,
+		AuthorName: cfg.DefaultAuthorName, AuthorEmail: cfg.DefaultAuthorEmail, Message: cfg.DefaultCommitMessage,
+	}
+	allow := make([]engine.AllowedHost, len(a.cfg.Backend.Reading.Allow))
+	for i, h := range a.cfg.Backend.Reading.Allow {
+		allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
+	}
+	reg, err := scaffolder.NewRegistry(actions.Builtins(actions.Deps{
+		Catalog: a.engine, Templates: te, Git: git,
+		URLReader:    &engine.URLReader{MaxBytes: cfg.MaxFetchFileBytes, Allow: allow},
+		MaxFileBytes: cfg.MaxFetchFileBytes, MaxFiles: cfg.MaxFetchFiles,
+	})...)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := scaffolder.New(scaffolder.Params{
+		Store: a.store, Catalog: a.catalog, Registry: reg, Tmpl: te, Box: box, Logger: a.log,
+		WorkDir: filepath.Join(dir, "workspaces"), StepTimeout: cfg.StepTimeout, StaleAfter: cfg.StaleTaskAfter,
+		Heartbeat: min(2*time.Second, cfg.StaleTaskAfter/3),
+	})
+	if err != nil {
+		return nil, err
+	}
+	qp := scaffolder.QueueParams{Workers: cfg.ConcurrentTasksLimit, Logger: a.log}
+	var run func(context.Context) error
+	switch db := a.store.(type) {
+	case interface{ JobsDB() *sql.DB }:
+		q, err := scaffolder.NewSQLiteQueue(ctx, db.JobsDB(), svc, qp)
+		if err != nil {
+			return nil, err
+		}
+		run = q.Run
+	case interface{ JobsPool() *pgxpool.Pool }:
+		q, err := scaffolder.NewPostgresQueue(ctx, db.JobsPool(), svc, qp)
+		if err != nil {
+			return nil, err
+		}
+		run = q.Run
+	default:
+		return nil, fmt.Errorf("scaffolder: the %s store offers no job queue", a.store.Engine())
+	}
+	stopped := make(chan struct{})
+	a.background = append(a.background, func(ctx context.Context) error {
+		defer close(stopped)
+		return run(ctx)
+	}, func(ctx context.Context) error {
+		svc.RunJanitor(ctx, 0)
+		return nil
+	})
+	// River stops before the store closes (cleanups run in reverse).
+	a.cleanup = append(a.cleanup, func() error {
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+		}
+		return nil
+	})
+	a.scaffolderSvc = svc
+	api := &scaffolderapi.API{Service: svc, Catalog: a.catalog, Authz: a.authz, MaxPageSize: a.cfg.Atrium.Limits.MaxPageSize}
+	return func(mux web.Mux) {
+		api.Register(mux)
+		h := git.Handler()
+		for _, p := range gitRoutes {
+			mux.Handle(p, h)
+		}
+	}, nil
+}
+
+// taskSecretsBox returns the box sealing task secrets: the configured key,
+// or one generated once and kept in dir with mode 0600.
+func (a *App) taskSecretsBox(dir string) (*secrets.Box, error) {
+	key := a.cfg.Atrium.Scaffolder.SecretsKey
+	if key == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("scaffolder: %w", err)
+		}
+		file := filepath.Join(dir, "task-secrets.key")
+		key, _ = os.ReadFile(file)
+		if len(key) != 32 {
+			key = make([]byte, 32)
+			_, _ = rand.Read(key)
+			if err := os.WriteFile(file, key, 0o600); err != nil {
+				return nil, fmt.Errorf("scaffolder: write %s: %w", file, err)
+			}
+		}
+	}
+	return secrets.NewBox([]secrets.Key{{ID: "task", Key: key}})
+}
+
+// Scaffolder returns the template runner (nil with NoServer).
+func (a *App) Scaffolder() *scaffolder.Service { return a.scaffolderSvc }
