@@ -43,6 +43,7 @@ func TestRenderValue(t *testing.T) {
 		{"${{ 'ab' * 2 }}", "abab"},
 		{"${{ 2 * 3 + 1 }}", 7},
 		{"${{ [1] + [2] }}", []any{1, 2}},
+		{"is ${{ parameters.withDocs }}", "is false"},
 	}
 	for _, tt := range tests {
 		got, err := e.RenderValue(context.Background(), tt.in, data)

@@ -122,11 +122,15 @@ func binop(e *exec.Evaluator, left *exec.Value, params *exec.VarArgs) *exec.Valu
 
 var binopTypes = map[string]tokens.Type{"*": tokens.Multiply, "+": tokens.Addition, "~": tokens.Tilde}
 
-// outFilter charges an output expression's value to the byte budget.
+// outFilter charges an output expression's value to the byte budget, and
+// prints booleans as Nunjucks does (true, false; gonja prints True, False).
 func outFilter(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 	b := budgetOf(e.Environment.Context)
 	if b == nil {
 		return errValue(fmt.Errorf("%s used outside a sandboxed render", filterOut))
+	}
+	if in.IsBool() {
+		return exec.AsValue(fmt.Sprint(in.Bool()))
 	}
 	if err := b.charge(sizeOf(in)); err != nil {
 		return errValue(err)
