@@ -27,6 +27,8 @@ const usage = `Usage:
   atrium secrets rotate --config FILE      re-seal stored secrets with the newest atrium.secrets.keys key
   atrium policy test [--admin REF]... POLICY.yaml CASES.yaml
                                            check a policy against expected decisions; exit 1 on a mismatch
+  atrium template dry-run TEMPLATE.yaml [--values VALUES.yaml] [--out DIR]
+                                           run a software template without publishing; print its log
   atrium version                           print the version
   atrium help                              print this help
 
@@ -88,6 +90,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "secrets":
 		return secretsCommand(ctx, args[1:], stdout, stderr)
+	case "template":
+		return templateCmd(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return policyCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

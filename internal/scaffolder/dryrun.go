@@ -93,14 +93,25 @@ func (s *Service) DryRun(ctx context.Context, p DryRunParams) (*DryRunResult, er
 			return nil, fault.Wrap(fault.Invalid, err, "directoryContents %s", f.Path)
 		}
 	}
+	return s.DryRunEntity(ctx, &e, filepath.Join(scratch, "template.yaml"), p.Values, p.Secrets)
+}
+
+// DryRunEntity dry-runs a Template entity whose descriptor is file (its
+// relative fetch URLs resolve next to it).
+func (s *Service) DryRunEntity(ctx context.Context, e *catalog.Entity, file string, values map[string]any, sec map[string]string) (*DryRunResult, error) {
 	if e.Metadata.Annotations == nil {
 		e.Metadata.Annotations = map[string]string{}
 	}
-	e.Metadata.Annotations[catalog.AnnotationManagedByLocation] = "file:" + filepath.Join(scratch, "template.yaml")
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, fault.Wrap(fault.Invalid, err, "template %s", file)
+	}
+	e.Metadata.Annotations[catalog.AnnotationManagedByLocation] = "file:" + abs
 	if e.Metadata.Namespace == "" {
 		e.Metadata.Namespace = "default"
 	}
-	t, err := ParseTemplate(&e)
+	p := DryRunParams{Values: values, Secrets: sec}
+	t, err := ParseTemplate(e)
 	if err != nil {
 		return nil, err
 	}

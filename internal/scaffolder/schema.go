@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/atrium-portal/atrium/internal/fault"
 )
@@ -89,6 +91,8 @@ func compileSchema(name string, schema any) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
+var printer = message.NewPrinter(language.English)
+
 // validate checks values against schema and returns ValidationErrors.
 func validate(s *jsonschema.Schema, values map[string]any) error {
 	raw, _ := json.Marshal(values)
@@ -112,7 +116,7 @@ func validate(s *jsonschema.Schema, values map[string]any) error {
 			if len(e.InstanceLocation) > 0 {
 				prop += "." + strings.Join(e.InstanceLocation, ".")
 			}
-			msg := fmt.Sprint(e.ErrorKind)
+			msg := e.ErrorKind.LocalizedString(printer)
 			out.Errors = append(out.Errors, ValidationError{
 				Path: append([]string{}, e.InstanceLocation...), Property: prop, Message: msg,
 				Name: kindName(e), Stack: prop + " " + msg,
