@@ -48,20 +48,28 @@ func parseStatCPU(stat string) (float64, error) {
 	return float64(ut+st) / clockTicks, nil
 }
 
-// waitIdle waits until the process uses less than a tenth of a core over
-// a second (the background work that follows ingestion, such as building
-// indexes, is done), or until timeout. It returns how long it waited.
+// waitIdle waits until the process has used less than a twentieth of a
+// core in each of three consecutive seconds (the background work that
+// follows ingestion, such as building indexes, is done; on a loaded
+// machine a busy process may get little more than that in one second), or
+// until timeout. It returns how long it waited.
 func waitIdle(pid int, timeout time.Duration) time.Duration {
 	start := time.Now()
 	prev, err := procCPUSeconds(pid)
 	if err != nil {
 		return 0
 	}
-	for time.Since(start) < timeout {
+	quiet := 0
+	for quiet < 3 && time.Since(start) < timeout {
 		time.Sleep(time.Second)
 		cur, err := procCPUSeconds(pid)
-		if err != nil || cur-prev < 0.1 {
+		if err != nil {
 			break
+		}
+		if cur-prev < 0.05 {
+			quiet++
+		} else {
+			quiet = 0
 		}
 		prev = cur
 	}

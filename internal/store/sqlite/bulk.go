@@ -2,8 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
+
+// buildCacheKiB bounds the write connection's page cache, and with it the
+// in-memory part of each sort, while indexes are built.
+const buildCacheKiB = 16384
 
 // secondaryIndexes are the indexes a bulk load drops and builds afterwards:
 // the costly ones (about 28 search rows and 6 relation rows per entity, at
@@ -70,12 +75,13 @@ func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	if len(missing) == 0 {
 		return false, nil
 	}
-	// The sort behind an index build spills to temporary files; keep them
-	// on disk, not in memory, so building stays within the memory budget.
-	if _, err := db.write.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+	// The sort behind an index build keeps up to the page cache's size in
+	// memory and spills the rest to temporary files; keep those on disk and
+	// the cache small, so building stays within the memory budget.
+	if _, err := db.write.ExecContext(ctx, fmt.Sprintf("PRAGMA temp_store = FILE; PRAGMA cache_size = -%d", min(db.writeCacheKiB, buildCacheKiB))); err != nil {
 		return false, dbErr(ctx, err, "build indexes")
 	}
-	defer db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
+	defer db.write.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -%d", db.writeCacheKiB))
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return false, dbErr(ctx, err, "begin index build")

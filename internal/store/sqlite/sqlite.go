@@ -48,6 +48,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	stmts stmtCache
+	// writeCacheKiB is the write connection's configured page cache.
+	writeCacheKiB int
 }
 
 // Open opens (creating when absent) the database at cfg.Path. Call Migrate
@@ -103,7 +105,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	read.SetMaxIdleConns(cfg.MaxReadConns)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{write: write, read: read}, nil
+	return &DB{write: write, read: read, writeCacheKiB: cfg.WriteCacheSizeKiB}, nil
 }
 
 // Engine returns "sqlite".
