@@ -436,3 +436,61 @@ func TestScaffolderRestart(t *testing.T) {
 		t.Errorf("no recovered event")
 	}
 }
+
+// TestDemoTemplates runs each demo template end to end: the new entity
+// appears in the catalog, and its repository clones.
+func TestDemoTemplates(t *testing.T) {
+	srv := apptest.StartServer(t, `catalog:
+  rules: [{ allow: [Component, API, Resource, System, Domain, Group, User, Location, Template] }]
+atrium:
+  demo: true
+  allowedLocationTypes: [file, url]
+`)
+	c := sclient{t: t, base: srv.BaseURL}
+	tests := []struct {
+		template string
+		values   map[string]any
+		entity   string
+	}{
+		{"go-service", map[string]any{"name": "parcel-api", "owner": "group:default/tracking-team", "port": 9090}, "component:default/parcel-api"},
+		{"static-website", map[string]any{"name": "status-page", "owner": "group:default/platform-team"}, "component:default/status-page"},
+		{"docs-site", map[string]any{"name": "runbooks", "owner": "group:default/platform-team", "withHowTo": false}, "component:default/runbooks"},
+		{"new-api", map[string]any{"name": "parcels", "owner": "group:default/tracking-team", "resources": []any{"parcels", "scans"}}, "api:default/parcels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.template, func(t *testing.T) {
+			c := sclient{t: t, base: c.base}
+			var created struct{ ID string }
+			c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/" + tt.template, "values": tt.values}, 201, &created)
+			c.waitDone(created.ID)
+			var task taskJSON
+			c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &task)
+			if task.Status != "completed" {
+				t.Fatalf("task: got %s (%s)", task.Status, task.State.Error)
+			}
+			links, _ := task.State.Output["links"].([]any)
+			if len(links) != 2 || links[1].(map[string]any)["entityRef"] != tt.entity {
+				t.Errorf("links: got %v, want the entity %s", links, tt.entity)
+			}
+			ref := strings.SplitN(tt.entity, ":", 2)
+			kind, name := ref[0], strings.TrimPrefix(ref[1], "default/")
+			var e struct {
+				Spec map[string]any
+			}
+			c.json("GET", "/api/catalog/entities/by-name/"+kind+"/default/"+name, nil, 200, &e)
+			if tt.template == "new-api" {
+				def, _ := e.Spec["definition"].(string)
+				if !strings.Contains(def, "/scans:") || !strings.Contains(def, "title: parcels") {
+					t.Errorf("API definition: got %q", def)
+				}
+			}
+		})
+	}
+	// The docs site left the how-to page out, as asked.
+	if _, err := os.Stat(filepath.Join(srv.Dir, "data", "git", "platform-team", "runbooks", "docs", "how-to.md")); err == nil {
+		t.Errorf("docs-site: how-to.md was created with withHowTo false")
+	}
+	if _, err := os.Stat(filepath.Join(srv.Dir, "data", "git", "tracking-team", "parcel-api", "cmd", "parcel-api", "main.go")); err != nil {
+		t.Errorf("go-service: cmd/parcel-api/main.go: %v", err)
+	}
+}

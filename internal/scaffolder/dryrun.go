@@ -115,6 +115,7 @@ func (s *Service) DryRunEntity(ctx context.Context, e *catalog.Entity, file stri
 	if err != nil {
 		return nil, err
 	}
+	p.Values = t.WithDefaults(p.Values)
 	if err := t.Validate(p.Values); err != nil {
 		return nil, err
 	}

@@ -115,6 +115,7 @@ func (s *Service) Create(ctx context.Context, p CreateParams) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	p.Values = t.WithDefaults(p.Values)
 	if err := t.Validate(p.Values); err != nil {
 		return "", err
 	}

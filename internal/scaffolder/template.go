@@ -132,6 +132,28 @@ func (t *Template) Validate(values map[string]any) error {
 	return validate(t.schema, values)
 }
 
+// WithDefaults returns values with each page's property defaults filled in
+// where a value is missing, as the form does, so that API callers may
+// leave defaulted parameters out.
+func (t *Template) WithDefaults(values map[string]any) map[string]any {
+	out := make(map[string]any, len(values))
+	for k, v := range values {
+		out[k] = v
+	}
+	for _, p := range t.Pages {
+		props, _ := p["properties"].(map[string]any)
+		for name, raw := range props {
+			prop, _ := raw.(map[string]any)
+			if def, ok := prop["default"]; ok {
+				if _, set := out[name]; !set {
+					out[name] = def
+				}
+			}
+		}
+	}
+	return out
+}
+
 // baseOf returns the folder of a location string "type:target".
 func baseOf(loc string) string {
 	i := strings.LastIndex(loc, "/")
