@@ -176,36 +176,92 @@ func (s listState) filter() *catalog.Filter {
 }
 
 // listCursor is the opaque page cursor of the list's URL.
+// It carries the total the first page counted, so that later pages need
+// not count every match again.
 type listCursor struct {
 	Value *string `json:"v,omitempty"`
 	UID   string  `json:"u"`
+	Total int     `json:"t,omitempty"`
 }
 
-func encodeListCursor(p *store.Position) string {
+func encodeListCursor(p *store.Position, total int) string {
 	if p == nil {
 		return ""
 	}
-	b, _ := json.Marshal(listCursor{Value: p.Value, UID: p.UID})
+	b, _ := json.Marshal(listCursor{Value: p.Value, UID: p.UID, Total: total})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeListCursor(s string) (*store.Position, error) {
+// decodeListCursor returns the position and the total of a cursor (0 when
+// it has none).
+func decodeListCursor(s string) (*store.Position, int, error) {
 	if s == "" {
-		return nil, nil
+		return nil, 0, nil
 	}
 	bad := fault.New(fault.Invalid, "the page cursor in the address is damaged; start again from the first page")
 	if len(s) > 4096 {
-		return nil, bad
+		return nil, 0, bad
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return nil, bad
+		return nil, 0, bad
 	}
 	var c listCursor
-	if err := json.Unmarshal(b, &c); err != nil || c.UID == "" {
-		return nil, bad
+	if err := json.Unmarshal(b, &c); err != nil || c.UID == "" || c.Total < 0 {
+		return nil, 0, bad
 	}
-	return &store.Position{Value: c.Value, UID: c.UID}, nil
+	return &store.Position{Value: c.Value, UID: c.UID}, c.Total, nil
+}
+
+// totalFromFacets reads the number of matches off the cached facet counts
+// when the list's filter is one they answer: no text search, and at most
+// one facet selected (its values' counts under the base filter), or none
+// (the kind's count, or every kind's). Counting the matches of a list
+// visits every one of them, which at 100k entities costs more than the
+// whole rest of the page.
+func totalFromFacets(s listState, kinds []store.FacetCount, counts map[string][]store.FacetCount) (int, bool) {
+	if s.Q != "" {
+		return 0, false
+	}
+	var param string
+	for p := range s.Selected {
+		if param != "" {
+			return 0, false
+		}
+		param = p
+	}
+	if param == "" {
+		if len(s.OwnedBy) > 0 {
+			return 0, false // the kind counts are over the whole catalog
+		}
+		n := 0
+		for _, c := range kinds {
+			if s.Kind == "" || strings.EqualFold(c.Value, s.Kind) {
+				n += c.Count
+			}
+		}
+		return n, true
+	}
+	var key string
+	for _, f := range facetDefs {
+		if f.Param == param {
+			key = f.Key
+		}
+	}
+	if key == "metadata.tags" && len(s.Selected[param]) > 1 {
+		return 0, false // an entity may have several of the tags
+	}
+	want := map[string]bool{}
+	for _, v := range s.Selected[param] {
+		want[strings.ToLower(v)] = true
+	}
+	n := 0
+	for _, c := range counts[key] {
+		if want[strings.ToLower(c.Value)] {
+			n += c.Count
+		}
+	}
+	return n, true
 }
 
 // kindTab is one kind of the kind selector.
@@ -267,30 +323,18 @@ func (u *UI) catalogList(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
-	after, err := decodeListCursor(s.After)
+	after, afterTotal, err := decodeListCursor(s.After)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	before, err := decodeListCursor(s.Before)
+	before, beforeTotal, err := decodeListCursor(s.Before)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	if after != nil && before != nil {
 		u.fail(w, r, fault.New(fault.Invalid, "the address has both an after and a before cursor; use one"))
-		return
-	}
-	q := engine.Query{
-		Filter: s.filter(), Order: &store.Order{Field: sortFields[s.Sort], Desc: s.Desc},
-		After: after, Before: before, Limit: s.Limit, CountTotal: true,
-	}
-	if s.Q != "" {
-		q.FullText = &store.FullText{Term: s.Q, Fields: []string{"metadata.name", "metadata.title", "metadata.description"}}
-	}
-	page, err := u.p.Catalog.Entities(ctx, q)
-	if err != nil {
-		u.fail(w, r, err)
 		return
 	}
 	kinds, err := u.facetCounts(ctx, []string{"kind"}, nil)
@@ -307,8 +351,29 @@ func (u *UI) catalogList(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, err)
 		return
 	}
+	// The total: from the facet counts when they answer it, else from the
+	// cursor of a later page, else counted (first pages only).
+	total, known := totalFromFacets(s, kinds["kind"], counts)
+	if !known && max(afterTotal, beforeTotal) > 0 {
+		total, known = max(afterTotal, beforeTotal), true
+	}
+	q := engine.Query{
+		Filter: s.filter(), Order: &store.Order{Field: sortFields[s.Sort], Desc: s.Desc},
+		After: after, Before: before, Limit: s.Limit, CountTotal: !known,
+	}
+	if s.Q != "" {
+		q.FullText = &store.FullText{Term: s.Q, Fields: []string{"metadata.name", "metadata.title", "metadata.description"}}
+	}
+	page, err := u.p.Catalog.Entities(ctx, q)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if !known {
+		total = page.Total
+	}
 
-	d := listData{State: s, Rows: page.Items, Total: page.Total}
+	d := listData{State: s, Rows: page.Items, Total: total}
 	d.Kinds = kindTabs(s, kinds["kind"])
 	d.Facets = facetViews(s, counts)
 	d.Columns = columnsFor(s)
@@ -341,12 +406,12 @@ func (u *UI) catalogList(w http.ResponseWriter, r *http.Request) {
 	if len(page.Items) > 0 {
 		if hasNext {
 			v := cloneValues(base)
-			v.Set("after", encodeListCursor(page.Last))
+			v.Set("after", encodeListCursor(page.Last, total))
 			d.NextHref = listHref(v)
 		}
 		if hasPrev {
 			v := cloneValues(base)
-			v.Set("before", encodeListCursor(page.First))
+			v.Set("before", encodeListCursor(page.First, total))
 			d.PrevHref = listHref(v)
 		}
 	}

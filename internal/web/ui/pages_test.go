@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,6 +117,50 @@ func TestCatalogPaging(t *testing.T) {
 	_, doc = p.get(t, prev)
 	if got := texts(doc, "table.list tbody td.primary a"); len(got) != 3 {
 		t.Errorf("previous page: got %v, want 3 rows", got)
+	}
+}
+
+// TestCatalogTotals checks the "N entities" line against the rows of every
+// page, whichever way the total is found: from the facet counts, counted
+// on the first page, or carried by the page cursor.
+func TestCatalogTotals(t *testing.T) {
+	p := startPortal(t)
+	tests := []struct {
+		name string
+		path string
+	}{
+		{"everything", "/catalog?limit=2"},
+		{"kind", "/catalog?kind=component&limit=2"},
+		{"one facet value", "/catalog?kind=component&lifecycle=production&limit=2"},
+		{"two values of a facet", "/catalog?kind=component&lifecycle=production&lifecycle=deprecated&limit=2"},
+		{"two tags", "/catalog?tag=go&tag=critical&limit=2"},
+		{"owned by", "/catalog?ownedby=group:default/platform&limit=1"},
+		{"owned by and a facet", "/catalog?ownedby=group:default/payments&type=service&limit=1"},
+		{"two facets", "/catalog?kind=component&type=service&lifecycle=production&limit=1"},
+		{"text", "/catalog?q=ledger&limit=1"},
+		{"nothing matches", "/catalog?kind=component&lifecycle=retired"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var rows int
+			var totals []string
+			path := tt.path
+			for range 20 {
+				_, doc := p.get(t, path)
+				rows += doc.Find("table.list tbody tr").Length()
+				totals = append(totals, strings.Fields(doc.Find(`p[aria-live=polite]`).Text() + " ?")[0])
+				next, ok := doc.Find(`a[rel=next]`).Attr("href")
+				if !ok {
+					break
+				}
+				path = next
+			}
+			for i, got := range totals {
+				if got != strconv.Itoa(rows) {
+					t.Errorf("page %d: got total %s, want %d (the rows of all pages)", i+1, got, rows)
+				}
+			}
+		})
 	}
 }
 

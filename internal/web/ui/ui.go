@@ -57,6 +57,13 @@ type Limits struct {
 	// RelationsShown caps the entities listed per relation type on an entity
 	// page (default 200).
 	RelationsShown int
+	// FacetWait is how long a catalog list view waits for facet counts
+	// being recounted after a change before it shows the previous counts
+	// (default 150ms).
+	FacetWait time.Duration
+	// FacetMaxStale is the age beyond which previous facet counts are never
+	// shown; the view waits for the recount instead (default 5m).
+	FacetMaxStale time.Duration
 }
 
 // NavItem is an entry of the main navigation.
@@ -107,6 +114,12 @@ func New(p Params) (*UI, error) {
 	if l.RelationsShown <= 0 {
 		l.RelationsShown = 200
 	}
+	if l.FacetWait <= 0 {
+		l.FacetWait = 150 * time.Millisecond
+	}
+	if l.FacetMaxStale <= 0 {
+		l.FacetMaxStale = 5 * time.Minute
+	}
 	u := &UI{p: p, log: p.Logger}
 	var err error
 	if u.asset, err = loadAssets(); err != nil {
@@ -121,7 +134,7 @@ func New(p Params) (*UI, error) {
 		{Section: "apis", Label: "APIs", Href: "/catalog?kind=api"},
 		{Section: "locations", Label: "Locations", Href: "/catalog-import"},
 	}, p.Nav...)
-	u.facets = &facetCache{max: 256}
+	u.facets = &facetCache{max: 256, wait: l.FacetWait, maxStale: l.FacetMaxStale, now: time.Now}
 	u.live = newHub(p.Subscribe, l.MaxSubscribers, l.Heartbeat, p.Logger)
 	if p.Subscribe != nil {
 		var ctx context.Context
