@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -94,12 +95,28 @@ spec:
       action: debug:log
       input: { message: done, listWorkspace: true }
 `,
-	"templates/slow/file.txt": "hello\n",
+	"templates/slow/file.txt":                            "hello\n",
+	"templates/local/skeleton/README.md":                 "# ${{ values.name }}\n",
+	"templates/local/skeleton/src/${{ values.name }}.go": "package ${{ values.name | replace('-', '') }}\n",
+	"templates/local/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: local }
+spec:
+  type: service
+  parameters: { required: [name], properties: { name: { type: string } } }
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: { url: ./skeleton, values: { name: '${{ parameters.name }}' } }
+    - id: log
+      action: debug:log
+      input: { message: 'made ${{ parameters.name }}', listWorkspace: true }
+`,
 	"all.yaml": `apiVersion: backstage.io/v1alpha1
 kind: Location
 metadata: { name: all }
 spec:
-  targets: [./org.yaml, ./templates/service/template.yaml, ./templates/slow/template.yaml]
+  targets: [./org.yaml, ./templates/service/template.yaml, ./templates/slow/template.yaml, ./templates/local/template.yaml]
 `,
 }
 
@@ -206,9 +223,15 @@ func (c sclient) waitDone(id string) []eventJSON {
 }
 
 func TestScaffolderAPI(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testScaffolderAPI(t, db.YAML) })
+	}
+}
+
+func testScaffolderAPI(t *testing.T, dbYAML string) {
 	dir := t.TempDir()
 	writeFiles(t, dir, scaffolderFiles)
-	srv := apptest.StartServer(t, scaffolderConfig(dir))
+	srv := apptest.StartServer(t, scaffolderConfig(dir)+dbYAML)
 	c := sclient{t: t, base: srv.BaseURL}
 	const v2 = "/api/scaffolder/v2"
 
@@ -492,5 +515,66 @@ atrium:
 	}
 	if _, err := os.Stat(filepath.Join(srv.Dir, "data", "git", "tracking-team", "parcel-api", "cmd", "parcel-api", "main.go")); err != nil {
 		t.Errorf("go-service: cmd/parcel-api/main.go: %v", err)
+	}
+}
+
+// BenchmarkScaffolderTasks submits 200 tasks of a local template at once
+// and waits for all of them: none may be lost. It reports tasks/s and the
+// 95th percentile of the time from creation to the first log line.
+//
+//	go test ./internal/app -run '^$' -bench ScaffolderTasks -benchtime 1x
+func BenchmarkScaffolderTasks(b *testing.B) {
+	const n = 200
+	for range b.N {
+		dir := b.TempDir()
+		writeFiles(b, dir, scaffolderFiles)
+		srv := apptest.StartServer(b, strings.Replace(scaffolderConfig(dir), "atrium:\n", "atrium:\n  rateLimit: { enabled: false }\n", 1))
+		c := sclient{t: b, base: srv.BaseURL}
+		start := time.Now()
+		ids := make([]string, n)
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				var created struct{ ID string }
+				raw, _ := json.Marshal(map[string]any{"templateRef": "template:default/local", "values": map[string]any{"name": fmt.Sprintf("svc-%d", i)}})
+				res, err := http.Post(srv.BaseURL+"/api/scaffolder/v2/tasks", "application/json", bytes.NewReader(raw))
+				if err == nil {
+					err = json.NewDecoder(res.Body).Decode(&created)
+					res.Body.Close()
+					if res.StatusCode != 201 {
+						err = fmt.Errorf("status %d", res.StatusCode)
+					}
+				}
+				ids[i] = created.ID
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				b.Fatalf("create: %v", err)
+			}
+		}
+		var firstLog []time.Duration
+		for _, id := range ids {
+			evs := c.waitDone(id)
+			var task struct {
+				Status    string
+				CreatedAt time.Time
+			}
+			c.json("GET", "/api/scaffolder/v2/tasks/"+id, nil, 200, &task)
+			if task.Status != "completed" {
+				var full taskJSON
+				c.json("GET", "/api/scaffolder/v2/tasks/"+id, nil, 200, &full)
+				b.Fatalf("task %s: %s (%s)", id, task.Status, full.State.Error)
+			}
+			var first struct{ CreatedAt time.Time }
+			c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, evs[0].ID-1), nil, 200, &[]any{&first})
+			firstLog = append(firstLog, first.CreatedAt.Sub(task.CreatedAt))
+		}
+		elapsed := time.Since(start)
+		sort.Slice(firstLog, func(i, j int) bool { return firstLog[i] < firstLog[j] })
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "tasks/s")
+		b.ReportMetric(float64(firstLog[n*95/100].Milliseconds()), "p95-first-log-ms")
+		srv.Stop()
 	}
 }
