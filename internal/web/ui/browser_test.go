@@ -271,5 +271,14 @@ func TestBrowserPhone(t *testing.T) {
 	if evalBool(t, ctx, `document.documentElement.scrollWidth > 390`) {
 		t.Errorf("the entity page scrolls sideways at 390 px")
 	}
+	if !evalBool(t, ctx, `(el => el.scrollHeight <= el.clientHeight)(document.querySelector(".tabs"))`) {
+		t.Errorf("the tab row overflows vertically (a stray scroll bar)")
+	}
+	// The test portal has no sign-in: the development banner spans the page
+	// and has the notice colours.
+	if !evalBool(t, ctx, `(el => el.getBoundingClientRect().width >= document.documentElement.clientWidth &&
+		getComputedStyle(el).backgroundColor !== "rgba(0, 0, 0, 0)")(document.getElementById("dev-banner"))`) {
+		t.Errorf("the development banner should be a full-width coloured notice")
+	}
 	shot(t, ctx, "entity")
 }
