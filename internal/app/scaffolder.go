@@ -34,8 +34,14 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 		return nil, err
 	}
 	te := tmpl.New(tmpl.Limits{MaxBytes: int(cfg.MaxRenderBytes), Timeout: cfg.RenderTimeout})
+	// Absolute, so that registered file locations do not depend on the
+	// working directory.
+	gitDir, err := filepath.Abs(filepath.Join(a.cfg.Atrium.DataDir, "git"))
+	if err != nil {
+		return nil, fmt.Errorf("scaffolder: %w", err)
+	}
 	git := &actions.GitHost{
-		Dir: filepath.Join(a.cfg.Atrium.DataDir, "git"), BaseURL: a.cfg.Backend.BaseURL,
+		Dir: gitDir, BaseURL: a.cfg.Backend.BaseURL,
 		AuthorName: cfg.DefaultAuthorName, AuthorEmail: cfg.DefaultAuthorEmail, Message: cfg.DefaultCommitMessage,
 	}
 	allow := make([]engine.AllowedHost, len(a.cfg.Backend.Reading.Allow))
