@@ -5,6 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
 )
 
 // indexSQL returns the definitions of the indexes SQLite holds, sorted.
@@ -54,5 +58,41 @@ func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 	}
 	if got := indexSQL(t, db); !slices.Equal(got, want) {
 		t.Errorf("after BulkEnd: got %v, want %v", got, want)
+	}
+}
+
+// TestCachedStatementsSurviveBulkLoad reads through the prepared-statement
+// cache before, during and after the schema changes of a bulk load.
+func TestCachedStatementsSurviveBulkLoad(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const ref = "component:default/a"
+	if _, err := db.EntityGetByRef(ctx, ref); fault.KindOf(err) != fault.NotFound {
+		t.Fatalf("before: got %v, want a not-found error", err)
+	}
+	if began, err := db.BulkBegin(ctx); err != nil || !began {
+		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
+	}
+	rec := catalog.Record{Ref: ref, Kind: "Component", Namespace: "default", Name: "a", Body: []byte(`{}`), Hash: "h",
+		Relations: []catalog.RelationRow{{Source: ref, Type: "ownedBy", Target: "group:default/t"}}}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range []string{"during", "after"} {
+		if stage == "after" {
+			if err := db.BulkEnd(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.EntityGetByRef(ctx, ref)
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		if len(got.Relations) != 1 || got.Relations[0].TargetRef != "group:default/t" {
+			t.Errorf("%s: got relations %v, want ownedBy group:default/t", stage, got.Relations)
+		}
 	}
 }
