@@ -74,6 +74,11 @@ func (q *syncQueue) Enqueue(_ context.Context, id string) error {
 }
 
 func newService(t testing.TB) (*scaffolder.Service, *syncQueue) {
+	svc, q, _, _ := newServiceWithStore(t)
+	return svc, q
+}
+
+func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite.DB, string) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "atrium.db")})
@@ -85,7 +90,7 @@ func newService(t testing.TB) (*scaffolder.Service, *syncQueue) {
 		t.Fatal(err)
 	}
 	cat := &fakeCatalog{entities: map[string]*catalog.Entity{}}
-	for _, f := range []string{"testdata/templates/basic/template.yaml"} {
+	for _, f := range []string{"testdata/templates/basic/template.yaml", "testdata/templates/secret/template.yaml"} {
 		e := loadTemplate(t, f)
 		cat.entities[e.Ref().String()] = e
 	}
@@ -101,7 +106,50 @@ func newService(t testing.TB) (*scaffolder.Service, *syncQueue) {
 	}
 	q := &syncQueue{svc: svc, done: make(chan string, 10)}
 	svc.SetQueue(q)
-	return svc, q
+	return svc, q, db, filepath.Join(dir, "work")
+}
+
+// TestSecrets checks that task secrets are sealed at rest, redacted from
+// the log, never returned, and deleted with the workspace at the end.
+func TestSecrets(t *testing.T) {
+	svc, q, db, work := newServiceWithStore(t)
+	ctx := context.Background()
+	const token = "ghp-very-secret-token"
+	id, err := svc.Create(ctx, scaffolder.CreateParams{TemplateRef: "template:default/secret", Secrets: map[string]string{"token": token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.TaskGet(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Secrets == "" || strings.Contains(stored.Secrets, token) {
+		t.Errorf("stored secrets: got %q, want sealed ciphertext", stored.Secrets)
+	}
+	<-q.done
+	stored, _ = db.TaskGet(ctx, id)
+	if stored.Status != scaffolder.StatusCompleted || stored.Secrets != "" {
+		t.Errorf("after completion: status %s, secrets %q; want completed and none", stored.Status, stored.Secrets)
+	}
+	evs, _ := db.TaskEventList(ctx, id, 0, 100)
+	found := false
+	for _, e := range evs {
+		if strings.Contains(string(e.Body), token) {
+			t.Errorf("event %d holds the secret: %s", e.ID, e.Body)
+		}
+		found = found || strings.Contains(string(e.Body), "token is ***")
+	}
+	if !found {
+		t.Errorf("no redacted log line among %d events", len(evs))
+	}
+	task, _ := svc.Get(ctx, id)
+	raw, _ := json.Marshal(task)
+	if strings.Contains(string(raw), token) {
+		t.Errorf("GET task returns the secret: %s", raw)
+	}
+	if _, err := os.Stat(filepath.Join(work, id)); !os.IsNotExist(err) {
+		t.Errorf("workspace left after completion: %v", err)
+	}
 }
 
 func TestRunBasicTemplate(t *testing.T) {
