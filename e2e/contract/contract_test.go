@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -70,20 +69,27 @@ type expectations struct {
 	APIs                              int            `json:"apis"`
 }
 
+// demoExpectations reads the demo tree as ingestion does, from the root
+// Location through its targets, and counts what the catalog must show.
 func demoExpectations(t *testing.T) expectations {
 	t.Helper()
 	exp := expectations{Kinds: map[string]int{}}
-	err := fs.WalkDir(demo.Files(), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || path.Ext(p) != ".yaml" || strings.HasPrefix(p, "apis/") {
-			return err
+	queue := []string{demo.RootFile}
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		file := queue[0]
+		queue = queue[1:]
+		if seen[file] {
+			continue
 		}
-		data, err := fs.ReadFile(demo.Files(), p)
+		seen[file] = true
+		data, err := fs.ReadFile(demo.Files(), file)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
-		docs, err := catalog.ParseDescriptors(p, data, catalog.DefaultLimits())
+		docs, err := catalog.ParseDescriptors(file, data, catalog.DefaultLimits())
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		for _, d := range docs {
 			kind, _ := d.Raw["kind"].(string)
@@ -91,7 +97,8 @@ func demoExpectations(t *testing.T) expectations {
 			typ, _ := spec["type"].(string)
 			lifecycle, _ := spec["lifecycle"].(string)
 			exp.Kinds[kind]++
-			if kind == "Component" {
+			switch kind {
+			case "Component":
 				exp.Components++
 				if typ == "website" {
 					exp.Websites++
@@ -99,12 +106,24 @@ func demoExpectations(t *testing.T) expectations {
 				if (typ == "website" || typ == "library") && lifecycle != "deprecated" {
 					exp.WebsitesAndLibrariesNotDeprecated++
 				}
+			case "Location":
+				var targets []any
+				if tg, ok := spec["target"]; ok {
+					targets = append(targets, tg)
+				}
+				if ts, ok := spec["targets"].([]any); ok {
+					targets = append(targets, ts...)
+				}
+				for _, tg := range targets {
+					s, _ := tg.(string)
+					loc, err := catalog.ResolveTarget(catalog.LocationRef{Type: "file", Target: file}, s)
+					if err != nil {
+						t.Fatalf("%s: target %q: %v", file, s, err)
+					}
+					queue = append(queue, path.Clean(loc.Target))
+				}
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	exp.Domains, exp.Systems, exp.Users, exp.APIs = exp.Kinds["Domain"], exp.Kinds["System"], exp.Kinds["User"], exp.Kinds["API"]
 	return exp
