@@ -36,10 +36,14 @@ type Config struct {
 	// BusyTimeout is how long a statement waits for a lock held by another
 	// connection or process (default 5s).
 	BusyTimeout time.Duration
-	// CacheSizeKiB is each read connection's page cache (default 8192, 8 MiB).
+	// CacheSizeKiB is each read connection's page cache (default 4096,
+	// 4 MiB; the operating system caches the file as well).
 	CacheSizeKiB int
 	// WriteCacheSizeKiB is the write connection's page cache (default
-	// 65536, 64 MiB): index inserts touch pages all over the indexes.
+	// 32768, 32 MiB): index inserts touch pages all over the indexes.
+	// Together the caches are most of what SQLite adds to the process's
+	// memory: at 30k entities, 64 MiB + 4 × 8 MiB gave a peak RSS of 268 MB,
+	// 32 MiB + 4 × 4 MiB 195 MB, for the same ingest CPU time.
 	WriteCacheSizeKiB int
 }
 
@@ -68,10 +72,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.BusyTimeout = 5 * time.Second
 	}
 	if cfg.CacheSizeKiB <= 0 {
-		cfg.CacheSizeKiB = 8192
+		cfg.CacheSizeKiB = 4096
 	}
 	if cfg.WriteCacheSizeKiB <= 0 {
-		cfg.WriteCacheSizeKiB = 65536
+		cfg.WriteCacheSizeKiB = 32768
 	}
 	if dir := filepath.Dir(cfg.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
