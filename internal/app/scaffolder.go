@@ -109,9 +109,14 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	}, nil
 }
 
-// taskSecretsBox returns the box sealing task secrets: the configured key,
-// or one generated once and kept in dir with mode 0600.
+// taskSecretsBox returns the box sealing task secrets: atrium.secrets.keys
+// when configured (so `atrium secrets rotate` re-seals them), else
+// atrium.scaffolder.secretsKey, else a key generated once and kept in dir
+// with mode 0600.
 func (a *App) taskSecretsBox(dir string) (*secrets.Box, error) {
+	if len(a.cfg.Atrium.Secrets.Keys) > 0 {
+		return a.SecretBox()
+	}
 	key := a.cfg.Atrium.Scaffolder.SecretsKey
 	if key == nil {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
