@@ -90,7 +90,7 @@ func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite
 		t.Fatal(err)
 	}
 	cat := &fakeCatalog{entities: map[string]*catalog.Entity{}}
-	for _, f := range []string{"testdata/templates/basic/template.yaml", "testdata/templates/secret/template.yaml"} {
+	for _, f := range []string{"testdata/templates/basic/template.yaml", "testdata/templates/secret/template.yaml", "testdata/templates/wait/template.yaml"} {
 		e := loadTemplate(t, f)
 		cat.entities[e.Ref().String()] = e
 	}
@@ -100,7 +100,8 @@ func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite
 		t.Fatal(err)
 	}
 	box, _ := secrets.NewBox([]secrets.Key{{ID: "k1", Key: make([]byte, 32)}})
-	svc, err := scaffolder.New(scaffolder.Params{Store: db, Catalog: cat, Registry: reg, Tmpl: te, Box: box, WorkDir: filepath.Join(dir, "work")})
+	svc, err := scaffolder.New(scaffolder.Params{Store: db, Catalog: cat, Registry: reg, Tmpl: te, Box: box, WorkDir: filepath.Join(dir, "work"),
+		StepTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,4 +210,20 @@ func errorsAs(err error, target **scaffolder.ValidationErrors) bool {
 		*target = v
 	}
 	return ok
+}
+
+// TestStepTimeout checks that a step running past StepTimeout fails the
+// task with a message saying so.
+func TestStepTimeout(t *testing.T) {
+	svc, q := newService(t)
+	ctx := context.Background()
+	id, err := svc.Create(ctx, scaffolder.CreateParams{TemplateRef: "template:default/wait"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-q.done
+	task, _ := svc.Get(ctx, id)
+	if task.Status != scaffolder.StatusFailed || !strings.Contains(task.State.Error, "timed out after 500ms") {
+		t.Errorf("got %s (%s), want failed with a timeout", task.Status, task.State.Error)
+	}
 }
