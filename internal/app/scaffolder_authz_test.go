@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/auth"
+	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// TestScaffolderPermissions runs the scaffolder under the example policy:
+// a task is visible to its creator and to holders of scaffolder.task.read,
+// its creator may cancel it, and others are told it does not exist.
+func TestScaffolderPermissions(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, scaffolderFiles)
+	// jane is a developer, whom the policy lets use templates; sam is not.
+	writeFiles(t, dir, map[string]string{"org.yaml": scaffolderFiles["org.yaml"] + `---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: developers }
+spec: { type: team, children: [], members: [jane] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: jane }
+spec: { memberOf: [developers] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: sam }
+spec: {}
+`})
+	policy, err := filepath.Abs(filepath.Join("..", "..", "docs", "examples", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := apptest.StartServer(t, scaffolderConfig(dir)+fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
+	cfg, err := config.LoadBytes("test", []byte("{}"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.New(auth.Params{Store: s.App.Store(), Catalog: s.App.Engine(), Auth: cfg.Auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(ref string) string {
+		created, err := authn.CreateToken(context.Background(), auth.CreateTokenParams{Kind: store.TokenPersonal, Subject: ref, Name: "test", CreatedBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return created.Secret
+	}
+	jane, sam := token("user:default/jane"), token("user:default/sam")
+
+	var created struct{ ID string }
+	if code := call(t, s, sam, "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/slow","values":{"seconds":30}}`, nil); code != 403 {
+		t.Errorf("sam, not a developer, creates a task: got %d, want 403", code)
+	}
+	if code := call(t, s, "", "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/slow","values":{"seconds":30}}`, nil); code != 401 {
+		t.Errorf("create without credentials: got %d, want 401", code)
+	}
+	if code := call(t, s, jane, "POST", "/api/scaffolder/v2/tasks", `{"templateRef":"template:default/slow","values":{"seconds":30}}`, &created); code != 201 {
+		t.Fatalf("jane creates a task: got %d, want 201", code)
+	}
+	var task struct{ CreatedBy string }
+	if code := call(t, s, jane, "GET", "/api/scaffolder/v2/tasks/"+created.ID, "", &task); code != 200 || task.CreatedBy != "user:default/jane" {
+		t.Errorf("jane reads her task: got %d, createdBy %q", code, task.CreatedBy)
+	}
+	if code := call(t, s, sam, "POST", "/api/scaffolder/v2/tasks/"+created.ID+"/cancel", "", nil); code != 404 {
+		t.Errorf("sam cancels jane's task: got %d, want 404", code)
+	}
+	var st struct{ Status string }
+	if code := call(t, s, jane, "POST", "/api/scaffolder/v2/tasks/"+created.ID+"/cancel", "", &st); code != 200 {
+		t.Errorf("jane cancels her task: got %d, want 200", code)
+	}
+}
