@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		DB:              a.store,
 		Security:        security,
 		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes},
-		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), gitRoutes...),
+		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
 		MaxRequestBytes: lim.MaxRequestBytes,

@@ -20,8 +20,10 @@ import (
 	"github.com/atrium-portal/atrium/internal/web"
 )
 
-// gitRoutes are the embedded git host's read-only routes, public so that
-// `git clone` works without credentials.
+// gitRoutes are the embedded git host's read-only routes. They are not
+// public: in development mode every request already acts as the development
+// user, so `git clone` needs nothing; with sign-in configured, a clone sends
+// an API token (git -c http.extraHeader="Authorization: Bearer atr_pat_…").
 var gitRoutes = []string{"GET /git/", "HEAD /git/"}
 
 // scaffolder builds the template runner: actions, the task service, its

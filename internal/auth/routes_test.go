@@ -63,7 +63,9 @@ func TestEveryRouteIsAuthenticated(t *testing.T) {
 				}
 				return
 			}
-			if status != 401 || !strings.Contains(string(body), `"AuthenticationError"`) {
+			// A HEAD answer has no body to name the error in.
+			wantBody := method != "HEAD"
+			if status != 401 || (wantBody && !strings.Contains(string(body), `"AuthenticationError"`)) {
 				t.Errorf("%s %s without credentials: got %d %.200s, want 401 AuthenticationError", method, path, status, body)
 			}
 			if method != "GET" || strings.HasPrefix(path, "/api/") {

@@ -37,6 +37,17 @@ func (f *fakeCatalog) EntityByRef(_ context.Context, ref string) (*catalog.Entit
 	return e, nil
 }
 
+// EntitiesByRefs answers like the catalog: nil where a ref is unknown.
+func (f *fakeCatalog) EntitiesByRefs(_ context.Context, refs []string, _ *catalog.Filter) ([]*catalog.Entity, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*catalog.Entity, len(refs))
+	for i, ref := range refs {
+		out[i] = f.byRef[ref]
+	}
+	return out, nil
+}
+
 // entity registers a component whose descriptor is descriptor (a file path)
 // with the given techdocs-ref, registered through origin.
 func (f *fakeCatalog) entity(name, descriptor, origin, docsRef string) string {
