@@ -61,6 +61,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		timeout = 30 * time.Second
 	}
 	pc.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(timeout.Milliseconds(), 10)
+	// pgx prepares and caches every statement; after five runs PostgreSQL
+	// may switch to a generic plan that cannot see which filter value is
+	// selective (kind=component,relations.ownedby=<team>: 448 ms generic,
+	// under 1 ms custom, at 10k entities). Plan every execution.
+	pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
