@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/atrium-portal/atrium/internal/suggest"
 )
 
 // Policy is one policy file: roles (sets of permissions with an optional
@@ -331,7 +333,7 @@ func conditionLine(v *yaml.Node) int {
 func suggestPermission(name string) string {
 	best, bestD := "", 4
 	for _, p := range Permissions {
-		if d := distance(name, p.Name); d < bestD {
+		if d := suggest.Distance(name, p.Name); d < bestD {
 			best, bestD = p.Name, d
 		}
 	}
@@ -339,25 +341,4 @@ func suggestPermission(name string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

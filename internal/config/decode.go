@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/atrium-portal/atrium/internal/suggest"
 )
 
 // Problem is one thing wrong with the configuration and where it is.
@@ -89,7 +91,7 @@ func (d *decoder) fields(n *node, path string, handlers map[string]func(*node, s
 			continue
 		}
 		msg := "unknown key"
-		if s := suggest(k, handlers); s != "" {
+		if s := closestKey(k, handlers); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		d.probs = append(d.probs, Problem{File: v.file, Line: n.keyPos[i], Key: p, Message: msg})
@@ -225,33 +227,13 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// suggest returns the known key closest to k when it is a likely typo.
-func suggest(k string, handlers map[string]func(*node, string)) string {
+// closestKey returns the known key closest to k when it is a likely typo.
+func closestKey(k string, handlers map[string]func(*node, string)) string {
 	best, bestD := "", 3
 	for cand := range handlers {
-		if dist := levenshtein(strings.ToLower(k), strings.ToLower(cand)); dist < bestD || (dist == bestD && cand < best && best != "") {
+		if dist := suggest.Distance(strings.ToLower(k), strings.ToLower(cand)); dist < bestD || (dist == bestD && cand < best && best != "") {
 			best, bestD = cand, dist
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
