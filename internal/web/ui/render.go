@@ -24,6 +24,10 @@ type View struct {
 	Breadcrumbs []Crumb
 	// Status is the HTTP status; 0 means 200.
 	Status int
+	// Styles and Scripts name extra files under /static/ (for example
+	// "create-form.js") that the layout links in the head, with their
+	// versioned URLs; scripts are deferred.
+	Styles, Scripts []string
 }
 
 // Crumb is one link of a breadcrumb trail.
