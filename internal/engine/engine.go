@@ -125,6 +125,10 @@ type Config struct {
 	// negative: no cache). Writes through the engine invalidate at once;
 	// the age bounds staleness after another replica writes.
 	ReadCacheMaxAge time.Duration
+	// EntityCacheBytes is the budget of the cache of final entity JSON
+	// served by lookups by ref and uid (0: DefaultEntityCacheBytes;
+	// negative: no cache). Its entries follow ReadCacheMaxAge.
+	EntityCacheBytes int64
 }
 
 // Engine is the catalog engine. Create it with New, add providers, then Run.
@@ -157,6 +161,8 @@ type Engine struct {
 	running   bool
 
 	subs     subscribers
+	cs       *cachedStore // the same as store, for its generation
+	ents     *entityCache
 	cache    fileCache
 	counters counters
 
@@ -192,6 +198,8 @@ func New(cfg Config) (*Engine, error) {
 		ready:       make(chan struct{}),
 		closed:      make(chan struct{}),
 	}
+	e.cs = e.store.(*cachedStore)
+	e.ents = newEntityCache(entityCacheBytes(cfg.EntityCacheBytes), readCacheMaxAge(cfg.ReadCacheMaxAge), cfg.Now)
 	if cfg.Rules != nil {
 		e.rules = *cfg.Rules
 	} else {

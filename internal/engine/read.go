@@ -68,31 +68,23 @@ func notFoundRef(r catalog.Ref) error {
 }
 
 // EntityByRef returns the entity ref names; fault.NotFound when absent.
+// The caller owns the entity: it is decoded from the (possibly cached)
+// final JSON.
 func (e *Engine) EntityByRef(ctx context.Context, ref string) (*catalog.Entity, error) {
-	r, err := parseEntityRef(ref)
+	raw, err := e.EntityRawByRef(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	s, err := e.store.EntityGetByRef(ctx, r.String())
-	if err != nil {
-		if fault.Is(err, fault.NotFound) {
-			return nil, notFoundRef(r)
-		}
-		return nil, err
-	}
-	return Stitch(s)
+	return raw.Entity()
 }
 
 // EntityByUID returns the entity with uid; fault.NotFound when absent.
 func (e *Engine) EntityByUID(ctx context.Context, uid string) (*catalog.Entity, error) {
-	s, err := e.store.EntityGetByUID(ctx, uid)
+	raw, err := e.EntityRawByUID(ctx, uid)
 	if err != nil {
-		if fault.Is(err, fault.NotFound) {
-			return nil, fault.New(fault.NotFound, "No entity with uid %s", uid)
-		}
 		return nil, err
 	}
-	return Stitch(s)
+	return raw.Entity()
 }
 
 // EntitiesByRefs returns the entities refs name, in order, nil where absent,
@@ -134,11 +126,7 @@ func (e *Engine) EntitiesByRefs(ctx context.Context, refs []string, filter *cata
 
 // Entities returns one page of entities.
 func (e *Engine) Entities(ctx context.Context, q Query) (*Page, error) {
-	res, err := e.store.EntityList(ctx, store.EntityListParams{
-		Filter: q.Filter, Order: q.Order, FullText: q.FullText,
-		After: q.After, Before: q.Before, Offset: q.Offset, Limit: q.Limit,
-		CountTotal: q.CountTotal,
-	})
+	res, err := e.store.EntityList(ctx, listParams(q))
 	if err != nil {
 		return nil, err
 	}

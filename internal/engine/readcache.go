@@ -53,6 +53,14 @@ func readCacheMaxAge(d time.Duration) time.Duration {
 	return d
 }
 
+// entityCacheBytes applies the default to Config.EntityCacheBytes.
+func entityCacheBytes(n int64) int64 {
+	if n == 0 {
+		return DefaultEntityCacheBytes
+	}
+	return n
+}
+
 func newCachedStore(d store.Driver, maxAge time.Duration, now func() time.Time) *cachedStore {
 	if now == nil {
 		now = time.Now

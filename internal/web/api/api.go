@@ -41,6 +41,7 @@ type Params struct {
 // API holds the catalog handlers.
 type API struct {
 	cat      engine.Catalog
+	raw      engine.RawCatalog // cat's final-JSON reads, when it has them
 	readonly bool
 	lim      Limits
 }
@@ -60,7 +61,8 @@ func New(p Params) *API {
 	if l.StreamPageSize <= 0 {
 		l.StreamPageSize = min(500, l.MaxPageSize)
 	}
-	return &API{cat: p.Catalog, readonly: p.Readonly, lim: l}
+	raw, _ := p.Catalog.(engine.RawCatalog)
+	return &API{cat: p.Catalog, raw: raw, readonly: p.Readonly, lim: l}
 }
 
 // Register adds every catalog route to mux.

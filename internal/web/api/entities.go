@@ -69,7 +69,7 @@ func (a *API) getEntities(w http.ResponseWriter, r *http.Request) {
 	if page.Limit < 0 {
 		page.Limit = a.lim.MaxPageSize
 	}
-	res, err := a.cat.Entities(r.Context(), engine.Query{Filter: filter, Order: order, Offset: page.Offset, Limit: page.Limit})
+	res, err := a.entities(r, engine.Query{Filter: filter, Order: order, Offset: page.Offset, Limit: page.Limit}, fields)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -85,16 +85,80 @@ func (a *API) getEntities(w http.ResponseWriter, r *http.Request) {
 		next.Set("after", encodeOffsetCursor(offsetCursor{Limit: page.Limit, Offset: page.Offset + len(res.Items)}))
 		w.Header().Set("Link", "<"+Prefix+"/entities?"+next.Encode()+`>; rel="next"`)
 	}
-	items := make([]any, 0, len(res.Items))
+	items := make([][]byte, 0, len(res.Items))
+	size := 2
 	for _, e := range res.Items {
-		p, err := project(e, fields)
+		b, err := e.encode(fields)
 		if err != nil {
 			writeErr(w, r, invalid(err, "invalid fields"))
 			return
 		}
-		items = append(items, p)
+		items = append(items, b)
+		size += len(b) + 1
 	}
-	web.WriteJSON(w, http.StatusOK, items)
+	out := make([]byte, 0, size)
+	out = append(out, '[')
+	for i, b := range items {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, b...)
+	}
+	writeRaw(w, append(out, ']'))
+}
+
+// listedEntity is one item of a page: final JSON from the raw path, or a
+// decoded entity.
+type listedEntity struct {
+	raw *engine.Raw
+	ent *catalog.Entity
+}
+
+// encode returns the item's JSON, projected to fields when given.
+func (l listedEntity) encode(fields []string) ([]byte, error) {
+	if l.raw != nil && len(fields) == 0 {
+		return l.raw.JSON, nil
+	}
+	e := l.ent
+	if e == nil {
+		var err error
+		if e, err = l.raw.Entity(); err != nil {
+			return nil, err
+		}
+	}
+	return marshalProjected(e, fields)
+}
+
+// listedPage is a page of listedEntity.
+type listedPage struct {
+	Items   []listedEntity
+	HasMore bool
+	Last    *store.Position
+}
+
+// entities reads one page, as final JSON when the catalog can serve it and
+// no projection needs the decoded entity.
+func (a *API) entities(r *http.Request, q engine.Query, fields []string) (*listedPage, error) {
+	if a.raw != nil && len(fields) == 0 {
+		p, err := a.raw.EntitiesRaw(r.Context(), q)
+		if err != nil {
+			return nil, err
+		}
+		out := &listedPage{HasMore: p.HasMore, Last: p.Last, Items: make([]listedEntity, len(p.Items))}
+		for i, raw := range p.Items {
+			out.Items[i].raw = raw
+		}
+		return out, nil
+	}
+	p, err := a.cat.Entities(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	out := &listedPage{HasMore: p.HasMore, Last: p.Last, Items: make([]listedEntity, len(p.Items))}
+	for i, e := range p.Items {
+		out.Items[i].ent = e
+	}
+	return out, nil
 }
 
 // streamEntities writes every entity matching q as one JSON array, reading
@@ -108,7 +172,7 @@ func (a *API) streamEntities(w http.ResponseWriter, r *http.Request, q engine.Qu
 	var bw *bufio.Writer
 	first := true
 	for {
-		page, err := a.cat.Entities(r.Context(), q)
+		page, err := a.entities(r, q, fields)
 		if err != nil {
 			if bw == nil {
 				writeErr(w, r, err)
@@ -120,7 +184,7 @@ func (a *API) streamEntities(w http.ResponseWriter, r *http.Request, q engine.Qu
 		if bw == nil {
 			if len(fields) > 0 && len(page.Items) > 0 {
 				// Check the projection once before committing to 200.
-				if _, err := project(page.Items[0], fields); err != nil {
+				if _, err := page.Items[0].encode(fields); err != nil {
 					writeErr(w, r, invalid(err, "invalid fields"))
 					return
 				}
@@ -131,7 +195,7 @@ func (a *API) streamEntities(w http.ResponseWriter, r *http.Request, q engine.Qu
 			bw.WriteByte('[')
 		}
 		for _, e := range page.Items {
-			b, err := marshalProjected(e, fields)
+			b, err := e.encode(fields)
 			if err != nil {
 				web.Logger(r.Context()).Error("encoding entity", "error", err.Error())
 				panic(http.ErrAbortHandler)

@@ -10,6 +10,18 @@ import (
 // getEntityByUID serves GET /entities/by-uid/{uid}.
 func (a *API) getEntityByUID(w http.ResponseWriter, r *http.Request) {
 	uid := r.PathValue("uid")
+	if a.raw != nil {
+		raw, err := a.raw.EntityRawByUID(r.Context(), uid)
+		if fault.Is(err, fault.NotFound) {
+			err = fault.New(fault.NotFound, "No entity with uid %s", uid)
+		}
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		writeRaw(w, raw.JSON)
+		return
+	}
 	e, err := a.cat.EntityByUID(r.Context(), uid)
 	if fault.Is(err, fault.NotFound) {
 		err = fault.New(fault.NotFound, "No entity with uid %s", uid)
@@ -35,6 +47,18 @@ func (a *API) deleteEntityByUID(w http.ResponseWriter, r *http.Request) {
 // getEntityByName serves GET /entities/by-name/{kind}/{namespace}/{name}.
 func (a *API) getEntityByName(w http.ResponseWriter, r *http.Request) {
 	ref, canonical := entityRef(r)
+	if a.raw != nil {
+		raw, err := a.raw.EntityRawByRef(r.Context(), canonical)
+		if fault.Is(err, fault.NotFound) {
+			err = notFoundByName(ref.Kind, ref.Namespace, ref.Name)
+		}
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		writeRaw(w, raw.JSON)
+		return
+	}
 	e, err := a.cat.EntityByRef(r.Context(), canonical)
 	if fault.Is(err, fault.NotFound) {
 		err = notFoundByName(ref.Kind, ref.Namespace, ref.Name)

@@ -175,7 +175,17 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, req queryRequest)
 		// A count alone: fetch the least the engine can, show nothing.
 		q.Limit = 1
 	}
-	page, err := a.cat.Entities(r.Context(), q)
+	var page *engine.Page
+	var rawPage *engine.RawPage
+	var err error
+	if a.raw != nil && len(req.fields) == 0 {
+		rawPage, err = a.raw.EntitiesRaw(r.Context(), q)
+		if err == nil {
+			page = &engine.Page{HasMore: rawPage.HasMore, Total: rawPage.Total, First: rawPage.First, Last: rawPage.Last}
+		}
+	} else {
+		page, err = a.cat.Entities(r.Context(), q)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -189,13 +199,19 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, req queryRequest)
 		web.WriteJSON(w, http.StatusOK, resp)
 		return
 	}
-	for _, e := range page.Items {
-		p, err := project(e, req.fields)
-		if err != nil {
-			writeErr(w, r, invalid(err, "invalid fields"))
-			return
+	n := 0
+	if rawPage != nil {
+		n = len(rawPage.Items)
+	} else {
+		for _, e := range page.Items {
+			p, err := project(e, req.fields)
+			if err != nil {
+				writeErr(w, r, invalid(err, "invalid fields"))
+				return
+			}
+			resp.Items = append(resp.Items, p)
 		}
-		resp.Items = append(resp.Items, p)
+		n = len(page.Items)
 	}
 	cursor := func(pos *store.Position, d string) string {
 		return encodeCursor(queryCursor{Filter: q.Filter, Order: q.Order, FullText: q.FullText, Position: pos, Direction: d, TotalItems: total})
@@ -204,11 +220,15 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, req queryRequest)
 	if dir == dirPrev {
 		hasNext, hasPrev = true, page.HasMore
 	}
-	if hasNext && page.Last != nil && len(page.Items) > 0 {
+	if hasNext && page.Last != nil && n > 0 {
 		resp.PageInfo.NextCursor = cursor(page.Last, dirNext)
 	}
-	if hasPrev && page.First != nil && len(page.Items) > 0 {
+	if hasPrev && page.First != nil && n > 0 {
 		resp.PageInfo.PrevCursor = cursor(page.First, dirPrev)
+	}
+	if rawPage != nil {
+		writeRawQuery(w, rawPage.Items, resp)
+		return
 	}
 	web.WriteJSON(w, http.StatusOK, resp)
 }

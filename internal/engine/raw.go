@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// Raw is an entity as the API serves it: its final JSON (relations, status
+// and etag included) with its identity. JSON may be shared with the cache
+// and other callers: it must not be modified.
+type Raw struct {
+	Ref  string
+	UID  string
+	JSON []byte
+}
+
+// Entity decodes the JSON into a new entity the caller owns.
+func (r *Raw) Entity() (*catalog.Entity, error) {
+	var ent catalog.Entity
+	if err := json.Unmarshal(r.JSON, &ent); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "entity %s is unreadable", r.Ref)
+	}
+	return &ent, nil
+}
+
+// RawPage is one page of entities as Raw.
+type RawPage struct {
+	Items       []*Raw
+	HasMore     bool
+	Total       int
+	First, Last *store.Position
+}
+
+// RawCatalog is implemented by catalogs that can serve entities as their
+// final JSON without decoding them (the engine, from its entity cache, and
+// the authorizing decorator over it). The web API uses it when present.
+type RawCatalog interface {
+	EntityRawByRef(ctx context.Context, ref string) (*Raw, error)
+	EntityRawByUID(ctx context.Context, uid string) (*Raw, error)
+	EntitiesRaw(ctx context.Context, q Query) (*RawPage, error)
+}
+
+var _ RawCatalog = (*Engine)(nil)
+
+// EntityRawByRef returns the final JSON of the entity ref names, from the
+// entity cache when it is current; fault.NotFound when absent.
+func (e *Engine) EntityRawByRef(ctx context.Context, ref string) (*Raw, error) {
+	r, err := parseEntityRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	key := r.String()
+	return e.rawLookup(ctx, false, key, func() error { return notFoundRef(r) })
+}
+
+// EntityRawByUID returns the final JSON of the entity with uid;
+// fault.NotFound when absent.
+func (e *Engine) EntityRawByUID(ctx context.Context, uid string) (*Raw, error) {
+	return e.rawLookup(ctx, true, uid, func() error { return fault.New(fault.NotFound, "No entity with uid %s", uid) })
+}
+
+func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound func() error) (*Raw, error) {
+	gen := e.cs.gen.Load()
+	if raw := e.ents.get(byUID, key, gen); raw != nil {
+		return raw, nil
+	}
+	at := e.cs.now()
+	var s *catalog.Stored
+	var err error
+	if byUID {
+		s, err = e.store.EntityGetByUID(ctx, key)
+	} else {
+		s, err = e.store.EntityGetByRef(ctx, key)
+	}
+	if err != nil {
+		if fault.Is(err, fault.NotFound) {
+			return nil, notFound()
+		}
+		return nil, err
+	}
+	b, err := StitchJSON(s)
+	if err != nil {
+		return nil, err
+	}
+	raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+	e.ents.put(raw, gen, at)
+	return raw, nil
+}
+
+// EntitiesRaw returns one page of entities as their final JSON.
+func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
+	res, err := e.store.EntityList(ctx, listParams(q))
+	if err != nil {
+		return nil, err
+	}
+	page := &RawPage{Items: make([]*Raw, 0, len(res.Items)), HasMore: res.HasMore, Total: res.Total}
+	for _, s := range res.Items {
+		b, err := StitchJSON(s)
+		if err != nil {
+			return nil, err
+		}
+		page.Items = append(page.Items, &Raw{Ref: s.Ref, UID: s.UID, JSON: b})
+	}
+	if n := len(res.Items); n > 0 {
+		page.First = &store.Position{Value: res.Items[0].SortValue, UID: res.Items[0].UID}
+		page.Last = &store.Position{Value: res.Items[n-1].SortValue, UID: res.Items[n-1].UID}
+	}
+	return page, nil
+}
+
+func listParams(q Query) store.EntityListParams {
+	return store.EntityListParams{
+		Filter: q.Filter, Order: q.Order, FullText: q.FullText,
+		After: q.After, Before: q.Before, Offset: q.Offset, Limit: q.Limit,
+		CountTotal: q.CountTotal,
+	}
+}

@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// ingestBench loads n generated entities through a provider.
+func ingestBench(t testing.TB, e *Engine, n int) {
+	t.Helper()
+	conn := &connection{e: e, name: "bench"}
+	if err := conn.ApplyMutation(context.Background(), Mutation{Type: MutationFull, Entities: benchEntities(n)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStitchJSONMatchesStitch(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	ingestBench(t, e, 300)
+	res, err := e.store.EntityList(ctx, store.EntityListParams{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 300 {
+		t.Fatalf("got %d entities, want 300", len(res.Items))
+	}
+	withStatus := *res.Items[7]
+	withStatus.Errors = []catalog.StatusItem{{Type: "backstage.io/catalog-processing", Level: "error", Message: "spec.owner: <required>"}}
+	noRelations := *res.Items[8]
+	noRelations.Relations = nil
+	foreign := *res.Items[9]
+	foreign.Body = []byte(`{"kind":"Component","apiVersion":"v1","metadata":{"name":"x"}}`)
+	items := append(res.Items, &withStatus, &noRelations, &foreign)
+	spliced := 0
+	for _, s := range items {
+		want, err := Stitch(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb, _ := json.Marshal(want)
+		got, err := StitchJSON(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, wb) {
+			t.Fatalf("%s:\ngot  %s\nwant %s", s.Ref, got, wb)
+		}
+		if _, ok := spliceStitch(s); ok {
+			spliced++
+		}
+	}
+	if spliced != len(items)-1 {
+		t.Fatalf("spliced %d of %d, want all but the foreign body", spliced, len(items))
+	}
+}
+
+func TestEntityCache(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	spy := &getSpy{Driver: openStore(t)}
+	e := newEngine(t, Config{Store: spy, Now: func() time.Time { return now }, ReadCacheMaxAge: time.Minute})
+	e.ents.now = func() time.Time { return now }
+	write := func(yaml string) {
+		t.Helper()
+		doc := catalog.Document{}
+		if err := json.Unmarshal([]byte(yaml), &doc.Raw); err != nil {
+			t.Fatal(err)
+		}
+		conn := &connection{e: e, name: "test"}
+		if err := conn.ApplyMutation(ctx, Mutation{Type: MutationFull, Entities: []Deferred{{Document: doc, LocationKey: "test:a"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	comp := func(desc string) string {
+		return `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"a","description":"` + desc +
+			`","annotations":{"backstage.io/managed-by-location":"test:a","backstage.io/managed-by-origin-location":"test:a"}},"spec":{"type":"service","lifecycle":"production","owner":"team"}}`
+	}
+	write(comp("one"))
+	desc := func() string {
+		t.Helper()
+		raw, err := e.EntityRawByRef(ctx, "Component:default/A")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ent, err := raw.Entity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ent.Metadata.Description
+	}
+	steps := []struct {
+		name     string
+		do       func()
+		wantDesc string
+		wantGets int
+	}{
+		{"first read reaches the store", func() {}, "one", 1},
+		{"second read is cached", func() {}, "one", 1},
+		{"by uid is cached too", func() {
+			raw, _ := e.EntityRawByRef(ctx, "component:default/a")
+			if _, err := e.EntityRawByUID(ctx, raw.UID); err != nil {
+				t.Fatal(err)
+			}
+		}, "one", 1},
+		{"a write is seen at once", func() { write(comp("two")) }, "two", 2},
+		{"expired after max age", func() { now = now.Add(time.Minute) }, "two", 3},
+		{"cached again", func() {}, "two", 3},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := desc(); got != s.wantDesc {
+			t.Fatalf("%s: description %q, want %q", s.name, got, s.wantDesc)
+		}
+		if spy.gets != s.wantGets {
+			t.Fatalf("%s: %d store reads, want %d", s.name, spy.gets, s.wantGets)
+		}
+	}
+	if _, err := e.EntityRawByRef(ctx, "component:default/missing"); err == nil {
+		t.Fatal("missing entity: got no error")
+	}
+}
+
+func TestEntityCacheBudget(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newEntityCache(100_000, time.Minute, func() time.Time { return now })
+	body := bytes.Repeat([]byte("x"), 1000)
+	for i := range 1000 {
+		ref := "component:default/e" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		c.put(&Raw{Ref: ref, UID: ref + "-uid", JSON: body}, 1, now)
+		if _, b := c.stats(); b > 100_000 {
+			t.Fatalf("after %d puts: %d bytes, over the budget", i+1, b)
+		}
+	}
+	n, _ := c.stats()
+	if n < 50 || n > 100 {
+		t.Fatalf("%d entries, want the newest 50-100", n)
+	}
+	if c.get(false, "component:default/eaa", 1) != nil {
+		t.Fatal("the oldest entry was kept")
+	}
+	last := "component:default/e" + string(rune('a'+999%26)) + string(rune('a'+999/26))
+	if c.get(false, last, 1) == nil || c.get(true, last+"-uid", 1) == nil {
+		t.Fatal("the newest entry was dropped")
+	}
+	if c.get(false, last, 2) != nil {
+		t.Fatal("an entry of an older generation was served")
+	}
+	// Re-reading the same entity does not grow the queue without bound.
+	for range 10_000 {
+		c.put(&Raw{Ref: last, UID: last + "-uid", JSON: body}, 1, now)
+	}
+	if len(c.fifo) > 5000 {
+		t.Fatalf("queue of %d after re-reading one entity", len(c.fifo))
+	}
+}
+
+// getSpy counts lookups by ref and uid that reach the store.
+type getSpy struct {
+	store.Driver
+	gets int
+}
+
+func (s *getSpy) EntityGetByRef(ctx context.Context, ref string) (*catalog.Stored, error) {
+	s.gets++
+	return s.Driver.EntityGetByRef(ctx, ref)
+}
+
+func (s *getSpy) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, error) {
+	s.gets++
+	return s.Driver.EntityGetByUID(ctx, uid)
+}
