@@ -167,6 +167,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	return a, nil
 }
 
+// orOff maps a configured 0 (off) to the engine's negative (off); the
+// engine reads 0 as its default.
+func orOff[T time.Duration | int64](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
 // engineConfig translates the configuration for the catalog engine, writing
 // the demo catalog first when it is enabled.
 func (a *App) engineConfig() (engine.Config, error) {
@@ -177,6 +186,8 @@ func (a *App) engineConfig() (engine.Config, error) {
 		ProcessingInterval:   cfg.Catalog.ProcessingInterval,
 		AllowedLocationTypes: cfg.Atrium.AllowedLocationTypes,
 		Logger:               a.log,
+		ReadCacheMaxAge:      orOff(cfg.Atrium.Cache.MaxAge),
+		EntityCacheBytes:     orOff(cfg.Atrium.Cache.Entities),
 		Limits: engine.Limits{
 			MaxEntitiesPerLocation: cfg.Atrium.Limits.MaxEntitiesPerLocation,
 			MaxEntityBytes:         int(cfg.Atrium.Limits.MaxEntityBytes),

@@ -147,6 +147,8 @@ type Atrium struct {
 	TechDocs TechDocs
 	// Scaffolder configures software templates (also the top-level scaffolder section).
 	Scaffolder Scaffolder
+	// Cache sizes the catalog's read caches.
+	Cache Cache
 }
 
 // Limits bound what one request or one location may cost.
@@ -292,6 +294,7 @@ func defaults() *Config {
 			Authz:                authzDefaults(),
 			TechDocs:             techDocsDefaults(),
 			Scaffolder:           scaffolderDefaults(),
+			Cache:                cacheDefaults(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -652,6 +655,7 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"authz":      func(v *node, p string) { d.authz(v, p, &a.Authz) },
 		"techdocs":   func(v *node, p string) { d.techDocs(v, p, &a.TechDocs) },
 		"scaffolder": func(v *node, p string) { d.atriumScaffolder(v, p, &a.Scaffolder) },
+		"cache":      func(v *node, p string) { d.cache(v, p, &a.Cache) },
 	})
 }
 

@@ -1,0 +1,40 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCacheKeys(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    Cache
+		wantErr string
+	}{
+		{"defaults", "{}", Cache{Entities: 64 << 20, MaxAge: 5 * time.Second}, ""},
+		{"set", "atrium:\n  cache:\n    entities: 16MiB\n    maxAge: 2s\n", Cache{Entities: 16 << 20, MaxAge: 2 * time.Second}, ""},
+		{"off", "atrium:\n  cache:\n    entities: 0\n    maxAge: 0s\n", Cache{}, ""},
+		{"bad size", "atrium:\n  cache:\n    entities: lots\n", Cache{}, "test:3: atrium.cache.entities"},
+		{"unknown key", "atrium:\n  cache:\n    entites: 1MiB\n", Cache{}, "atrium.cache.entites"},
+		{"negative age", "atrium:\n  cache:\n    maxAge: -1s\n", Cache{}, "atrium.cache.maxAge: must not be negative"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := LoadBytes("test", []byte(tc.yaml), nil)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Atrium.Cache != tc.want {
+				t.Fatalf("got %+v, want %+v", cfg.Atrium.Cache, tc.want)
+			}
+		})
+	}
+}
