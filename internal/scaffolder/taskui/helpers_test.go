@@ -1,0 +1,259 @@
+package taskui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/auth"
+	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// files are the test catalog: people, a slow template (a debug:wait step
+// between two log lines) and one whose second step fails until the file
+// it renames exists.
+var files = map[string]string{
+	"org.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: developers }
+spec: { type: team, children: [], members: [jane, joe] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: jane }
+spec: { memberOf: [developers] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: joe }
+spec: { memberOf: [developers] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: sam }
+spec: {}
+`,
+	"templates/slow/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: slow, title: Slow template }
+spec:
+  type: service
+  parameters: { properties: { seconds: { type: number, default: 2 } } }
+  steps:
+    - id: hello
+      name: Say hello
+      action: debug:log
+      input: { message: hello from the first step }
+    - id: wait
+      name: Wait a while
+      action: debug:wait
+      input: { seconds: '${{ parameters.seconds }}' }
+    - id: bye
+      name: Say goodbye
+      action: debug:log
+      input: { message: goodbye from the last step }
+  output:
+    links:
+      - { title: Open in catalog, entityRef: 'group:default/developers' }
+    text:
+      - { title: Next steps, content: 'Read **the docs**.' }
+`,
+	"templates/flaky/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: flaky, title: Flaky template }
+spec:
+  type: service
+  steps:
+    - id: write
+      name: Write a file
+      action: debug:log
+      input: { message: writing }
+    - id: rename
+      name: Rename a missing file
+      action: fs:rename
+      input: { files: [{ from: missing.txt, to: other.txt }] }
+`,
+	"all.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: { name: all }
+spec:
+  targets: [./org.yaml, ./templates/slow/template.yaml, ./templates/flaky/template.yaml]
+`,
+}
+
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func baseConfig(dir, atrium string) string {
+	return fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component, Group, User, Location, Template, System, API, Resource, Domain] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  allowedLocationTypes: [file, url]
+  scaffolder: { staleTaskAfter: 2s }
+%s`, filepath.Join(dir, "all.yaml"), atrium)
+}
+
+// start runs Atrium over the test catalog in development mode (every
+// request acts as user:default/guest, an admin). atrium adds indented keys
+// to the atrium section; extra adds top-level sections.
+func start(t *testing.T, atrium, extra string) *apptest.Server {
+	t.Helper()
+	dir := t.TempDir()
+	writeFiles(t, dir, files)
+	return apptest.StartServer(t, baseConfig(dir, atrium)+extra)
+}
+
+// startWithPolicy runs Atrium under the example policy and returns clients
+// for jane and joe (developers: scaffolder.*) and sam (no scaffolder
+// permission).
+func startWithPolicy(t *testing.T) (s *apptest.Server, jane, joe, sam client) {
+	t.Helper()
+	policy, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "examples", "policy.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = start(t, "", fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
+	cfg, err := config.LoadBytes("test", []byte("{}"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.New(auth.Params{Store: s.App.Store(), Catalog: s.App.Engine(), Auth: cfg.Auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := func(ref string) client {
+		created, err := authn.CreateToken(context.Background(), auth.CreateTokenParams{Kind: store.TokenPersonal, Subject: ref, Name: "test", CreatedBy: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return client{t: t, base: s.BaseURL, token: created.Secret}
+	}
+	return s, token("user:default/jane"), token("user:default/joe"), token("user:default/sam")
+}
+
+// client calls Atrium as one user (token) or the development user ("").
+// It does not follow redirects.
+type client struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c client) req(method, path, ctype, body string, hdr map[string]string) (*http.Response, []byte) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 60 * time.Second}
+	res, err := hc.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res, out
+}
+
+// json calls the JSON API and decodes the answer, failing unless the
+// status is want.
+func (c client) json(method, path, body string, want int, v any) {
+	c.t.Helper()
+	ctype := ""
+	if body != "" {
+		ctype = "application/json"
+	}
+	res, out := c.req(method, path, ctype, body, nil)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			c.t.Fatalf("%s %s: %v in %s", method, path, err, out)
+		}
+	}
+}
+
+// page GETs an HTML page and parses it, failing unless the status is want.
+func (c client) page(path string, want int) *goquery.Document {
+	c.t.Helper()
+	res, out := c.req("GET", path, "", "", map[string]string{"Accept": "text/html"})
+	if res.StatusCode != want {
+		c.t.Fatalf("GET %s: got %d, want %d: %s", path, res.StatusCode, want, out)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(out)))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return doc
+}
+
+// post submits a form (as the page's buttons do) and returns the status
+// and the redirect target.
+func (c client) post(path string, form url.Values) (int, string) {
+	c.t.Helper()
+	res, _ := c.req("POST", path, "application/x-www-form-urlencoded", form.Encode(), map[string]string{"Accept": "text/html"})
+	return res.StatusCode, res.Header.Get("Location")
+}
+
+// create starts a task and returns its id.
+func (c client) create(templateRef, values string) string {
+	c.t.Helper()
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", fmt.Sprintf(`{"templateRef":%q,"values":%s}`, templateRef, values), 201, &created)
+	return created.ID
+}
+
+type task struct {
+	ID, Status, CreatedBy string
+}
+
+// waitStatus polls a task until its status is one of want.
+func (c client) waitStatus(id string, want ...string) task {
+	c.t.Helper()
+	var got task
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		c.json("GET", "/api/scaffolder/v2/tasks/"+id, "", 200, &got)
+		for _, w := range want {
+			if got.Status == w {
+				return got
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("task %s: status %q, want one of %v", id, got.Status, want)
+	return got
+}
