@@ -147,6 +147,8 @@ type Atrium struct {
 	TechDocs TechDocs
 	// Scaffolder configures software templates (also the top-level scaffolder section).
 	Scaffolder Scaffolder
+	// PluginHost configures external plugins (atrium.pluginHost).
+	PluginHost PluginHost
 	// Cache sizes the catalog's read caches.
 	Cache Cache
 }
@@ -295,6 +297,7 @@ func defaults() *Config {
 			TechDocs:             techDocsDefaults(),
 			Scaffolder:           scaffolderDefaults(),
 			Cache:                cacheDefaults(),
+			PluginHost:           pluginHostDefaults(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -320,6 +323,9 @@ func (d *decoder) finish(cfg *Config) {
 	}
 	if db.Engine == EnginePostgres && db.DSN == "" {
 		d.probs = append(d.probs, Problem{Key: "backend.database.connection", Message: "required when backend.database.client is pg"})
+	}
+	if cfg.Atrium.PluginHost.Directory == "" {
+		cfg.Atrium.PluginHost.Directory = filepath.Join(cfg.Atrium.DataDir, "plugins")
 	}
 	if cfg.Backend.BaseURL == "" {
 		host := cfg.Backend.Listen.Host
@@ -656,6 +662,7 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"techdocs":   func(v *node, p string) { d.techDocs(v, p, &a.TechDocs) },
 		"scaffolder": func(v *node, p string) { d.atriumScaffolder(v, p, &a.Scaffolder) },
 		"cache":      func(v *node, p string) { d.cache(v, p, &a.Cache) },
+		"pluginHost": func(v *node, p string) { d.pluginHost(v, p, &a.PluginHost) },
 	})
 }
 

@@ -1,0 +1,348 @@
+package pluginhost
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+
+	"github.com/atrium-portal/atrium/internal/audit"
+	"github.com/atrium-portal/atrium/plugin"
+)
+
+// HostOptions configure a Host.
+type HostOptions struct {
+	Store    *Store
+	Launcher Launcher
+	// Limits are the defaults (atrium.pluginHost); Overrides replace them
+	// per plugin id.
+	Limits    Limits
+	Overrides map[string]Override
+	// Config returns a plugin's configuration (plugins.<id>.config); nil
+	// gives none.
+	Config func(id string) json.RawMessage
+	// PluginHost returns what a plugin's Provision receives.
+	PluginHost func(id string) plugin.Host
+	// Builtins are the built-in plugins in use, listed next to the
+	// external ones.
+	Builtins []plugin.Info
+	// Registry is the index source; Fetcher reads it.
+	Registry          string
+	Fetcher           *Fetcher
+	UnmaintainedAfter time.Duration
+	// WatchInterval is how often Store is looked at; HealthInterval how
+	// often memory is measured and the status file written.
+	WatchInterval  time.Duration
+	HealthInterval time.Duration
+	// OnChange, when set, is called after a plugin started, changed
+	// version or went away, so that its components can be (re)registered.
+	OnChange func(id string, s *Supervisor)
+	API      *semver.Version
+	Audit    Auditor
+	Logger   *slog.Logger
+}
+
+// Override is a per-plugin change to the defaults.
+type Override struct {
+	MemoryLimit int64
+	CallTimeout time.Duration
+	Disabled    bool
+}
+
+// Host runs the external plugins installed in a Store: it starts those
+// present, swaps those whose current version changed and stops those
+// removed, so that `atrium plugin install|upgrade|remove` takes effect
+// without a restart.
+type Host struct {
+	o HostOptions
+
+	mu      sync.Mutex
+	sups    map[string]*Supervisor
+	busy    map[string]bool
+	lastErr map[string]string
+
+	regMu   sync.Mutex
+	reg     *Index
+	regErr  error
+	regAt   time.Time
+	regBusy bool
+}
+
+// NewHost returns a Host; Run starts it.
+func NewHost(o HostOptions) *Host {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.API == nil {
+		o.API = semver.MustParse(plugin.APIVersion)
+	}
+	if o.WatchInterval <= 0 {
+		o.WatchInterval = 2 * time.Second
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = 5 * time.Second
+	}
+	if o.Fetcher == nil {
+		o.Fetcher = &Fetcher{}
+	}
+	return &Host{o: o, sups: map[string]*Supervisor{}, busy: map[string]bool{}, lastErr: map[string]string{}}
+}
+
+// Run reconciles the installed plugins every WatchInterval and checks
+// their health every HealthInterval until ctx ends, then stops them all.
+func (h *Host) Run(ctx context.Context) error {
+	h.Reconcile(ctx)
+	watch := time.NewTicker(h.o.WatchInterval)
+	health := time.NewTicker(h.o.HealthInterval)
+	defer watch.Stop()
+	defer health.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.stopAll()
+			return nil
+		case <-watch.C:
+			h.Reconcile(ctx)
+		case <-health.C:
+			h.checkHealth(ctx)
+		}
+	}
+}
+
+// Reconcile brings the running plugins in line with the Store. Starts,
+// swaps and stops run in the background, one at a time per plugin.
+func (h *Host) Reconcile(ctx context.Context) {
+	manifests, errs := h.o.Store.List()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	seen := map[string]string{}
+	for _, err := range errs {
+		msg := err.Error()
+		seen[msg] = msg
+		if _, logged := h.lastErr[msg]; !logged {
+			h.o.Logger.Warn("installed plugin is broken", "error", msg)
+		}
+	}
+	h.lastErr = seen
+	present := map[string]bool{}
+	for _, m := range manifests {
+		present[m.ID] = true
+		if h.busy[m.ID] {
+			continue
+		}
+		spec := h.spec(m)
+		ov := h.o.Overrides[m.ID]
+		s := h.sups[m.ID]
+		switch {
+		case s == nil:
+			s = NewSupervisor(spec, SupervisorParams{Launcher: h.o.Launcher, Host: h.pluginHost(m.ID), API: h.o.API, Audit: h.o.Audit, Logger: h.o.Logger})
+			h.sups[m.ID] = s
+			if ov.Disabled {
+				s.mu.Lock()
+				s.state = StateDisabled
+				s.stopped = true
+				s.mu.Unlock()
+				continue
+			}
+			h.background(ctx, m.ID, "plugin.start", m.Version, func(ctx context.Context) error { return s.Start(ctx) })
+		case ov.Disabled:
+			if s.Stats().State != StateDisabled {
+				h.background(ctx, m.ID, "plugin.disable", m.Version, func(ctx context.Context) error { s.Stop(ctx, true); return nil })
+			}
+		case s.desiredVersion() != m.Version:
+			from := s.desiredVersion()
+			s.setDesired(spec)
+			h.background(ctx, m.ID, "plugin.upgrade", from+" → "+m.Version, func(ctx context.Context) error { return s.Swap(ctx, spec) })
+		}
+	}
+	for id, s := range h.sups {
+		if present[id] || h.busy[id] {
+			continue
+		}
+		delete(h.sups, id)
+		h.background(ctx, id, "plugin.stop", s.desiredVersion(), func(ctx context.Context) error { s.Stop(ctx, false); return nil })
+	}
+}
+
+// background runs op for plugin id off the caller's goroutine, audits it,
+// and tells OnChange; h.mu is held.
+func (h *Host) background(ctx context.Context, id, action, version string, op func(context.Context) error) {
+	h.busy[id] = true
+	go func() {
+		err := op(context.WithoutCancel(ctx))
+		h.mu.Lock()
+		delete(h.busy, id)
+		s := h.sups[id]
+		h.mu.Unlock()
+		ev := audit.Event{Actor: actor, Action: action, Resource: "plugin:" + id, Outcome: audit.Succeeded,
+			Details: map[string]any{"version": version}}
+		if err != nil {
+			ev.Outcome = audit.Failed
+			ev.Details["error"] = err.Error()
+			h.o.Logger.Warn("plugin operation failed", "plugin", id, "action", action, "error", err.Error())
+		}
+		if h.o.Audit != nil {
+			actx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if _, aerr := h.o.Audit.Append(actx, ev); aerr != nil {
+				h.o.Logger.Error("audit record lost", "action", action, "error", aerr.Error())
+			}
+			cancel()
+		}
+		if h.o.OnChange != nil {
+			h.o.OnChange(id, s)
+		}
+	}()
+}
+
+func (h *Host) pluginHost(id string) plugin.Host {
+	if h.o.PluginHost != nil {
+		return h.o.PluginHost(id)
+	}
+	return plugin.Host{Logger: h.o.Logger.With("plugin", id)}
+}
+
+// spec builds the Spec of m with the limits that apply to it.
+func (h *Host) spec(m Manifest) Spec {
+	l := h.o.Limits
+	if ov, ok := h.o.Overrides[m.ID]; ok {
+		if ov.MemoryLimit > 0 {
+			l.MemoryLimit = ov.MemoryLimit
+		}
+		if ov.CallTimeout > 0 {
+			l.CallTimeout = ov.CallTimeout
+		}
+	}
+	var cfg json.RawMessage
+	if h.o.Config != nil {
+		cfg = h.o.Config(m.ID)
+	}
+	return Spec{Manifest: m, Config: cfg, Limits: l}
+}
+
+// desiredVersion is the version the host last asked for (which may have
+// failed to start, leaving the previous one running).
+func (s *Supervisor) desiredVersion() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.wanted
+}
+
+// setDesired records the version being swapped to, so that the next
+// reconcile does not start the same swap again.
+func (s *Supervisor) setDesired(spec Spec) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wanted = spec.Manifest.Version
+	if s.cur == nil {
+		s.spec = spec
+	}
+}
+
+func (h *Host) checkHealth(ctx context.Context) {
+	for _, s := range h.Plugins() {
+		s.CheckHealth(ctx)
+	}
+	h.writeStatus()
+}
+
+// Status is what the host writes to <directory>/status.json every
+// HealthInterval, for `atrium plugin list` to show live states.
+type Status struct {
+	UpdatedAt time.Time `json:"updatedAt"`
+	Pid       int       `json:"pid"`
+	Plugins   []Stats   `json:"plugins"`
+}
+
+// StatusFile is the name of the status file in the plugin directory.
+const StatusFile = "status.json"
+
+func (h *Host) writeStatus() {
+	st := Status{UpdatedAt: time.Now().UTC(), Pid: os.Getpid(), Plugins: h.Stats()}
+	data, _ := json.MarshalIndent(st, "", "  ")
+	if err := os.MkdirAll(h.o.Store.Dir, 0o755); err != nil {
+		return
+	}
+	if err := writeAtomic(filepath.Join(h.o.Store.Dir, StatusFile), data, 0o644); err != nil {
+		h.o.Logger.Warn("writing the plugin status file", "error", err.Error())
+	}
+}
+
+func (h *Host) stopAll() {
+	ctx, cancel := context.WithTimeout(context.Background(), h.o.Limits.DrainTimeout+5*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range h.Plugins() {
+		wg.Go(func() { s.Stop(ctx, false) })
+	}
+	wg.Wait()
+}
+
+// Plugins returns the supervised external plugins, by id.
+func (h *Host) Plugins() []*Supervisor {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Supervisor, 0, len(h.sups))
+	for _, s := range h.sups {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// Plugin returns the supervisor of id.
+func (h *Host) Plugin(id string) (*Supervisor, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.sups[id]
+	return s, ok
+}
+
+// Stats returns the built-in plugins (always running, in process) and the
+// external ones, by id.
+func (h *Host) Stats() []Stats {
+	var out []Stats
+	for _, b := range h.o.Builtins {
+		out = append(out, Stats{ID: b.ID, Version: b.Version, Description: b.Description, Kind: "builtin", State: StateRunning})
+	}
+	for _, s := range h.Plugins() {
+		out = append(out, s.Stats())
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// registryTTL is how long a loaded index is used before it is read again.
+const registryTTL = 5 * time.Minute
+
+// Registry returns the index, read at most every registryTTL; a stale one
+// is served while it is read again in the background.
+func (h *Host) Registry(ctx context.Context) (*Index, error) {
+	h.regMu.Lock()
+	if h.regAt.IsZero() {
+		h.regMu.Unlock()
+		idx, err := h.o.Fetcher.LoadIndex(ctx, h.o.Registry)
+		h.regMu.Lock()
+		h.reg, h.regErr, h.regAt = idx, err, time.Now()
+		h.regMu.Unlock()
+		return idx, err
+	}
+	if time.Since(h.regAt) > registryTTL && !h.regBusy {
+		h.regBusy = true
+		go func() {
+			lctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			idx, err := h.o.Fetcher.LoadIndex(lctx, h.o.Registry)
+			h.regMu.Lock()
+			h.reg, h.regErr, h.regAt, h.regBusy = idx, err, time.Now(), false
+			h.regMu.Unlock()
+		}()
+	}
+	defer h.regMu.Unlock()
+	return h.reg, h.regErr
+}
