@@ -13,8 +13,11 @@ import (
 
 // Query is a page request over entities (GET /entities and by-query).
 type Query struct {
-	Filter   *catalog.Filter
-	Order    *store.Order
+	Filter *catalog.Filter
+	Order  *store.Order
+	// ThenBy are further sort keys (GET /entities' repeated order); they
+	// page by Offset only.
+	ThenBy   []store.Order
 	FullText *store.FullText
 	After    *store.Position
 	Before   *store.Position
@@ -82,6 +85,8 @@ type Catalog interface {
 	Locations(ctx context.Context) ([]store.Location, error)
 	Location(ctx context.Context, id string) (*store.Location, error)
 	DeleteLocation(ctx context.Context, id string) error
+	// UpdateLocation changes a registered location's type and target.
+	UpdateLocation(ctx context.Context, id string, spec LocationSpec) (*store.Location, error)
 	LocationByEntity(ctx context.Context, ref string) (*store.Location, error)
 	AnalyzeLocation(ctx context.Context, spec LocationSpec, catalogFilename string) (*Analysis, error)
 }

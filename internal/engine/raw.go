@@ -114,7 +114,7 @@ func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 
 func listParams(q Query) store.EntityListParams {
 	return store.EntityListParams{
-		Filter: q.Filter, Order: q.Order, FullText: q.FullText,
+		Filter: q.Filter, Order: q.Order, ThenBy: q.ThenBy, FullText: q.FullText,
 		After: q.After, Before: q.Before, Offset: q.Offset, Limit: q.Limit,
 		CountTotal: q.CountTotal,
 	}

@@ -115,8 +115,12 @@ type EntityState struct {
 // EntityListParams select, order and page entities.
 type EntityListParams struct {
 	Filter *catalog.Filter
-	// Order is the one sort key; nil sorts by UID ascending.
+	// Order is the first sort key; nil sorts by UID ascending.
 	Order *Order
+	// ThenBy are further sort keys for ties of Order, each with the
+	// entities lacking it last. They sort every match (no index walk) and
+	// page by Offset only: After and Before are refused.
+	ThenBy []Order
 	// FullText keeps entities where any of Fields contains Term as a
 	// case-insensitive substring (no Fields: the order field).
 	FullText *FullText

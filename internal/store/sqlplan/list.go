@@ -64,7 +64,12 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		want = p.Limit + 1
 	}
 	var items []*catalog.Stored
-	if l.field == "" {
+	if len(p.ThenBy) > 0 {
+		if p.After != nil || p.Before != nil {
+			return res, fault.New(fault.Invalid, "list: several sort keys page by offset only, not with a cursor")
+		}
+		items, err = l.sortedPage(ctx, want)
+	} else if l.field == "" {
 		items, err = l.uidPage(ctx, want)
 	} else {
 		items, err = l.fieldPage(ctx, want)
@@ -301,4 +306,45 @@ func (l *lister) presentFrom(b *Builder) string {
 		return "search s JOIN entities e ON e.id = s.entity_id"
 	}
 	return l.drive.from(b) + " CROSS JOIN search s ON s.entity_id = e.id"
+}
+
+// sortedPage orders by every sort key (Order, then ThenBy), each with the
+// entities lacking it last, then by uid, and pages by offset. It sorts all
+// matches, so it costs the number of matches: the single-key walks above
+// are the fast path, this is for GET /entities with several order
+// parameters. Items carry no sort value: several keys have no keyset
+// position.
+func (l *lister) sortedPage(ctx context.Context, want int) ([]*catalog.Stored, error) {
+	b := NewBuilder(l.d)
+	from := l.drive.from(b)
+	where, err := l.where(b)
+	if err != nil {
+		return nil, err
+	}
+	keys := l.p.ThenBy
+	if l.p.Order != nil {
+		keys = append([]store.Order{*l.p.Order}, keys...)
+	}
+	var order []string
+	for _, o := range keys {
+		field := strings.ToLower(strings.TrimSpace(o.Field))
+		if field == "" {
+			return nil, fault.New(fault.Invalid, "list: a sort key has no field")
+		}
+		dir := " ASC"
+		if o.Desc {
+			dir = " DESC"
+		}
+		if field == UIDField {
+			order = append(order, "e.uid"+dir)
+			continue
+		}
+		v := "(SELECT v.value FROM search v WHERE v.entity_id = e.id AND v.key = " + b.Arg(field) + " AND v.is_min)"
+		w := "(SELECT v.value FROM search v WHERE v.entity_id = e.id AND v.key = " + b.Arg(field) + " AND v.is_min)"
+		order = append(order, "("+v+" IS NULL)", w+dir)
+	}
+	order = append(order, "e.uid ASC")
+	q := "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM " + from + " WHERE " + where +
+		" ORDER BY " + strings.Join(order, ", ") + b.LimitOffset(want, l.p.Offset)
+	return l.r.Entities(ctx, q, b.Args())
 }

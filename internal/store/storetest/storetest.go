@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"Filters", testFilters},
 		{"FilterErrors", testFilterErrors},
 		{"Order", testOrder},
+		{"ThenBy", testThenBy},
 		{"KeysetPaging", testKeysetPaging},
 		{"Offset", testOffset},
 		{"Total", testTotal},

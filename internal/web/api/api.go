@@ -85,24 +85,42 @@ func (a *API) Register(mux web.Mux) {
 		{"POST /validate-entity", a.postValidateEntity},
 		{"GET /locations", a.getLocations},
 		{"POST /locations", a.postLocation},
+		{"POST /locations/by-query", a.postLocationsByQuery},
 		{"GET /locations/{id}", a.getLocation},
+		{"PUT /locations/{id}", a.putLocation},
 		{"DELETE /locations/{id}", a.deleteLocation},
 		{"GET /locations/by-entity/{kind}/{namespace}/{name}", a.getLocationByEntity},
 		{"POST /analyze-location", a.postAnalyzeLocation},
 	}
-	paths := map[string]bool{}
+	paths := map[string]map[string]bool{}
 	for _, r := range routes {
 		method, path, _ := strings.Cut(r.pattern, " ")
 		mux.HandleFunc(method+" "+Prefix+path, r.h)
-		paths[path] = true
+		if paths[path] == nil {
+			paths[path] = map[string]bool{}
+		}
+		paths[path][method] = true
 	}
 	// A known path with an unsupported method answers like any unknown
 	// route (Backstage's router does the same), in the JSON error body
 	// rather than the mux's plain-text 405.
-	for path := range paths {
-		mux.HandleFunc(Prefix+path, web.NotFound)
+	for path, methods := range paths {
+		if !methodCatchAll[path] {
+			mux.HandleFunc(Prefix+path, web.NotFound)
+			continue
+		}
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if !methods[m] {
+				mux.HandleFunc(m+" "+Prefix+path, web.NotFound)
+			}
+		}
 	}
 }
+
+// methodCatchAll are the paths whose catch-all is registered per method:
+// a pattern without a method would conflict with a sibling wildcard route
+// (POST /locations/by-query and GET /locations/{id}).
+var methodCatchAll = map[string]bool{"/locations/by-query": true}
 
 // readJSON decodes the request body into v, rejecting unknown shapes with a
 // message that says what was wrong.

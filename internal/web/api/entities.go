@@ -33,13 +33,13 @@ func (a *API) getEntities(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fields := splitList(q["fields"])
-	order, err := parseOrderParams(q["order"])
+	order, thenBy, err := parseOrderParams(q["order"])
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
 	if !q.Has("limit") && !q.Has("offset") && !q.Has("after") {
-		a.streamEntities(w, r, engine.Query{Filter: filter, Order: order}, fields)
+		a.streamEntities(w, r, engine.Query{Filter: filter, Order: order, ThenBy: thenBy}, fields)
 		return
 	}
 	page := offsetCursor{Limit: -1}
@@ -69,7 +69,7 @@ func (a *API) getEntities(w http.ResponseWriter, r *http.Request) {
 	if page.Limit < 0 {
 		page.Limit = a.lim.MaxPageSize
 	}
-	res, err := a.entities(r, engine.Query{Filter: filter, Order: order, Offset: page.Offset, Limit: page.Limit}, fields)
+	res, err := a.entities(r, engine.Query{Filter: filter, Order: order, ThenBy: thenBy, Offset: page.Offset, Limit: page.Limit}, fields)
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -213,7 +213,7 @@ func (a *API) streamEntities(w http.ResponseWriter, r *http.Request, q engine.Qu
 			return // the client went away
 		}
 		_ = rc.Flush()
-		if page.Last != nil {
+		if page.Last != nil && len(q.ThenBy) == 0 {
 			q.After, q.Offset = page.Last, 0
 		} else {
 			q.Offset += len(page.Items)
@@ -275,18 +275,26 @@ func (a *API) parseLimit(s string, allowZero bool) (int, error) {
 }
 
 // parseOrderParams reads GET /entities' order parameters (asc:path or
-// desc:path). The store sorts by one key: the first is honoured.
-func parseOrderParams(values []string) (*store.Order, error) {
-	var orders []*store.Order
+// desc:path, repeated or comma-separated): the first is the primary sort
+// key, the others break its ties in turn, as in Backstage.
+func parseOrderParams(values []string) (*store.Order, []store.Order, error) {
+	var orders []store.Order
 	for _, v := range splitList(values) {
 		dir, field, ok := strings.Cut(v, ":")
+		field = strings.ToLower(strings.TrimSpace(field))
 		if !ok || field == "" || (dir != "asc" && dir != "desc") {
-			return nil, fault.New(fault.Invalid, "order must be asc:<field> or desc:<field>, got %q", v)
+			return nil, nil, fault.New(fault.Invalid, "order must be asc:<field> or desc:<field>, got %q", v)
 		}
-		orders = append(orders, &store.Order{Field: strings.ToLower(strings.TrimSpace(field)), Desc: dir == "desc"})
+		orders = append(orders, store.Order{Field: field, Desc: dir == "desc"})
+	}
+	if len(orders) > maxOrderKeys {
+		return nil, nil, fault.New(fault.Invalid, "at most %d order parameters are allowed, got %d", maxOrderKeys, len(orders))
 	}
 	if len(orders) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return orders[0], nil
+	return &orders[0], orders[1:], nil
 }
+
+// maxOrderKeys bounds the sort keys of one GET /entities request.
+const maxOrderKeys = 10

@@ -265,6 +265,16 @@ func (f *fakeCatalog) DeleteLocation(ctx context.Context, id string) error {
 	return fault.New(fault.NotFound, "no location %s", id)
 }
 
+func (f *fakeCatalog) UpdateLocation(ctx context.Context, id string, spec engine.LocationSpec) (*store.Location, error) {
+	for i, l := range f.locations {
+		if l.ID == id {
+			f.locations[i].Type, f.locations[i].Target = spec.Type, spec.Target
+			return &f.locations[i], nil
+		}
+	}
+	return nil, fault.New(fault.NotFound, "no location %s", id)
+}
+
 func (f *fakeCatalog) LocationByEntity(ctx context.Context, ref string) (*store.Location, error) {
 	if _, err := f.EntityByRef(ctx, ref); err != nil || len(f.locations) == 0 {
 		return nil, fault.New(fault.NotFound, "none")
