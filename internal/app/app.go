@@ -142,11 +142,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	createRoutes, err := a.createPages(portal)
+	if err != nil {
+		return nil, err
+	}
 	srv := web.NewServer(web.Params{
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, taskRoutes},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, taskRoutes, createRoutes},
 		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,

@@ -16,8 +16,10 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
 	scaffolderapi "github.com/atrium-portal/atrium/internal/scaffolder/api"
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
+	scaffolderui "github.com/atrium-portal/atrium/internal/scaffolder/ui"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/ui"
 )
 
 // gitRoutes are the embedded git host's read-only routes. They are not
@@ -135,6 +137,16 @@ func (a *App) taskSecretsBox(dir string) (*secrets.Box, error) {
 		}
 	}
 	return secrets.NewBox([]secrets.Key{{ID: "task", Key: key}})
+}
+
+// createPages builds the template gallery and forms (/create) over the
+// task service that scaffolder() built; it runs after it.
+func (a *App) createPages(portal *ui.UI) (func(web.Mux), error) {
+	pages, err := scaffolderui.New(a.scaffolderSvc, a.catalog, a.authz, portal, a.log, scaffolderui.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return pages.Register, nil
 }
 
 // Scaffolder returns the template runner (nil with NoServer).
