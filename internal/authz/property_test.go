@@ -5,15 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/postgres"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
 )
 
@@ -21,11 +26,21 @@ import (
 // policies, principals and entities, the entities the store returns for
 // Filter's catalog filter are exactly those for which Authorize allows
 // catalog.entity.read one entity at a time.
+//
+// It runs on SQLite, and on PostgreSQL when ATRIUM_TEST_POSTGRES is set. The
+// total count is checked too: counting takes its own path (id sets when no
+// selective condition drives the query).
 func TestFilterMatchesDecisions(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testFilterMatchesDecisions(t, openTestStore(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		testFilterMatchesDecisions(t, openPostgresStore(t, postgresDSN(t)))
+	})
+}
+
+func testFilterMatchesDecisions(t *testing.T, db store.Driver) {
 	ctx := context.Background()
 	seed := uint64(20260501)
 	rng := rand.New(rand.NewPCG(seed, seed))
-	db := openTestStore(t)
 	entities := randomEntities(t, rng, 80)
 	writeEntities(t, db, entities)
 	stitched := readAll(t, db)
@@ -44,14 +59,16 @@ func TestFilterMatchesDecisions(t *testing.T) {
 				t.Fatal(err)
 			}
 			var fromSQL []string
+			total := 0
 			if !denyAll {
-				res, err := db.EntityList(ctx, store.EntityListParams{Filter: f})
+				res, err := db.EntityList(ctx, store.EntityListParams{Filter: f, CountTotal: true})
 				if err != nil {
 					t.Fatalf("policy %d: EntityList(%s): %v", i, FilterString(f), err)
 				}
 				for _, s := range res.Items {
 					fromSQL = append(fromSQL, s.Ref)
 				}
+				total = res.Total
 			}
 			var perEntity []string
 			for _, e := range stitched {
@@ -69,6 +86,10 @@ func TestFilterMatchesDecisions(t *testing.T) {
 				t.Fatalf("policy %d, principal %d (%+v):\n%s\nfilter: %s\ngot from SQL %v\nwant (per entity) %v",
 					i, j, p, src, FilterString(f), fromSQL, perEntity)
 			}
+			if total != len(perEntity) {
+				t.Fatalf("policy %d, principal %d (%+v):\n%s\nfilter: %s\ngot total %d, want %d",
+					i, j, p, src, FilterString(f), total, len(perEntity))
+			}
 		}
 	}
 }
@@ -77,6 +98,63 @@ func openTestStore(t testing.TB) store.Driver {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "authz.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// postgresDSN creates a database on the ATRIUM_TEST_POSTGRES server,
+// dropped when the test ends, and returns its URL. Without the variable the
+// test is skipped (failed under CI). apptest has the same helper, but
+// importing it here would be a cycle.
+func postgresDSN(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("ATRIUM_TEST_POSTGRES")
+	if admin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ATRIUM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
+		}
+		t.Skip("ATRIUM_TEST_POSTGRES is not set")
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("atrium_authz_%d", rand.Uint64())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// openPostgresStore opens a migrated PostgreSQL store on dsn.
+func openPostgresStore(t testing.TB, dsn string) store.Driver {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, postgres.Config{URL: dsn})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,10 @@ type Builder struct {
 	d    Dialect
 	args []any
 	skip *catalog.Filter // a leaf the FROM clause already enforces
+	// negated counts the NOT nodes above the node being translated.
+	negated int
+	// inOrder makes positive leaves scalar sub-queries (see leaf).
+	inOrder bool
 }
 
 // NewBuilder returns an empty builder for dialect d.

@@ -20,6 +20,7 @@ func (b *Builder) Filter(f *catalog.Filter) (string, error) {
 	if f == nil {
 		return "1=1", nil
 	}
+	b.inOrder = b.d == SQLite && !positiveConjunction(f)
 	s, err := b.filter(f, 0, true)
 	if err != nil {
 		return "", err
@@ -72,7 +73,9 @@ func (b *Builder) filter(f *catalog.Filter, depth int, top bool) (string, error)
 		if len(f.Children) != 1 {
 			return "", fault.New(fault.Invalid, "filter: a not node needs exactly one child, got %d", len(f.Children))
 		}
+		b.negated++
 		s, err := b.filter(f.Children[0], depth+1, false)
+		b.negated--
 		if err != nil {
 			return "", err
 		}
@@ -83,6 +86,15 @@ func (b *Builder) filter(f *catalog.Filter, depth int, top bool) (string, error)
 
 // leaf translates a key matcher. Search keys match the search rows of the
 // entity; relation keys match its outgoing relation rows by target ref.
+//
+// A leaf under a NOT becomes an uncorrelated semi-join ("e.id IN (SELECT
+// entity_id FROM search WHERE …)"): the engine reads the matching index
+// range once (SQLite as a list with a Bloom filter, PostgreSQL as a hashed
+// sub-plan) instead of probing the index again for every row, which is
+// what conditions like "not tagged payments" cost when every row of a
+// large result is checked. A positive leaf stays a correlated EXISTS: it
+// is one primary-key probe per visited row, and an ordered walk that stops
+// after a page visits few rows.
 func (b *Builder) leaf(f *catalog.Filter) (string, error) {
 	key := strings.ToLower(strings.TrimSpace(f.Key))
 	if key == "" {
@@ -90,6 +102,9 @@ func (b *Builder) leaf(f *catalog.Filter) (string, error) {
 	}
 	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
 		return "1=0", nil // bind nothing: PostgreSQL refuses unused parameters
+	}
+	if b.negated > 0 {
+		return b.semiJoin(f, key)
 	}
 	var from, col string
 	if typ, ok := strings.CutPrefix(key, RelationPrefix); ok {
@@ -104,16 +119,79 @@ func (b *Builder) leaf(f *catalog.Filter) (string, error) {
 	}
 	switch f.Match {
 	case catalog.MatchExists:
-		return "EXISTS (" + from + ")", nil
 	case catalog.MatchIn:
-		return "EXISTS (" + from + " AND " + b.In(col, lowerAll(f.Values)) + ")", nil
+		from += " AND " + b.In(col, lowerAll(f.Values))
 	case catalog.MatchPrefix:
 		if len(f.Values) != 1 {
 			return "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
 		}
-		return "EXISTS (" + from + " AND " + b.Prefix(col, strings.ToLower(f.Values[0])) + ")", nil
+		from += " AND " + b.Prefix(col, strings.ToLower(f.Values[0]))
+	default:
+		return "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
 	}
-	return "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
+	if b.inOrder {
+		// SQLite turns an EXISTS into a join loop that runs after every
+		// other condition of the row; a scalar sub-query is checked where
+		// it stands, so "kind is component" rules a row out before the
+		// costlier ownership test runs.
+		return "(" + from + " LIMIT 1) IS NOT NULL", nil
+	}
+	return "EXISTS (" + from + ")", nil
+}
+
+// positiveConjunction reports whether f is leaves joined by AND only.
+func positiveConjunction(f *catalog.Filter) bool {
+	switch f.Op {
+	case catalog.OpMatch:
+		return true
+	case catalog.OpAll:
+		for _, c := range f.Children {
+			if c == nil || !positiveConjunction(c) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// semiJoin translates a leaf to "e.id IN (ids of the matching rows)", or
+// for a relation key "e.ref IN (sources of the matching relations)".
+func (b *Builder) semiJoin(f *catalog.Filter, key string) (string, error) {
+	col, rows, err := b.leafRows(f, key)
+	if err != nil {
+		return "", err
+	}
+	return col + " IN (" + rows + ")", nil
+}
+
+// leafRows returns the entity column a leaf's rows name ("e.id" or
+// "e.ref") and a query for those rows' ids or refs, as column k.
+func (b *Builder) leafRows(f *catalog.Filter, key string) (col, rows string, err error) {
+	var vcol string
+	if typ, ok := strings.CutPrefix(key, RelationPrefix); ok {
+		if typ == "" {
+			return "", "", fault.New(fault.Invalid, "filter: key %q names no relation type", f.Key)
+		}
+		col, vcol = "e.ref", "target_ref"
+		rows = "SELECT source_ref AS k FROM relations WHERE type_lower = " + b.Arg(typ)
+	} else {
+		col, vcol = "e.id", "value"
+		rows = "SELECT entity_id AS k FROM search WHERE key = " + b.Arg(key)
+	}
+	switch f.Match {
+	case catalog.MatchExists:
+	case catalog.MatchIn:
+		rows += " AND " + b.In(vcol, lowerAll(f.Values))
+	case catalog.MatchPrefix:
+		if len(f.Values) != 1 {
+			return "", "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
+		}
+		rows += " AND " + b.Prefix(vcol, strings.ToLower(f.Values[0]))
+	default:
+		return "", "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
+	}
+	return col, rows, nil
 }
 
 func lowerAll(values []string) []string {

@@ -86,27 +86,41 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 	}
 	res.Items = items
 	if p.CountTotal {
-		// Counting visits every match whatever its number, so any driver
-		// beats scanning all entities.
-		b := NewBuilder(d)
-		var q string
-		if dr != nil && dr.only && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(dr.leaf.Key)), RelationPrefix) &&
-			(p.FullText == nil || p.FullText.Term == "") {
-			// Search rows exist only for stored entities: no join needed.
-			q = "SELECT count(DISTINCT k) FROM (" + driverRows(b, dr.leaf) + ")"
-		} else {
-			from := dr.from(b)
-			where, err := l.where(b)
-			if err != nil {
-				return res, err
-			}
-			q = "SELECT count(*) FROM " + from + " WHERE " + where
-		}
-		if res.Total, err = r.Count(ctx, q, b.Args()); err != nil {
+		if res.Total, err = l.count(ctx, dr); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// count counts every match of the list.
+func (l *lister) count(ctx context.Context, dr *driver) (int, error) {
+	p := l.p
+	fullText := p.FullText != nil && p.FullText.Term != ""
+	if tr, ok := l.r.(TextRunner); ok && p.Filter != nil && l.drive == nil && !(dr != nil && dr.only) && !fullText {
+		// Without a selective leaf to start from, SQL would check every
+		// candidate against every other condition: count by id sets.
+		n, ok, err := countSets(ctx, l.d, tr, p.Filter)
+		if err != nil || ok {
+			return n, err
+		}
+	}
+	// Counting visits every match whatever its number, so any driver
+	// beats scanning all entities.
+	b := NewBuilder(l.d)
+	var q string
+	if dr != nil && dr.only && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(dr.leaf.Key)), RelationPrefix) && !fullText {
+		// Search rows exist only for stored entities: no join needed.
+		q = "SELECT count(DISTINCT k) FROM (" + driverRows(b, dr.leaf) + ")"
+	} else {
+		from := dr.from(b)
+		where, err := l.where(b)
+		if err != nil {
+			return 0, err
+		}
+		q = "SELECT count(*) FROM " + from + " WHERE " + where
+	}
+	return l.r.Count(ctx, q, b.Args())
 }
 
 type lister struct {

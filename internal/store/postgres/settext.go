@@ -1,0 +1,21 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+var _ sqlplan.TextRunner = runner{}
+
+// Text runs a query returning one text value; see sqlplan.TextRunner.
+func (r runner) Text(ctx context.Context, query string, args []any) (string, error) {
+	var s *string
+	if err := r.db.pool.QueryRow(ctx, query, args...).Scan(&s); err != nil {
+		return "", dbErr(ctx, err, "count entities")
+	}
+	if s == nil {
+		return "", nil
+	}
+	return *s, nil
+}

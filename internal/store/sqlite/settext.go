@@ -1,0 +1,19 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
+)
+
+var _ sqlplan.TextRunner = runner{}
+
+// Text runs a query returning one text value; see sqlplan.TextRunner.
+func (r runner) Text(ctx context.Context, query string, args []any) (string, error) {
+	var s sql.NullString
+	if err := r.db.read.QueryRowContext(ctx, query, args...).Scan(&s); err != nil {
+		return "", dbErr(ctx, err, "count entities")
+	}
+	return s.String, nil
+}

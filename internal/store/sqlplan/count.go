@@ -1,0 +1,248 @@
+package sqlplan
+
+import (
+	"context"
+	"math/bits"
+	"strings"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+)
+
+// TextRunner is a Runner that can also run a query returning one text
+// value (NULL reads as ""). Counting with id sets needs it; runners without
+// it count in SQL.
+type TextRunner interface {
+	Runner
+	Text(ctx context.Context, query string, args []any) (string, error)
+}
+
+// maxSetID bounds the entity ids that counting with sets handles: a set is
+// a bitmap of maxSetID/8 bytes at most. Larger ids count in SQL.
+const maxSetID = 1 << 27
+
+// countSets counts the entities matching f by set algebra over entity ids:
+// each leaf reads its index range once, as one aggregated text value, and
+// the AND, OR and NOT nodes become bitmap intersections, unions and
+// differences in memory.
+//
+// Counting in SQL instead checks every candidate row against every other
+// leaf: a correlated probe per row and leaf, which at 100 000 entities
+// costs several times the count itself (see docs/benchmarks.md,
+// "Authorization"). Reading a leaf's ids costs about what counting that
+// leaf's rows costs, and the bitmaps cost microseconds.
+//
+// ok is false when a set would be too large (an id above maxSetID); the
+// caller then counts in SQL.
+func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (n int, ok bool, err error) {
+	c := setCounter{d: d, r: r}
+	s, complement, err := c.eval(ctx, f, 0)
+	if err != nil || c.tooLarge {
+		return 0, false, err
+	}
+	if !complement {
+		return s.count(), true, nil
+	}
+	// The matches are every entity outside s; s holds stored entities only.
+	total, err := r.Count(ctx, "SELECT count(*) FROM entities", nil)
+	if err != nil {
+		return 0, false, err
+	}
+	return max(total-s.count(), 0), true, nil
+}
+
+type setCounter struct {
+	d        Dialect
+	r        TextRunner
+	tooLarge bool
+}
+
+// eval returns the ids matching f as s, or, when complement is true, the
+// ids not matching f: a NOT is a flag rather than a difference from every
+// entity, so that "A and not B" reads only A and B.
+func (c *setCounter) eval(ctx context.Context, f *catalog.Filter, depth int) (s idSet, complement bool, err error) {
+	if f == nil {
+		return nil, false, fault.New(fault.Invalid, "filter has an empty node")
+	}
+	if depth > MaxFilterDepth {
+		return nil, false, fault.New(fault.Invalid, "filter is nested deeper than %d levels", MaxFilterDepth)
+	}
+	switch f.Op {
+	case catalog.OpMatch:
+		s, err := c.leaf(ctx, f)
+		return s, false, err
+	case catalog.OpNot:
+		if len(f.Children) != 1 {
+			return nil, false, fault.New(fault.Invalid, "filter: a not node needs exactly one child, got %d", len(f.Children))
+		}
+		s, complement, err := c.eval(ctx, f.Children[0], depth+1)
+		return s, !complement, err
+	case catalog.OpAll, catalog.OpAny:
+		// pos combines the children given as sets, neg those given as
+		// complements; "all" intersects the sets and unites the
+		// complements, "any" the other way round.
+		var pos, neg idSet
+		var hasPos, hasNeg bool
+		for _, k := range f.Children {
+			ks, kc, err := c.eval(ctx, k, depth+1)
+			if err != nil {
+				return nil, false, err
+			}
+			if c.tooLarge {
+				return nil, false, nil
+			}
+			all := f.Op == catalog.OpAll
+			switch {
+			case !kc && !hasPos:
+				pos, hasPos = ks, true
+			case !kc && all:
+				pos = pos.and(ks)
+			case !kc:
+				pos = pos.or(ks)
+			case !hasNeg:
+				neg, hasNeg = ks, true
+			case all:
+				neg = neg.or(ks)
+			default:
+				neg = neg.and(ks)
+			}
+		}
+		if f.Op == catalog.OpAll {
+			switch {
+			case hasPos: // A and not B
+				return pos.andNot(neg), false, nil
+			default: // not B and not C = not (B or C); an empty "all" is everything
+				return neg, true, nil
+			}
+		}
+		switch {
+		case hasNeg: // A or not B = not (B and not A)
+			return neg.andNot(pos), true, nil
+		default: // an empty "any" is nothing
+			return pos, false, nil
+		}
+	}
+	return nil, false, fault.New(fault.Invalid, "filter: unknown node type %d", f.Op)
+}
+
+// leaf reads the ids of the entities matching a key matcher.
+func (c *setCounter) leaf(ctx context.Context, f *catalog.Filter) (idSet, error) {
+	key := strings.ToLower(strings.TrimSpace(f.Key))
+	if key == "" {
+		return nil, fault.New(fault.Invalid, "filter: a condition has an empty key")
+	}
+	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
+		return nil, nil
+	}
+	b := NewBuilder(c.d)
+	col, rows, err := b.leafRows(f, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(b.args) > MaxParams {
+		return nil, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
+	}
+	agg := "group_concat(k)"
+	if c.d == Postgres {
+		agg = "string_agg(k::text, ',')"
+	}
+	var q string
+	if col == "e.ref" {
+		q = "SELECT " + agg + " FROM (SELECT e.id AS k FROM entities e WHERE e.ref IN (" + rows + ")) ids"
+	} else {
+		q = "SELECT " + agg + " FROM (" + rows + ") ids"
+	}
+	text, err := c.r.Text(ctx, q, b.Args())
+	if err != nil {
+		return nil, err
+	}
+	s, ok, err := parseIDs(text)
+	if !ok {
+		c.tooLarge = true
+	}
+	return s, err
+}
+
+// idSet is a bitmap of entity ids.
+type idSet []uint64
+
+func (s idSet) count() int {
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+func (s idSet) and(o idSet) idSet {
+	out := make(idSet, min(len(s), len(o)))
+	for i := range out {
+		out[i] = s[i] & o[i]
+	}
+	return out
+}
+
+func (s idSet) or(o idSet) idSet {
+	if len(s) < len(o) {
+		s, o = o, s
+	}
+	out := make(idSet, len(s))
+	copy(out, s)
+	for i, w := range o {
+		out[i] |= w
+	}
+	return out
+}
+
+func (s idSet) andNot(o idSet) idSet {
+	out := make(idSet, len(s))
+	copy(out, s)
+	for i := range min(len(s), len(o)) {
+		out[i] &^= o[i]
+	}
+	return out
+}
+
+// parseIDs reads comma-separated decimal ids into a set; ok is false when
+// an id is above maxSetID.
+func parseIDs(text string) (s idSet, ok bool, err error) {
+	id, digits := 0, 0
+	add := func() bool {
+		if digits == 0 {
+			return true
+		}
+		if id > maxSetID {
+			return false
+		}
+		w := id / 64
+		if w >= len(s) {
+			grown := make(idSet, max(w+1, 2*len(s)))
+			copy(grown, s)
+			s = grown
+		}
+		s[w] |= 1 << (id % 64)
+		id, digits = 0, 0
+		return true
+	}
+	for i := 0; i < len(text); i++ {
+		ch := text[i]
+		switch {
+		case ch >= '0' && ch <= '9':
+			id = id*10 + int(ch-'0')
+			digits++
+			if id > maxSetID {
+				return nil, false, nil
+			}
+		case ch == ',':
+			if !add() {
+				return nil, false, nil
+			}
+		default:
+			return nil, false, fault.New(fault.Internal, "counting: unexpected %q in an id list", ch)
+		}
+	}
+	if !add() {
+		return nil, false, nil
+	}
+	return s, true, nil
+}
