@@ -57,6 +57,10 @@ type DryRunStep struct {
 	Status string `json:"status"`
 }
 
+// dryRunRefPrefix marks a dry run's task in the store (its template ref),
+// so that task lists leave it out.
+const dryRunRefPrefix = "dry-run:"
+
 // DryRun renders and runs a template in a scratch workspace without
 // publishing or registering anything, and returns the files, the log, the
 // output and each step's status.
@@ -136,7 +140,7 @@ func (s *Service) DryRunEntity(ctx context.Context, e *catalog.Entity, file stri
 		return nil, err
 	}
 	id := uuid.NewString()
-	task := store.Task{ID: id, TemplateRef: "dry-run:" + t.Ref, Status: StatusProcessing, CreatedBy: user, CreatedAt: time.Now(),
+	task := store.Task{ID: id, TemplateRef: dryRunRefPrefix + t.Ref, Status: StatusProcessing, CreatedBy: user, CreatedAt: time.Now(),
 		Runner: s.runnerID, LastHeartbeatAt: time.Now(), Spec: specJSON, State: state, Secrets: sealed}
 	if err := s.p.Store.TaskCreate(ctx, task); err != nil {
 		return nil, err

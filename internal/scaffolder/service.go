@@ -222,8 +222,10 @@ func serialize(t *store.Task) (*SerializedTask, error) {
 // ListParams filter GET /v2/tasks.
 type ListParams = store.TaskListParams
 
-// List returns a page of tasks and the total.
+// List returns a page of tasks and the total. Dry runs are not tasks
+// anyone started, and are never listed.
 func (s *Service) List(ctx context.Context, p ListParams) ([]*SerializedTask, int, error) {
+	p.ExcludeTemplateRefPrefix = dryRunRefPrefix
 	res, err := s.p.Store.TaskList(ctx, p)
 	if err != nil {
 		return nil, 0, err

@@ -60,6 +60,10 @@ type TaskListParams struct {
 	Limit       int
 	Offset      int
 	Ascending   bool
+
+	// ExcludeTemplateRefPrefix leaves out tasks whose template ref starts
+	// with it (the scaffolder's dry runs: "dry-run:").
+	ExcludeTemplateRefPrefix string
 }
 
 // TaskListResult is one page of tasks and the number of matches.

@@ -44,6 +44,16 @@ apiVersion: backstage.io/v1alpha1
 kind: User
 metadata: { name: sam }
 spec: {}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: security }
+spec: { type: team, children: [], members: [ann] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: User
+metadata: { name: ann }
+spec: { memberOf: [security] }
 `,
 	"templates/slow/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
@@ -126,16 +136,21 @@ func start(t *testing.T, atrium, extra string) *apptest.Server {
 	return apptest.StartServer(t, baseConfig(dir, atrium)+extra)
 }
 
-// startWithPolicy runs Atrium under the example policy and returns clients
-// for jane and joe (developers: scaffolder.*) and sam (no scaffolder
-// permission).
-func startWithPolicy(t *testing.T) (s *apptest.Server, jane, joe, sam client) {
+// people are clients of the users of the test catalog.
+type people struct {
+	// jane and joe are developers (scaffolder.*), sam has no scaffolder
+	// permission, ann is an auditor (atrium.admin.audit.read).
+	jane, joe, sam, ann client
+}
+
+// startWithPolicy runs Atrium under the example policy.
+func startWithPolicy(t *testing.T) (*apptest.Server, people) {
 	t.Helper()
 	policy, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "examples", "policy.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s = start(t, "", fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
+	s := start(t, "", fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
 	cfg, err := config.LoadBytes("test", []byte("{}"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -151,7 +166,7 @@ func startWithPolicy(t *testing.T) (s *apptest.Server, jane, joe, sam client) {
 		}
 		return client{t: t, base: s.BaseURL, token: created.Secret}
 	}
-	return s, token("user:default/jane"), token("user:default/joe"), token("user:default/sam")
+	return s, people{jane: token("user:default/jane"), joe: token("user:default/joe"), sam: token("user:default/sam"), ann: token("user:default/ann")}
 }
 
 // client calls Atrium as one user (token) or the development user ("").

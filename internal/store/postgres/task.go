@@ -89,6 +89,10 @@ func (db *DB) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskL
 		args = append(args, p.TemplateRef)
 		where = append(where, fmt.Sprintf("template_ref = $%d", len(args)))
 	}
+	if p.ExcludeTemplateRefPrefix != "" {
+		args = append(args, p.ExcludeTemplateRefPrefix)
+		where = append(where, fmt.Sprintf("NOT starts_with(template_ref, $%d)", len(args)))
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

@@ -98,6 +98,10 @@ func (db *DB) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskL
 		where = append(where, "template_ref = ?")
 		args = append(args, p.TemplateRef)
 	}
+	if p.ExcludeTemplateRefPrefix != "" {
+		where = append(where, "substr(template_ref, 1, ?) <> ?")
+		args = append(args, len(p.ExcludeTemplateRefPrefix), p.ExcludeTemplateRefPrefix)
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

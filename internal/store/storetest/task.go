@@ -86,6 +86,8 @@ func testTaskList(t *testing.T, d store.Driver) {
 		{"two statuses", store.TaskListParams{Status: []string{"completed", "failed"}, Limit: 2}, []string{"t4", "t3"}, 5},
 		{"page", store.TaskListParams{Limit: 2, Offset: 2}, []string{"t2", "t1"}, 5},
 		{"template", store.TaskListParams{TemplateRef: "template:default/other"}, []string{}, 0},
+		{"excluded prefix", store.TaskListParams{ExcludeTemplateRefPrefix: "template:default/go"}, []string{}, 0},
+		{"other prefix", store.TaskListParams{ExcludeTemplateRefPrefix: "dry-run:", Status: []string{"failed"}}, []string{"t3", "t1"}, 2},
 	}
 	for _, tt := range tests {
 		res, err := d.TaskList(ctx, tt.p)
