@@ -219,12 +219,12 @@ func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error 
 // EntityFacets counts entities per distinct value of each facet key.
 func (db *DB) EntityFacets(ctx context.Context, p store.EntityFacetsParams) (map[string][]store.FacetCount, error) {
 	out := make(map[string][]store.FacetCount, len(p.Facets))
-	for _, facet := range p.Facets {
-		q, args, err := sqlplan.FacetQuery(sqlplan.SQLite, facet, p.Filter)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := db.read.QueryContext(ctx, q, args...)
+	queries, err := sqlplan.FacetQueries(ctx, sqlplan.SQLite, runner{db: db}, p.Facets, p.Filter)
+	if err != nil {
+		return nil, err
+	}
+	for i, facet := range p.Facets {
+		rows, err := db.read.QueryContext(ctx, queries[i].SQL, queries[i].Args...)
 		if err != nil {
 			return nil, dbErr(ctx, err, "count facets")
 		}

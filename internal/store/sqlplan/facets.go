@@ -1,10 +1,76 @@
 package sqlplan
 
 import (
+	"context"
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 )
+
+// FacetQueries returns FacetQuery for each facet, starting from the
+// filter's selective leaf when it has one (see chooseDriver): counting the
+// facets of a few entities then reads their search rows instead of every
+// row of the key checked against the filter (seconds at 100k entities for
+// a team's components).
+func FacetQueries(ctx context.Context, d Dialect, r Runner, facets []string, filter *catalog.Filter) ([]Query, error) {
+	dr, err := chooseDriver(ctx, d, r, filter)
+	if err != nil {
+		return nil, err
+	}
+	if dr != nil && dr.est >= driveCap {
+		dr = nil
+	}
+	out := make([]Query, len(facets))
+	for i, f := range facets {
+		if dr == nil {
+			q, args, err := FacetQuery(d, f, filter)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = Query{SQL: q, Args: args}
+			continue
+		}
+		q, args, err := drivenFacetQuery(d, dr, f, filter)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Query{SQL: q, Args: args}
+	}
+	return out, nil
+}
+
+// Query is one statement with its arguments.
+type Query struct {
+	SQL  string
+	Args []any
+}
+
+// drivenFacetQuery is FacetQuery over the entities of dr's leaf.
+func drivenFacetQuery(d Dialect, dr *driver, facet string, filter *catalog.Filter) (string, []any, error) {
+	b := NewBuilder(d)
+	from := dr.from(b)
+	key := strings.ToLower(strings.TrimSpace(facet))
+	if typ, ok := strings.CutPrefix(key, RelationPrefix); ok {
+		typArg := b.Arg(typ)
+		where, err := b.Filter(filter)
+		if err != nil {
+			return "", nil, err
+		}
+		q := "SELECT r.target_ref, count(DISTINCT r.source_ref) FROM " + from + " CROSS JOIN relations r ON r.source_ref = e.ref" +
+			" WHERE r.type_lower = " + typArg + " AND " + where +
+			" GROUP BY r.target_ref ORDER BY 2 DESC, 1"
+		return q, b.Args(), nil
+	}
+	keyArg := b.Arg(key)
+	where, err := b.Filter(filter)
+	if err != nil {
+		return "", nil, err
+	}
+	q := "SELECT s.original, count(*) FROM " + from + " CROSS JOIN search s ON s.entity_id = e.id" +
+		" WHERE s.key = " + keyArg + " AND " + where +
+		" GROUP BY s.value, s.original ORDER BY 2 DESC, 1"
+	return q, b.Args(), nil
+}
 
 // FacetQuery returns a query selecting (value, count) rows for one facet
 // over the entities matching filter, most frequent first, then by value.
