@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/atrium-portal/atrium/plugin"
 )
@@ -21,9 +22,13 @@ type Launcher interface {
 // LaunchSpec is what a Launcher starts.
 type LaunchSpec struct {
 	ID, Version string
-	// Path is the executable.
+	// Path is the executable; SHA256 its expected checksum (hex), when known.
 	Path   string
+	SHA256 string
 	Logger *slog.Logger
+	// StartTimeout bounds the start; CallTimeout each unary call.
+	StartTimeout time.Duration
+	CallTimeout  time.Duration
 }
 
 // Process is a running plugin: the plugin itself (the same interface as

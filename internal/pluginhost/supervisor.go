@@ -209,7 +209,8 @@ func (s *Supervisor) launch(ctx context.Context, spec Spec) (*generation, error)
 	}
 	lctx, cancel := context.WithTimeout(ctx, spec.Limits.StartTimeout)
 	defer cancel()
-	proc, err := s.p.Launcher.Launch(lctx, LaunchSpec{ID: m.ID, Version: m.Version, Path: m.Path, Logger: s.p.Logger})
+	proc, err := s.p.Launcher.Launch(lctx, LaunchSpec{ID: m.ID, Version: m.Version, Path: m.Path, SHA256: m.SHA256,
+		Logger: s.p.Logger, StartTimeout: spec.Limits.StartTimeout, CallTimeout: spec.Limits.CallTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", m.Path, err)
 	}
