@@ -59,6 +59,13 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 	if l.field == UIDField {
 		l.field, l.uidSort = "", true
 	}
+	if l.field == "metadata.name" {
+		// One kind by name walks that kind in name order, unless a more
+		// selective leaf than the kind drives the query.
+		if k := singleKind(p.Filter); k != nil && (l.drive == nil || l.drive.leaf == k) {
+			l.kindLeaf = k
+		}
+	}
 	want := 0
 	if p.Limit > 0 {
 		want = p.Limit + 1
@@ -131,6 +138,9 @@ type lister struct {
 	desc    bool
 	uidSort bool    // ordering by metadata.uid: SortValue is the uid
 	drive   *driver // the selective leaf queries start from, if any
+	// kindLeaf, when set, is a one-kind leaf of a list ordered by name:
+	// its entities are walked in name order by entities_kind_name.
+	kindLeaf *catalog.Filter
 }
 
 // where returns the filter and full-text conditions over "e".
@@ -260,7 +270,27 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 	b := NewBuilder(l.d)
 	dir, cmp := l.direction(forward)
 	var q string
-	if present {
+	if present && l.kindLeaf != nil {
+		// One kind by name: walk entities_kind_name. The kind condition
+		// replaces the kind leaf; the cursor bound is a range on the name
+		// (which the index serves) refined by the uid.
+		name := "lower(e.name)"
+		if l.d == Postgres {
+			name = `(lower(e.name) COLLATE "C")`
+		}
+		b.skip = l.kindLeaf
+		kindArg := b.Arg(strings.ToLower(strings.TrimSpace(l.kindLeaf.Values[0])))
+		where, err := l.where(b)
+		if err != nil {
+			return nil, err
+		}
+		if pos != nil {
+			where += " AND " + name + " " + cmp + "= " + b.Arg(*pos.Value) +
+				" AND (" + name + " " + cmp + " " + b.Arg(*pos.Value) + " OR e.uid " + cmp + " " + b.Arg(pos.UID) + ")"
+		}
+		q = "SELECT " + EntityColumns + ", " + name + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
+			" ORDER BY " + name + " " + dir + ", e.uid " + dir
+	} else if present {
 		from := l.presentFrom(b)
 		keyArg := b.Arg(l.field)
 		where, err := l.where(b)
@@ -361,4 +391,16 @@ func (l *lister) sortedPage(ctx context.Context, want int) ([]*catalog.Stored, e
 	q := "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM " + from + " WHERE " + where +
 		" ORDER BY " + strings.Join(order, ", ") + b.LimitOffset(want, l.p.Offset)
 	return l.r.Entities(ctx, q, b.Args())
+}
+
+// singleKind returns the leaf of f's top-level AND that selects exactly one
+// kind, or nil.
+func singleKind(f *catalog.Filter) *catalog.Filter {
+	for _, leaf := range conjuncts(f, nil) {
+		if leaf.Match == catalog.MatchIn && len(leaf.Values) == 1 &&
+			strings.ToLower(strings.TrimSpace(leaf.Key)) == "kind" {
+			return leaf
+		}
+	}
+	return nil
 }

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"FilterErrors", testFilterErrors},
 		{"Order", testOrder},
 		{"ThenBy", testThenBy},
+		{"KindByName", testKindByName},
 		{"KeysetPaging", testKeysetPaging},
 		{"Offset", testOffset},
 		{"Total", testTotal},
