@@ -18,6 +18,7 @@ const buildCacheKiB = 16384
 // migrations; TestSecondaryIndexesMatchMigrations checks.
 var secondaryIndexes = []struct{ name, def string }{
 	{"relations_originating", "relations (originating_ref)"},
+	{"relations_type_target", "relations (type_lower, target_ref, source_ref)"},
 	{"search_key_value", "search (key, value, original, is_min)"},
 }
 
@@ -44,15 +45,45 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return false, dbErr(ctx, err, "begin bulk load")
 	}
+	if _, err := db.write.ExecContext(ctx, bulkPragmas); err != nil {
+		return false, dbErr(ctx, err, "bulk load: set pragmas")
+	}
 	return true, nil
 }
+
+// bulkPragmas relax the write connection's durability while a bulk load of
+// an empty catalog lasts: commits do not wait for the disk (a crash of the
+// process loses nothing; a power cut may cost the half-loaded catalog,
+// which the next start loads again), and the write-ahead log is copied
+// back to the database less often, so pages rewritten by many commits are
+// copied once. restorePragmas undoes them.
+var bulkPragmas = fmt.Sprintf("PRAGMA synchronous = OFF; PRAGMA wal_autocheckpoint = %d", bulkCheckpointPages)
+
+// bulkCheckpointPages is the write-ahead log's size, in pages, at which a
+// bulk load copies it back (256 MiB with 4 KiB pages).
+const bulkCheckpointPages = 65536
+
+// restorePragmas are the write connection's pragmas outside a bulk load
+// (as Open sets them).
+const restorePragmas = "PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = " + walCheckpointPages
 
 // BulkEnd builds the secondary indexes; see store.BulkStore. (SQLite keeps
 // no statistics that Atrium's queries rely on: sqlplan picks the selective
 // filter itself.)
 func (db *DB) BulkEnd(ctx context.Context) error {
-	_, err := db.ensureIndexes(ctx)
-	return err
+	built, err := db.ensureIndexes(ctx)
+	if _, rerr := db.write.ExecContext(context.WithoutCancel(ctx), restorePragmas); rerr != nil && err == nil {
+		err = dbErr(ctx, rerr, "bulk load: restore pragmas")
+	}
+	if err != nil || !built {
+		return err
+	}
+	// With the pragmas restored, a checkpoint copies the log back and syncs
+	// the database: from here on the loaded catalog survives a power cut.
+	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+		return dbErr(ctx, err, "bulk load: checkpoint")
+	}
+	return nil
 }
 
 // ensureIndexes creates the secondary indexes that are missing, in one

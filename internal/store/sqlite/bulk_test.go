@@ -96,3 +96,42 @@ func TestCachedStatementsSurviveBulkLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkPragmas checks that a bulk load relaxes the writer's durability
+// only while it lasts.
+func TestBulkPragmas(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pragmas := func() []string {
+		t.Helper()
+		var out []string
+		for _, p := range []string{"synchronous", "wal_autocheckpoint", "journal_size_limit"} {
+			got, err := db.strings(ctx, db.write, "PRAGMA "+p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p+"="+strings.Join(got, ","))
+		}
+		return out
+	}
+	outside := []string{"synchronous=1", "wal_autocheckpoint=16384", "journal_size_limit=67108864"}
+	if got := pragmas(); !slices.Equal(got, outside) {
+		t.Errorf("before: got %v, want %v", got, outside)
+	}
+	if began, err := db.BulkBegin(ctx); err != nil || !began {
+		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
+	}
+	during := []string{"synchronous=0", "wal_autocheckpoint=65536", "journal_size_limit=67108864"}
+	if got := pragmas(); !slices.Equal(got, during) {
+		t.Errorf("during: got %v, want %v", got, during)
+	}
+	if err := db.BulkEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := pragmas(); !slices.Equal(got, outside) {
+		t.Errorf("after: got %v, want %v", got, outside)
+	}
+}

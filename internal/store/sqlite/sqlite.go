@@ -47,6 +47,14 @@ type Config struct {
 	WriteCacheSizeKiB int
 }
 
+// walCheckpointPages is the write-ahead log's size, in pages, at which the
+// writer copies it back into the database (64 MiB with 4 KiB pages).
+const walCheckpointPages = "16384"
+
+// walSizeLimit is the size the write-ahead log file is cut back to after a
+// checkpoint: a bulk load lets it grow larger for a while.
+const walSizeLimit = 64 << 20
+
 // DB is a SQLite catalog store.
 type DB struct {
 	write *sql.DB
@@ -86,7 +94,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		"&_pragma=foreign_keys(ON)&_pragma=temp_store(MEMORY)",
 		cfg.Path, cfg.BusyTimeout.Milliseconds())
 
-	write, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate", cfg.WriteCacheSizeKiB))
+	write, err := sql.Open("sqlite", base+fmt.Sprintf("&_pragma=cache_size(-%d)&_pragma=wal_autocheckpoint(%s)&_pragma=journal_size_limit(%d)&_txlock=immediate", cfg.WriteCacheSizeKiB, walCheckpointPages, walSizeLimit))
 	if err != nil {
 		return nil, fault.Wrap(fault.Internal, err, "sqlite: open %s", cfg.Path)
 	}
