@@ -66,7 +66,7 @@ func drivenFacetQuery(d Dialect, dr *driver, facet string, filter *catalog.Filte
 	if err != nil {
 		return "", nil, err
 	}
-	q := "SELECT s.original, count(*) FROM " + from + " CROSS JOIN search s ON s.entity_id = e.id" +
+	q := "SELECT " + OriginalSQL + ", count(*) FROM " + from + " CROSS JOIN search s ON s.entity_id = e.id" +
 		" WHERE s.key = " + keyArg + " AND " + where +
 		" GROUP BY s.value, s.original ORDER BY 2 DESC, 1"
 	return q, b.Args(), nil
@@ -94,7 +94,7 @@ func FacetQuery(d Dialect, facet string, filter *catalog.Filter) (string, []any,
 	if filter == nil {
 		// Every search row belongs to an existing entity, and (entity, key,
 		// value) is unique, so counting rows counts entities.
-		q := "SELECT s.original, count(*) FROM search s WHERE s.key = " + keyArg +
+		q := "SELECT " + OriginalSQL + ", count(*) FROM search s WHERE s.key = " + keyArg +
 			" GROUP BY s.value, s.original ORDER BY 2 DESC, 1"
 		return q, b.Args(), nil
 	}
@@ -102,7 +102,7 @@ func FacetQuery(d Dialect, facet string, filter *catalog.Filter) (string, []any,
 	if err != nil {
 		return "", nil, err
 	}
-	q := "SELECT s.original, count(*) FROM search s JOIN entities e ON e.id = s.entity_id" +
+	q := "SELECT " + OriginalSQL + ", count(*) FROM search s JOIN entities e ON e.id = s.entity_id" +
 		" WHERE s.key = " + keyArg + " AND " + where +
 		" GROUP BY s.value, s.original ORDER BY 2 DESC, 1"
 	return q, b.Args(), nil

@@ -14,11 +14,21 @@ import (
 // its entity, with IsMin marking the row whose value the entity sorts by
 // for that key (the smallest).
 type SearchRow struct {
-	Key      string
-	Value    string
+	Key   string
+	Value string
+	// Original is the value as written, or "" when it is Value itself (as
+	// it is for most values, already lowercase): most rows then store the
+	// value once, which makes the search table and its index smaller.
+	// Readers take OriginalSQL.
 	Original string
 	IsMin    bool
 }
+
+// OriginalSQL is the SQL expression of a search row's original value, for
+// a search table aliased s: the stored original, or the value when the
+// original is stored empty (see SearchRow.Original). Rows written before
+// originals were elided store both and read the same.
+const OriginalSQL = "CASE WHEN s.original = '' THEN s.value ELSE s.original END"
 
 // MaxIndexedBytes bounds the keys, values and originals the search index
 // holds (PostgreSQL refuses B-tree entries over about 2.7 kB). Longer keys
@@ -50,6 +60,11 @@ func SearchRows(rows []catalog.SearchRow) []SearchRow {
 	out = slices.CompactFunc(out, func(a, b SearchRow) bool { return a.Key == b.Key && a.Value == b.Value })
 	for i := range out {
 		out[i].IsMin = i == 0 || out[i-1].Key != out[i].Key
+	}
+	for i := range out {
+		if out[i].Original == out[i].Value {
+			out[i].Original = ""
+		}
 	}
 	return out
 }
