@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -17,7 +19,12 @@ var secondaryIndexes = []struct{ name, def string }{
 }
 
 // BulkBegin drops the secondary indexes when the catalog is empty; see
-// store.BulkStore. The check and the drops share one transaction holding
+// store.BulkStore. Until BulkEnd, this process's upserts commit without
+// waiting for the write-ahead log to reach the disk (synchronous_commit
+// off): a crash of the database server may lose the last commits of the
+// load, never consistency, and the next start loads them again (a file
+// unchanged since a commit that was lost is still read: the engine
+// remembers files only in memory). The check and the drops share one transaction holding
 // the entities table's lock, so a replica writing meanwhile waits.
 func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	// Most passes run on a loaded catalog: answer those without a lock.
@@ -51,6 +58,9 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if began {
+		db.bulk.Store(true)
+	}
 	return began, nil
 }
 
@@ -58,6 +68,7 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 // statistics (a planner that still believes the tables are empty picks
 // sequential scans); see store.BulkStore.
 func (db *DB) BulkEnd(ctx context.Context) error {
+	defer db.bulk.Store(false)
 	built, err := db.ensureIndexes(ctx)
 	if err != nil || !built {
 		return err
@@ -83,15 +94,47 @@ func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	for _, n := range names {
 		have[n] = true
 	}
-	built := false
+	var missing []string
 	for _, ix := range secondaryIndexes {
+		if !have[ix.name] {
+			missing = append(missing, ix.name)
+		}
+	}
+	if len(missing) == 0 {
+		return false, nil
+	}
+	// The indexes are on different tables: build them at once, each on its
+	// own connection, so the server's cores share the work.
+	errs := make([]error, len(secondaryIndexes))
+	var wg sync.WaitGroup
+	for i, ix := range secondaryIndexes {
 		if have[ix.name] {
 			continue
 		}
-		if _, err := db.pool.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+ix.name+" ON "+ix.def); err != nil {
-			return false, dbErr(ctx, err, "build index "+ix.name)
-		}
-		built = true
+		wg.Go(func() { errs[i] = db.buildIndex(ctx, ix.name, ix.def) })
 	}
-	return built, nil
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// buildIndexSettings lift the statement timeout (an index over a large
+// catalog may take longer to build than any query may run) and give the
+// build's sort more memory than the server's default of 64 MB, so that it
+// stays in memory for a catalog of a few hundred thousand entities.
+const buildIndexSettings = "SET LOCAL statement_timeout = 0; SET LOCAL maintenance_work_mem = '256MB'"
+
+// buildIndex creates one secondary index in its own transaction.
+func (db *DB) buildIndex(ctx context.Context, name, def string) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, buildIndexSettings); err != nil {
+			return dbErr(ctx, err, "build index "+name)
+		}
+		if _, err := tx.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+name+" ON "+def); err != nil {
+			return dbErr(ctx, err, "build index "+name)
+		}
+		return nil
+	})
 }

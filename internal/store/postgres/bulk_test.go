@@ -49,8 +49,15 @@ func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 	if _, err := db.BulkBegin(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// Upserts commit asynchronously only while the load lasts.
+	if !db.bulk.Load() {
+		t.Errorf("bulk load flag during a bulk load: got false, want true")
+	}
 	if err := db.BulkEnd(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if db.bulk.Load() {
+		t.Errorf("bulk load flag after BulkEnd: got true, want false")
 	}
 	if got := indexDefs(t, db); !slices.Equal(got, want) {
 		t.Errorf("after BulkEnd: got %v, want %v", got, want)

@@ -9,6 +9,7 @@ import (
 	"embed"
 	"errors"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,8 @@ type Config struct {
 // DB is a PostgreSQL catalog store.
 type DB struct {
 	pool *pgxpool.Pool
+	// bulk is set while this process runs a bulk load (see bulk.go).
+	bulk atomic.Bool
 }
 
 // Open connects a pool to cfg.URL and checks that the server answers. Call
