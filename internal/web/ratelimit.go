@@ -66,11 +66,6 @@ func RateLimit(c RateLimitConfig) Middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			pattern := Pattern(r.Context())
-			if slices.Contains(c.Exempt, pattern) {
-				next.ServeHTTP(w, r)
-				return
-			}
 			key := ""
 			if c.Principal != nil {
 				key = c.Principal(r)
@@ -78,34 +73,68 @@ func RateLimit(c RateLimitConfig) Middleware {
 			if key == "" {
 				key = "ip:" + remoteIP(r)
 			}
-			budgets := []Budget{c.Default}
-			for _, rb := range c.Budgets {
-				if slices.Contains(rb.Routes, pattern) && (rb.Query == "" || r.URL.Query().Has(rb.Query)) {
-					budgets = append(budgets, rb.Budget)
-				}
+			if c.allow(w, r, key) {
+				next.ServeHTTP(w, r)
 			}
-			for _, b := range budgets {
-				if b.Rate <= 0 || b.Burst <= 0 {
-					continue
-				}
-				ok, retry, err := c.Limiter.Take(r.Context(), b.Name+"|"+key, b)
-				if err != nil {
-					Logger(r.Context()).Warn("rate limiter failed; request let through", "budget", b.Name, "error", err.Error())
-					continue
-				}
-				if !ok {
-					secs := int(math.Ceil(retry.Seconds()))
-					if secs < 1 {
-						secs = 1
-					}
-					w.Header().Set("Retry-After", strconv.Itoa(secs))
-					WriteError(w, r, fault.New(fault.RateLimited, TooManyRequests))
-					return
-				}
-			}
-			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// PreflightRateLimit applies c's budgets to CORS preflights, per client IP,
+// ahead of CORS and of the audit log. A preflight never carries
+// credentials, so its caller is anonymous whatever runs later; limiting it
+// first means that a flood of preflights from an unlisted origin gets 429
+// answers, which are not audited, instead of one audit record per refusal.
+// Preflights that CORS answers never reach RateLimit, so none is charged
+// twice.
+func PreflightRateLimit(c RateLimitConfig) Middleware {
+	return func(next http.Handler) http.Handler {
+		if c.Limiter == nil {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			preflight := r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
+				r.Header.Get("Access-Control-Request-Method") != ""
+			if !preflight || c.allow(w, r, "ip:"+remoteIP(r)) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
+// allow takes a token from every budget of the request for key; when one
+// is empty it answers 429 and returns false.
+func (c RateLimitConfig) allow(w http.ResponseWriter, r *http.Request, key string) bool {
+	pattern := Pattern(r.Context())
+	if slices.Contains(c.Exempt, pattern) {
+		return true
+	}
+	budgets := []Budget{c.Default}
+	for _, rb := range c.Budgets {
+		if slices.Contains(rb.Routes, pattern) && (rb.Query == "" || r.URL.Query().Has(rb.Query)) {
+			budgets = append(budgets, rb.Budget)
+		}
+	}
+	for _, b := range budgets {
+		if b.Rate <= 0 || b.Burst <= 0 {
+			continue
+		}
+		ok, retry, err := c.Limiter.Take(r.Context(), b.Name+"|"+key, b)
+		if err != nil {
+			Logger(r.Context()).Warn("rate limiter failed; request let through", "budget", b.Name, "error", err.Error())
+			continue
+		}
+		if !ok {
+			secs := int(math.Ceil(retry.Seconds()))
+			if secs < 1 {
+				secs = 1
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			WriteError(w, r, fault.New(fault.RateLimited, TooManyRequests))
+			return false
+		}
+	}
+	return true
 }
 
 func remoteIP(r *http.Request) string {

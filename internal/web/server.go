@@ -72,6 +72,7 @@ func NewServer(p Params) *Server {
 		AccessLog,
 		Recover,
 		withPattern(rm.mux),
+		PreflightRateLimit(sec.RateLimit), // before the audit log records refused preflights
 		orNoop(sec.Audit),
 		SecurityHeaders(sec.Headers),
 		CORS(sec.CORS),
