@@ -92,7 +92,12 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		slices.Reverse(items)
 	}
 	res.Items = items
-	if p.CountTotal {
+	switch {
+	case !p.CountTotal:
+	case !res.HasMore && p.Offset == 0 && p.After == nil && p.Before == nil:
+		// The first page holds every match: it is the count.
+		res.Total = len(items)
+	default:
 		if res.Total, err = l.count(ctx, dr); err != nil {
 			return res, err
 		}
