@@ -307,3 +307,44 @@ func TestEngineLocationsByQueryAndUpdate(t *testing.T) {
 		t.Errorf("GET by-query: got %d, want 404", r.status)
 	}
 }
+
+func TestEngineRegisterOnConflict(t *testing.T) {
+	h, dir := newEngineHandler(t, Params{})
+	file := filepath.Join(dir, "late.yaml")
+	body := `{"type":"file","target":"` + file + `"}`
+	write := func(name string) {
+		t.Helper()
+		doc := "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: " + name + " }\nspec: { type: service, lifecycle: production, owner: team-a }\n"
+		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("late-one")
+	r := call(t, h, "POST", "/api/catalog/locations", body)
+	if r.status != 201 {
+		t.Fatalf("register: got %d %s", r.status, r.body)
+	}
+	id := decode[struct {
+		Location struct{ ID string } `json:"location"`
+	}](t, r).Location.ID
+	write("late-two")
+	if r := call(t, h, "POST", "/api/catalog/locations", body); r.status != 409 {
+		t.Fatalf("again: got %d, want 409", r.status)
+	}
+	if r := call(t, h, "POST", "/api/catalog/locations?onConflict=reject", body); r.status != 409 {
+		t.Fatalf("again, reject: got %d, want 409", r.status)
+	}
+	if r := call(t, h, "GET", "/api/catalog/entities/by-name/component/default/late-two", ""); r.status != 404 {
+		t.Fatalf("late-two before the refresh: got %d, want 404", r.status)
+	}
+	r = call(t, h, "POST", "/api/catalog/locations?onConflict=refresh", body)
+	if r.status != 201 || !strings.Contains(string(r.body), `"id":"`+id+`"`) {
+		t.Fatalf("again, refresh: got %d %s", r.status, r.body)
+	}
+	if r := call(t, h, "GET", "/api/catalog/entities/by-name/component/default/late-two", ""); r.status != 200 {
+		t.Fatalf("late-two after the refresh: got %d, want 200", r.status)
+	}
+	if r := call(t, h, "POST", "/api/catalog/locations?onConflict=merge", body); r.status != 400 || !strings.Contains(string(r.body), `onConflict must be reject or refresh, got \"merge\"`) {
+		t.Fatalf("bad onConflict: got %d %s", r.status, r.body)
+	}
+}

@@ -65,6 +65,11 @@ func (a *API) postLocation(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, r, fault.New(fault.Invalid, "dryRun must be true or false, got %q", v))
 		return
 	}
+	onConflict := r.URL.Query().Get("onConflict")
+	if onConflict != "" && onConflict != "reject" && onConflict != "refresh" {
+		writeErr(w, r, fault.New(fault.Invalid, "onConflict must be reject or refresh, got %q", onConflict))
+		return
+	}
 	if a.readonly && !dryRun {
 		writeErr(w, r, errReadonly())
 		return
@@ -79,6 +84,9 @@ func (a *API) postLocation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := a.cat.AddLocation(r.Context(), spec, dryRun)
+	if fault.Is(err, fault.Conflict) && onConflict == "refresh" {
+		res, err = a.refreshLocation(r, spec, err)
+	}
 	if err != nil {
 		writeErr(w, r, err)
 		return
@@ -175,4 +183,25 @@ func (a *API) postAnalyzeLocation(w http.ResponseWriter, r *http.Request) {
 		res.GenerateEntities = []engine.GeneratedEntity{}
 	}
 	web.WriteJSON(w, http.StatusOK, res)
+}
+
+// refreshLocation answers POST /locations?onConflict=refresh for a location
+// registered already: its Location entity is refreshed, so the target is
+// read again now, and the registration is returned as if just made.
+// conflict is returned when the registration cannot be found by its spec.
+func (a *API) refreshLocation(r *http.Request, spec engine.LocationSpec, conflict error) (*engine.AddLocationResult, error) {
+	locs, err := a.cat.Locations(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	typ, target := strings.TrimSpace(spec.Type), strings.TrimSpace(spec.Target)
+	for _, l := range locs {
+		if l.Type == typ && l.Target == target {
+			if err := a.cat.Refresh(r.Context(), engine.LocationEntityRef(l.Type, l.Target)); err != nil {
+				return nil, err
+			}
+			return &engine.AddLocationResult{Location: l, Entities: []*catalog.Entity{}}, nil
+		}
+	}
+	return nil, conflict
 }
