@@ -86,6 +86,11 @@ atrium:
 	if err != nil {
 		t.Fatalf("apptest: listen: %v", err)
 	}
+	// Without a configured backend.baseUrl, the derived one names port 0;
+	// the real port makes the URLs Atrium hands out (git host, links) work.
+	if strings.HasSuffix(cfg.Backend.BaseURL, ":0") {
+		cfg.Backend.BaseURL = "http://" + ln.Addr().String()
+	}
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -45,7 +45,7 @@ func fetchPlainFile(d Deps) scaffolder.Action {
 			if err != nil {
 				return err
 			}
-			files, err := d.fetchFiles(ctx, ac, in.URL)
+			files, err := d.fetchFiles(ctx, ac, in.URL, false)
 			if err != nil {
 				return err
 			}
@@ -57,12 +57,18 @@ func fetchPlainFile(d Deps) scaffolder.Action {
 	}
 }
 
-func (d Deps) fetchFiles(ctx context.Context, ac scaffolder.ActionContext, url string) ([]file, error) {
+// fetchFiles reads what a fetch url names, relative to the template's
+// location: a folder or file next to a file: template, on the embedded git
+// host, or over http(s) (a folder through its manifest, when folder).
+func (d Deps) fetchFiles(ctx context.Context, ac scaffolder.ActionContext, url string, folder bool) ([]file, error) {
 	src, err := resolveSource(ac.TemplateBaseURL, url)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if src.url != "" {
+		return d.remoteFiles(ctx, src.url, folder)
+	}
 	return d.files(ctx, src)
 }
 
@@ -73,7 +79,7 @@ func (d Deps) copyTree(ctx context.Context, ac scaffolder.ActionContext, url, ta
 	if err != nil {
 		return err
 	}
-	files, err := d.fetchFiles(ctx, ac, url)
+	files, err := d.fetchFiles(ctx, ac, url, true)
 	if err != nil {
 		return err
 	}
@@ -181,7 +187,7 @@ func fetchTemplateFile(d Deps) scaffolder.Action {
 			if err != nil {
 				return err
 			}
-			files, err := d.fetchFiles(ctx, ac, in.URL)
+			files, err := d.fetchFiles(ctx, ac, in.URL, false)
 			if err != nil {
 				return err
 			}
