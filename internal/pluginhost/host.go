@@ -29,9 +29,9 @@ type HostOptions struct {
 	Config func(id string) json.RawMessage
 	// PluginHost returns what a plugin's Provision receives.
 	PluginHost func(id string) plugin.Host
-	// Builtins are the built-in plugins in use, listed next to the
-	// external ones.
-	Builtins []plugin.Info
+	// Builtins, when set, returns the built-in plugins, listed next to
+	// the external ones.
+	Builtins func() []Stats
 	// Registry is the index source; Fetcher reads it.
 	Registry          string
 	Fetcher           *Fetcher
@@ -114,6 +114,27 @@ func (h *Host) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// Load starts the installed plugins and waits until each has started or
+// failed (bounded by the start timeout), so that they can be wired like
+// built-ins before Atrium serves.
+func (h *Host) Load(ctx context.Context) {
+	h.Reconcile(ctx)
+	deadline := time.Now().Add(h.o.Limits.StartTimeout + time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		h.mu.Lock()
+		n := len(h.busy)
+		h.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop stops every plugin, draining calls in flight; for shutdowns that
+// do not go through Run.
+func (h *Host) Stop() { h.stopAll() }
 
 // Reconcile brings the running plugins in line with the Store. Starts,
 // swaps and stops run in the background, one at a time per plugin.
@@ -307,8 +328,8 @@ func (h *Host) Plugin(id string) (*Supervisor, bool) {
 // external ones, by id.
 func (h *Host) Stats() []Stats {
 	var out []Stats
-	for _, b := range h.o.Builtins {
-		out = append(out, Stats{ID: b.ID, Version: b.Version, Description: b.Description, Kind: "builtin", State: StateRunning})
+	if h.o.Builtins != nil {
+		out = append(out, h.o.Builtins()...)
 	}
 	for _, s := range h.Plugins() {
 		out = append(out, s.Stats())

@@ -62,7 +62,7 @@ func TestInstall(t *testing.T) {
 		t.Errorf("mode: got %s, want -rwxr-xr-x", st.Mode().Perm())
 	}
 	cur, err := store.Current("echo")
-	if err != nil || cur.Version != "1.0.0" || cur.SHA256 != m.SHA256 || cur.Source != reg.srv.URL+"/echo-1.0.0" {
+	if err != nil || cur.Version != "1.0.0" || cur.SHA256 != m.SHA256 || cur.Source != strings.TrimSuffix(reg.URL(), "index.yaml")+"echo-1.0.0" {
 		t.Errorf("current: %+v, %v", cur, err)
 	}
 	if err := Verify(cur); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/pluginhost/pluginhosttest"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -28,7 +29,9 @@ func TestMain(m *testing.M) {
 		runChild(mode)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	pluginhosttest.RemoveBuilds()
+	os.Exit(code)
 }
 
 type childRequest struct {

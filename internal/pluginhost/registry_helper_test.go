@@ -1,132 +1,27 @@
 package pluginhost
 
 import (
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
+
+	"github.com/atrium-portal/atrium/internal/pluginhost/pluginhosttest"
 )
 
-var (
-	buildMu    sync.Mutex
-	buildDir   string
-	buildCache = map[string][]byte{}
-)
+type testRelease = pluginhosttest.Release
 
-// buildTestPlugin builds testdata/testplugin declaring version and
-// apiVersions, once per pair, and returns the executable's bytes.
-func buildTestPlugin(t testing.TB, version, apiVersions string) []byte {
-	t.Helper()
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	key := version + " " + apiVersions
-	if b, ok := buildCache[key]; ok {
-		return b
-	}
-	if buildDir == "" {
-		d, err := os.MkdirTemp("", "pluginhost-test-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		buildDir = d
-	}
-	out := filepath.Join(buildDir, fmt.Sprintf("testplugin-%d", len(buildCache)))
-	cmd := exec.Command("go", "build", "-o", out, "-ldflags", "-X main.version="+version+" -X 'main.apiVersions="+apiVersions+"'", "./testdata/testplugin")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build testplugin: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buildCache[key] = b
-	return b
-}
-
-// testRelease is a release the test registry publishes.
-type testRelease struct {
-	Version, APIVersions, ReleasedAt string
-	Binary                           []byte
-	// SHA256 overrides the published checksum (a tampered index).
-	SHA256 string
-}
-
-// testRegistry is an HTTPS registry on 127.0.0.1 serving index.yaml and
-// plugin executables.
-type testRegistry struct {
-	srv   *httptest.Server
-	mu    sync.Mutex
-	files map[string][]byte
-	// CAFile holds the server's certificate, for atrium.pluginHost.caFile.
-	CAFile string
-}
+// testRegistry is pluginhosttest's HTTPS registry with a Fetcher for it.
+type testRegistry struct{ *pluginhosttest.Registry }
 
 func newTestRegistry(t testing.TB) *testRegistry {
-	t.Helper()
-	r := &testRegistry{files: map[string][]byte{}}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		b, ok := r.files[strings.TrimPrefix(req.URL.Path, "/")]
-		r.mu.Unlock()
-		if !ok {
-			http.NotFound(w, req)
-			return
-		}
-		w.Header().Set("Content-Length", fmt.Sprint(len(b)))
-		_, _ = w.Write(b)
-	}))
-	t.Cleanup(r.srv.Close)
-	r.CAFile = filepath.Join(t.TempDir(), "ca.pem")
-	cert := r.srv.Certificate()
-	if err := os.WriteFile(r.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return &testRegistry{pluginhosttest.NewRegistry(t)}
 }
-
-// URL is the index's URL.
-func (r *testRegistry) URL() string { return r.srv.URL + "/index.yaml" }
-
-// Host is the server's host:port, for allowedHosts.
-func (r *testRegistry) Host() string { return strings.TrimPrefix(r.srv.URL, "https://") }
 
 // Fetcher returns a Fetcher trusting and allowing the registry.
 func (r *testRegistry) Fetcher() *Fetcher {
-	pool := x509.NewCertPool()
-	pool.AddCert(r.srv.Certificate())
-	return &Fetcher{AllowedHosts: []string{r.Host()}, RootCAs: pool}
+	return &Fetcher{AllowedHosts: []string{r.Host()}, RootCAs: r.CertPool()}
 }
 
-// publish writes the index of plugin id with the given releases (for
-// linux-amd64 and this platform), with relative URLs.
-func (r *testRegistry) publish(id string, rels ...testRelease) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "plugins:\n  - id: %s\n    description: Echoes text.\n    maintainer: Test team\n    licence: MIT\n    versions:\n", id)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, rel := range rels {
-		name := fmt.Sprintf("%s-%s", id, rel.Version)
-		r.files[name] = rel.Binary
-		sum := rel.SHA256
-		if sum == "" {
-			h := sha256.Sum256(rel.Binary)
-			sum = hex.EncodeToString(h[:])
-		}
-		at := rel.ReleasedAt
-		if at == "" {
-			at = "2026-11-01"
-		}
-		fmt.Fprintf(&b, "      - version: %s\n        apiVersions: %q\n        releasedAt: %s\n        platforms:\n          %s: { url: %s, sha256: %s }\n",
-			rel.Version, rel.APIVersions, at, Platform, name, sum)
-	}
-	r.files["index.yaml"] = []byte(b.String())
+func (r *testRegistry) publish(id string, rels ...testRelease) { r.Publish(id, rels...) }
+
+func buildTestPlugin(t testing.TB, version, apiVersions string) []byte {
+	return pluginhosttest.BuildPlugin(t, version, apiVersions)
 }
