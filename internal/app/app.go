@@ -26,6 +26,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/api"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // Options are what New needs besides the configuration.
@@ -38,6 +39,10 @@ type Options struct {
 	// NoServer builds the store and the engine only, for tools such as
 	// `atrium catalog import`; Run must not be called.
 	NoServer bool
+	// Plugins are plugins to use besides the built-ins, such as external
+	// plugins started by the caller (rpc.Start); they are provisioned,
+	// validated and wired like built-ins, and listed as external.
+	Plugins []plugin.Plugin
 }
 
 // App is a running Atrium: store, engine and HTTP server.
@@ -67,13 +72,18 @@ type App struct {
 	scaffolderSvc *scaffolder.Service
 	closeOnce     sync.Once
 	closeErr      error
+
+	// pluginSet holds the plugins (plugins.go); extraPlugins are
+	// Options.Plugins.
+	pluginSet    pluginSet
+	extraPlugins []plugin.Plugin
 }
 
 // New opens the store, applies migrations, builds the engine and the web
 // server, and binds the listening socket (so Addr is known before Run).
 // On error everything opened so far is closed.
 func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err error) {
-	a := &App{cfg: cfg, log: opts.Logger}
+	a := &App{cfg: cfg, log: opts.Logger, extraPlugins: opts.Plugins}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -150,8 +160,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, taskRoutes, createRoutes},
-		Public:          append(portal.PublicRoutes(), authn.PublicRoutes()...),
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, taskRoutes, createRoutes, a.pluginRoutes},
+		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), eventsRoute),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
 		MaxRequestBytes: lim.MaxRequestBytes,

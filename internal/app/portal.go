@@ -11,6 +11,7 @@ func (a *App) portal() (*ui.UI, error) {
 		Logger:    a.log,
 		Subscribe: a.engine.Subscribe,
 		ReadOnly:  a.cfg.Catalog.Readonly,
+		Cards:     a.pluginCards,
 		Nav:       []ui.NavItem{{Section: "create", Label: "Create", Href: "/create"}, {Section: "docs", Label: "Docs", Href: "/docs"}},
 	})
 	if err != nil {

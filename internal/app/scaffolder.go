@@ -52,11 +52,11 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	for i, h := range a.cfg.Backend.Reading.Allow {
 		allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
 	}
-	reg, err := scaffolder.NewRegistry(actions.Builtins(actions.Deps{
+	reg, err := a.pluginActions(ctx, actions.Deps{
 		Catalog: a.engine, Templates: te, Git: git,
 		URLReader:    &engine.URLReader{MaxBytes: cfg.MaxFetchFileBytes, Allow: allow},
 		MaxFileBytes: cfg.MaxFetchFileBytes, MaxFiles: cfg.MaxFetchFiles,
-	})...)
+	})
 	if err != nil {
 		return nil, err
 	}

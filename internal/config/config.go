@@ -24,6 +24,8 @@ type Config struct {
 	Catalog Catalog
 	Auth    Auth
 	Atrium  Atrium
+	// Plugins is plugins.<id>: enablement and configuration per plugin.
+	Plugins map[string]Plugin
 	// Sources names where the configuration came from, in load order.
 	Sources []string
 	// Warnings are keys Backstage knows that Atrium accepts and ignores.
@@ -351,6 +353,7 @@ func (d *decoder) config(n *node, cfg *Config) {
 		"atrium":     func(v *node, p string) { d.atrium(v, p, &cfg.Atrium) },
 		"scaffolder": func(v *node, p string) { d.backstageScaffolder(v, p, &cfg.Atrium.Scaffolder) },
 		"permission": func(v *node, p string) { d.permission(v, p, &cfg.Atrium.Authz) },
+		"plugins":    func(v *node, p string) { d.plugins(v, p, &cfg.Plugins) },
 	}, backstageSections...)
 }
 

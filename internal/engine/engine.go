@@ -18,6 +18,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 var _ Catalog = (*Engine)(nil)
@@ -129,6 +130,9 @@ type Config struct {
 	// served by lookups by ref and uid (0: DefaultEntityCacheBytes;
 	// negative: no cache). Its entries follow ReadCacheMaxAge.
 	EntityCacheBytes int64
+	// Processors are plugins' processors: each validates or enriches every
+	// valid entity after Atrium's own checks (see plugin_processor.go).
+	Processors []plugin.Processor
 }
 
 // Engine is the catalog engine. Create it with New, add providers, then Run.
@@ -158,7 +162,10 @@ type Engine struct {
 
 	provMu    sync.Mutex
 	providers []Provider
-	running   bool
+	// processors are plugins' processors, run on every valid entity
+	// (plugin_processor.go); fixed once Run starts.
+	processors []plugin.Processor
+	running    bool
 
 	subs     subscribers
 	cs       *cachedStore // the same as store, for its generation
@@ -195,6 +202,7 @@ func New(cfg Config) (*Engine, error) {
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		staticByKey: map[string]*staticLocation{},
+		processors:  cfg.Processors,
 		ready:       make(chan struct{}),
 		closed:      make(chan struct{}),
 	}

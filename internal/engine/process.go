@@ -41,8 +41,13 @@ func (e *Engine) processDoc(ctx context.Context, u *unit, doc catalog.Document) 
 				"entity %s of kind %s is not allowed from location %s; catalog.rules do not allow that kind there", r.ref, ent.Kind, sc.ruleOrigin)})
 		}
 	}
+	var extra []catalog.RelationRow
+	if ent != nil && len(r.problems) == 0 && len(e.processors) > 0 {
+		ent, extra = e.runProcessors(ctx, r, doc, ent)
+	}
 	if ent != nil && len(r.problems) == 0 {
 		rows, ps := catalog.Relations(ent)
+		rows = append(rows, extra...)
 		if len(ps) > 0 {
 			r.fail(string(fault.Invalid), ps...)
 		} else {

@@ -20,12 +20,14 @@ package plugintest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,22 +74,75 @@ func GRPC(t testing.TB, p plugin.Plugin) *rpc.Client {
 	return c
 }
 
-// Build compiles the main package in dir (a plugin's module or a
-// directory of the current module) into a temporary executable and
-// returns its path. It needs the go command.
+// Build compiles the main package in dir into a temporary executable and
+// returns its path; it needs the go command. When dir is a module of its
+// own whose go.mod replaces modules with local directories (as
+// examples/plugins/hello replaces Atrium with ../../..), it builds
+// through a temporary copy of go.mod (-modfile) with absolute replace
+// paths and the go.sum entries of those local modules added, so the build
+// works offline from the module cache and never edits the tree.
 func Build(t testing.TB, dir string) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(dir))
+	out, err := BuildErr(dir, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// BuildErr is Build without a test: it writes the executable to outDir.
+func BuildErr(dir, outDir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(outDir, filepath.Base(dir))
 	if runtime.GOOS == "windows" {
 		out += ".exe"
 	}
-	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build in %s: %v\n%s", dir, err, b)
+	args := []string{"build", "-o", out}
+	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err == nil {
+		modfile, err := localModfile(dir, string(mod), outDir)
+		if err != nil {
+			return "", err
+		}
+		args = append(args, "-mod=mod", "-modfile="+modfile)
 	}
-	return out
+	cmd := exec.Command("go", append(args, ".")...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build in %s: %v\n%s", dir, err, b)
+	}
+	return out, nil
+}
+
+// localModfile writes a copy of a module's go.mod and go.sum to tmp with
+// relative replace targets made absolute and their go.sum merged in.
+func localModfile(dir, mod, tmp string) (string, error) {
+	sum, _ := os.ReadFile(filepath.Join(dir, "go.sum"))
+	var lines []string
+	for _, line := range strings.Split(mod, "\n") {
+		before, target, ok := strings.Cut(line, "=>")
+		target = strings.TrimSpace(target)
+		if ok && (strings.HasPrefix(target, "./") || strings.HasPrefix(target, "../")) {
+			abs := filepath.Join(dir, target)
+			line = before + "=> " + abs
+			if b, err := os.ReadFile(filepath.Join(abs, "go.sum")); err == nil {
+				sum = append(append(sum, '\n'), b...)
+			}
+		}
+		lines = append(lines, line)
+	}
+	modfile := filepath.Join(tmp, "go.mod")
+	if err := os.WriteFile(modfile, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o644); err != nil {
+		return "", err
+	}
+	return modfile, nil
 }
 
 // Start runs the plugin executable at path as Atrium does and returns its

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -85,4 +86,38 @@ func TestConfigRejected(t *testing.T) {
 	if plugin.KindOf(err) != plugin.ErrInvalid {
 		t.Errorf("Provision with a bad refresh: %v, want invalid", err)
 	}
+}
+
+func TestGreetingsWebhook(t *testing.T) {
+	plugintest.Both(t, New(), func(t *testing.T, p plugin.Plugin) {
+		plugintest.Provision(t, p, map[string]any{"webhookToken": "s3cret-token"})
+		sub := p.Components().Subscribers[0]
+		for i, tc := range []struct {
+			token, body    string
+			verify, handle plugin.ErrorKind // "" for no error
+		}{
+			{"s3cret-token", `{"name":"Ada"}`, "", ""},
+			{"wrong", `{"name":"Ada"}`, plugin.ErrUnauthorized, ""},
+			{"s3cret-token", `{}`, "", plugin.ErrInvalid},
+		} {
+			ev := plugin.Event{Path: "x", Headers: http.Header{TokenHeader: {tc.token}}, Body: []byte(tc.body)}
+			if err := sub.Verify(t.Context(), ev); kindOrEmpty(err) != tc.verify {
+				t.Errorf("%d: Verify = %v, want kind %q", i, err, tc.verify)
+				continue
+			}
+			if tc.verify != "" {
+				continue
+			}
+			if err := sub.Handle(t.Context(), ev); kindOrEmpty(err) != tc.handle {
+				t.Errorf("%d: Handle = %v, want kind %q", i, err, tc.handle)
+			}
+		}
+	})
+}
+
+func kindOrEmpty(err error) plugin.ErrorKind {
+	if err == nil {
+		return ""
+	}
+	return plugin.KindOf(err)
 }

@@ -16,7 +16,8 @@ const configSchema = `{
   "properties": {
     "greeting": {"type": "string", "minLength": 1, "description": "word the greeting starts with"},
     "owner": {"type": "string", "minLength": 1, "description": "owner of the entities the provider emits"},
-    "refresh": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$", "description": "how often the provider emits a delta"}
+    "refresh": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$", "description": "how often the provider emits a delta"},
+    "webhookToken": {"type": "string", "minLength": 8, "description": "shared secret of the greetings webhook (X-Hello-Token)"}
   }
 }`
 
@@ -25,6 +26,8 @@ type Config struct {
 	Greeting string `json:"greeting"`
 	Owner    string `json:"owner"`
 	Refresh  string `json:"refresh"`
+	// WebhookToken is the greetings webhook's secret; empty refuses all.
+	WebhookToken string `json:"webhookToken"`
 }
 
 // Hello is the plugin.
@@ -78,9 +81,10 @@ func (h *Hello) Validate(context.Context) error {
 
 func (h *Hello) Components() plugin.Components {
 	return plugin.Components{
-		Actions:   []plugin.Action{&Greet{greeting: h.cfg.Greeting}},
-		Providers: []plugin.EntityProvider{&Greeters{owner: h.cfg.Owner, every: h.refresh}},
-		Cards:     []plugin.EntityCard{&GreetingCard{greeting: h.cfg.Greeting}},
+		Actions:     []plugin.Action{&Greet{greeting: h.cfg.Greeting}},
+		Providers:   []plugin.EntityProvider{&Greeters{owner: h.cfg.Owner, every: h.refresh}},
+		Cards:       []plugin.EntityCard{&GreetingCard{greeting: h.cfg.Greeting}},
+		Subscribers: []plugin.EventSubscriber{&Greetings{token: h.cfg.WebhookToken, log: h.log.Info}},
 	}
 }
 

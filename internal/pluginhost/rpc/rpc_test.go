@@ -27,8 +27,7 @@ var (
 )
 
 // helloBinary builds examples/plugins/hello (its own module) once per run.
-// It builds offline from the module cache: the example's go.sum plus the
-// root module's, through a temporary -modfile so the tree is untouched.
+// It builds offline from the module cache (see plugintest.Build).
 func helloBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -39,7 +38,7 @@ func helloBinary(t *testing.T) string {
 		if buildErr != nil {
 			return
 		}
-		helloPath, buildErr = buildModule(binDir, "../../../examples/plugins/hello", "hello")
+		helloPath, buildErr = plugintest.BuildErr("../../../examples/plugins/hello", binDir)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -53,42 +52,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(binDir)
 	}
 	os.Exit(code)
-}
-
-func buildModule(tmp, dir, name string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-	if err != nil {
-		return "", err
-	}
-	// Absolute replace target: -modfile moves go.mod out of the module.
-	root := filepath.Clean(filepath.Join(dir, "../../.."))
-	mod = []byte(strings.ReplaceAll(string(mod), "=> ../../..", "=> "+root))
-	var sum []byte
-	for _, f := range []string{filepath.Join(dir, "go.sum"), filepath.Join(root, "go.sum")} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		sum = append(sum, b...)
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "go.mod"), mod, 0o644); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "go.sum"), sum, 0o644); err != nil {
-		return "", err
-	}
-	out := filepath.Join(tmp, name)
-	cmd := exec.Command("go", "build", "-mod=mod", "-modfile="+filepath.Join(tmp, "go.mod"), "-o", out, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false", "GOPROXY=off", "GOWORK=off")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", errors.New("go build " + dir + ": " + err.Error() + "\n" + string(b))
-	}
-	return out, nil
 }
 
 func startHello(t *testing.T, opts rpc.StartOptions) *rpc.Client {

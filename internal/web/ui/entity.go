@@ -52,6 +52,7 @@ type entityData struct {
 	Graph       template.HTML
 	GraphErr    string
 	GraphForm   graphForm
+	PluginCards []cardView // plugins' entity cards (plugincard.go)
 	DocsHref    string
 	IsAPI       bool
 	Definition  template.HTML
@@ -174,6 +175,7 @@ func (u *UI) entityPage(w http.ResponseWriter, r *http.Request, tab string) {
 			u.fail(w, r, err)
 			return
 		}
+		d.PluginCards = u.entityPluginCards(ctx, e)
 	case "api":
 		if !d.IsAPI {
 			u.notFound(w, r, "Only API entities have a definition tab.")

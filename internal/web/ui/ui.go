@@ -42,6 +42,9 @@ type Params struct {
 	Limits Limits
 	// ReadOnly hides the forms that change the catalog (catalog.readonly).
 	ReadOnly bool
+	// Cards lists the plugins' entity cards; entity pages show those whose
+	// selector matches (plugincard.go). Nil shows none.
+	Cards func() []PluginCard
 }
 
 // Limits bound the portal's work per request.
@@ -64,6 +67,9 @@ type Limits struct {
 	// FacetMaxStale is the age beyond which previous facet counts are never
 	// shown; the view waits for the recount instead (default 5m).
 	FacetMaxStale time.Duration
+	// CardTimeout bounds rendering one plugin card (default 2s); a card
+	// that takes longer shows as unavailable and the page is not held up.
+	CardTimeout time.Duration
 }
 
 // NavItem is an entry of the main navigation.
@@ -119,6 +125,9 @@ func New(p Params) (*UI, error) {
 	}
 	if l.FacetMaxStale <= 0 {
 		l.FacetMaxStale = 5 * time.Minute
+	}
+	if l.CardTimeout <= 0 {
+		l.CardTimeout = 2 * time.Second
 	}
 	u := &UI{p: p, log: p.Logger}
 	var err error

@@ -1,0 +1,372 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/audit"
+	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/pluginhost/rpc"
+	"github.com/atrium-portal/atrium/internal/scaffolder"
+	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
+	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/ui"
+	"github.com/atrium-portal/atrium/plugin"
+	"github.com/atrium-portal/atrium/plugins"
+)
+
+// The kinds of plugins in PluginStatus.Kind.
+const (
+	PluginBuiltin  = "builtin"
+	PluginExternal = "external"
+)
+
+// The states in PluginStatus.State for plugins this file loads; the
+// plugin host (internal/pluginhost) reports richer states for external
+// plugins it supervises.
+const (
+	PluginRunning  = "running"
+	PluginDisabled = "disabled"
+	PluginFailed   = "failed"
+)
+
+// PluginStatus is one plugin as loaded at start.
+type PluginStatus struct {
+	ID      string      `json:"id"`
+	Version string      `json:"version"`
+	Kind    string      `json:"kind"`
+	State   string      `json:"state"`
+	Error   string      `json:"error,omitempty"`
+	Info    plugin.Info `json:"info"`
+}
+
+// loadedPlugin is a plugin in use and what it contributes.
+type loadedPlugin struct {
+	status PluginStatus
+	p      plugin.Plugin
+	comps  plugin.Components
+}
+
+// pluginSet is every plugin of this Atrium. Components are wired once,
+// before the engine and the server run.
+type pluginSet struct {
+	mu   sync.RWMutex
+	list []*loadedPlugin
+}
+
+// eventsRoute receives webhooks for plugins' event subscribers. It is
+// public: the subscriber's Verify (a signature or a shared token) is the
+// authentication, as a GitLab or GitHub webhook carries no Atrium login.
+const eventsRoute = "POST /api/events/{plugin}/{path...}"
+
+// Plugins lists the plugins: the built-ins of plugins.Builtins (also the
+// disabled ones) and the external plugins added at start, sorted by id.
+func (a *App) Plugins() []PluginStatus {
+	a.pluginSet.mu.RLock()
+	defer a.pluginSet.mu.RUnlock()
+	out := make([]PluginStatus, 0, len(a.pluginSet.list))
+	for _, lp := range a.pluginSet.list {
+		out = append(out, lp.status)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// loadPlugins builds the enabled built-in plugins from the table and the
+// plugins of Options.Plugins, checks each one's plugin-API range and
+// configuration (plugins.<id>.config against Info.ConfigSchema), runs
+// Provision and Validate, and wires their providers and processors into
+// the engine. A configuration error stops Atrium; a plugin whose
+// Provision or Validate fails is marked failed and left out, and the
+// rest of Atrium runs. It returns the actions for the scaffolder.
+func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin.Plugin) ([]scaffolder.Action, error) {
+	known := map[string]bool{}
+	var problems []string
+	for _, b := range plugins.Builtins() {
+		known[b.ID] = true
+		pc := a.cfg.Plugins[b.ID]
+		if pc.Enabled != nil && !*pc.Enabled {
+			p := b.New(deps)
+			a.pluginSet.list = append(a.pluginSet.list, &loadedPlugin{status: PluginStatus{
+				ID: b.ID, Version: p.Info().Version, Kind: PluginBuiltin, State: PluginDisabled, Info: p.Info(),
+			}})
+			continue
+		}
+		if err := a.addPlugin(ctx, PluginBuiltin, b.New(deps)); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	for _, p := range extra {
+		known[p.Info().ID] = true
+		if err := a.addPlugin(ctx, PluginExternal, p); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fault.New(fault.Invalid, "plugins: %s", strings.Join(problems, "; "))
+	}
+	for id := range a.cfg.Plugins {
+		if !known[id] {
+			a.log.Warn("configuration: no built-in plugin has this id; it applies only to an external plugin of that id",
+				"key", "plugins."+id, "builtins", slices.Sorted(func(yield func(string) bool) {
+					for k := range known {
+						if !yield(k) {
+							return
+						}
+					}
+				}))
+		}
+	}
+	var acts []scaffolder.Action
+	for _, lp := range a.pluginSet.list {
+		for _, act := range lp.comps.Actions {
+			acts = append(acts, scaffolder.PluginAction(lp.status.ID, act))
+		}
+	}
+	return acts, nil
+}
+
+// addPlugin checks, provisions and validates p and wires its components.
+// The error is returned only for configuration problems (the operator's
+// to fix before Atrium starts); other failures mark the plugin failed.
+func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error {
+	info := p.Info()
+	st := PluginStatus{ID: info.ID, Version: info.Version, Kind: kind, Info: info}
+	for _, lp := range a.pluginSet.list {
+		if lp.status.ID == info.ID {
+			return fmt.Errorf("plugin %s is loaded twice (%s and %s)", info.ID, lp.status.Kind, kind)
+		}
+	}
+	if err := plugin.SupportsAPI(info); err != nil {
+		return err
+	}
+	pc := a.cfg.Plugins[info.ID]
+	if err := plugins.ValidateConfig(info, pc.Config); err != nil {
+		where := ""
+		if pc.File != "" {
+			where = fmt.Sprintf(" (%s:%d)", pc.File, pc.Line)
+		}
+		return fmt.Errorf("%s%s", fault.MessageOf(err), where)
+	}
+	lp := &loadedPlugin{status: st, p: p}
+	a.pluginSet.list = append(a.pluginSet.list, lp)
+	host := plugin.Host{
+		Logger:  a.log.With("plugin", info.ID),
+		BaseURL: a.cfg.Backend.BaseURL,
+		DataDir: filepath.Join(a.cfg.Atrium.DataDir, "plugin-data", info.ID),
+	}
+	fail := func(step string, err error) error {
+		lp.status.State = PluginFailed
+		lp.status.Error = step + ": " + fault.MessageOf(rpc.Fault(info.ID, err))
+		a.log.Error("plugin left out", "plugin", info.ID, "step", step, "err", err)
+		return nil
+	}
+	if err := p.Provision(ctx, host, pc.Config); err != nil {
+		return fail("provision", err)
+	}
+	a.cleanup = append(a.cleanup, func() error {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := p.Cleanup(cctx); err != nil {
+			a.log.Warn("plugin cleanup", "plugin", info.ID, "err", err)
+		}
+		return nil
+	})
+	if err := p.Validate(ctx); err != nil {
+		return fail("validate", err)
+	}
+	lp.comps = p.Components()
+	for _, prov := range lp.comps.Providers {
+		if err := a.engine.AddProvider(&engine.PluginProvider{PluginID: info.ID, Provider: prov, Logger: a.log}); err != nil {
+			return fail("adding entity provider "+prov.Name(), err)
+		}
+	}
+	for _, proc := range lp.comps.Processors {
+		if err := a.engine.AddProcessor(&namedProcessor{id: info.ID, p: proc}); err != nil {
+			return fail("adding processor "+proc.Name(), err)
+		}
+	}
+	for _, svc := range lp.comps.Services {
+		a.background = append(a.background, func(ctx context.Context) error {
+			runService(ctx, a, info.ID, svc)
+			return nil
+		})
+	}
+	lp.status.State = PluginRunning
+	return nil
+}
+
+// namedProcessor names a plugin's processor after its plugin, so two
+// plugins may each have a processor of the same name.
+type namedProcessor struct {
+	id string
+	p  plugin.Processor
+}
+
+func (n *namedProcessor) Name() string { return n.id + ":" + n.p.Name() }
+
+func (n *namedProcessor) Process(ctx context.Context, entity json.RawMessage) (plugin.ProcessResult, error) {
+	res, err := n.p.Process(ctx, entity)
+	return res, rpc.Fault(n.id, err)
+}
+
+// runService runs a plugin's service until ctx is done, again after a
+// backoff (1s doubling to 1m) each time it returns early.
+func runService(ctx context.Context, a *App, id string, svc plugin.Service) {
+	backoff := time.Second
+	for {
+		started := time.Now()
+		err := svc.Run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			backoff = time.Second
+		}
+		a.log.Error("plugin service stopped; running it again later", "plugin", id, "service", svc.Name(), "err", err, "retryIn", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+// pluginCards lists the entity cards of running plugins (ui.Params.Cards).
+func (a *App) pluginCards() []ui.PluginCard {
+	a.pluginSet.mu.RLock()
+	defer a.pluginSet.mu.RUnlock()
+	var out []ui.PluginCard
+	for _, lp := range a.pluginSet.list {
+		for _, c := range lp.comps.Cards {
+			out = append(out, ui.PluginCard{PluginID: lp.status.ID, Card: c})
+		}
+	}
+	return out
+}
+
+// pluginActionDeps is how scaffolder() hands its built-in actions'
+// services to the plugins and gets back every plugin's actions.
+func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Registry, error) {
+	acts, err := a.loadPlugins(ctx, plugins.Deps{Actions: d}, a.extraPlugins)
+	if err != nil {
+		return nil, err
+	}
+	return scaffolder.NewRegistry(acts...)
+}
+
+// pluginRoutes registers the events route.
+func (a *App) pluginRoutes(mux web.Mux) {
+	mux.HandleFunc(eventsRoute, a.pluginEvent)
+}
+
+// pluginEvent delivers a webhook to a plugin's event subscriber: Verify
+// (401 when refused), then Handle. With one subscriber the whole path is
+// the event's; with several, the first path segment names the subscriber.
+func (a *App) pluginEvent(w http.ResponseWriter, r *http.Request) {
+	id, path := r.PathValue("plugin"), r.PathValue("path")
+	sub, err := a.subscriberFor(id, &path)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	limit := a.cfg.Atrium.Limits.MaxRequestBytes
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			web.WriteError(w, r, fault.New(fault.TooLarge, "the event body is over %d bytes (atrium.limits.maxRequestBytes)", limit))
+			return
+		}
+		web.WriteError(w, r, fault.Wrap(fault.Invalid, err, "reading the event body"))
+		return
+	}
+	headers := r.Header.Clone()
+	headers.Del("Cookie")
+	ev := plugin.Event{Path: path, Headers: headers, Body: body}
+	resource := "plugin:" + id + "/" + sub.Name()
+	details := map[string]any{"path": path, "bytes": len(body)}
+	record := func(outcome audit.Outcome, status int, msg string) {
+		if msg != "" {
+			details["error"] = msg
+		}
+		if err := audit.Record(r.Context(), audit.Event{Action: "plugin.event", Resource: resource, Outcome: outcome, Status: status, Details: details}); err != nil && !errors.Is(err, audit.ErrNoLog) {
+			a.log.Error("auditing a plugin event", "err", err)
+		}
+	}
+	if err := sub.Verify(r.Context(), ev); err != nil {
+		ferr := rpc.Fault(id, err)
+		if !fault.Is(ferr, fault.Unavailable) {
+			ferr = fault.Wrap(fault.Unauthorized, err, "plugin %s refused the event: %s", id, pluginMessage(err))
+		}
+		record(audit.Denied, web.StatusOf(fault.KindOf(ferr)), fault.MessageOf(ferr))
+		web.WriteError(w, r, ferr)
+		return
+	}
+	if err := sub.Handle(r.Context(), ev); err != nil {
+		ferr := rpc.Fault(id, err)
+		record(audit.Failed, web.StatusOf(fault.KindOf(ferr)), fault.MessageOf(ferr))
+		web.WriteError(w, r, ferr)
+		return
+	}
+	record(audit.Succeeded, http.StatusOK, "")
+	web.WriteJSON(w, http.StatusOK, map[string]any{"plugin": id, "subscriber": sub.Name(), "status": "handled"})
+}
+
+// pluginMessage is the plugin's own message of err.
+func pluginMessage(err error) string {
+	var pe *plugin.Error
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return fault.MessageOf(rpc.Fault("", err))
+}
+
+// subscriberFor finds the subscriber of plugin id for path (trimming the
+// subscriber's name from path when the plugin has several).
+func (a *App) subscriberFor(id string, path *string) (plugin.EventSubscriber, error) {
+	a.pluginSet.mu.RLock()
+	defer a.pluginSet.mu.RUnlock()
+	var receivers []string
+	for _, lp := range a.pluginSet.list {
+		if len(lp.comps.Subscribers) > 0 {
+			receivers = append(receivers, lp.status.ID)
+		}
+		if lp.status.ID != id || len(lp.comps.Subscribers) == 0 {
+			continue
+		}
+		subs := lp.comps.Subscribers
+		if len(subs) == 1 {
+			return subs[0], nil
+		}
+		first, rest, _ := strings.Cut(*path, "/")
+		var names []string
+		for _, s := range subs {
+			if s.Name() == first {
+				*path = rest
+				return s, nil
+			}
+			names = append(names, s.Name())
+		}
+		return nil, fault.New(fault.NotFound, "plugin %s has several event subscribers; start the path with one of %v", id, names)
+	}
+	sort.Strings(receivers)
+	return nil, fault.New(fault.NotFound, "no running plugin %q receives events (plugins with event subscribers: %v)", id, receivers)
+}

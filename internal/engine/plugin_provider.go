@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/atrium-portal/atrium/plugin"
+)
+
+// PluginProvider runs a plugin's entity provider as a catalog provider.
+// Its bucket is named "plugin:<plugin id>:<provider name>", and its
+// entities are owned by that key: no location can overwrite them. When
+// Run returns an error (or the plugin crashes) the provider is run again
+// after a backoff that doubles from MinBackoff to MaxBackoff; a run that
+// lasted longer than MaxBackoff resets it.
+type PluginProvider struct {
+	PluginID   string
+	Provider   plugin.EntityProvider
+	Logger     *slog.Logger
+	MinBackoff time.Duration // default 1s
+	MaxBackoff time.Duration // default 1m
+}
+
+var _ Provider = (*PluginProvider)(nil)
+
+// Name is the provider's bucket.
+func (p *PluginProvider) Name() string { return "plugin:" + p.PluginID + ":" + p.Provider.Name() }
+
+// Connect runs the plugin's provider until ctx is done.
+func (p *PluginProvider) Connect(ctx context.Context, conn Connection) error {
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	minB, maxB := p.MinBackoff, p.MaxBackoff
+	if minB <= 0 {
+		minB = time.Second
+	}
+	if maxB < minB {
+		maxB = max(minB, time.Minute)
+	}
+	backoff := minB
+	emit := func(ctx context.Context, m plugin.Mutation) error {
+		em, err := p.mutation(m)
+		if err != nil {
+			return err
+		}
+		return conn.ApplyMutation(ctx, em)
+	}
+	for {
+		started := time.Now()
+		err := p.Provider.Run(ctx, emit)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(started) > maxB {
+			backoff = minB
+		}
+		if err != nil {
+			log.Error("plugin entity provider stopped; running it again later", "provider", p.Name(), "err", err, "retryIn", backoff)
+		} else {
+			log.Warn("plugin entity provider returned before it was stopped; running it again later", "provider", p.Name(), "retryIn", backoff)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxB)
+	}
+}
+
+// mutation converts a plugin's mutation to the engine's.
+func (p *PluginProvider) mutation(m plugin.Mutation) (Mutation, error) {
+	key := p.Name()
+	var out Mutation
+	switch m.Type {
+	case plugin.MutationFull:
+		out.Type = MutationFull
+		if len(m.Removed) > 0 {
+			return Mutation{}, plugin.Errorf(plugin.ErrInvalid, "a full mutation cannot remove entities (removed: %v); leave them out instead", m.Removed)
+		}
+	case plugin.MutationDelta:
+		out.Type = MutationDelta
+	default:
+		return Mutation{}, plugin.Errorf(plugin.ErrInvalid, "mutation type %q is not %q or %q", m.Type, plugin.MutationFull, plugin.MutationDelta)
+	}
+	for i, e := range m.Entities {
+		if len(e) == 0 {
+			return Mutation{}, plugin.Errorf(plugin.ErrInvalid, "entities[%d] is empty", i)
+		}
+		out.Entities = append(out.Entities, Deferred{Entity: e, LocationKey: key})
+	}
+	for _, ref := range m.Removed {
+		out.Removed = append(out.Removed, Deferred{Ref: ref, LocationKey: key})
+	}
+	return out, nil
+}
+
+// String is for logs.
+func (p *PluginProvider) String() string { return fmt.Sprintf("plugin provider %s", p.Name()) }

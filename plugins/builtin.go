@@ -1,0 +1,33 @@
+// Package plugins holds Atrium's built-in plugins and the one explicit
+// table of them. A built-in is a named factory: no init() registration,
+// no global registry. internal/app builds the enabled ones from the
+// table, then runs each through the same lifecycle as an external plugin:
+// Provision → Validate → components in use → Cleanup.
+package plugins
+
+import (
+	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
+	"github.com/atrium-portal/atrium/plugin"
+)
+
+// Deps are the services of Atrium that built-in plugins may use. External
+// plugins get only plugin.Host; built-ins are trusted with more.
+type Deps struct {
+	// Actions are what the scaffolder's built-in actions need.
+	Actions actions.Deps
+}
+
+// Builtin is one entry of the table.
+type Builtin struct {
+	// ID is the plugin's id, equal to its Info().ID.
+	ID string
+	// New builds the plugin; it must not start anything (Provision does).
+	New func(Deps) plugin.Plugin
+}
+
+// Builtins returns the table of built-in plugins, in start order.
+func Builtins() []Builtin {
+	return []Builtin{
+		{ID: ScaffolderBuiltinID, New: func(d Deps) plugin.Plugin { return NewScaffolderBuiltin(d.Actions) }},
+	}
+}
