@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -48,18 +49,46 @@ func (db *DB) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, 
 	return db.getOne(ctx, "e.uid = $1", uid, "No entity with uid %s", uid)
 }
 
+// getOneRelations aggregates an entity's relations into one text column of
+// the lookup, (type US target) records separated by RS, in the order
+// fillRelations reads them: one round trip instead of two. Types and refs
+// never hold those control characters.
+const getOneRelations = "(SELECT string_agg(r.type || chr(31) || r.target_ref, chr(30) ORDER BY r.type, r.target_ref)" +
+	" FROM (SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = e.ref) r)"
+
 func (db *DB) getOne(ctx context.Context, cond, key, notFound, arg string) (*catalog.Stored, error) {
-	items, err := runner{db}.Entities(ctx, "SELECT "+sqlplan.EntityColumns+", CAST(NULL AS TEXT) FROM entities e WHERE "+cond, []any{key})
-	if err != nil {
-		return nil, err
-	}
-	if len(items) == 0 {
+	var (
+		id               int64
+		s                catalog.Stored
+		errs, rels       *string
+		created, updated time.Time
+	)
+	err := db.pool.QueryRow(ctx, "SELECT "+sqlplan.EntityColumns+", "+getOneRelations+" FROM entities e WHERE "+cond, key).
+		Scan(&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &rels)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fault.New(fault.NotFound, notFound, arg)
 	}
-	if err := db.fillRelations(ctx, items); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, dbErr(ctx, err, "read entity")
 	}
-	return items[0], nil
+	s.CreatedAt, s.UpdatedAt = created.UTC(), updated.UTC()
+	if errs != nil && *errs != "" {
+		if err := json.Unmarshal([]byte(*errs), &s.Errors); err != nil {
+			return nil, fault.Wrap(fault.Internal, err, "decode stored status items of %s", s.Ref)
+		}
+	}
+	if rels != nil && *rels != "" {
+		recs := strings.Split(*rels, "\x1e")
+		s.Relations = make([]catalog.Relation, 0, len(recs))
+		for _, rec := range recs {
+			typ, target, ok := strings.Cut(rec, "\x1f")
+			if !ok {
+				return nil, fault.New(fault.Internal, "relations of %s are unreadable", s.Ref)
+			}
+			s.Relations = append(s.Relations, catalog.Relation{Type: typ, TargetRef: target})
+		}
+	}
+	return &s, nil
 }
 
 // EntityGetByRefs returns the entities in refs order, nil where absent or
