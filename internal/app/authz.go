@@ -4,7 +4,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/authz"
+	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
 )
@@ -14,19 +17,49 @@ import (
 // through it. Policy files are watched and reloaded while the App runs.
 func (a *App) authorize() error {
 	cfg := a.cfg.Atrium.Authz
-	az, err := authz.New(authz.Params{Files: cfg.Policies, Admins: cfg.Admins, Logger: a.log})
+	p := authz.Params{Admins: cfg.Admins, Logger: a.log, Events: a.auditEvent}
+	for _, s := range cfg.Policies {
+		if config.IsPolicyURL(s) {
+			p.URLs = append(p.URLs, s)
+		} else {
+			p.Files = append(p.Files, s)
+		}
+	}
+	if len(p.URLs) > 0 {
+		// Policy URLs are read like url locations: from the hosts of
+		// backend.reading.allow only.
+		allow := make([]engine.AllowedHost, len(a.cfg.Backend.Reading.Allow))
+		for i, h := range a.cfg.Backend.Reading.Allow {
+			allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
+		}
+		p.Fetch = (&engine.URLReader{MaxBytes: authz.MaxPolicyBytes, Allow: allow}).Read
+	}
+	az, err := authz.New(p)
 	if err != nil {
 		return err
 	}
 	a.authz = az
 	a.catalog = authz.Catalog(a.engine, az)
-	if len(cfg.Policies) > 0 && cfg.ReloadInterval > 0 {
+	if len(p.Files) > 0 && cfg.ReloadInterval > 0 {
 		a.background = append(a.background, func(ctx context.Context) error {
 			az.Watch(ctx, cfg.ReloadInterval)
 			return nil
 		})
 	}
+	if len(p.URLs) > 0 && cfg.URLRefreshInterval > 0 {
+		a.background = append(a.background, func(ctx context.Context) error {
+			az.WatchURLs(ctx, cfg.URLRefreshInterval)
+			return nil
+		})
+	}
 	return nil
+}
+
+// auditEvent appends an event that happens outside any request (a policy
+// reload) to the audit log.
+func (a *App) auditEvent(ctx context.Context, ev audit.Event) error {
+	_, err := a.audit.Append(ctx, ev)
+	return err
 }
 
 // permissionRoutes registers Backstage's POST /api/permission/authorize
@@ -40,7 +73,9 @@ func (a *App) permissionRoutes(portal *ui.UI) func(web.Mux) {
 		},
 	}
 	return func(mux web.Mux) {
-		(&authz.API{Authorizer: a.authz, Catalog: a.catalog}).Register(mux)
+		api := &authz.API{Authorizer: a.authz, Catalog: a.catalog}
+		api.Register(mux)
+		api.RegisterRefresh(mux)
 		page.Register(mux)
 	}
 }

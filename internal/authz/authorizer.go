@@ -55,6 +55,16 @@ type Params struct {
 	// Audit, when set, is where denials are recorded; by default they go
 	// to audit.Record with the request's context.
 	Audit func(ctx context.Context, ev audit.Event) error
+	// URLs are policies read over HTTP(S), merged after Files: a policy
+	// file kept in Git and served by the Git host (GitOps). They are read
+	// at start and again by Refresh.
+	URLs []string
+	// Fetch reads a policy URL; the app's reader honours
+	// backend.reading.allow. Required when URLs are set.
+	Fetch func(ctx context.Context, url string) ([]byte, error)
+	// Events, when set, records policy reloads (changes and failures) in
+	// the audit log; reloads run outside any request.
+	Events func(ctx context.Context, ev audit.Event) error
 }
 
 // Authorizer decides with the current policy, which Reload replaces
@@ -64,6 +74,8 @@ type Authorizer struct {
 	params Params
 	log    *slog.Logger
 	cur    atomic.Pointer[compiled]
+
+	reloading sync.Mutex // one reload at a time, so an older read never wins
 
 	mu     sync.Mutex
 	status Status
@@ -88,11 +100,14 @@ func New(p Params) (*Authorizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authz: CEL environment: %w", err)
 	}
+	if len(p.URLs) > 0 && p.Fetch == nil {
+		return nil, fmt.Errorf("authz: policy URLs need a reader")
+	}
 	a := &Authorizer{env: env, params: p, log: p.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	c, stamps, err := a.load()
+	c, stamps, err := a.load(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -100,9 +115,10 @@ func New(p Params) (*Authorizer, error) {
 	return a, nil
 }
 
-// load reads and compiles the configured policy files (or the default).
-func (a *Authorizer) load() (*compiled, map[string]fileStamp, error) {
-	if len(a.params.Files) == 0 {
+// load reads and compiles the configured policy files and URLs (or the
+// default).
+func (a *Authorizer) load(ctx context.Context) (*compiled, map[string]fileStamp, error) {
+	if len(a.params.Files) == 0 && len(a.params.URLs) == 0 {
 		pol, err := ParsePolicy(DefaultPolicySource, defaultPolicy)
 		if err != nil {
 			return nil, nil, err
@@ -130,6 +146,22 @@ func (a *Authorizer) load() (*compiled, map[string]fileStamp, error) {
 			continue
 		} else if err != nil {
 			return nil, nil, err
+		}
+		pols = append(pols, pol)
+	}
+	for _, u := range a.params.URLs {
+		data, st, err := a.fetchPolicy(ctx, u)
+		if err != nil {
+			return nil, stamps, err
+		}
+		stamps[u] = st
+		pol, err := ParsePolicy(u, data)
+		var ps Problems
+		if errors.As(err, &ps) {
+			probs = append(probs, ps...)
+			continue
+		} else if err != nil {
+			return nil, stamps, err
 		}
 		pols = append(pols, pol)
 	}

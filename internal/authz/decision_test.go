@@ -114,6 +114,8 @@ func TestDecisionsDefaultPolicy(t *testing.T) {
 		{"admin", "atrium.admin.tokens.manage", "", Allow},
 		{"jane", "atrium.admin.policy.read", "", Deny},
 		{"admin", "atrium.admin.policy.read", "", Allow},
+		{"jane", "atrium.admin.policy.refresh", "", Deny},
+		{"admin", "atrium.admin.policy.refresh", "", Allow},
 		{"jane", "atrium.admin.secrets.manage", "", Deny},
 		{"admin", "atrium.admin.secrets.manage", "", Allow},
 		{"scoped", "catalog.entity.read", "mine", Allow},
@@ -156,6 +158,8 @@ func TestDecisionsSamplePolicy(t *testing.T) {
 		{"sec", "atrium.admin.audit.read", "", Allow},
 		{"jane", "atrium.admin.audit.read", "", Deny},
 		{"sec", "atrium.admin.policy.read", "", Allow},
+		{"sec", "atrium.admin.policy.refresh", "", Deny},
+		{"admin", "atrium.admin.policy.refresh", "", Allow},
 		{"jane", "atrium.admin.tokens.manage", "", Deny},
 		{"admin", "atrium.admin.secrets.manage", "", Allow},
 	}

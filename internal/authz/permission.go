@@ -54,6 +54,7 @@ var Permissions = []Permission{
 	{Name: "atrium.admin.audit.read", Action: "read", Description: "Read and export the audit log"},
 	{Name: "atrium.admin.tokens.manage", Action: "update", Description: "List and revoke other people's API tokens and sessions"},
 	{Name: "atrium.admin.policy.read", Action: "read", Description: "See the policy, its roles and bindings, and anyone's effective permissions"},
+	{Name: "atrium.admin.policy.refresh", Action: "update", Description: "Read the policy files and URLs again now (POST /api/permission/policies/refresh)"},
 	{Name: "atrium.admin.secrets.manage", Action: "update", Description: "Rotate the encryption key of stored secrets"},
 	{Name: "atrium.admin.plugins.read", Action: "read", Description: "See the plugins page and GET /api/plugins: health, memory, calls, the registry's compatibility matrix"},
 	{Name: "atrium.admin.plugins.manage", Action: "update", Description: "Restart an external plugin (POST /api/plugins/{id}/restart)"},

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,10 +20,20 @@ type Authz struct {
 	// ReloadInterval is how often policy files are checked for changes
 	// (0 disables reloading).
 	ReloadInterval time.Duration
+	// URLRefreshInterval is how often policies given as http(s) URLs are
+	// read again (0: only at start and on POST
+	// /api/permission/policies/refresh).
+	URLRefreshInterval time.Duration
 }
 
 func authzDefaults() Authz {
-	return Authz{ReloadInterval: 2 * time.Second}
+	return Authz{ReloadInterval: 2 * time.Second, URLRefreshInterval: time.Minute}
+}
+
+// IsPolicyURL reports whether a permission.policies entry is an http(s)
+// URL rather than a file.
+func IsPolicyURL(s string) bool {
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
 // permission decodes Backstage's permission section. Atrium always
@@ -51,7 +62,8 @@ func (d *decoder) authz(n *node, path string, a *Authz) {
 				}
 			}
 		},
-		"reloadInterval": func(v *node, p string) { d.duration(v, p, &a.ReloadInterval) },
+		"reloadInterval":     func(v *node, p string) { d.duration(v, p, &a.ReloadInterval) },
+		"urlRefreshInterval": func(v *node, p string) { d.duration(v, p, &a.URLRefreshInterval) },
 	})
 }
 
@@ -61,6 +73,14 @@ func (d *decoder) policyFiles(n *node, path string, a *Authz) {
 	for i, f := range files {
 		if strings.TrimSpace(f) == "" {
 			d.fail(n.items[i], path, "must name a file")
+			continue
+		}
+		if IsPolicyURL(f) {
+			if u, err := url.Parse(f); err != nil || u.Host == "" {
+				d.fail(n.items[i], path, "%q is not a valid http(s) URL", f)
+				continue
+			}
+			a.Policies = append(a.Policies, f)
 			continue
 		}
 		if !filepath.IsAbs(f) && n.file != DefaultSource && n.file != "" && !strings.HasPrefix(n.file, "environment") {
