@@ -15,7 +15,7 @@ type Cache struct {
 }
 
 func cacheDefaults() Cache {
-	return Cache{Entities: 64 << 20, MaxAge: 5 * time.Second}
+	return Cache{Entities: 16 << 20, MaxAge: 5 * time.Second}
 }
 
 func (d *decoder) cache(n *node, path string, c *Cache) {

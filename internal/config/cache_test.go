@@ -13,7 +13,7 @@ func TestCacheKeys(t *testing.T) {
 		want    Cache
 		wantErr string
 	}{
-		{"defaults", "{}", Cache{Entities: 64 << 20, MaxAge: 5 * time.Second}, ""},
+		{"defaults", "{}", Cache{Entities: 16 << 20, MaxAge: 5 * time.Second}, ""},
 		{"set", "atrium:\n  cache:\n    entities: 16MiB\n    maxAge: 2s\n", Cache{Entities: 16 << 20, MaxAge: 2 * time.Second}, ""},
 		{"off", "atrium:\n  cache:\n    entities: 0\n    maxAge: 0s\n", Cache{}, ""},
 		{"bad size", "atrium:\n  cache:\n    entities: lots\n", Cache{}, "test:3: atrium.cache.entities"},

@@ -6,7 +6,7 @@ import (
 )
 
 // DefaultEntityCacheBytes is the default budget of the entity cache.
-const DefaultEntityCacheBytes = 64 << 20
+const DefaultEntityCacheBytes = 16 << 20
 
 // entityCache keeps the final JSON of recently read entities, by ref and by
 // uid, within a byte budget. An entry is served only under the generation
