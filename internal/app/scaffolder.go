@@ -142,7 +142,10 @@ func (a *App) taskSecretsBox(dir string) (*secrets.Box, error) {
 // createPages builds the template gallery and forms (/create) over the
 // task service that scaffolder() built; it runs after it.
 func (a *App) createPages(portal *ui.UI) (func(web.Mux), error) {
-	pages, err := scaffolderui.New(a.scaffolderSvc, a.catalog, a.authz, portal, a.log, scaffolderui.Limits{})
+	cfg := a.cfg.Atrium.Scaffolder
+	pages, err := scaffolderui.New(a.scaffolderSvc, a.catalog, a.authz, portal, a.log, scaffolderui.Limits{
+		Gallery: cfg.GalleryLimit, RecentRuns: cfg.RecentRuns, Suggestions: cfg.SuggestionLimit,
+	})
 	if err != nil {
 		return nil, err
 	}

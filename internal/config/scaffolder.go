@@ -30,6 +30,12 @@ type Scaffolder struct {
 	// the files of one fetch.
 	MaxFetchFileBytes int64
 	MaxFetchFiles     int
+	// GalleryLimit, RecentRuns and SuggestionLimit bound the portal's
+	// create pages: templates in the gallery, tasks listed on a template's
+	// page, and answers of a picker's type-ahead.
+	GalleryLimit    int
+	RecentRuns      int
+	SuggestionLimit int
 	// SecretsKey is the base64 AES-256 key sealing task secrets at rest
 	// (atrium.scaffolder.secretsKey; use ${VAR}). Without it a key is
 	// generated once under atrium.dataDir with mode 0600.
@@ -41,6 +47,7 @@ func scaffolderDefaults() Scaffolder {
 		ConcurrentTasksLimit: 10, DefaultAuthorName: "Scaffolder", DefaultAuthorEmail: "scaffolder@atrium.local",
 		DefaultCommitMessage: "Initial commit", StepTimeout: 30 * time.Minute, StaleTaskAfter: 30 * time.Second,
 		RenderTimeout: 2 * time.Second, MaxRenderBytes: 1 << 20, MaxFetchFileBytes: 10 << 20, MaxFetchFiles: 5000,
+		GalleryLimit: 200, RecentRuns: 10, SuggestionLimit: 20,
 	}
 }
 
@@ -67,6 +74,9 @@ func (d *decoder) atriumScaffolder(n *node, path string, s *Scaffolder) {
 		"maxRenderBytes":    func(v *node, p string) { d.bytes(v, p, &s.MaxRenderBytes) },
 		"maxFetchFileBytes": func(v *node, p string) { d.bytes(v, p, &s.MaxFetchFileBytes) },
 		"maxFetchFiles":     func(v *node, p string) { d.integer(v, p, 1, 1_000_000, &s.MaxFetchFiles) },
+		"galleryLimit":      func(v *node, p string) { d.integer(v, p, 1, 10_000, &s.GalleryLimit) },
+		"recentRuns":        func(v *node, p string) { d.integer(v, p, 1, 100, &s.RecentRuns) },
+		"suggestionLimit":   func(v *node, p string) { d.integer(v, p, 1, 200, &s.SuggestionLimit) },
 		"secretsKey": func(v *node, p string) {
 			var raw string
 			d.str(v, p, &raw)

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 )
 
@@ -335,4 +336,49 @@ func TestEffectiveSchemaPropertyDependency(t *testing.T) {
 	if len(errs) == 0 {
 		t.Errorf("a without b: got no error, want the property dependency enforced")
 	}
+}
+
+func TestPickerFilter(t *testing.T) {
+	tests := []struct {
+		field   string
+		options map[string]any
+		want    string
+	}{
+		{"EntityPicker", map[string]any{"catalogFilter": map[string]any{"kind": []any{"System"}, "spec.type": "web"}}, "all(in(kind: system), in(spec.type: web))"},
+		{"EntityPicker", map[string]any{"catalogFilter": []any{map[string]any{"kind": "Group"}, map[string]any{"metadata.annotations.x": map[string]any{"exists": true}}}}, "any(all(in(kind: group)), all(exists(metadata.annotations.x)))"},
+		{"EntityPicker", map[string]any{"allowedKinds": []any{"Component", "API"}}, "in(kind: component, api)"},
+		{"OwnerPicker", nil, "in(kind: group, user)"},
+		{"EntityPicker", nil, "<nil>"},
+	}
+	for _, tt := range tests {
+		f, err := pickerFilter(&Picker{Field: tt.field, options: tt.options})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := filterString(f); got != tt.want {
+			t.Errorf("%s %v: got %s, want %s", tt.field, tt.options, got, tt.want)
+		}
+	}
+	if _, err := pickerFilter(&Picker{Field: "EntityPicker", options: map[string]any{"catalogFilter": map[string]any{"kind": 3.0}}}); err == nil || !strings.Contains(err.Error(), "catalogFilter.kind") {
+		t.Errorf("a number as filter value: got %v, want an error naming catalogFilter.kind", err)
+	}
+}
+
+func filterString(f *catalog.Filter) string {
+	if f == nil {
+		return "<nil>"
+	}
+	switch f.Op {
+	case catalog.OpAll, catalog.OpAny, catalog.OpNot:
+		name := map[catalog.FilterOp]string{catalog.OpAll: "all", catalog.OpAny: "any", catalog.OpNot: "not"}[f.Op]
+		parts := make([]string, len(f.Children))
+		for i, c := range f.Children {
+			parts[i] = filterString(c)
+		}
+		return name + "(" + strings.Join(parts, ", ") + ")"
+	}
+	if f.Match == catalog.MatchExists {
+		return "exists(" + f.Key + ")"
+	}
+	return "in(" + f.Key + ": " + strings.Join(f.Values, ", ") + ")"
 }

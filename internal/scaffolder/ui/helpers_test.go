@@ -112,6 +112,12 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 // extra adds top-level sections.
 func start(t testing.TB, extra string) *apptest.Server {
 	t.Helper()
+	return startWith(t, "", extra)
+}
+
+// startWith is start with more keys (indented) in the atrium section.
+func startWith(t testing.TB, atrium, extra string) *apptest.Server {
+	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
 	return apptest.StartServer(t, fmt.Sprintf(`catalog:
@@ -120,7 +126,8 @@ func start(t testing.TB, extra string) *apptest.Server {
 atrium:
   demo: true
   allowedLocationTypes: [file, url]
-%s`, filepath.Join(dir, "all.yaml"), extra))
+%s
+%s`, filepath.Join(dir, "all.yaml"), atrium, extra))
 }
 
 // startWithPolicy runs Atrium under the example policy and returns clients

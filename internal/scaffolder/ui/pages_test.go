@@ -414,3 +414,35 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("a form post with a browser cookie and no token: got %d, want 403", res.StatusCode)
 	}
 }
+
+// TestLimits checks that the configured limits apply.
+func TestLimits(t *testing.T) {
+	s := startWith(t, "  scaffolder: { galleryLimit: 2, recentRuns: 1, suggestionLimit: 1 }", "")
+	c := client{t: t, base: s.BaseURL}
+	doc := c.page("/create", 200)
+	if got := doc.Find(".cg-card").Length(); got != 2 {
+		t.Errorf("gallery: got %d cards, want 2", got)
+	}
+	if got := doc.Find("#cg-count").Text(); !strings.Contains(got, "6 templates; showing the first 2") {
+		t.Errorf("gallery count: got %q", got)
+	}
+	var sugg struct{ Items []struct{ Value string } }
+	c.json("GET", "/create/templates/default/docs-site/suggest?field=v:owner", 200, &sugg)
+	if len(sugg.Items) != 1 {
+		t.Errorf("suggestions: got %d, want 1", len(sugg.Items))
+	}
+	for i := 0; i < 2; i++ {
+		form := formValues(c.page("/create/templates/default/deploy", 200))
+		form.Set("v:target", "vm")
+		form.Set("v:hostname", "h")
+		form.Set("v:token", "t")
+		form.Set("_page", "2")
+		form.Set("_action", "create")
+		if status, _, doc := c.post("/create/templates/default/deploy", form); status != http.StatusSeeOther {
+			t.Fatalf("create: got %d %s", status, doc.Find(".alert").Text())
+		}
+	}
+	if got := c.page("/create/templates/default/deploy", 200).Find("#cf-runs li").Length(); got != 1 {
+		t.Errorf("recent runs: got %d, want 1", got)
+	}
+}

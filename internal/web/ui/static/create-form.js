@@ -9,6 +9,10 @@ document.addEventListener("DOMContentLoaded", function () {
     setupLists(form);
     setupSuggest(form);
   });
+  // After a refused page, start at the list of problems (each links to
+  // its field).
+  var summary = document.getElementById("cf-summary");
+  if (summary) summary.focus();
 });
 
 // The value a condition looks at: a checkbox counts when checked, radios
@@ -78,6 +82,7 @@ function setupLists(form) {
       var input = copy.querySelector("input");
       input.value = "";
       input.removeAttribute("id");
+      delete input.dataset.bound;
       copy.querySelectorAll(".cf-suggest").forEach(function (s) { s.remove(); });
       ul.appendChild(copy);
       renumber(ul);
@@ -174,6 +179,9 @@ function bindSuggest(form, input) {
       .catch(function () {});
   }
   input.addEventListener("input", function () {
+    // Answers for older text are stale: drop them and the open list.
+    seq++;
+    close();
     clearTimeout(timer);
     timer = setTimeout(query, 150);
   });
