@@ -12,6 +12,7 @@ func (a *App) portal() (*ui.UI, error) {
 		Subscribe: a.engine.Subscribe,
 		ReadOnly:  a.cfg.Catalog.Readonly,
 		Cards:     a.pluginCards,
+		Limits:    ui.Limits{CardTimeout: a.cfg.Atrium.Limits.PluginCardTimeout},
 		Nav:       []ui.NavItem{{Section: "create", Label: "Create", Href: "/create"}, {Section: "docs", Label: "Docs", Href: "/docs"}},
 	})
 	if err != nil {

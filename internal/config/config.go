@@ -179,6 +179,9 @@ type Limits struct {
 	ShutdownTimeout time.Duration
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
+	// PluginCardTimeout bounds rendering one plugin entity card on an
+	// entity page (0: 2s); a slower card shows as unavailable.
+	PluginCardTimeout time.Duration
 }
 
 //go:embed default.yaml
@@ -682,6 +685,7 @@ func (d *decoder) limits(n *node, path string, l *Limits) {
 		"requestTimeout":         func(v *node, p string) { d.duration(v, p, &l.RequestTimeout) },
 		"shutdownTimeout":        func(v *node, p string) { d.duration(v, p, &l.ShutdownTimeout) },
 		"maxHeaderBytes":         func(v *node, p string) { d.integer(v, p, 1024, 16<<20, &l.MaxHeaderBytes) },
+		"pluginCardTimeout":      func(v *node, p string) { d.duration(v, p, &l.PluginCardTimeout) },
 	})
 	for _, c := range []struct {
 		name string
