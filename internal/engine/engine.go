@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -133,6 +134,8 @@ type Config struct {
 	// Processors are plugins' processors: each validates or enriches every
 	// valid entity after Atrium's own checks (see plugin_processor.go).
 	Processors []plugin.Processor
+	// Cluster connects replicas sharing the database; nil for one process.
+	Cluster Cluster
 }
 
 // Engine is the catalog engine. Create it with New, add providers, then Run.
@@ -168,6 +171,8 @@ type Engine struct {
 	running    bool
 
 	subs     subscribers
+	cluster  Cluster
+	leading  atomic.Bool  // Run is processing locations (cluster.go)
 	cs       *cachedStore // the same as store, for its generation
 	ents     *entityCache
 	cache    fileCache
@@ -207,6 +212,10 @@ func New(cfg Config) (*Engine, error) {
 		closed:      make(chan struct{}),
 	}
 	e.cs = e.store.(*cachedStore)
+	if cfg.Cluster != nil {
+		e.cluster = cfg.Cluster
+		e.startPublisher()
+	}
 	e.ents = newEntityCache(entityCacheBytes(cfg.EntityCacheBytes), readCacheMaxAge(cfg.ReadCacheMaxAge), cfg.Now)
 	if cfg.Rules != nil {
 		e.rules = *cfg.Rules
@@ -334,6 +343,29 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}()
 
+	for {
+		lctx, release, err := e.lead(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("engine: waiting to lead catalog processing: %w", err)
+		}
+		e.leading.Store(true)
+		err = e.runLeading(lctx, providers)
+		e.leading.Store(false)
+		release()
+		if err != nil || ctx.Err() != nil || e.cluster == nil {
+			return err
+		}
+		e.log.Warn("lost the lead of catalog processing (database connection broken); waiting to lead again")
+	}
+}
+
+// runLeading connects the providers, processes the locations once (Ready)
+// and then refreshes them periodically until ctx is done: the work one
+// replica does for all.
+func (e *Engine) runLeading(ctx context.Context, providers []Provider) error {
 	// The built-in providers (static and registered locations) are the
 	// initial ingest that Ready waits for; other providers connect on their
 	// own goroutines so a slow one delays nobody.

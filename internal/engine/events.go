@@ -28,6 +28,9 @@ type subscriber struct {
 type subscribers struct {
 	mu   sync.Mutex
 	list map[*subscriber]struct{}
+	// forward, when set, also sends local changes to other replicas
+	// (Cluster.Publish); it must not block.
+	forward func(ChangeEvent)
 }
 
 // Subscribe returns a channel of change events holding up to buffer events
@@ -58,8 +61,34 @@ func (e *Engine) Subscribe(buffer int) (<-chan ChangeEvent, func()) {
 	}
 }
 
-// publish delivers an event to every subscriber without blocking.
+// publish delivers a change made here to every subscriber without
+// blocking, and forwards it to the other replicas.
 func (s *subscribers) publish(kind ChangeKind, refs []string) {
+	if len(refs) == 0 {
+		return
+	}
+	if s.forward != nil {
+		s.forward(ChangeEvent{Kind: kind, Refs: refs})
+	}
+	s.deliver(kind, refs)
+}
+
+// deliverAll tells every subscriber that anything may have changed.
+func (s *subscribers) deliverAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sub := range s.list {
+		select {
+		case sub.ch <- ChangeEvent{Overflow: true}:
+			sub.missed = false
+		default:
+			sub.missed = true
+		}
+	}
+}
+
+// deliver hands an event to every subscriber without blocking.
+func (s *subscribers) deliver(kind ChangeKind, refs []string) {
 	if len(refs) == 0 {
 		return
 	}
