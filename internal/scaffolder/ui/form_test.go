@@ -382,3 +382,22 @@ func filterString(f *catalog.Filter) string {
 	}
 	return "in(" + f.Key + ": " + strings.Join(f.Values, ", ") + ")"
 }
+
+func TestEntityPickerArbitraryValues(t *testing.T) {
+	pages := []map[string]any{{"properties": map[string]any{
+		"system": map[string]any{"type": "string", "ui:field": "EntityPicker",
+			"ui:options": map[string]any{"allowedKinds": []any{"System"}, "allowArbitraryValues": false}},
+	}}}
+	exists := func(ref string) bool { return ref == "system:default/shop" }
+	st := decode(pages, url.Values{"v:system": {"shop"}}, exists)
+	if st.values["system"] != "system:default/shop" || len(st.errs) > 0 {
+		t.Errorf("an existing system: got %v, errors %v", st.values, st.errs)
+	}
+	st = decode(pages, url.Values{"v:system": {"nope"}}, exists)
+	if got := st.errs["v:system"]; got != "There is no entity system:default/nope in the catalog." {
+		t.Errorf("a missing system: got %q", got)
+	}
+	if st.raw["v:system"] != "nope" {
+		t.Errorf("the typed text is not kept: %v", st.raw)
+	}
+}

@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/chromedp/chromedp"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
 )
 
 func cardTitles(doc *goquery.Document) []string {
@@ -18,8 +21,16 @@ func cardTitles(doc *goquery.Document) []string {
 	return out
 }
 
+// TestGallery runs on SQLite and, with ATRIUM_TEST_POSTGRES, PostgreSQL:
+// the filters and the search are catalog queries.
 func TestGallery(t *testing.T) {
-	s := start(t, "")
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testGallery(t, db.YAML) })
+	}
+}
+
+func testGallery(t *testing.T, dbYAML string) {
+	s := start(t, dbYAML)
 	c := client{t: t, base: s.BaseURL}
 	doc := c.page("/create", 200)
 	want := []string{"Deployment", "Documentation site", "Go service", "Hidden template", "New API", "Static website"}
@@ -240,7 +251,13 @@ func TestStepperAndReview(t *testing.T) {
 }
 
 func TestSubmitCreatesTask(t *testing.T) {
-	s := start(t, "")
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testSubmitCreatesTask(t, db.YAML) })
+	}
+}
+
+func testSubmitCreatesTask(t *testing.T, dbYAML string) {
+	s := start(t, dbYAML)
 	c := client{t: t, base: s.BaseURL}
 	form := formValues(c.page("/create/templates/default/go-service", 200))
 	form.Set("v:name", "parcel-api")
@@ -353,7 +370,13 @@ func TestSecretsAndConditions(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
-	s := start(t, "")
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testSuggest(t, db.YAML) })
+	}
+}
+
+func testSuggest(t *testing.T, dbYAML string) {
+	s := start(t, dbYAML)
 	c := client{t: t, base: s.BaseURL}
 	var got struct {
 		Items []struct{ Value, Label, Detail string }
@@ -445,4 +468,36 @@ func TestLimits(t *testing.T) {
 	if got := c.page("/create/templates/default/deploy", 200).Find("#cf-runs li").Length(); got != 1 {
 		t.Errorf("recent runs: got %d, want 1", got)
 	}
+}
+
+// TestTemplateWithoutParameters goes straight to the review page.
+func TestTemplateWithoutParameters(t *testing.T) {
+	s := start(t, "")
+	c := client{t: t, base: s.BaseURL}
+	doc := c.page("/create/templates/default/hidden", 200)
+	if !strings.Contains(doc.Find(".cf-review").Text(), "This template takes no parameters.") || doc.Find("#cf-create").Length() != 1 {
+		t.Fatalf("want the review page with Create")
+	}
+	form := formValues(doc)
+	form.Set("_action", "create")
+	status, loc, _ := c.post("/create/templates/default/hidden", form)
+	if status != http.StatusSeeOther {
+		t.Fatalf("create: got %d", status)
+	}
+	if got := c.waitStatus(strings.TrimPrefix(loc, "/create/tasks/"), "completed", "failed"); got.Status != "completed" {
+		t.Errorf("task: %s", got.Status)
+	}
+}
+
+// TestBrowserPhone checks the create pages at 390 px: nothing scrolls sideways.
+func TestBrowserPhone(t *testing.T) {
+	s := start(t, "")
+	ctx := newBrowser(t, 390, 844)
+	for _, path := range []string{"/create", "/create/templates/default/go-service", "/create/templates/default/deploy"} {
+		do(t, ctx, "open "+path, chromedp.Navigate(s.BaseURL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if evalBool(t, ctx, `document.documentElement.scrollWidth > 390`) {
+			t.Errorf("%s scrolls sideways at 390 px", path)
+		}
+	}
+	shot(t, ctx, "form")
 }
