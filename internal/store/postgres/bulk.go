@@ -9,12 +9,14 @@ import (
 )
 
 // secondaryIndexes are the indexes a bulk load drops and builds afterwards:
-// the costly ones (the search rows, the full-text GIN index) that no write
-// needs; the cheap ones that serve the common filters stay. They
-// must match the migrations; TestSecondaryIndexesMatchMigrations checks.
+// the costly ones (the search rows, the full-text GIN index, the relation
+// indexes other than the one that reads an entity's own relations) that
+// no write needs. They must match the migrations;
+// TestSecondaryIndexesMatchMigrations checks.
 var secondaryIndexes = []struct{ name, def string }{
 	{"entity_text_doc", "entity_text USING gin (doc)"},
 	{"relations_originating", "relations (originating_ref)"},
+	{"relations_type_target", "relations (type_lower, target_ref, source_ref)"},
 	{"search_key_value", "search (key, value) INCLUDE (entity_id, is_min, original)"},
 }
 
