@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
@@ -72,6 +73,9 @@ type App struct {
 	scaffolderSvc *scaffolder.Service
 	closeOnce     sync.Once
 	closeErr      error
+
+	// pluginHost runs the external plugins (pluginhost.go).
+	pluginHost *pluginhost.Host
 
 	// pluginSet holds the plugins (plugins.go); extraPlugins are
 	// Options.Plugins.
@@ -144,6 +148,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	if err = a.startPluginHost(ctx); err != nil {
+		return nil, err
+	}
 	scaffolderRoutes, err := a.scaffolder(ctx)
 	if err != nil {
 		return nil, err
@@ -160,7 +167,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, taskRoutes, createRoutes, a.pluginRoutes},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, a.pluginHostRoutes(portal), taskRoutes, createRoutes, a.pluginRoutes},
 		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), eventsRoute),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
