@@ -302,6 +302,8 @@ func (f *Field) PickerKind() string {
 		return "entities"
 	case wTags:
 		return "tags"
+	case wRepoURL:
+		return "owners"
 	}
 	return ""
 }

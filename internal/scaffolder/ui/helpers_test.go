@@ -66,6 +66,7 @@ spec:
     - title: Labels
       properties:
         labels: { title: Labels, type: array, items: { type: string }, ui:field: EntityTagsPicker }
+        repo: { title: Repository, type: string, ui:field: RepoUrlPicker }
   steps:
     - id: hello
       name: Say hello

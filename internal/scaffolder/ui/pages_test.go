@@ -248,6 +248,11 @@ func TestStepperAndReview(t *testing.T) {
 	if status, _, doc = c.post("/create/templates/default/go-service", form); status != 200 || doc.Find(`input[name="_page"]`).AttrOr("value", "") != "1" {
 		t.Errorf("back: got %d page %s", status, doc.Find(`input[name="_page"]`).AttrOr("value", ""))
 	}
+	// Each step is recorded, without the values.
+	res, body := c.req("GET", "/api/audit/events?action="+url.QueryEscape("POST /create/templates/{namespace}/{name}"), "", "", nil)
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"resource":"/create/templates/default/go-service"`) || strings.Contains(string(body), "platform-team") {
+		t.Errorf("audit of page steps: got %d %s", res.StatusCode, body)
+	}
 }
 
 func TestSubmitCreatesTask(t *testing.T) {
@@ -402,6 +407,10 @@ func testSuggest(t *testing.T, dbYAML string) {
 	}
 	if !found {
 		t.Errorf("tag suggestions: got %+v, want ops among them", got.Items)
+	}
+	c.json("GET", "/create/templates/default/deploy/suggest?field=v:repo&q=develop", 200, &got)
+	if len(got.Items) != 1 || got.Items[0].Value != "developers" {
+		t.Errorf("repository owners: got %+v, want the group's name", got.Items)
 	}
 	c.json("GET", "/create/templates/default/go-service/suggest?field=v:name", 404, nil)
 	c.json("GET", "/create/templates/default/go-service/suggest?field=v:owner&q="+strings.Repeat("x", 201), 400, nil)

@@ -42,9 +42,12 @@ func (p *Pages) suggest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out []suggestion
-	if f.Widget == wTags {
+	switch f.Widget {
+	case wTags:
 		out, err = p.suggestTags(r, f, text)
-	} else {
+	case wRepoURL:
+		out, err = p.suggestRepoOwners(r, text)
+	default:
 		out, err = p.suggestEntities(r, f, text)
 	}
 	if err != nil {
@@ -160,6 +163,29 @@ func (p *Pages) suggestEntities(r *http.Request, f *Field, text string) ([]sugge
 		s.Detail = ref.Kind
 		if e.Metadata.Description != "" {
 			s.Detail += " · " + truncate(e.Metadata.Description, 80)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// suggestRepoOwners offers the names of groups and users as repository
+// owners: the embedded git host keeps repositories under the owner's name,
+// as the demo templates publish them.
+func (p *Pages) suggestRepoOwners(r *http.Request, text string) ([]suggestion, error) {
+	q := engine.Query{Filter: catalog.In("kind", "group", "user"), Limit: p.lim.Suggestions, Order: &store.Order{Field: "metadata.name"}}
+	if text != "" {
+		q.FullText = &store.FullText{Term: text, Fields: []string{"metadata.name", "metadata.title"}}
+	}
+	page, err := p.cat.Entities(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	var out []suggestion
+	for _, e := range page.Items {
+		s := suggestion{Value: e.Metadata.Name, Label: e.Metadata.Name, Detail: e.Kind}
+		if e.Metadata.Title != "" {
+			s.Detail += " · " + e.Metadata.Title
 		}
 		out = append(out, s)
 	}
