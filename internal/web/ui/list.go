@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,6 +36,9 @@ var facetDefs = []facetDef{
 
 // facetShown caps the values listed per facet (selected ones always show).
 const facetShown = 12
+
+// maxMoreValues caps the values of a facet's "more" list.
+const maxMoreValues = 100
 
 // maxFacetValues caps the values one facet parameter may select.
 const maxFacetValues = 50
@@ -489,25 +493,40 @@ func facetViews(s listState, counts map[string][]store.FacetCount) []facetView {
 		for _, v := range s.Selected[f.Param] {
 			selected[strings.ToLower(v)] = true
 		}
-		vals := append([]store.FacetCount(nil), counts[f.Key]...)
-		sort.SliceStable(vals, func(i, j int) bool {
-			if vals[i].Count != vals[j].Count {
-				return vals[i].Count > vals[j].Count
+		// The store sorts counts this way already; a facet of a large
+		// catalog has thousands of values (owners, systems), so they are
+		// neither copied nor sorted again, and the walk stops once the
+		// shown values are found.
+		vals := counts[f.Key]
+		byCount := func(a, b store.FacetCount) int {
+			if a.Count != b.Count {
+				return b.Count - a.Count
 			}
-			return vals[i].Value < vals[j].Value
-		})
+			return strings.Compare(a.Value, b.Value)
+		}
+		if !slices.IsSortedFunc(vals, byCount) {
+			vals = slices.Clone(vals)
+			slices.SortStableFunc(vals, byCount)
+		}
 		fv := facetView{Param: f.Param, Label: f.Label}
 		seen := map[string]bool{}
+		pending := len(selected)
 		for i, c := range vals {
+			if pending == 0 && len(fv.Values) >= facetShown && len(fv.More) >= maxMoreValues {
+				break
+			}
 			lv := strings.ToLower(c.Value)
 			if seen[lv] {
 				continue
 			}
 			seen[lv] = true
 			v := facetValue{Value: c.Value, Count: c.Count, Selected: selected[lv], ID: f.Param + "-" + strconv.Itoa(i)}
+			if v.Selected {
+				pending--
+			}
 			if len(fv.Values) < facetShown || v.Selected {
 				fv.Values = append(fv.Values, v)
-			} else if len(fv.More) < 100 {
+			} else if len(fv.More) < maxMoreValues {
 				fv.More = append(fv.More, v)
 			}
 		}
