@@ -69,6 +69,10 @@ type App struct {
 	audit   *audit.Log
 	secrets *secrets.Registry
 	vault   *secrets.Vault
+	// live keeps the consumers of rotated secrets current; refresher
+	// re-resolves the references (nil without any).
+	live      *secrets.Live
+	refresher *secrets.Refresher
 	// scaffolderSvc runs software templates.
 	scaffolderSvc *scaffolder.Service
 	closeOnce     sync.Once

@@ -22,6 +22,7 @@ func (a *App) authenticator(listener net.Listener, portal *ui.UI) (*auth.Authent
 		External: cfg.Backend.Auth.ExternalAccess,
 		BaseURL:  cfg.Backend.BaseURL,
 		Logger:   a.log,
+		Secrets:  a.live,
 		Audit: func(ctx context.Context, ev auth.AuditEvent) {
 			outcome := audit.Succeeded
 			if !ev.Succeeded {

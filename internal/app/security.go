@@ -44,15 +44,9 @@ func (a *App) security() (web.Security, *audit.API, error) {
 			return nil
 		})
 	}
-	if s.Secrets.RefreshInterval > 0 && len(cfg.SecretRefs) > 0 {
-		refs := make([]secrets.Ref, len(cfg.SecretRefs))
-		for i, r := range cfg.SecretRefs {
-			refs[i] = secrets.Ref{Key: r.Key, Kind: r.Kind, Ref: r.Ref}
-		}
-		f := &secrets.Refresher{Refs: refs, Resolve: secrets.NewResolver(nil, a.vault), Registry: a.secrets, Logger: a.log}
+	if a.refresher != nil && s.Secrets.RefreshInterval > 0 {
 		a.background = append(a.background, func(ctx context.Context) error {
-			f.RefreshOnce(ctx) // remember today's values
-			f.Run(ctx, s.Secrets.RefreshInterval)
+			a.refresher.Run(ctx, s.Secrets.RefreshInterval)
 			return nil
 		})
 	}
@@ -163,10 +157,52 @@ func (a *App) initSecrets(ctx context.Context) {
 			}
 		}
 	}
+	a.live = &secrets.Live{}
+	if len(a.cfg.SecretRefs) > 0 {
+		refs := make([]secrets.Ref, len(a.cfg.SecretRefs))
+		for i, r := range a.cfg.SecretRefs {
+			refs[i] = secrets.Ref{Key: r.Key, Kind: r.Kind, Ref: r.Ref}
+		}
+		a.refresher = &secrets.Refresher{Refs: refs, Resolve: secrets.NewResolver(nil, a.vault), Registry: a.secrets,
+			Logger: a.log, OnChange: a.secretRotated}
+		a.refresher.RefreshOnce(ctx) // remember today's values
+	}
 	if a.cfg.Atrium.Secrets.GitCheck {
 		for _, f := range secrets.ScanConfigFiles(ctx, a.cfg.Sources) {
 			a.log.Warn("configuration", "warning", f.String())
 		}
+	}
+}
+
+// RefreshSecrets re-resolves the configuration's ${file:…} and ${vault:…}
+// references now, as atrium.secrets.refreshInterval does periodically,
+// and returns how many changed. Changed values reach their consumers (the
+// PostgreSQL password of new connections, OIDC client secrets, static
+// access tokens) at their next use.
+func (a *App) RefreshSecrets(ctx context.Context) int {
+	if a.refresher == nil {
+		return 0
+	}
+	return a.refresher.RefreshOnce(ctx)
+}
+
+// secretRotated hands a rotated secret to the values that contain it and
+// records the rotation (never the value) in the audit log.
+func (a *App) secretRotated(r secrets.Ref, old, value string) {
+	n := a.live.Rotate(old, value)
+	a.log.Info("rotated secret passed to its consumers", "key", r.Key, "ref", r.Kind+":"+r.Ref, "consumers", n)
+	if a.audit == nil {
+		return
+	}
+	ev := audit.Event{
+		Actor:    audit.Actor{Ref: "service:atrium-secrets", Type: "service", Via: "secret refresh"},
+		Action:   "atrium.secret.rotated",
+		Resource: r.Key,
+		Outcome:  audit.Succeeded,
+		Details:  map[string]any{"ref": r.Kind + ":" + r.Ref, "consumers": n},
+	}
+	if err := a.auditEvent(context.Background(), ev); err != nil {
+		a.log.Error("recording a secret rotation in the audit log", "error", err.Error())
 	}
 }
 

@@ -34,7 +34,7 @@ func (a *App) openStore(ctx context.Context) (store.Driver, error) {
 		}
 		return s, nil
 	case config.EnginePostgres:
-		return openPostgres(ctx, db)
+		return openPostgres(ctx, db, a.live)
 	}
 	return nil, fmt.Errorf("backend.database.client: unknown engine %q", db.Engine)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 )
 
@@ -54,6 +55,10 @@ type Params struct {
 	AllowServiceTokens func(ctx context.Context, p *Principal) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Secrets keeps OIDC client secrets and static tokens current when
+	// their ${file:…} or ${vault:…} references are rotated; nil keeps the
+	// configured values.
+	Secrets *secrets.Live
 }
 
 // Page is one of the authentication pages, for Params.Render.
@@ -76,6 +81,9 @@ type Authenticator struct {
 	jwks      []*jwksVerifier
 	secure    bool
 	touches   *touchLimiter
+
+	// staticTokens are the statics' tokens, read at use time (rotation).
+	staticTokens []*secrets.Value
 }
 
 // New builds an Authenticator. Identity providers are discovered on first
@@ -106,13 +114,14 @@ func New(p Params) (*Authenticator, error) {
 	}
 	a.secure = a.secure || p.TLS
 	for _, pc := range p.Auth.Providers {
-		a.providers[pc.ID] = newOIDCProvider(pc, p.BaseURL, p.HTTPClient)
+		a.providers[pc.ID] = newOIDCProvider(pc, p.BaseURL, p.HTTPClient, p.Secrets)
 		a.order = append(a.order, pc.ID)
 	}
 	for _, e := range p.External {
 		switch e.Type {
 		case "static":
 			a.statics = append(a.statics, e)
+			a.staticTokens = append(a.staticTokens, p.Secrets.Track(e.Token))
 		case "jwks":
 			a.jwks = append(a.jwks, newJWKSVerifier(e, p.HTTPClient))
 		}

@@ -19,7 +19,7 @@ import (
 func (a *Authenticator) fromStatic(secret string) *Principal {
 	var match *config.ExternalAccess
 	for i := range a.statics {
-		if equalSecret(secret, a.statics[i].Token) && match == nil {
+		if equalSecret(secret, a.staticTokens[i].Get()) && match == nil {
 			match = &a.statics[i]
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 )
 
@@ -29,17 +30,20 @@ type oidcProvider struct {
 	cfg      config.AuthProvider
 	redirect string
 	client   *http.Client
+	// secret is the client secret, read at each sign-in so that a rotated
+	// secret takes effect for the next one.
+	secret *secrets.Value
 
 	mu       sync.Mutex
 	provider *oidc.Provider
 }
 
-func newOIDCProvider(cfg config.AuthProvider, baseURL string, client *http.Client) *oidcProvider {
+func newOIDCProvider(cfg config.AuthProvider, baseURL string, client *http.Client, live *secrets.Live) *oidcProvider {
 	redirect := cfg.CallbackURL
 	if redirect == "" {
 		redirect = strings.TrimRight(baseURL, "/") + "/api/auth/" + cfg.ID + "/handler/frame"
 	}
-	return &oidcProvider{cfg: cfg, redirect: redirect, client: client}
+	return &oidcProvider{cfg: cfg, redirect: redirect, client: client, secret: live.Track(cfg.ClientSecret)}
 }
 
 // discover reads the provider's metadata once it answers; a failure is
@@ -65,7 +69,7 @@ func (o *oidcProvider) oauth(p *oidc.Provider) *oauth2.Config {
 			scopes = append(scopes, s)
 		}
 	}
-	return &oauth2.Config{ClientID: o.cfg.ClientID, ClientSecret: o.cfg.ClientSecret, Endpoint: p.Endpoint(),
+	return &oauth2.Config{ClientID: o.cfg.ClientID, ClientSecret: o.secret.Get(), Endpoint: p.Endpoint(),
 		RedirectURL: o.redirect, Scopes: scopes}
 }
 

@@ -52,8 +52,9 @@ type Refresher struct {
 	Resolve  Resolver
 	Registry *Registry
 	Logger   *slog.Logger
-	// OnChange is called with the reference and its new value.
-	OnChange func(r Ref, value string)
+	// OnChange is called with the reference, its previous value and its
+	// new value.
+	OnChange func(r Ref, old, value string)
 
 	mu   sync.Mutex
 	last map[string]string
@@ -103,7 +104,7 @@ func (f *Refresher) RefreshOnce(ctx context.Context) int {
 			f.Logger.Info("secret rotated", "key", r.Key, "ref", id)
 		}
 		if f.OnChange != nil {
-			f.OnChange(r, v)
+			f.OnChange(r, old, v)
 		}
 	}
 	return changed

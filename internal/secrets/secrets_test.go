@@ -193,7 +193,7 @@ func TestVaultKV2(t *testing.T) {
 	var rotated []string
 	ref := Ref{Key: "backend.database.connection.password", Kind: "vault", Ref: "secret/atrium/db#password"}
 	f := &Refresher{Refs: []Ref{ref}, Resolve: NewResolver(nil, v), Registry: &reg,
-		OnChange: func(r Ref, value string) { rotated = append(rotated, r.Key+"="+value) }}
+		OnChange: func(r Ref, _, value string) { rotated = append(rotated, r.Key+"="+value) }}
 	f.Prime(map[Ref]string{ref: "vault-db-pass-1"})
 	if n := f.RefreshOnce(ctx); n != 0 {
 		t.Errorf("unchanged refresh: got %d changes, want 0", n)
@@ -269,5 +269,30 @@ func TestScanConfigFilesOnlyTracked(t *testing.T) {
 	got := ScanConfigFiles(context.Background(), []string{tracked, untracked})
 	if len(got) != 1 || got[0].File != tracked {
 		t.Errorf("findings: got %+v, want one in %s", got, tracked)
+	}
+}
+
+func TestLiveRotate(t *testing.T) {
+	var l Live
+	pw := l.Track("s3cret-one")
+	dsn := l.Track("postgres://atrium:s3cret-one@db:5432/atrium")
+	other := l.Track("unrelated")
+	if got := l.Rotate("s3cret-one", "s3cret-two"); got != 2 {
+		t.Errorf("Rotate: got %d values changed, want 2", got)
+	}
+	if got, want := pw.Get(), "s3cret-two"; got != want {
+		t.Errorf("password: got %q, want %q", got, want)
+	}
+	if got, want := dsn.Get(), "postgres://atrium:s3cret-two@db:5432/atrium"; got != want {
+		t.Errorf("connection: got %q, want %q", got, want)
+	}
+	if got, want := other.Get(), "unrelated"; got != want {
+		t.Errorf("unrelated value: got %q, want %q", got, want)
+	}
+	if got := l.Rotate("", "x"); got != 0 {
+		t.Errorf("Rotate of an empty secret: got %d, want 0", got)
+	}
+	if s := fmt.Sprint(pw); strings.Contains(s, "s3cret") {
+		t.Errorf("a Value prints its secret: %s", s)
 	}
 }
