@@ -51,6 +51,12 @@ func Both(t *testing.T, p plugin.Plugin, f func(t *testing.T, p plugin.Plugin)) 
 // host's client of it. The server stops when the test ends.
 func GRPC(t testing.TB, p plugin.Plugin) *rpc.Client {
 	t.Helper()
+	return GRPCWith(t, p, 10*time.Second)
+}
+
+// GRPCWith is GRPC with the client's per-call timeout.
+func GRPCWith(t testing.TB, p plugin.Plugin, callTimeout time.Duration) *rpc.Client {
+	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("listening: %v", err)
@@ -67,7 +73,7 @@ func GRPC(t testing.TB, p plugin.Plugin) *rpc.Client {
 		_ = conn.Close()
 		srv.Stop()
 	})
-	c, err := rpc.NewConnClient(context.Background(), conn, 10*time.Second)
+	c, err := rpc.NewConnClient(context.Background(), conn, callTimeout)
 	if err != nil {
 		t.Fatalf("connecting to the plugin: %v", err)
 	}
