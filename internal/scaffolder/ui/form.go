@@ -76,6 +76,9 @@ func buildFields(path []string, s, obj map[string]any, st state) []*Field {
 			if s, ok := v.(string); ok && s != "" {
 				f.Host, f.Owner, f.Repo = parseRepoURL(s)
 			}
+			if r, ok := st.raw[f.Name+"#host"]; ok {
+				f.Host = r
+			}
 			if r, ok := st.raw[f.Name+"#owner"]; ok {
 				f.Owner = r
 			}
@@ -330,7 +333,7 @@ func (d *decoder) repoURL(f *Field) (any, bool) {
 		return nil, false
 	}
 	keep := func(msg string) (any, bool) {
-		d.st.raw[f.Name+"#owner"], d.st.raw[f.Name+"#repo"] = owner, repo
+		d.st.raw[f.Name+"#host"], d.st.raw[f.Name+"#owner"], d.st.raw[f.Name+"#repo"] = host, owner, repo
 		d.st.errs[f.Name] = msg
 		return nil, false
 	}

@@ -279,6 +279,12 @@ func TestValidationErrors(t *testing.T) {
 			// The value is kept as typed for the next render.
 			built := buildForm(pages, st)
 			f := formField(t, built, tt.field)
+			if f.Widget == wRepoURL {
+				want := strings.Join([]string{form.Get("v:repo#host"), form.Get("v:repo#owner"), form.Get("v:repo#repo")}, " ")
+				if got := strings.Join([]string{f.Host, f.Owner, f.Repo}, " "); got != want {
+					t.Errorf("repository kept: got %q, want %q", got, want)
+				}
+			}
 			if v := tt.set[tt.field]; len(v) == 1 && f.Widget != wList && f.Widget != wTags && f.Value != strings.TrimSpace(v[0]) {
 				t.Errorf("value kept: got %q, want %q", f.Value, v[0])
 			}
