@@ -9,10 +9,11 @@ import (
 // taskPages builds the scaffolder's task pages (/create/tasks) over the
 // task service that scaffolder() built; it runs after it.
 func (a *App) taskPages(portal *ui.UI) (func(web.Mux), error) {
-	lim := a.cfg.Atrium.Limits
+	lim, sc := a.cfg.Atrium.Limits, a.cfg.Atrium.Scaffolder
 	pages, err := taskui.New(taskui.Params{
 		Service: a.scaffolderSvc, Authz: a.authz, Render: portal,
-		Limits: taskui.Limits{PageSize: lim.DefaultPageSize, MaxPageSize: lim.MaxPageSize},
+		Limits: taskui.Limits{PageSize: lim.DefaultPageSize, MaxPageSize: lim.MaxPageSize,
+			MaxStreams: sc.TaskStreams, MaxEvents: sc.TaskLogLines},
 	})
 	if err != nil {
 		return nil, err

@@ -36,6 +36,10 @@ type Scaffolder struct {
 	GalleryLimit    int
 	RecentRuns      int
 	SuggestionLimit int
+	// TaskStreams caps the live task-page streams one process serves at
+	// once; TaskLogLines the log lines one task page shows.
+	TaskStreams  int
+	TaskLogLines int
 	// SecretsKey is the base64 AES-256 key sealing task secrets at rest
 	// (atrium.scaffolder.secretsKey; use ${VAR}). Without it a key is
 	// generated once under atrium.dataDir with mode 0600.
@@ -48,6 +52,7 @@ func scaffolderDefaults() Scaffolder {
 		DefaultCommitMessage: "Initial commit", StepTimeout: 30 * time.Minute, StaleTaskAfter: 30 * time.Second,
 		RenderTimeout: 2 * time.Second, MaxRenderBytes: 1 << 20, MaxFetchFileBytes: 10 << 20, MaxFetchFiles: 5000,
 		GalleryLimit: 200, RecentRuns: 10, SuggestionLimit: 20,
+		TaskStreams: 500, TaskLogLines: 5000,
 	}
 }
 
@@ -77,6 +82,8 @@ func (d *decoder) atriumScaffolder(n *node, path string, s *Scaffolder) {
 		"galleryLimit":      func(v *node, p string) { d.integer(v, p, 1, 10_000, &s.GalleryLimit) },
 		"recentRuns":        func(v *node, p string) { d.integer(v, p, 1, 100, &s.RecentRuns) },
 		"suggestionLimit":   func(v *node, p string) { d.integer(v, p, 1, 200, &s.SuggestionLimit) },
+		"taskStreams":       func(v *node, p string) { d.integer(v, p, 1, 100_000, &s.TaskStreams) },
+		"taskLogLines":      func(v *node, p string) { d.integer(v, p, 1, 1_000_000, &s.TaskLogLines) },
 		"secretsKey": func(v *node, p string) {
 			var raw string
 			d.str(v, p, &raw)

@@ -117,18 +117,21 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 }
 
 func baseConfig(dir, atrium string) string {
+	if !strings.Contains(atrium, "scaffolder:") {
+		atrium += "  scaffolder: { staleTaskAfter: 2s }\n"
+	}
 	return fmt.Sprintf(`catalog:
   rules: [{ allow: [Component, Group, User, Location, Template, System, API, Resource, Domain] }]
   locations: [{ type: file, target: %q }]
 atrium:
   allowedLocationTypes: [file, url]
-  scaffolder: { staleTaskAfter: 2s }
 %s`, filepath.Join(dir, "all.yaml"), atrium)
 }
 
 // start runs Atrium over the test catalog in development mode (every
 // request acts as user:default/guest, an admin). atrium adds indented keys
-// to the atrium section; extra adds top-level sections.
+// to the atrium section (its scaffolder key replaces the default one);
+// extra adds top-level sections.
 func start(t *testing.T, atrium, extra string) *apptest.Server {
 	t.Helper()
 	dir := t.TempDir()

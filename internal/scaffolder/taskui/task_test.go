@@ -243,3 +243,47 @@ func TestTaskPageRunning(t *testing.T) {
 	}
 	c.waitStatus(id, "cancelled")
 }
+
+// TestTaskPageLimits: atrium.scaffolder.taskLogLines caps the lines a page
+// shows (and it says so), taskStreams the streams open at once (429).
+func TestTaskPageLimits(t *testing.T) {
+	s := start(t, "  scaffolder: { staleTaskAfter: 2s, taskStreams: 1, taskLogLines: 3 }\n", "")
+	c := client{t: t, base: s.BaseURL}
+	id := c.create("template:default/slow", `{"seconds":30}`)
+	c.waitStatus(id, "processing")
+	doc := c.page("/create/tasks/"+id, 200)
+	if got := doc.Find("pre.task-log .log-line").Length(); got != 3 {
+		t.Errorf("log lines shown: got %d, want 3", got)
+	}
+	if !strings.Contains(doc.Find(".alert.warn").Text(), "more log lines than the page shows") {
+		t.Errorf("no notice that lines were left out")
+	}
+	// One stream is open; a second is refused until it closes.
+	req, _ := http.NewRequest("GET", s.BaseURL+"/create/tasks/"+id+"/events", nil)
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("first stream: got %d", res.StatusCode)
+	}
+	second, body := c.req("GET", "/create/tasks/"+id+"/events", "", "", map[string]string{"Accept": "text/event-stream"})
+	if second.StatusCode != 429 || !strings.Contains(string(body), "too many task streams are open (limit 1)") {
+		t.Errorf("second stream: got %d %s, want 429 naming the limit", second.StatusCode, body)
+	}
+	res.Body.Close()
+	c.post("/create/tasks/"+id+"/cancel", url.Values{})
+	c.waitStatus(id, "cancelled")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		third, _ := c.req("GET", "/create/tasks/"+id+"/events", "", "", map[string]string{"Accept": "text/event-stream"})
+		if third.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the first stream closed: got %d, want 200", third.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
