@@ -29,7 +29,11 @@ const usage = `Usage:
                                            check a policy against expected decisions; exit 1 on a mismatch
   atrium template dry-run TEMPLATE.yaml [--values VALUES.yaml] [--out DIR]
                                            run a software template without publishing; print its log
-  atrium version                           print the version
+  atrium backup --config FILE [--to DIR|URL] [--keep N] [--quiet]
+                                           back up the database and data folder (atrium.backup.to by default)
+  atrium restore --config FILE [--from DIR|URL] [--backup NAME] [--yes] [--quiet]
+                                           verify a backup (the newest by default) and restore it
+  atrium version                           print the version, the commit and the Go version
   atrium help                              print this help
 
 Environment: APP_CONFIG_<path>=<value> overrides one configuration key
@@ -94,6 +98,10 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return templateCmd(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return policyCommand(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return backupCommand(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restoreCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return version(stdout)
 	case "help", "--help", "-help", "-h":

@@ -26,7 +26,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Version: versionString()})
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/metrics"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/secrets"
@@ -44,6 +45,9 @@ type Options struct {
 	// plugins started by the caller (rpc.Start); they are provisioned,
 	// validated and wired like built-ins, and listed as external.
 	Plugins []plugin.Plugin
+	// Version is the running build's version, recorded in backups and
+	// metrics ("devel" when empty).
+	Version string
 }
 
 // App is a running Atrium: store, engine and HTTP server.
@@ -73,6 +77,12 @@ type App struct {
 	// re-resolves the references (nil without any).
 	live      *secrets.Live
 	refresher *secrets.Refresher
+	// version is Options.Version; metrics the Prometheus registry and
+	// metricsAddr its separate listener (atrium.metrics.listen).
+	version     string
+	metrics     *metrics.Registry
+	metricsAddr net.Addr
+
 	// scaffolderSvc runs software templates.
 	scaffolderSvc *scaffolder.Service
 	closeOnce     sync.Once
@@ -91,7 +101,10 @@ type App struct {
 // server, and binds the listening socket (so Addr is known before Run).
 // On error everything opened so far is closed.
 func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err error) {
-	a := &App{cfg: cfg, log: opts.Logger, extraPlugins: opts.Plugins}
+	a := &App{cfg: cfg, log: opts.Logger, version: opts.Version, extraPlugins: opts.Plugins}
+	if a.version == "" {
+		a.version = "devel"
+	}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}
@@ -159,6 +172,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	metricsRoutes, err := a.observe()
+	if err != nil {
+		return nil, err
+	}
+	if err = a.scheduleBackups(); err != nil {
+		return nil, err
+	}
 	taskRoutes, err := a.taskPages(portal)
 	if err != nil {
 		return nil, err
@@ -171,13 +191,14 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, a.pluginHostRoutes(portal), taskRoutes, createRoutes, a.pluginRoutes},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, metricsRoutes, a.operationsRoutes(portal), a.pluginHostRoutes(portal), taskRoutes, createRoutes, a.pluginRoutes},
 		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), eventsRoute),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
 		MaxRequestBytes: lim.MaxRequestBytes,
 		RequestTimeout:  lim.RequestTimeout,
 		MaxHeaderBytes:  lim.MaxHeaderBytes,
+		Metrics:         a.metrics,
 	})
 	a.http = srv.HTTPServer()
 	a.server = srv

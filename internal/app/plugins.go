@@ -148,8 +148,11 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 			return fmt.Errorf("plugin %s is loaded twice (%s and %s)", info.ID, lp.status.Kind, kind)
 		}
 	}
-	if err := plugin.SupportsAPI(info); err != nil {
-		return err
+	// A built-in that does not support this API is a bug, and stops
+	// Atrium; an installed external plugin is left out, marked failed.
+	apiErr := plugin.SupportsAPI(info)
+	if apiErr != nil && kind == PluginBuiltin {
+		return apiErr
 	}
 	pc := a.cfg.Plugins[info.ID]
 	if err := plugins.ValidateConfig(info, pc.Config); err != nil {
@@ -171,6 +174,9 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 		lp.status.Error = step + ": " + fault.MessageOf(rpc.Fault(info.ID, err))
 		a.log.Error("plugin left out", "plugin", info.ID, "step", step, "err", err)
 		return nil
+	}
+	if apiErr != nil {
+		return fail("checking the plugin API version", apiErr)
 	}
 	if err := p.Provision(ctx, host, pc.Config); err != nil {
 		return fail("provision", err)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -383,4 +384,42 @@ func getPage(t *testing.T, url string) *goquery.Document {
 func outerHTML(s *goquery.Selection) string {
 	h, _ := goquery.OuterHtml(s)
 	return h
+}
+
+// fakePlugin is an in-process plugin for the app's plugin wiring.
+type fakePlugin struct {
+	info        plugin.Info
+	validateErr error
+}
+
+func (f *fakePlugin) Info() plugin.Info { return f.info }
+func (f *fakePlugin) Provision(context.Context, plugin.Host, json.RawMessage) error {
+	return nil
+}
+func (f *fakePlugin) Validate(context.Context) error { return f.validateErr }
+func (f *fakePlugin) Components() plugin.Components  { return plugin.Components{} }
+func (f *fakePlugin) Cleanup(context.Context) error  { return nil }
+
+// TestFailingPluginsLeftOut: an external plugin for another plugin API or
+// one whose Validate fails is marked failed with the reason, and Atrium
+// starts without it.
+func TestFailingPluginsLeftOut(t *testing.T) {
+	future := &fakePlugin{info: plugin.Info{ID: "future", Version: "3.0.0", APIVersions: ">=2.0.0"}}
+	broken := &fakePlugin{info: plugin.Info{ID: "broken", Version: "1.0.0", APIVersions: "^1.0"}, validateErr: plugin.Errorf(plugin.ErrInvalid, "no token configured")}
+	a, base := startWithPlugins(t, "", future, broken)
+	got := map[string]app.PluginStatus{}
+	for _, p := range a.Plugins() {
+		got[p.ID] = p
+	}
+	for id, want := range map[string]string{
+		"future": "supports plugin API >=2.0.0, not this Atrium's " + plugin.APIVersion,
+		"broken": "validate: plugin broken: no token configured",
+	} {
+		if p := got[id]; p.State != app.PluginFailed || !strings.Contains(p.Error, want) {
+			t.Errorf("%s: %+v, want failed with %q", id, p, want)
+		}
+	}
+	if status, _ := (sclient{t: t, base: base}).do("GET", "/healthz", nil); status != 200 {
+		t.Errorf("healthz: %d", status)
+	}
 }

@@ -118,6 +118,8 @@ func TestDecisionsDefaultPolicy(t *testing.T) {
 		{"admin", "atrium.admin.policy.refresh", "", Allow},
 		{"jane", "atrium.admin.secrets.manage", "", Deny},
 		{"admin", "atrium.admin.secrets.manage", "", Allow},
+		{"jane", "atrium.admin.operations.read", "", Deny},
+		{"admin", "atrium.admin.operations.read", "", Allow},
 		{"scoped", "catalog.entity.read", "mine", Allow},
 		{"scoped", "catalog.entity.delete", "mine", Deny},
 	}
@@ -162,6 +164,8 @@ func TestDecisionsSamplePolicy(t *testing.T) {
 		{"admin", "atrium.admin.policy.refresh", "", Allow},
 		{"jane", "atrium.admin.tokens.manage", "", Deny},
 		{"admin", "atrium.admin.secrets.manage", "", Allow},
+		{"jane", "atrium.admin.operations.read", "", Deny},
+		{"admin", "atrium.admin.operations.read", "", Allow},
 	}
 	runDecisionTable(t, a, tablePrincipals, tableEntities, cases)
 }

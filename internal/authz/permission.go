@@ -58,6 +58,7 @@ var Permissions = []Permission{
 	{Name: "atrium.admin.secrets.manage", Action: "update", Description: "Rotate the encryption key of stored secrets"},
 	{Name: "atrium.admin.plugins.read", Action: "read", Description: "See the plugins page and GET /api/plugins: health, memory, calls, the registry's compatibility matrix"},
 	{Name: "atrium.admin.plugins.manage", Action: "update", Description: "Restart an external plugin (POST /api/plugins/{id}/restart)"},
+	{Name: "atrium.admin.operations.read", Action: "read", Description: "Scrape /metrics and see the backups page"},
 }
 
 // Lookup returns the permission named name.

@@ -153,6 +153,10 @@ type Atrium struct {
 	PluginHost PluginHost
 	// Cache sizes the catalog's read caches.
 	Cache Cache
+	// Backup configures scheduled backups (atrium.backup).
+	Backup Backup
+	// Metrics configures the Prometheus endpoint (atrium.metrics).
+	Metrics Metrics
 }
 
 // Limits bound what one request or one location may cost.
@@ -301,6 +305,8 @@ func defaults() *Config {
 			Authz:                authzDefaults(),
 			TechDocs:             techDocsDefaults(),
 			Scaffolder:           scaffolderDefaults(),
+			Backup:               backupDefaults(),
+			Metrics:              metricsDefaults(),
 			Cache:                cacheDefaults(),
 			PluginHost:           pluginHostDefaults(),
 			Limits: Limits{
@@ -667,6 +673,8 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"authz":      func(v *node, p string) { d.authz(v, p, &a.Authz) },
 		"techdocs":   func(v *node, p string) { d.techDocs(v, p, &a.TechDocs) },
 		"scaffolder": func(v *node, p string) { d.atriumScaffolder(v, p, &a.Scaffolder) },
+		"backup":     func(v *node, p string) { d.backup(v, p, &a.Backup) },
+		"metrics":    func(v *node, p string) { d.metrics(v, p, &a.Metrics) },
 		"cache":      func(v *node, p string) { d.cache(v, p, &a.Cache) },
 		"pluginHost": func(v *node, p string) { d.pluginHost(v, p, &a.PluginHost) },
 	})

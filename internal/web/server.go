@@ -33,6 +33,8 @@ type Params struct {
 	RequestTimeout time.Duration
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
+	// Metrics, when set, observes every request (route, status, latency).
+	Metrics RequestObserver
 }
 
 // Server is Atrium's HTTP handler with its middleware.
@@ -72,6 +74,7 @@ func NewServer(p Params) *Server {
 		AccessLog,
 		Recover,
 		withPattern(rm.mux),
+		observeRequests(p.Metrics),
 		PreflightRateLimit(sec.RateLimit), // before the audit log records refused preflights
 		orNoop(sec.Audit),
 		SecurityHeaders(sec.Headers),

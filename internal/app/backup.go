@@ -1,0 +1,271 @@
+package app
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/atrium-portal/atrium/internal/audit"
+	"github.com/atrium-portal/atrium/internal/backup"
+	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/ui"
+)
+
+// Backup triggers, recorded in backup_runs and the audit log.
+const (
+	TriggerCLI      = "cli"
+	TriggerSchedule = "schedule"
+)
+
+// BackupOptions say where a backup goes.
+type BackupOptions struct {
+	// To is a folder or an azblob:// URL ("" is atrium.backup.to).
+	To string
+	// Keep is the retention (0 is atrium.backup.keep).
+	Keep int
+	// Trigger is TriggerCLI or TriggerSchedule.
+	Trigger string
+	// Progress is told the archive's bytes as they are written.
+	Progress io.Writer
+}
+
+// RestoreOptions say which backup to restore.
+type RestoreOptions struct {
+	// From is a folder or an azblob:// URL ("" is atrium.backup.to).
+	From string
+	// Backup names the backup; "" is the newest.
+	Backup string
+	// Yes allows restoring under a running server.
+	Yes bool
+	// Progress is told the archive's bytes as they are read.
+	Progress io.Writer
+}
+
+// BackupTo returns the configured backup target location.
+func (a *App) BackupTo() string {
+	if to := a.cfg.Atrium.Backup.To; to != "" {
+		return to
+	}
+	return filepath.Join(a.cfg.Atrium.DataDir, "backups")
+}
+
+func (a *App) backupTarget(to string) (backup.Target, error) {
+	if to == "" {
+		to = a.BackupTo()
+	}
+	az := a.cfg.Atrium.Backup.Azure
+	return backup.OpenTarget(to, backup.AzureConfig{AccountKey: az.AccountKey, SASToken: az.SASToken, Endpoint: az.Endpoint})
+}
+
+func (a *App) backupSource() backup.Source {
+	db := a.cfg.Backend.Database
+	s := backup.Source{DataDir: a.cfg.Atrium.DataDir}
+	switch db.Engine {
+	case config.EnginePostgres:
+		s.Engine, s.PostgresURL = backup.EnginePostgres, db.DSN
+	default:
+		s.Engine, s.SQLitePath = backup.EngineSQLite, db.Path
+	}
+	return s
+}
+
+// backupRuns returns the table of backup runs in the store's database.
+func (a *App) backupRuns() backup.RunLog {
+	switch db := a.store.(type) {
+	case interface{ JobsDB() *sql.DB }:
+		return backup.NewSQLiteRunLog(db.JobsDB())
+	case interface{ JobsPool() *pgxpool.Pool }:
+		return backup.NewPostgresRunLog(db.JobsPool())
+	}
+	return nil
+}
+
+// BackupStatus returns the last successful and failed backups.
+func (a *App) BackupStatus(ctx context.Context) (backup.Status, error) {
+	runs := a.backupRuns()
+	if runs == nil {
+		return backup.Status{}, fmt.Errorf("the %s store keeps no backup history", a.store.Engine())
+	}
+	return runs.Status(ctx)
+}
+
+// Backup takes a backup, prunes old ones, and records and audits the run.
+func (a *App) Backup(ctx context.Context, o BackupOptions) (*backup.Result, error) {
+	target, err := a.backupTarget(o.To)
+	if err != nil {
+		return nil, err
+	}
+	keep := o.Keep
+	if keep <= 0 {
+		keep = a.cfg.Atrium.Backup.Keep
+	}
+	run := backup.Run{Kind: "backup", Trigger: o.Trigger, Target: target.String(), Started: time.Now().UTC()}
+	res, err := backup.Create(ctx, backup.Params{
+		Source: a.backupSource(), Target: target, Keep: keep, AtriumVersion: a.version,
+		Progress: o.Progress,
+	})
+	run.Finished = time.Now().UTC()
+	if res != nil {
+		run.Name, run.Size = res.Name, res.Size
+	}
+	run.OK = err == nil
+	details := map[string]any{"target": target.String(), "trigger": o.Trigger}
+	if res != nil {
+		details["size"] = res.Size
+		details["pruned"] = len(res.Pruned)
+		details["schemaVersion"] = res.Manifest.SchemaVersion
+	}
+	if err != nil {
+		run.Error = err.Error()
+		details["error"] = err.Error()
+	}
+	a.recordRun(ctx, run, "atrium.backup.create", details)
+	return res, err
+}
+
+// Restore verifies a backup and replaces the database and data files with
+// it, then migrates the database to this version and records the run.
+// Run it on an App built with NoServer.
+func (a *App) Restore(ctx context.Context, o RestoreOptions) (*backup.Manifest, error) {
+	target, err := a.backupTarget(o.From)
+	if err != nil {
+		return nil, err
+	}
+	src := a.backupSource()
+	migrations, err := backup.Migrations(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("reading the database's schema version: %w", err)
+	}
+	run := backup.Run{Kind: "restore", Trigger: TriggerCLI, Target: target.String(), Name: o.Backup, Started: time.Now().UTC()}
+	m, err := backup.Restore(ctx, backup.RestoreParams{
+		Source: src, Target: target, Backup: o.Backup, Yes: o.Yes, Migrations: migrations,
+		TempDir: os.TempDir(), Progress: o.Progress,
+	})
+	if err == nil {
+		// An older SQLite backup is brought to this version's schema.
+		if merr := a.store.Migrate(ctx); merr != nil {
+			err = fmt.Errorf("the backup was restored, but migrating it failed: %w", merr)
+		}
+	}
+	run.Finished = time.Now().UTC()
+	run.OK = err == nil
+	details := map[string]any{"target": target.String(), "yes": o.Yes}
+	if m != nil {
+		run.Name = backup.Name(m.Created)
+		details["created"] = m.Created
+		details["atriumVersion"] = m.AtriumVersion
+	}
+	if err != nil {
+		run.Error = err.Error()
+		details["error"] = err.Error()
+	}
+	a.recordRun(ctx, run, "atrium.backup.restore", details)
+	return m, err
+}
+
+// recordRun writes the run to backup_runs and the audit log; failures to
+// record are logged, the run's own result stands.
+func (a *App) recordRun(ctx context.Context, run backup.Run, action string, details map[string]any) {
+	ctx = context.WithoutCancel(ctx)
+	if runs := a.backupRuns(); runs != nil {
+		if err := runs.Record(ctx, run); err != nil {
+			a.log.Warn("recording the backup run", "error", err.Error())
+		}
+	}
+	outcome := audit.Succeeded
+	if !run.OK {
+		outcome = audit.Failed
+	}
+	actor := audit.Actor{Ref: "system:atrium", Type: "service", Via: run.Trigger}
+	if _, err := a.audit.Append(ctx, audit.Event{Actor: actor, Action: action, Resource: run.Name, Outcome: outcome, Details: details}); err != nil {
+		a.log.Warn("auditing the backup run", "error", err.Error())
+	}
+	if run.OK {
+		a.log.Info(action, "name", run.Name, "target", run.Target, "bytes", run.Size, "trigger", run.Trigger)
+	} else {
+		a.log.Error(action, "name", run.Name, "target", run.Target, "trigger", run.Trigger, "error", run.Error)
+	}
+}
+
+// scheduleBackups runs the backup schedule (atrium.backup) on River, in
+// the store's database, next to the scaffolder's queue.
+func (a *App) scheduleBackups() error {
+	b := a.cfg.Atrium.Backup
+	if !b.Enabled {
+		return nil
+	}
+	if _, err := a.backupTarget(""); err != nil {
+		return fmt.Errorf("atrium.backup.to: %w", err)
+	}
+	p := backup.ScheduleParams{
+		Interval: b.Schedule,
+		Logger:   a.log,
+		Status:   a.BackupStatus,
+		Run: func(ctx context.Context) error {
+			_, err := a.Backup(ctx, BackupOptions{Trigger: TriggerSchedule})
+			return err
+		},
+	}
+	var run func(context.Context) error
+	switch db := a.store.(type) {
+	case interface{ JobsDB() *sql.DB }:
+		s, err := backup.NewSQLiteSchedule(db.JobsDB(), p)
+		if err != nil {
+			return err
+		}
+		run = s.Run
+	case interface{ JobsPool() *pgxpool.Pool }:
+		s, err := backup.NewPostgresSchedule(db.JobsPool(), p)
+		if err != nil {
+			return err
+		}
+		run = s.Run
+	default:
+		return fmt.Errorf("backups: the %s store offers no job queue", a.store.Engine())
+	}
+	stopped := make(chan struct{})
+	a.background = append(a.background, func(ctx context.Context) error {
+		defer close(stopped)
+		return run(ctx)
+	})
+	a.cleanup = append(a.cleanup, func() error {
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+		}
+		return nil
+	})
+	return nil
+}
+
+// operationsRoutes registers the backups page, framed by the portal's
+// layout, for principals holding atrium.admin.operations.read.
+func (a *App) operationsRoutes(portal *ui.UI) func(web.Mux) {
+	b := a.cfg.Atrium.Backup
+	target, terr := a.backupTarget("")
+	page := &backup.Page{
+		Authorize: func(r *http.Request) error { return a.allowed(r, operationsPermission) },
+		Status:    a.BackupStatus, Target: target, TargetErr: terr, Keep: b.Keep,
+		Render: func(w http.ResponseWriter, r *http.Request, title string, body template.HTML) {
+			portal.Render(w, r, ui.View{Title: title, Section: "settings", Body: body})
+		},
+	}
+	if b.Enabled {
+		page.Schedule = b.Schedule
+	}
+	return page.Register
+}
+
+// ServerRunning reports whether a server works on the configured database.
+func (a *App) ServerRunning(ctx context.Context) (bool, error) {
+	return backup.ServerRunning(ctx, a.backupSource())
+}

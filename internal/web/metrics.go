@@ -1,0 +1,46 @@
+package web
+
+import (
+	"net/http"
+	"time"
+)
+
+// RequestObserver records each answered request: its route pattern (not
+// the raw path, so that the number of series stays bounded), method,
+// status and duration. internal/metrics implements it.
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
+}
+
+// observeRequests reports every request to o; nil observes nothing. It
+// runs after withPattern, so the route is known even for requests refused
+// by later middleware (401, 429, …).
+func observeRequests(o RequestObserver) Middleware {
+	if o == nil {
+		return func(h http.Handler) http.Handler { return h }
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			rec := &recorder{ResponseWriter: w}
+			done := false
+			defer func() {
+				status := rec.status
+				switch {
+				case !done:
+					// A panic is on its way to Recover, which answers 500.
+					status = http.StatusInternalServerError
+				case status == 0:
+					status = http.StatusOK
+				}
+				route := Pattern(r.Context())
+				if route == "" {
+					route = "unmatched"
+				}
+				o.ObserveRequest(route, r.Method, status, time.Since(start))
+			}()
+			next.ServeHTTP(rec, r)
+			done = true
+		})
+	}
+}
