@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
 )
 
 func rowIDs(doc *goquery.Document) []string {
@@ -99,9 +101,15 @@ func TestMyTasks(t *testing.T) {
 }
 
 // TestDryRunsAreNotTasks: a dry run leaves no task in GET /tasks nor in
-// My tasks.
+// My tasks, on each database.
 func TestDryRunsAreNotTasks(t *testing.T) {
-	s := start(t, "", "")
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testDryRunsAreNotTasks(t, db.YAML) })
+	}
+}
+
+func testDryRunsAreNotTasks(t *testing.T, dbYAML string) {
+	s := start(t, "", dbYAML)
 	c := client{t: t, base: s.BaseURL}
 	id := c.create("template:default/slow", `{"seconds":0}`)
 	c.waitStatus(id, "completed")
