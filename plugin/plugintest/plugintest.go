@@ -64,7 +64,8 @@ func GRPCWith(t testing.TB, p plugin.Plugin, callTimeout time.Duration) *rpc.Cli
 	srv := grpc.NewServer()
 	plugin.RegisterGRPC(srv, p)
 	go func() { _ = srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient("passthrough:///"+lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(rpc.DefaultMaxMessageBytes)))
 	if err != nil {
 		srv.Stop()
 		t.Fatalf("dialling the plugin: %v", err)

@@ -100,6 +100,9 @@ func (c *Client) fault(ctx context.Context, bounded bool, what string, err error
 			return fault.Wrap(fault.Unavailable, &plugin.Error{Kind: plugin.ErrUnavailable, Message: st.Message()},
 				"plugin %s is not running (its process exited): %s failed", c.name(), what)
 		}
+	case codes.ResourceExhausted:
+		return fault.Wrap(fault.TooLarge, &plugin.Error{Kind: plugin.ErrInvalid, Message: st.Message()},
+			"plugin %s: %s: a message is over the size limit: %s", c.name(), what, st.Message())
 	case codes.Unimplemented:
 		return fault.Wrap(fault.NotImplemented, &plugin.Error{Kind: plugin.ErrInternal, Message: st.Message()},
 			"plugin %s does not implement %s (an older protocol?)", c.name(), what)

@@ -39,6 +39,9 @@ import (
 const (
 	DefaultStartTimeout = 10 * time.Second
 	DefaultCallTimeout  = 30 * time.Second
+	// DefaultMaxMessageBytes bounds one message from a plugin (a
+	// provider's mutation, a card, an action report): 64 MiB.
+	DefaultMaxMessageBytes = 64 << 20
 )
 
 // StartOptions say how to start a plugin executable.
@@ -62,6 +65,10 @@ type StartOptions struct {
 	// Handle, …; default 30s). Streams (action and provider runs) and
 	// services are bounded by their context instead.
 	CallTimeout time.Duration
+	// MaxMessageBytes bounds one message from the plugin (default
+	// DefaultMaxMessageBytes); a provider with more to send splits it into
+	// several delta mutations.
+	MaxMessageBytes int
 }
 
 // Client is a started plugin. It implements plugin.Plugin.
@@ -105,6 +112,10 @@ func Start(ctx context.Context, opts StartOptions) (*Client, error) {
 		SkipHostEnv:      true,
 		Logger:           newHCLogger(logger.With("plugin", name)),
 	}
+	if opts.MaxMessageBytes <= 0 {
+		opts.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	cfg.GRPCDialOptions = []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(opts.MaxMessageBytes))}
 	if len(opts.SecureChecksum) > 0 {
 		cfg.SecureConfig = &goplugin.SecureConfig{Checksum: opts.SecureChecksum, Hash: sha256.New()}
 	}

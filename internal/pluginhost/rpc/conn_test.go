@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -116,3 +117,38 @@ type logReporter struct{ lines chan string }
 func (r *logReporter) Log(level, message string) { r.lines <- level + ": " + message }
 func (r *logReporter) Output(string, any)        {}
 func (r *logReporter) Progress(int, string)      {}
+
+// bigProvider emits one full mutation of about 6 MiB, over gRPC's
+// default 4 MiB message limit.
+type bigProvider struct{}
+
+func (bigProvider) Name() string { return "big" }
+func (bigProvider) Run(ctx context.Context, emit func(context.Context, plugin.Mutation) error) error {
+	pad := strings.Repeat("x", 2000)
+	m := plugin.Mutation{Type: plugin.MutationFull}
+	for i := range 3000 {
+		m.Entities = append(m.Entities, json.RawMessage(fmt.Sprintf(`{"kind":"Component","metadata":{"name":"c%d","description":%q}}`, i, pad)))
+	}
+	if err := emit(ctx, m); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+type bigPlugin struct{ blocker }
+
+func (bigPlugin) Info() plugin.Info {
+	return plugin.Info{ID: "big", Version: "0.1.0", APIVersions: "^1.0"}
+}
+func (bigPlugin) Components() plugin.Components {
+	return plugin.Components{Providers: []plugin.EntityProvider{bigProvider{}}}
+}
+
+func TestLargeMutation(t *testing.T) {
+	c := plugintest.GRPC(t, &bigPlugin{})
+	muts := plugintest.Mutations(t, c, "big", 1, 10*time.Second)
+	if got := len(muts[0].Entities); got != 3000 {
+		t.Errorf("entities = %d, want 3000", got)
+	}
+}
