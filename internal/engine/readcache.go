@@ -37,6 +37,54 @@ type cachedStore struct {
 	flights singleflight.Group
 	mu      sync.Mutex
 	facets  map[string]cachedFacets
+	counts  map[string]cachedCount // list totals by filter
+}
+
+type cachedCount struct {
+	gen uint64
+	at  time.Time
+	n   int
+}
+
+// EntityList serves the total of a page (CountTotal) from the cache when
+// it was counted for the same filter and full-text filter in the current
+// generation less than maxAge ago: counting visits every match, which on
+// a large catalog costs far more than the page, and paging clients ask for
+// the same total page after page.
+func (c *cachedStore) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
+	if c.maxAge <= 0 || !p.CountTotal {
+		return c.Driver.EntityList(ctx, p)
+	}
+	kb, err := json.Marshal(struct {
+		F  any
+		FT any
+	}{p.Filter, p.FullText})
+	if err != nil {
+		return c.Driver.EntityList(ctx, p)
+	}
+	key := string(kb)
+	gen := c.gen.Load()
+	at := c.now()
+	c.mu.Lock()
+	hit, ok := c.counts[key]
+	c.mu.Unlock()
+	if ok && hit.gen == gen && at.Sub(hit.at) < c.maxAge {
+		p.CountTotal = false
+		res, err := c.Driver.EntityList(ctx, p)
+		res.Total = hit.n
+		return res, err
+	}
+	res, err := c.Driver.EntityList(ctx, p)
+	if err != nil {
+		return res, err
+	}
+	c.mu.Lock()
+	if c.counts == nil || len(c.counts) >= maxCachedReads {
+		c.counts = map[string]cachedCount{}
+	}
+	c.counts[key] = cachedCount{gen: gen, at: at, n: res.Total}
+	c.mu.Unlock()
+	return res, nil
 }
 
 type cachedFacets struct {
