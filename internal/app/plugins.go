@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -177,6 +178,9 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 	}
 	if apiErr != nil {
 		return fail("checking the plugin API version", apiErr)
+	}
+	if err := os.MkdirAll(host.DataDir, 0o700); err != nil {
+		return fail("creating its data directory", err)
 	}
 	if err := p.Provision(ctx, host, pc.Config); err != nil {
 		return fail("provision", err)

@@ -390,10 +390,12 @@ func outerHTML(s *goquery.Selection) string {
 type fakePlugin struct {
 	info        plugin.Info
 	validateErr error
+	host        plugin.Host
 }
 
 func (f *fakePlugin) Info() plugin.Info { return f.info }
-func (f *fakePlugin) Provision(context.Context, plugin.Host, json.RawMessage) error {
+func (f *fakePlugin) Provision(_ context.Context, host plugin.Host, _ json.RawMessage) error {
+	f.host = host
 	return nil
 }
 func (f *fakePlugin) Validate(context.Context) error { return f.validateErr }
@@ -418,6 +420,12 @@ func TestFailingPluginsLeftOut(t *testing.T) {
 		if p := got[id]; p.State != app.PluginFailed || !strings.Contains(p.Error, want) {
 			t.Errorf("%s: %+v, want failed with %q", id, p, want)
 		}
+	}
+	if fi, err := os.Stat(broken.host.DataDir); err != nil || !fi.IsDir() || filepath.Base(broken.host.DataDir) != "broken" {
+		t.Errorf("data directory %q: %v", broken.host.DataDir, err)
+	}
+	if future.host.DataDir != "" {
+		t.Errorf("the incompatible plugin was provisioned")
 	}
 	if status, _ := (sclient{t: t, base: base}).do("GET", "/healthz", nil); status != 200 {
 		t.Errorf("healthz: %d", status)
