@@ -34,28 +34,35 @@ type Field struct {
 	// Name is the input's name; ID its element id.
 	Name, ID                              string
 	Title, Description, Help, Placeholder string
-	Widget                                string
+	// Widget is how the field is drawn (the w* constants).
+	Widget string
 	// Type is the JSON Schema type ("string", "integer", "number", …).
-	Type                        string
-	Required, ReadOnly, Focus   bool
-	Pattern                     string
-	MinLength, MaxLength        int
-	Minimum, Maximum            string
-	Options                     []Option
-	Fields                      []*Field
-	Picker                      *Picker
-	Cond                        *Cond
-	Hidden                      bool
-	Value                       string
-	Checked                     bool
-	Items                       []string
-	Host, Owner, Repo           string
-	Error                       string
-	schema                      map[string]any
-	itemType                    string
-	itemEnum                    []any
-	defaultValue                any
-	hasDefault, hasItemPatterns bool
+	Type                      string
+	Required, ReadOnly, Focus bool
+	// MaxLength, Minimum and Maximum become input attributes; the server
+	// checks every rule anyway.
+	MaxLength        int
+	Minimum, Maximum string
+	Options          []Option
+	// Fields are a nested object's fields.
+	Fields []*Field
+	Picker *Picker
+	// Cond is set for a conditional field; Hidden when it does not hold.
+	Cond   *Cond
+	Hidden bool
+
+	// The value: Value for inputs, Checked for a checkbox, Items for lists
+	// and checkbox groups, Host/Owner/Repo for a repository.
+	Value             string
+	Checked           bool
+	Items             []string
+	Host, Owner, Repo string
+	Error             string
+
+	schema       map[string]any
+	itemType     string
+	defaultValue any
+	hasDefault   bool
 }
 
 // Option is one choice of an enum.
@@ -133,7 +140,7 @@ func newField(path []string, p prop) *Field {
 		Path: path, Name: inputName(path), ID: inputID(path),
 		Title: str(s, "title"), Description: str(s, "description"), Help: str(s, "ui:help"),
 		Placeholder: str(s, "ui:placeholder"), Type: str(s, "type"),
-		Required: p.required, schema: s, Pattern: str(s, "pattern"),
+		Required: p.required, schema: s,
 	}
 	if ro, _ := s["ui:readonly"].(bool); ro {
 		f.ReadOnly = true
@@ -143,9 +150,6 @@ func newField(path []string, p prop) *Field {
 	}
 	if af, _ := s["ui:autofocus"].(bool); af {
 		f.Focus = true
-	}
-	if n, ok := s["minLength"].(float64); ok {
-		f.MinLength = int(n)
 	}
 	if n, ok := s["maxLength"].(float64); ok {
 		f.MaxLength = int(n)
@@ -185,7 +189,7 @@ func newField(path []string, p prop) *Field {
 	case f.Type == "array":
 		switch it := str(items, "type"); {
 		case items["enum"] != nil:
-			f.Widget, f.itemEnum, f.itemType = wChecks, asList(items["enum"]), it
+			f.Widget, f.itemType = wChecks, it
 			f.Options = options(items["enum"], items["enumNames"])
 		case it == "string" || it == "integer" || it == "number" || it == "":
 			if it == "" && items["properties"] != nil {
@@ -196,7 +200,6 @@ func newField(path []string, p prop) *Field {
 			if f.itemType == "" {
 				f.itemType = "string"
 			}
-			f.hasItemPatterns = str(items, "pattern") != ""
 		default:
 			f.Widget = wJSON
 		}
