@@ -29,6 +29,9 @@ const usage = `Usage:
                                            check a policy against expected decisions; exit 1 on a mismatch
   atrium template dry-run TEMPLATE.yaml [--values VALUES.yaml] [--out DIR]
                                            run a software template without publishing; print its log
+  atrium plugin search [TEXT] | info ID | install ID[@VERSION] | upgrade ID | remove ID | list [--config FILE]...
+                                           find, inspect and manage external plugins (atrium.pluginHost.registry);
+                                           a running server applies install/upgrade/remove without a restart
   atrium backup --config FILE [--to DIR|URL] [--keep N] [--quiet]
                                            back up the database and data folder (atrium.backup.to by default)
   atrium restore --config FILE [--from DIR|URL] [--backup NAME] [--yes] [--quiet]
@@ -94,6 +97,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditCommand(ctx, args[1:], stdout, stderr)
 	case "secrets":
 		return secretsCommand(ctx, args[1:], stdout, stderr)
+	case "plugin":
+		return pluginCommand(ctx, args[1:], stdout, stderr)
 	case "template":
 		return templateCmd(ctx, args[1:], stdout, stderr)
 	case "policy":
