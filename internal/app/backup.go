@@ -102,6 +102,15 @@ func (a *App) BackupStatus(ctx context.Context) (backup.Status, error) {
 func (a *App) Backup(ctx context.Context, o BackupOptions) (*backup.Result, error) {
 	target, err := a.backupTarget(o.To)
 	if err != nil {
+		// A target that cannot be opened is a failed backup too: it shows
+		// on the backups page and in the metrics.
+		now := time.Now().UTC()
+		to := o.To
+		if to == "" {
+			to = a.BackupTo()
+		}
+		a.recordRun(ctx, backup.Run{Kind: "backup", Trigger: o.Trigger, Target: to, Started: now, Finished: now, Error: err.Error()},
+			"atrium.backup.create", map[string]any{"target": to, "trigger": o.Trigger, "error": err.Error()})
 		return nil, err
 	}
 	keep := o.Keep

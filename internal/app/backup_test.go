@@ -359,3 +359,52 @@ func TestBackupRetention(t *testing.T) {
 		t.Errorf("kept: got %v, want %v", got, want)
 	}
 }
+
+// TestBackupsPage: /settings/backups shows the target, the schedule, the
+// last success and failure and the stored backups, to principals allowed
+// atrium.admin.operations.read only; each run is audited.
+func TestBackupsPage(t *testing.T) {
+	ctx := context.Background()
+	backups := t.TempDir()
+	const token = "ci-backups-token-0123456789"
+	srv := apptest.StartServer(t, fmt.Sprintf(`backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: { token: %s, subject: ci }
+atrium:
+  backup: { to: %q, schedule: 12h, keep: 5 }
+`, token, backups))
+	res, err := srv.App.Backup(ctx, app.BackupOptions{Trigger: app.TriggerCLI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.App.Backup(ctx, app.BackupOptions{To: "azblob://acct/c", Trigger: app.TriggerCLI}); err == nil {
+		t.Fatal("a backup to Azure without credentials succeeded")
+	}
+	if got := bearer(t, srv.BaseURL, token, "/settings/backups"); got != 403 {
+		t.Errorf("/settings/backups as service:ci: got %d, want 403", got)
+	}
+	status, body := sclient{t: t, base: srv.BaseURL}.do("GET", "/settings/backups", nil)
+	if status != 200 {
+		t.Fatalf("/settings/backups: got %d", status)
+	}
+	page := string(body)
+	for _, want := range []string{backups, "every 12h0m0s, keeping the newest 5", `id="backup-last-success"`, res.Name, "needs atrium.backup.azure.accountKey or sasToken"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/settings/backups lacks %q", want)
+		}
+	}
+	list, err := srv.App.Audit().List(ctx, audit.Query{AuditListParams: store.AuditListParams{Action: "atrium.backup.create"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, e := range list.Items {
+		outcomes = append(outcomes, string(e.Outcome))
+	}
+	slices.Sort(outcomes)
+	if !slices.Equal(outcomes, []string{"failed", "succeeded"}) {
+		t.Errorf("audited backups: got %v, want one failed and one succeeded", outcomes)
+	}
+}

@@ -1,0 +1,136 @@
+package backup
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// openReplicaDB opens the shared SQLite file as one replica's connection.
+func openReplicaDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestScheduleOncePerSlot: two replicas scheduling on one database take
+// one backup per slot between them.
+func TestScheduleOncePerSlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	first := openReplicaDB(t, path)
+	m, err := rivermigrate.New(riversqlite.New(first), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// A clock 300 ms before a slot boundary, running at real speed.
+	const iv = time.Minute
+	base := time.Now().Truncate(iv).Add(iv - 300*time.Millisecond)
+	start := time.Now()
+	clock := func() time.Time { return base.Add(time.Since(start)) }
+
+	var runs atomic.Int32
+	done := make(chan struct{}, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, db := range []*sql.DB{first, openReplicaDB(t, path)} {
+		s, err := NewSQLiteSchedule(db, ScheduleParams{
+			Interval: iv, Now: clock,
+			Status: func(context.Context) (Status, error) { return Status{}, nil },
+			Run: func(context.Context) error {
+				runs.Add(1)
+				done <- struct{}{}
+				return nil
+			},
+		})
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+		wg.Go(func() {
+			if err := s.Run(ctx); err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
+		})
+	}
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no backup ran at the slot")
+	}
+	// Both replicas have inserted the slot by now; give a duplicate time
+	// to show up.
+	time.Sleep(3 * time.Second)
+	cancel()
+	wg.Wait()
+	if got := runs.Load(); got != 1 {
+		t.Errorf("backups for one slot on two replicas: got %d, want 1", got)
+	}
+}
+
+// TestScheduleCatchUp: a replica starting more than an interval after the
+// last successful backup takes one at once; before the first backup ever
+// it waits for the slot.
+func TestScheduleCatchUp(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		last *Run
+		want bool
+	}{
+		{"missed", &Run{Finished: time.Now().Add(-25 * time.Hour)}, true},
+		{"recent", &Run{Finished: time.Now().Add(-time.Hour)}, false},
+		{"never", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "jobs.db")
+			db := openReplicaDB(t, path)
+			m, _ := rivermigrate.New(riversqlite.New(db), nil)
+			if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
+				t.Fatal(err)
+			}
+			ran := make(chan struct{}, 1)
+			s, err := NewSQLiteSchedule(db, ScheduleParams{
+				Interval: 24 * time.Hour,
+				Status:   func(context.Context) (Status, error) { return Status{LastSuccess: tc.last}, nil },
+				Run: func(context.Context) error {
+					ran <- struct{}{}
+					return nil
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			errc := make(chan error, 1)
+			go func() { errc <- s.Run(ctx) }()
+			var got bool
+			select {
+			case <-ran:
+				got = true
+			case <-time.After(4 * time.Second):
+			}
+			cancel()
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("backup at start: got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
