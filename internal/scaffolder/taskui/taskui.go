@@ -257,6 +257,8 @@ func formatDuration(d time.Duration) string {
 	switch {
 	case d <= 0:
 		return ""
+	case d < time.Millisecond:
+		return "<1ms"
 	case d < time.Second:
 		return d.Round(time.Millisecond).String()
 	case d < time.Minute:

@@ -17,6 +17,7 @@
   }
   function duration(ms) {
     if (!(ms > 0)) return "";
+    if (ms < 1) return "<1ms";
     if (ms < 1000) return Math.round(ms) + "ms";
     var s = ms / 1000;
     if (s < 60) return (Math.round(s * 10) / 10) + "s";
