@@ -14,6 +14,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlagSet("serve")
 	var files stringList
 	fs.Var(&files, "config", "configuration file (repeatable)")
+	role := fs.String("role", app.RoleAll, "what this replica does: all, api (serve requests only) or worker (background work only)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -26,7 +27,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Version: versionString()})
+	a, err := app.New(ctx, cfg, app.Options{Role: *role, Logger: logger, Version: versionString()})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ type Options struct {
 	// plugins started by the caller (rpc.Start); they are provisioned,
 	// validated and wired like built-ins, and listed as external.
 	Plugins []plugin.Plugin
+	// Role is what this replica does (RoleAll when empty): RoleAPI serves
+	// requests only, RoleWorker does the background work only.
+	Role string
 	// Version is the running build's version, recorded in backups and
 	// metrics ("devel" when empty).
 	Version string
@@ -83,6 +86,8 @@ type App struct {
 	metrics     *metrics.Registry
 	metricsAddr net.Addr
 
+	// role is Options.Role, checked.
+	role string
 	// scaffolderSvc runs software templates.
 	scaffolderSvc *scaffolder.Service
 	closeOnce     sync.Once
@@ -104,6 +109,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	a := &App{cfg: cfg, log: opts.Logger, version: opts.Version, extraPlugins: opts.Plugins}
 	if a.version == "" {
 		a.version = "devel"
+	}
+	if a.role, err = checkRole(opts.Role); err != nil {
+		return nil, err
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
@@ -191,7 +199,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, metricsRoutes, a.operationsRoutes(portal), a.pluginHostRoutes(portal), taskRoutes, createRoutes, a.pluginRoutes},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, a.pluginHostRoutes(portal), taskRoutes, metricsRoutes, a.operationsRoutes(portal), createRoutes, a.pluginRoutes},
 		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), eventsRoute),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,
@@ -201,6 +209,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Metrics:         a.metrics,
 	})
 	a.http = srv.HTTPServer()
+	if a.role == RoleWorker {
+		a.http.Handler = workerOnly(a.http.Handler)
+	}
 	a.server = srv
 
 	a.ln = opts.Listener
@@ -232,6 +243,7 @@ func (a *App) engineConfig() (engine.Config, error) {
 	cfg := a.cfg
 	ec := engine.Config{
 		Store:                a.store,
+		Cluster:              clusterFor(a.store),
 		OrphanStrategy:       cfg.Catalog.OrphanStrategy,
 		ProcessingInterval:   cfg.Catalog.ProcessingInterval,
 		AllowedLocationTypes: cfg.Atrium.AllowedLocationTypes,
@@ -327,6 +339,18 @@ func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	a.runBackground(ctx)
 	go func() {
+		if err := a.engine.Follow(ctx); err != nil {
+			a.log.Error("following other replicas' catalog changes", "err", err)
+		}
+	}()
+	go func() {
+		if a.role == RoleAPI {
+			// Workers process locations; this replica serves what they store.
+			a.engine.MarkReady()
+			<-ctx.Done()
+			errc <- nil
+			return
+		}
 		if err := a.engine.Run(ctx); err != nil {
 			errc <- fmt.Errorf("catalog engine: %w", err)
 			return

@@ -68,7 +68,7 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	if err != nil {
 		return nil, err
 	}
-	qp := scaffolder.QueueParams{Workers: cfg.ConcurrentTasksLimit, Logger: a.log}
+	qp := scaffolder.QueueParams{Workers: a.taskWorkers(cfg.ConcurrentTasksLimit), Logger: a.log}
 	var run func(context.Context) error
 	switch db := a.store.(type) {
 	case interface{ JobsDB() *sql.DB }:

@@ -134,6 +134,12 @@ func (db *DB) buildIndex(ctx context.Context, name, def string) error {
 		if _, err := tx.Exec(ctx, buildIndexSettings); err != nil {
 			return dbErr(ctx, err, "build index "+name)
 		}
+		// Replicas starting together may build the same index: the second
+		// waits for the first, then finds it built (IF NOT EXISTS alone
+		// races on the catalog's unique name).
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('atrium.index.' || $1::text))", name); err != nil {
+			return dbErr(ctx, err, "build index "+name)
+		}
 		if _, err := tx.Exec(ctx, "CREATE INDEX IF NOT EXISTS "+name+" ON "+def); err != nil {
 			return dbErr(ctx, err, "build index "+name)
 		}
