@@ -74,8 +74,14 @@ func (a *App) builtinStats() []pluginhost.Stats {
 func (a *App) PluginHost() *pluginhost.Host { return a.pluginHost }
 
 // pluginHostRoutes registers GET /api/plugins, POST /api/plugins/{id}/restart
-// and the /settings/plugins page, framed by the portal's layout.
+// and the /settings/plugins page, framed by the portal's layout. It also
+// adds the plugins' series to /metrics (the registry exists by then).
 func (a *App) pluginHostRoutes(portal *ui.UI) func(web.Mux) {
+	if a.metrics != nil {
+		if err := a.metrics.Register(a.pluginHost.Collector()); err != nil {
+			a.log.Error("metrics: the plugin host's series", "error", err.Error())
+		}
+	}
 	az := policyAuthorizer{a.authz}
 	api := &pluginhost.API{Host: a.pluginHost, Authorizer: az}
 	page := &pluginhost.Page{

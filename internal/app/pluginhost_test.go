@@ -149,6 +149,15 @@ atrium:
 		t.Errorf("task after the upgrade: %s", out)
 	}
 
+	// The series at /metrics.
+	status, body := c.do("GET", "/metrics", nil)
+	for _, want := range []string{`atrium_plugin_up{kind="external",plugin="echo"} 1`, `atrium_plugin_state{plugin="echo",state="running"} 1`,
+		`atrium_plugin_memory_limit_bytes{plugin="echo"} 5.36870912e+08`, `atrium_plugin_calls_total{plugin="echo"}`} {
+		if status != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("/metrics (%d) lacks %s", status, want)
+		}
+	}
+
 	// The page.
 	doc := getPage(t, srv.BaseURL+"/settings/plugins")
 	if got := doc.Find("#plugin-echo").AttrOr("data-state", ""); got != "running" {

@@ -36,16 +36,16 @@ func (c *callStats) record(d time.Duration, err error) {
 }
 
 type callSnapshot struct {
-	calls, errors int64
-	avg, p95      time.Duration
-	recentErrRate float64
-	recentCalls   int
+	calls, errors   int64
+	avg, p95, total time.Duration
+	recentErrRate   float64
+	recentCalls     int
 }
 
 func (c *callStats) snapshot() callSnapshot {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := callSnapshot{calls: c.calls, errors: c.errors}
+	s := callSnapshot{calls: c.calls, errors: c.errors, total: c.total}
 	if c.calls > 0 {
 		s.avg = c.total / time.Duration(c.calls)
 	}
@@ -93,8 +93,10 @@ type Stats struct {
 	// LatencyAvgMs is over all calls; LatencyP95Ms over the last 256.
 	LatencyAvgMs float64 `json:"latencyAvgMs"`
 	LatencyP95Ms float64 `json:"latencyP95Ms"`
-	RSSBytes     int64   `json:"rssBytes"`
-	MemoryLimit  int64   `json:"memoryLimitBytes"`
+	// CallSeconds is the time spent in all calls.
+	CallSeconds float64 `json:"callSecondsTotal"`
+	RSSBytes    int64   `json:"rssBytes"`
+	MemoryLimit int64   `json:"memoryLimitBytes"`
 }
 
 // Stats returns the plugin's current health and counters.
@@ -105,7 +107,7 @@ func (s *Supervisor) Stats() Stats {
 	st := Stats{
 		ID: s.id, Version: s.spec.Manifest.Version, Description: s.info.Description, Kind: "external",
 		State: s.state, Breaker: s.breaker, Restarts: s.restarts, Failures: s.failures, LastError: s.lastErr,
-		Calls: cs.calls, Errors: cs.errors, LatencyAvgMs: ms(cs.avg), LatencyP95Ms: ms(cs.p95),
+		Calls: cs.calls, Errors: cs.errors, LatencyAvgMs: ms(cs.avg), LatencyP95Ms: ms(cs.p95), CallSeconds: cs.total.Seconds(),
 		MemoryLimit: s.spec.Limits.MemoryLimit,
 	}
 	if cs.calls > 0 {
