@@ -124,7 +124,7 @@ func TestBulkPragmas(t *testing.T) {
 	if began, err := db.BulkBegin(ctx); err != nil || !began {
 		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
 	}
-	during := []string{"synchronous=0", "wal_autocheckpoint=65536", "journal_size_limit=67108864"}
+	during := []string{"synchronous=0", "wal_autocheckpoint=16384", "journal_size_limit=67108864"}
 	if got := pragmas(); !slices.Equal(got, during) {
 		t.Errorf("during: got %v, want %v", got, during)
 	}

@@ -52,7 +52,7 @@ type Config struct {
 const walCheckpointPages = "16384"
 
 // walSizeLimit is the size the write-ahead log file is cut back to after a
-// checkpoint: a bulk load lets it grow larger for a while.
+// checkpoint: one large transaction may grow it past the checkpoint size.
 const walSizeLimit = 64 << 20
 
 // DB is a SQLite catalog store.
