@@ -56,6 +56,9 @@ func (a *App) observe() (func(web.Mux), error) {
 			return nil, fmt.Errorf("metrics: %w", err)
 		}
 	}
+	if err := a.countChanges(reg); err != nil {
+		return nil, err
+	}
 	if mc.Listen != "" {
 		if err := a.serveMetrics(mc.Listen); err != nil {
 			return nil, err
@@ -122,6 +125,43 @@ func (a *App) serveMetrics(addr string) error {
 // MetricsAddr is the address of the separate metrics listener (nil when
 // /metrics is served by the main server).
 func (a *App) MetricsAddr() net.Addr { return a.metricsAddr }
+
+// countChanges counts the entities the engine writes and deletes, from its
+// change events (atrium_catalog_changes_total): the processing throughput.
+func (a *App) countChanges(reg *metrics.Registry) error {
+	changes := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "atrium_catalog_changes_total",
+		Help: "Entities written (upsert) or deleted (delete) by this process's catalog engine; overflow counts events a slow consumer missed.",
+	}, []string{"change"})
+	if err := reg.Register(changes); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	for _, c := range []string{"upsert", "delete", "overflow"} {
+		changes.WithLabelValues(c)
+	}
+	events, stop := a.engine.Subscribe(256)
+	a.cleanup = append(a.cleanup, func() error {
+		stop()
+		return nil
+	})
+	a.background = append(a.background, func(ctx context.Context) error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case ev, ok := <-events:
+				if !ok {
+					return nil
+				}
+				if ev.Overflow {
+					changes.WithLabelValues("overflow").Inc()
+				}
+				changes.WithLabelValues(string(ev.Kind)).Add(float64(len(ev.Refs)))
+			}
+		}
+	})
+	return nil
+}
 
 func buildInfo(version string) prometheus.Collector {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "atrium_build_info", Help: "Always 1; the labels name the running build."}, []string{"version", "goversion"})

@@ -147,6 +147,7 @@ func testMetrics(t *testing.T, dbYAML string) {
 		{"atrium_catalog_relations", nil, 1},
 		{"atrium_catalog_entities_with_errors", nil, 0},
 		{"atrium_catalog_files_parsed_total", nil, 1},
+		{"atrium_catalog_changes_total", map[string]string{"change": "upsert"}, 1},
 		{"atrium_db_connections_max", nil, 1},
 		{"atrium_db_connections", map[string]string{"state": "idle"}, 0},
 		{"atrium_backup_last_success_timestamp_seconds", nil, 1e9},
