@@ -34,7 +34,7 @@ func helloBinary(t *testing.T) string {
 		t.Skip("builds the example plugin")
 	}
 	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "atrium-hello-*")
+		binDir, buildErr = osMkdirTemp()
 		if buildErr != nil {
 			return
 		}
@@ -45,6 +45,8 @@ func helloBinary(t *testing.T) string {
 	}
 	return helloPath
 }
+
+func osMkdirTemp() (string, error) { return os.MkdirTemp("", "atrium-hello-*") }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
