@@ -64,6 +64,6 @@ func (c *GreetingCard) Render(_ context.Context, raw json.RawMessage) (plugin.Vi
 		}},
 		{Badges: []plugin.Badge{{Label: "lifecycle: " + e.Spec.Lifecycle, Status: status}}},
 		{TimeSeries: series},
-		{Links: []plugin.Link{{Title: "Plugin author guide", URL: "/docs/plugins"}}},
+		{Links: []plugin.Link{{Title: "Greet someone with a template", URL: "/create"}}},
 	}}, nil
 }
