@@ -212,12 +212,18 @@ spec:
 // its action runs in a template, its webhook answers 401/400/200, and
 // after kill -9 Atrium keeps serving and says the plugin is not running.
 func TestExternalPluginInApp(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testExternalPluginInApp(t, db.YAML) })
+	}
+}
+
+func testExternalPluginInApp(t *testing.T, dbYAML string) {
 	hello := helloPlugin(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "greet.yaml"), []byte(helloFiles), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, base := startWithPlugins(t, fmt.Sprintf(`catalog:
+	a, base := startWithPlugins(t, dbYAML+fmt.Sprintf(`catalog:
   rules: [{ allow: [Component, Group, User, Location, Template, System, API, Resource, Domain] }]
   locations: [{ type: file, target: %q }]
 atrium:
