@@ -348,3 +348,25 @@ func TestEngineRegisterOnConflict(t *testing.T) {
 		t.Fatalf("bad onConflict: got %d %s", r.status, r.body)
 	}
 }
+
+func TestEngineEntitiesFieldsAndStream(t *testing.T) {
+	h, _ := newEngineHandler(t, Params{Limits: Limits{StreamPageSize: 2}})
+	for _, q := range []string{"", "&limit=10"} {
+		r := call(t, h, "GET", "/api/catalog/entities?filter=kind=component&order=asc:metadata.name&fields=metadata.name"+q, "")
+		if want := `[{"metadata":{"name":"c1"}},{"metadata":{"name":"c2"}},{"metadata":{"name":"c3"}},{"metadata":{"name":"c4"}}]`; r.status != 200 || strings.TrimSpace(string(r.body)) != want {
+			t.Errorf("fields%s: got %d %s, want %s", q, r.status, r.body, want)
+		}
+	}
+	// Streamed in pages of two, with and without several order keys.
+	for _, order := range []string{"order=desc:metadata.name", "order=asc:metadata.title,desc:metadata.name"} {
+		r := call(t, h, "GET", "/api/catalog/entities?filter=kind=component&"+order, "")
+		items := decode[[]catalog.Entity](t, r)
+		if len(items) != 4 || items[0].Metadata.Etag == "" || len(items[0].Relations) == 0 {
+			t.Fatalf("%s: got %d items: %s", order, len(items), r.body)
+		}
+	}
+	r := call(t, h, "GET", "/api/catalog/entities?filter=kind=component&order=asc:metadata.title,desc:metadata.name", "")
+	if got := names(decode[[]entityJSON](t, r)); got != "c4,c3,c1,c2" {
+		t.Fatalf("streamed with two keys: got %s, want c4,c3,c1,c2", got)
+	}
+}
