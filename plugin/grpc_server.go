@@ -309,19 +309,20 @@ var codeOf = map[ErrorKind]codes.Code{
 }
 
 // toStatus turns a component's error into a gRPC status carrying its
-// kind; a cancelled call stays cancelled.
+// kind. A cancelled call stays cancelled, and a status error from this
+// file (an unknown component, a malformed message) passes through.
 func toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		var e *Error
-		if !errors.As(err, &e) {
-			return err
-		}
-	}
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		return status.FromContextError(ctx.Err()).Err()
+	}
+	var pe *Error
+	if !errors.As(err, &pe) {
+		if st, ok := status.FromError(err); ok {
+			return st.Err()
+		}
 	}
 	code, ok := codeOf[KindOf(err)]
 	if !ok {
