@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -435,5 +436,40 @@ func TestFailingPluginsLeftOut(t *testing.T) {
 	}
 	if status, _ := (sclient{t: t, base: base}).do("GET", "/healthz", nil); status != 200 {
 		t.Errorf("healthz: %d", status)
+	}
+}
+
+// flakyService returns at once on its first run, then works until stopped.
+type flakyService struct{ runs atomic.Int32 }
+
+func (s *flakyService) Name() string { return "flaky" }
+func (s *flakyService) Run(ctx context.Context) error {
+	if s.runs.Add(1) == 1 {
+		return errors.New("first run fails")
+	}
+	<-ctx.Done()
+	return nil
+}
+
+type servicePlugin struct {
+	fakePlugin
+	svc *flakyService
+}
+
+func (p *servicePlugin) Components() plugin.Components {
+	return plugin.Components{Services: []plugin.Service{p.svc}}
+}
+
+// TestPluginServiceRestarted: a plugin's service runs in the background
+// and is run again after it returns early.
+func TestPluginServiceRestarted(t *testing.T) {
+	p := &servicePlugin{fakePlugin: fakePlugin{info: plugin.Info{ID: "svc", Version: "1.0.0", APIVersions: "^1.0"}}, svc: &flakyService{}}
+	startWithPlugins(t, "", p)
+	deadline := time.Now().Add(5 * time.Second)
+	for p.svc.runs.Load() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("service runs = %d after 5s, want it run again after failing", p.svc.runs.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
