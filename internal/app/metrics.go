@@ -227,6 +227,8 @@ var (
 	descLocations      = prometheus.NewDesc("atrium_catalog_locations", "Registered locations.", nil, nil)
 	descJobs           = prometheus.NewDesc("atrium_jobs", "Jobs in River's queue, by queue and state (job queue depth).", []string{"queue", "state"}, nil)
 	descJobWait        = prometheus.NewDesc("atrium_jobs_oldest_available_age_seconds", "How long the oldest available job of a queue has waited to run (job queue latency).", []string{"queue"}, nil)
+	descJobWaitAvg     = prometheus.NewDesc("atrium_jobs_recent_wait_seconds_avg", "Average time from scheduled to started of the jobs completed in the last hour.", []string{"queue"}, nil)
+	descJobRunAvg      = prometheus.NewDesc("atrium_jobs_recent_run_seconds_avg", "Average run time of the jobs completed in the last hour.", []string{"queue"}, nil)
 	descBackupOK       = prometheus.NewDesc("atrium_backup_last_success_timestamp_seconds", "When the last successful backup finished (Unix time); 0 before the first.", nil, nil)
 	descBackupFailed   = prometheus.NewDesc("atrium_backup_last_failure_timestamp_seconds", "When the last failed backup finished (Unix time); 0 when none failed.", nil, nil)
 	descBackupSize     = prometheus.NewDesc("atrium_backup_last_size_bytes", "Size of the last successful backup archive.", nil, nil)
@@ -269,10 +271,16 @@ func (a *App) catalogCollector(q querier, ttl time.Duration) prometheus.Collecto
 
 func (a *App) jobsCollector(q querier, ttl time.Duration) prometheus.Collector {
 	age := "(julianday('now') - julianday(min(scheduled_at))) * 86400.0"
+	recent := `SELECT queue, avg((julianday(attempted_at) - julianday(scheduled_at)) * 86400.0),
+		avg((julianday(finalized_at) - julianday(attempted_at)) * 86400.0)
+		FROM river_job WHERE state = 'completed' AND julianday(finalized_at) > julianday('now', '-1 hour') GROUP BY queue`
 	if a.store.Engine() == "postgres" {
 		age = "extract(epoch FROM now() - min(scheduled_at))::float8"
+		recent = `SELECT queue, extract(epoch FROM avg(attempted_at - scheduled_at))::float8,
+			extract(epoch FROM avg(finalized_at - attempted_at))::float8
+			FROM river_job WHERE state = 'completed' AND finalized_at > now() - interval '1 hour' GROUP BY queue`
 	}
-	return metrics.NewCached([]*prometheus.Desc{descJobs, descJobWait}, ttl, collectTimeout, a.log,
+	return metrics.NewCached([]*prometheus.Desc{descJobs, descJobWait, descJobWaitAvg, descJobRunAvg}, ttl, collectTimeout, a.log,
 		func(ctx context.Context) ([]prometheus.Metric, error) {
 			var out []prometheus.Metric
 			err := q(ctx, "SELECT queue, state, count(*) FROM river_job GROUP BY queue, state", func(scan func(...any) error) error {
@@ -294,6 +302,19 @@ func (a *App) jobsCollector(q querier, ttl time.Duration) prometheus.Collector {
 					return err
 				}
 				out = append(out, prometheus.MustNewConstMetric(descJobWait, prometheus.GaugeValue, max(secs, 0), queue))
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			err = q(ctx, recent, func(scan func(...any) error) error {
+				var queue string
+				var wait, run float64
+				if err := scan(&queue, &wait, &run); err != nil {
+					return err
+				}
+				out = append(out, prometheus.MustNewConstMetric(descJobWaitAvg, prometheus.GaugeValue, max(wait, 0), queue),
+					prometheus.MustNewConstMetric(descJobRunAvg, prometheus.GaugeValue, max(run, 0), queue))
 				return nil
 			})
 			return out, err

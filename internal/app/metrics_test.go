@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -108,7 +110,13 @@ func testMetrics(t *testing.T, dbYAML string) {
 	if dbYAML == "" {
 		dbYAML = "backend:\n"
 	}
-	srv := apptest.StartServer(t, scaffolderConfig(files)+dbYAML+`  auth:
+	catalog := fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component, Group, User, Location, Template] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  metrics: { refreshInterval: 50ms }
+`, filepath.Join(files, "all.yaml"))
+	srv := apptest.StartServer(t, catalog+dbYAML+`  auth:
     externalAccess:
       - type: static
         options: { token: `+token+`, subject: scraper }
@@ -130,9 +138,18 @@ func testMetrics(t *testing.T, dbYAML string) {
 	if status, _ := scrape(t, srv.BaseURL+"/metrics", token); status != 403 {
 		t.Errorf("/metrics as service:scraper: got %d, want 403", status)
 	}
-	status, fams := scrape(t, srv.BaseURL+"/metrics", "")
-	if status != 200 {
-		t.Fatalf("/metrics as an admin: got %d", status)
+	// River marks a job completed shortly after the task's last event.
+	var fams map[string]*familyView
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var status int
+		status, fams = scrape(t, srv.BaseURL+"/metrics", "")
+		if status != 200 {
+			t.Fatalf("/metrics as an admin: got %d", status)
+		}
+		if _, ok := fams["atrium_jobs"].find(map[string]string{"queue": "scaffolder", "state": "completed"}); ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	checks := []struct {
 		family string
@@ -153,7 +170,8 @@ func testMetrics(t *testing.T, dbYAML string) {
 		{"atrium_backup_last_success_timestamp_seconds", nil, 1e9},
 		{"atrium_backup_last_size_bytes", nil, 1},
 		{"atrium_build_info", map[string]string{"version": "devel"}, 1},
-		{"atrium_jobs", map[string]string{"queue": "scaffolder"}, 1},
+		{"atrium_jobs", map[string]string{"queue": "scaffolder", "state": "completed"}, 1},
+		{"atrium_jobs_recent_run_seconds_avg", map[string]string{"queue": "scaffolder"}, 0},
 		{"go_goroutines", nil, 1},
 	}
 	for _, ch := range checks {
