@@ -34,9 +34,7 @@ type Builder struct {
 	d    Dialect
 	args []any
 	skip *catalog.Filter // a leaf the FROM clause already enforces
-	// negated counts the NOT nodes above the node being translated.
-	negated int
-	// inOrder makes positive leaves scalar sub-queries (see leaf).
+	// inOrder makes leaves scalar sub-queries (see leaf).
 	inOrder bool
 }
 
