@@ -104,6 +104,9 @@ atrium:
 		t.Fatalf("install: %d\n%s\n%s", code, out, errOut)
 	}
 	waitPlugin(t, srv.BaseURL, "echo", "1.0.0")
+	if st := serverPlugin(t, srv.BaseURL, "echo"); st.Wired {
+		t.Errorf("a plugin installed while Atrium runs says its components are wired")
+	}
 	waitFor(t, "list shows echo running", func() bool {
 		_, out, _ = plugin("list")
 		f := strings.Fields(lineWith(out, "echo"))

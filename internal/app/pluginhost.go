@@ -35,6 +35,11 @@ func (a *App) startPluginHost(ctx context.Context) error {
 		Registry: set.Registry, Fetcher: set.Fetcher, UnmaintainedAfter: c.UnmaintainedAfter,
 		WatchInterval: c.WatchInterval, HealthInterval: c.HealthInterval,
 		Audit: a.audit, Logger: a.log, Builtins: a.builtinStats,
+		OnChange: func(id string, s *pluginhost.Supervisor) {
+			if s != nil && !s.Stats().Wired {
+				a.log.Warn("plugin installed while Atrium runs: it runs and is supervised; its components are wired into the catalog and the scaffolder at the next start", "plugin", id)
+			}
+		},
 	})
 	h.Load(ctx)
 	// The supervisors stand in for the plugins: loadPlugins wires their
@@ -43,6 +48,7 @@ func (a *App) startPluginHost(ctx context.Context) error {
 	for _, s := range h.Plugins() {
 		if s.Stats().State != pluginhost.StateDisabled {
 			a.extraPlugins = append(a.extraPlugins, s)
+			s.MarkWired()
 		}
 	}
 	a.pluginHost = h

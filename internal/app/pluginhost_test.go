@@ -89,7 +89,7 @@ atrium:
 	var o pluginhost.Overview
 	c.json("GET", "/api/plugins", nil, 200, &o)
 	echo := findStats(o.Plugins, "echo")
-	if echo == nil || echo.State != pluginhost.StateRunning || echo.Version != "1.0.0" || echo.Kind != "external" || echo.Pid == 0 {
+	if echo == nil || echo.State != pluginhost.StateRunning || echo.Version != "1.0.0" || echo.Kind != "external" || echo.Pid == 0 || !echo.Wired {
 		t.Fatalf("GET /api/plugins: echo = %+v", echo)
 	}
 	if b := findStats(o.Plugins, "scaffolder-builtin"); b == nil || b.Kind != "builtin" {

@@ -102,6 +102,9 @@ func TestAPIAndPage(t *testing.T) {
 	if got := doc.Find("#plugin-echo .badge.ok").First().Text(); got != "running" {
 		t.Errorf("echo's state badge: %q", got)
 	}
+	if doc.Find("#plugin-echo .not-wired").Length() != 1 {
+		t.Error("a plugin not wired at start has no badge saying so")
+	}
 	if n := doc.Find("#plugin-echo meter").Length(); n != 1 {
 		t.Errorf("memory meters: %d", n)
 	}

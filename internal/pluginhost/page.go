@@ -52,7 +52,7 @@ var pageTemplate = template.Must(template.New("plugins").Funcs(pageFuncs).Parse(
 {{if .Plugins}}<div class="table-wrap card"><table class="list cards" id="plugins">
 <thead><tr><th scope="col">Plugin</th><th scope="col">State</th><th scope="col">Uptime</th><th scope="col">Restarts</th><th scope="col">Memory</th><th scope="col">Calls</th><th scope="col">Latency (avg / p95)</th><th scope="col">Error rate</th><th scope="col">Last error</th></tr></thead>
 <tbody>{{range .Plugins}}<tr id="plugin-{{.ID}}" data-state="{{.State}}" data-kind="{{.Kind}}">
-<td><strong>{{.ID}}</strong> {{.Version}} <span class="badge">{{.Kind}}</span>{{if .Description}}<br><span class="muted">{{.Description}}</span>{{end}}</td>
+<td><strong>{{.ID}}</strong> {{.Version}} <span class="badge">{{.Kind}}</span>{{if and (eq .Kind "external") (not .Wired)}} <span class="badge info not-wired" title="installed while Atrium runs: it runs and is supervised; its actions, providers and processors are wired into the catalog and the scaffolder at the next start">wired at next start</span>{{end}}{{if .Description}}<br><span class="muted">{{.Description}}</span>{{end}}</td>
 <td><span class="badge {{badge .State}}">{{.State}}</span>{{if and .Breaker (ne (print .Breaker) "closed")}} <span class="badge err" title="restart circuit breaker">breaker {{.Breaker}}</span>{{end}}{{if .NextRestart}}<br><span class="muted">next start {{.NextRestart.Format "15:04:05"}} UTC</span>{{end}}</td>
 <td>{{if .StartedAt}}{{uptime .UptimeSeconds}}{{else}}—{{end}}</td>
 <td>{{.Restarts}}</td>

@@ -95,8 +95,12 @@ type Stats struct {
 	LatencyP95Ms float64 `json:"latencyP95Ms"`
 	// CallSeconds is the time spent in all calls.
 	CallSeconds float64 `json:"callSecondsTotal"`
-	RSSBytes    int64   `json:"rssBytes"`
-	MemoryLimit int64   `json:"memoryLimitBytes"`
+	// Wired is false for an external plugin installed while Atrium runs:
+	// it runs and is supervised, and its components are wired into the
+	// catalog and the scaffolder at the next start.
+	Wired       bool  `json:"wired"`
+	RSSBytes    int64 `json:"rssBytes"`
+	MemoryLimit int64 `json:"memoryLimitBytes"`
 }
 
 // Stats returns the plugin's current health and counters.
@@ -108,7 +112,7 @@ func (s *Supervisor) Stats() Stats {
 		ID: s.id, Version: s.spec.Manifest.Version, Description: s.info.Description, Kind: "external",
 		State: s.state, Breaker: s.breaker, Restarts: s.restarts, Failures: s.failures, LastError: s.lastErr,
 		Calls: cs.calls, Errors: cs.errors, LatencyAvgMs: ms(cs.avg), LatencyP95Ms: ms(cs.p95), CallSeconds: cs.total.Seconds(),
-		MemoryLimit: s.spec.Limits.MemoryLimit,
+		MemoryLimit: s.spec.Limits.MemoryLimit, Wired: s.wired,
 	}
 	if cs.calls > 0 {
 		st.ErrorRate = float64(cs.errors) / float64(cs.calls)

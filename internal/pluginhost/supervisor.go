@@ -112,6 +112,9 @@ type Supervisor struct {
 	nextRestart time.Time
 	wrappers    map[string]any
 	wanted      string
+	// wired is set once the plugin's components are wired into the
+	// catalog and the scaffolder (at Atrium's start).
+	wired bool
 
 	stats callStats
 }
@@ -580,6 +583,13 @@ func (s *Supervisor) call(ctx context.Context, what string, timed, long bool, f 
 		s.mu.Unlock()
 	}
 	return err
+}
+
+// MarkWired records that the plugin's components were wired into Atrium.
+func (s *Supervisor) MarkWired() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wired = true
 }
 
 // Info describes the plugin (the running version's own Info once started).
