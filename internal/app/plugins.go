@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -90,8 +91,8 @@ func (a *App) Plugins() []PluginStatus {
 // Provision and Validate, and wires their providers and processors into
 // the engine. A configuration error stops Atrium; a plugin whose
 // Provision or Validate fails is marked failed and left out, and the
-// rest of Atrium runs. It returns the actions for the scaffolder.
-func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin.Plugin) ([]scaffolder.Action, error) {
+// rest of Atrium runs.
+func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin.Plugin) error {
 	known := map[string]bool{}
 	var problems []string
 	for _, b := range plugins.Builtins() {
@@ -115,27 +116,15 @@ func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin
 		}
 	}
 	if len(problems) > 0 {
-		return nil, fault.New(fault.Invalid, "plugins: %s", strings.Join(problems, "; "))
+		return fault.New(fault.Invalid, "plugins: %s", strings.Join(problems, "; "))
 	}
 	for id := range a.cfg.Plugins {
 		if !known[id] {
 			a.log.Warn("configuration: no built-in plugin has this id; it applies only to an external plugin of that id",
-				"key", "plugins."+id, "builtins", slices.Sorted(func(yield func(string) bool) {
-					for k := range known {
-						if !yield(k) {
-							return
-						}
-					}
-				}))
+				"key", "plugins."+id, "known", slices.Sorted(maps.Keys(known)))
 		}
 	}
-	var acts []scaffolder.Action
-	for _, lp := range a.pluginSet.list {
-		for _, act := range lp.comps.Actions {
-			acts = append(acts, scaffolder.PluginAction(lp.status.ID, act))
-		}
-	}
-	return acts, nil
+	return nil
 }
 
 // addPlugin checks, provisions and validates p and wires its components.
@@ -269,14 +258,38 @@ func (a *App) pluginCards() []ui.PluginCard {
 	return out
 }
 
-// pluginActionDeps is how scaffolder() hands its built-in actions'
-// services to the plugins and gets back every plugin's actions.
+// pluginActions is how scaffolder() hands its built-in actions' services
+// to the plugins: it loads them and returns the registry of every
+// plugin's actions. An action whose id another plugin took first, or whose
+// schema does not compile, is left out with the reason in its plugin's
+// status (a built-in's stops Atrium: that is a bug).
 func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Registry, error) {
-	acts, err := a.loadPlugins(ctx, plugins.Deps{Actions: d}, a.extraPlugins)
+	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d}, a.extraPlugins); err != nil {
+		return nil, err
+	}
+	reg, err := scaffolder.NewRegistry()
 	if err != nil {
 		return nil, err
 	}
-	return scaffolder.NewRegistry(acts...)
+	owner := map[string]string{}
+	for _, lp := range a.pluginSet.list {
+		for _, act := range lp.comps.Actions {
+			err := reg.Add(scaffolder.PluginAction(lp.status.ID, act))
+			if err == nil {
+				owner[act.ID()] = lp.status.ID
+				continue
+			}
+			if first, dup := owner[act.ID()]; dup {
+				err = fault.New(fault.Conflict, "action %s is already offered by plugin %s", act.ID(), first)
+			}
+			if lp.status.Kind == PluginBuiltin {
+				return nil, fmt.Errorf("plugin %s: %w", lp.status.ID, err)
+			}
+			a.log.Error("plugin action left out", "plugin", lp.status.ID, "action", act.ID(), "err", err)
+			lp.status.Error = strings.TrimPrefix(lp.status.Error+"; ", "; ") + fault.MessageOf(err)
+		}
+	}
+	return reg, nil
 }
 
 // pluginRoutes registers the events route.

@@ -473,3 +473,42 @@ func TestPluginServiceRestarted(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+type dupAction struct{}
+
+func (dupAction) ID() string                                 { return "debug:log" }
+func (dupAction) Description() string                        { return "Not the built-in one." }
+func (dupAction) Schema() (json.RawMessage, json.RawMessage) { return nil, nil }
+func (dupAction) Run(context.Context, plugin.ActionRequest, plugin.ActionReporter) error {
+	return nil
+}
+
+type dupPlugin struct{ fakePlugin }
+
+func (p *dupPlugin) Components() plugin.Components {
+	return plugin.Components{Actions: []plugin.Action{dupAction{}}}
+}
+
+// TestDuplicateActionLeftOut: an external plugin offering an action id a
+// built-in already has does not stop Atrium; its action is left out and
+// its status says why.
+func TestDuplicateActionLeftOut(t *testing.T) {
+	p := &dupPlugin{fakePlugin{info: plugin.Info{ID: "dup", Version: "1.0.0", APIVersions: "^1.0"}}}
+	a, base := startWithPlugins(t, "", p)
+	var st app.PluginStatus
+	for _, s := range a.Plugins() {
+		if s.ID == "dup" {
+			st = s
+		}
+	}
+	if st.State != app.PluginRunning || !strings.Contains(st.Error, "action debug:log is already offered by plugin scaffolder-builtin") {
+		t.Errorf("dup: %+v", st)
+	}
+	var acts []struct{ ID, Description string }
+	(sclient{t: t, base: base}).json("GET", "/api/scaffolder/v2/actions", nil, 200, &acts)
+	for _, act := range acts {
+		if act.ID == "debug:log" && act.Description == "Not the built-in one." {
+			t.Errorf("the duplicate replaced the built-in debug:log")
+		}
+	}
+}
