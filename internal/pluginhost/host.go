@@ -62,8 +62,12 @@ type Override struct {
 type Host struct {
 	o HostOptions
 
-	mu      sync.Mutex
-	sups    map[string]*Supervisor
+	mu   sync.Mutex
+	sups map[string]*Supervisor
+	// removed keeps the supervisors of removed plugins: installed again,
+	// a plugin gets its old supervisor back, so that components wired at
+	// start work again.
+	removed map[string]*Supervisor
 	busy    map[string]bool
 	lastErr map[string]string
 
@@ -91,7 +95,7 @@ func NewHost(o HostOptions) *Host {
 	if o.Fetcher == nil {
 		o.Fetcher = &Fetcher{}
 	}
-	return &Host{o: o, sups: map[string]*Supervisor{}, busy: map[string]bool{}, lastErr: map[string]string{}}
+	return &Host{o: o, sups: map[string]*Supervisor{}, removed: map[string]*Supervisor{}, busy: map[string]bool{}, lastErr: map[string]string{}}
 }
 
 // Run reconciles the installed plugins every WatchInterval and checks
@@ -162,7 +166,12 @@ func (h *Host) Reconcile(ctx context.Context) {
 		s := h.sups[m.ID]
 		switch {
 		case s == nil:
-			s = NewSupervisor(spec, SupervisorParams{Launcher: h.o.Launcher, Host: h.pluginHost(m.ID), API: h.o.API, Audit: h.o.Audit, Logger: h.o.Logger})
+			if s = h.removed[m.ID]; s != nil {
+				delete(h.removed, m.ID)
+				s.setDesired(spec)
+			} else {
+				s = NewSupervisor(spec, SupervisorParams{Launcher: h.o.Launcher, Host: h.pluginHost(m.ID), API: h.o.API, Audit: h.o.Audit, Logger: h.o.Logger})
+			}
 			h.sups[m.ID] = s
 			if ov.Disabled {
 				s.mu.Lock()
@@ -187,6 +196,7 @@ func (h *Host) Reconcile(ctx context.Context) {
 			continue
 		}
 		delete(h.sups, id)
+		h.removed[id] = s
 		h.background(ctx, id, "plugin.stop", s.desiredVersion(), func(ctx context.Context) error { s.Stop(ctx, false); return nil })
 	}
 }

@@ -142,6 +142,17 @@ func TestHostInstallUpgradeRemoveUnderLoad(t *testing.T) {
 	if _, err := runEcho(context.Background(), action, "late", 0); !fault.Is(err, fault.Unavailable) {
 		t.Errorf("a call after removal: got %v, want Unavailable", err)
 	}
+	// Installed again, the plugin answers through the same component
+	// (wired into Atrium at start).
+	if _, err := installFrom(t, reg, store, "echo", "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	if again := running(t, h, "echo", "1.0.0"); again != s {
+		t.Error("a reinstalled plugin got a new supervisor; components wired at start would stay broken")
+	}
+	if out, err := runEcho(context.Background(), action, "again", 0); err != nil || out["text"] != "again" {
+		t.Errorf("the old component after a reinstall: %v, %v", out, err)
+	}
 	waitFor(t, 5*time.Second, "audit of the stop", func() bool { _, ok := rec.find("plugin.stop"); return ok })
 	for _, a := range []string{"plugin.start", "plugin.upgrade", "plugin.stop"} {
 		if ev, ok := rec.find(a); !ok || ev.Resource != "plugin:echo" || ev.Actor.Ref != "service:atrium-pluginhost" {
