@@ -19,7 +19,8 @@ type Greeters struct {
 
 var _ plugin.EntityProvider = (*Greeters)(nil)
 
-// Location is the managed-by annotations' value of the entities.
+// Location is the entities' managed-by-location and origin: a location
+// reference of the plugin's own type, as Backstage's providers do.
 const Location = "hello:greeters"
 
 // GreeterNames are the entities' names.
@@ -58,8 +59,8 @@ func (g *Greeters) entity(name string, beat int) json.RawMessage {
 			"name":        name,
 			"description": "A greeter provided by the hello plugin.",
 			"annotations": map[string]string{
-				"backstage.io/managed-by-location":        "url:" + Location,
-				"backstage.io/managed-by-origin-location": "url:" + Location,
+				"backstage.io/managed-by-location":        Location,
+				"backstage.io/managed-by-origin-location": Location,
 				"hello.example.com/beat":                  fmt.Sprint(beat),
 			},
 		},
