@@ -206,10 +206,11 @@ func (a *App) recordRun(ctx context.Context, run backup.Run, action string, deta
 }
 
 // scheduleBackups runs the backup schedule (atrium.backup) on River, in
-// the store's database, next to the scaffolder's queue.
+// the store's database, next to the scaffolder's queue. API replicas
+// (--role=api) leave it to the workers.
 func (a *App) scheduleBackups() error {
 	b := a.cfg.Atrium.Backup
-	if !b.Enabled {
+	if !b.Enabled || a.role == RoleAPI {
 		return nil
 	}
 	if _, err := a.backupTarget(""); err != nil {
