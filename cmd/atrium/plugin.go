@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/plugin"
+	"github.com/atrium-portal/atrium/plugins"
 )
 
 // pluginCommand runs `atrium plugin search|info|install|upgrade|remove|list`.
@@ -326,6 +327,16 @@ func (pc *pluginCLI) list() error {
 			}
 		}
 	}
+	if !fresh {
+		// No server: the table of built-ins and their configuration.
+		for _, b := range plugins.Builtins() {
+			state := pluginhost.State("enabled (server not running)")
+			if e := pc.cfg.Plugins[b.ID].Enabled; e != nil && !*e {
+				state = pluginhost.StateDisabled
+			}
+			builtins = append(builtins, pluginhost.Stats{ID: b.ID, Version: b.New(plugins.Deps{}).Info().Version, State: state})
+		}
+	}
 	tw := tabwriter.NewWriter(pc.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tVERSION\tKIND\tSTATE\tUPTIME\tRESTARTS\tMEMORY\tLAST ERROR")
 	for _, b := range builtins {
@@ -355,8 +366,8 @@ func (pc *pluginCLI) list() error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(manifests) == 0 && len(builtins) == 0 {
-		fmt.Fprintf(pc.stdout, "no plugins installed in %s\n", pc.set.Store.Dir)
+	if len(manifests) == 0 {
+		fmt.Fprintf(pc.stdout, "no external plugins installed in %s\n", pc.set.Store.Dir)
 	}
 	for _, err := range broken {
 		fmt.Fprintf(pc.stderr, "broken installation: %v\n", err)

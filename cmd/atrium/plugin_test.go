@@ -99,6 +99,12 @@ atrium:
 		t.Errorf("tampered install: %d %s", code, errOut)
 	}
 
+	// Without a server on the directory (the status file is stale).
+	if code, out, _ := runCLI(t, "plugin", "list", "--config", writeConfig(t, "atrium:\n  demo: false\n  dataDir: "+t.TempDir()+"\n")); code != 0 ||
+		!strings.Contains(out, "scaffolder-builtin") || !strings.Contains(out, "enabled (server not running)") || !strings.Contains(out, "no external plugins installed") {
+		t.Errorf("list without a server: %d\n%s", code, out)
+	}
+
 	code, out, errOut = plugin("install", "echo@1.0.0")
 	if code != 0 || !strings.Contains(out, "installed echo 1.0.0 (sha256 ") || !strings.Contains(errOut, "100%") {
 		t.Fatalf("install: %d\n%s\n%s", code, out, errOut)
@@ -163,6 +169,15 @@ atrium:
 	if code, _, errOut := runCLI(t, "plugin", "install"); code != 2 || !strings.Contains(errOut, "needs one plugin id") {
 		t.Errorf("install without id: %d %s", code, errOut)
 	}
+}
+
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "app-config.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func lineWith(out, prefix string) string {
