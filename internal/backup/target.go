@@ -76,6 +76,9 @@ func Prune(ctx context.Context, t Target, keep int) ([]string, error) {
 	}
 	newestFirst(list)
 	var deleted []string
+	if c, ok := t.(interface{ removeStale(time.Duration) []string }); ok {
+		deleted = append(deleted, c.removeStale(staleAfter)...)
+	}
 	for _, b := range list[min(keep, len(list)):] {
 		if err := t.Delete(ctx, b.Name); err != nil {
 			return deleted, fmt.Errorf("deleting old backup %s: %w", b.Name, err)
@@ -174,6 +177,35 @@ func (d *Dir) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("%q is not a backup name", name)
 	}
 	return os.Remove(filepath.Join(d.Path, name))
+}
+
+// staleAfter is the age past which a partial file is left over from a
+// backup that was killed, not one still being written.
+const staleAfter = 24 * time.Hour
+
+// removeStale deletes partial files older than age, which killed backups
+// left behind, and returns their names.
+func (d *Dir) removeStale(age time.Duration) []string {
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		final, ok := strings.CutSuffix(strings.TrimPrefix(name, "."), ".partial")
+		if !ok || !strings.HasPrefix(name, ".") || !IsName(final) {
+			continue
+		}
+		st, err := e.Info()
+		if err != nil || time.Since(st.ModTime()) < age {
+			continue
+		}
+		if os.Remove(filepath.Join(d.Path, name)) == nil {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // ctxReader stops a copy when ctx ends.

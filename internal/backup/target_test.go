@@ -99,4 +99,24 @@ func TestPrune(t *testing.T) {
 	if _, err := Prune(ctx, d, 0); err == nil {
 		t.Error("Prune with keep 0 succeeded")
 	}
+
+	// A partial file older than a day is a killed backup's and goes; a
+	// fresh one may be a backup in progress and stays.
+	old := filepath.Join(d.Path, "."+Name(base)+".partial")
+	fresh := filepath.Join(d.Path, "."+Name(base.Add(time.Minute))+".partial")
+	for _, p := range []string{old, fresh} {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(old, time.Now().Add(-25*time.Hour), time.Now().Add(-25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	deleted, err = Prune(ctx, d, 2)
+	if err != nil || len(deleted) != 1 || deleted[0] != filepath.Base(old) {
+		t.Errorf("pruned partial files: got %v, %v; want %s", deleted, err, filepath.Base(old))
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("a fresh partial file was removed: %v", err)
+	}
 }
