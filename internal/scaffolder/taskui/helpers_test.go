@@ -136,7 +136,31 @@ func start(t *testing.T, atrium, extra string) *apptest.Server {
 	t.Helper()
 	dir := t.TempDir()
 	writeFiles(t, dir, files)
-	return apptest.StartServer(t, baseConfig(dir, atrium)+extra)
+	s := apptest.StartServer(t, baseConfig(dir, atrium)+extra)
+	waitEntity(t, s.BaseURL, "template/default/slow")
+	return s
+}
+
+// waitEntity waits until the catalog serves an entity (kind/namespace/name).
+// With PostgreSQL, locations may still be processing when the server is
+// ready.
+func waitEntity(t *testing.T, base, ref string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		res, err := http.Get(base + "/api/catalog/entities/by-name/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the catalog has no %s after 30s (HTTP %d)", ref, res.StatusCode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // people are clients of the users of the test catalog.

@@ -10,14 +10,24 @@ import (
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
 )
 
 // TestTaskPageFinishedDemoTask runs the demo's static-website template
-// and reads its task page: every step completed with its log, the progress
+// (on each database) and reads its task page: every step completed with its log, the progress
 // bar full, the output links resolved to the portal, no Cancel or Retry.
 func TestTaskPageFinishedDemoTask(t *testing.T) {
-	s := start(t, "  demo: true\n", "")
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTaskPageFinishedDemoTask(t, db.YAML) })
+	}
+}
+
+func testTaskPageFinishedDemoTask(t *testing.T, dbYAML string) {
+	s := start(t, "  demo: true\n", dbYAML)
 	c := client{t: t, base: s.BaseURL}
+	waitEntity(t, s.BaseURL, "template/default/static-website")
+	waitEntity(t, s.BaseURL, "group/default/platform-team")
 	id := c.create("template:default/static-website", `{"name":"hello-site","owner":"group:default/platform-team"}`)
 	if got := c.waitStatus(id, "completed", "failed"); got.Status != "completed" {
 		t.Fatalf("task status: got %q, want completed", got.Status)
@@ -139,12 +149,19 @@ func readSSE(t *testing.T, c client, path string, hdr map[string]string, fn func
 	}
 }
 
-// TestTaskEventStream follows a running task's page stream: the first
+// TestTaskEventStream follows a running task's page stream (on each
+// database): the first
 // step's log line arrives while the debug:wait step is still running, step
 // states come with their log lines, and the stream ends with the
 // completion. A reconnect with Last-Event-ID replays only what came after.
 func TestTaskEventStream(t *testing.T) {
-	s := start(t, "", "")
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTaskEventStream(t, db.YAML) })
+	}
+}
+
+func testTaskEventStream(t *testing.T, dbYAML string) {
+	s := start(t, "", dbYAML)
 	c := client{t: t, base: s.BaseURL}
 	id := c.create("template:default/slow", `{"seconds":3}`)
 	var events []sseEvent
