@@ -56,6 +56,12 @@ func installEcho(t *testing.T, reg *pluginhosttest.Registry, dir, version string
 // show its health and the registry's matrix, an upgrade while tasks run
 // fails none of them, and a removal takes effect without a restart.
 func TestPluginHostInApp(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testPluginHostInApp(t, db.YAML) })
+	}
+}
+
+func testPluginHostInApp(t *testing.T, dbYAML string) {
 	reg := pluginhosttest.NewRegistry(t)
 	reg.Publish("echo",
 		pluginhosttest.Release{Version: "1.0.0", APIVersions: "^1.0.0", ReleasedAt: "2024-01-01", Binary: pluginhosttest.BuildPlugin(t, "1.0.0", "^1.0.0")},
@@ -83,7 +89,7 @@ atrium:
     healthInterval: 200ms
     memoryLimit: 512MiB
     unmaintainedAfter: { days: 365 }
-`, filepath.Join(dir, "echo.yaml"), pluginDir, reg.URL(), reg.Host(), reg.CAFile))
+`, filepath.Join(dir, "echo.yaml"), pluginDir, reg.URL(), reg.Host(), reg.CAFile)+dbYAML)
 	c := sclient{t: t, base: srv.BaseURL}
 
 	var o pluginhost.Overview
