@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
@@ -65,5 +66,35 @@ atrium:
 	res.Body.Close()
 	if res.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("listed preflight from the flooding address: got %d, want 429", res.StatusCode)
+	}
+}
+
+// TestAnonymousFloodIsRateLimitedBeforeAudit sends state changes without
+// any credentials (the development user acts for them): past the burst
+// they get 429 before the audit log sees them, so the log grows by at most
+// the burst.
+func TestAnonymousFloodIsRateLimitedBeforeAudit(t *testing.T) {
+	const burst, flood = 5, 40
+	srv := apptest.StartServer(t, "atrium:\n  rateLimit:\n    default: { perMinute: 6, burst: 5 }\n")
+	limited := 0
+	for range flood {
+		res, err := http.Post(srv.BaseURL+"/api/catalog/refresh", "application/json", strings.NewReader(`{"entityRef":"component:default/none"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if want := flood - burst - 1; limited < want {
+		t.Errorf("rate-limited requests: got %d, want at least %d", limited, want)
+	}
+	rep, err := srv.App.Audit().Verify(context.Background())
+	if err != nil || !rep.OK() {
+		t.Fatalf("Verify: got %+v %v", rep, err)
+	}
+	if rep.Checked < 1 || rep.Checked > burst+1 {
+		t.Errorf("audit records after %d anonymous requests: got %d, want 1..%d", flood, rep.Checked, burst+1)
 	}
 }

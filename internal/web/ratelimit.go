@@ -66,6 +66,10 @@ func RateLimit(c RateLimitConfig) Middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if charged, _ := r.Context().Value(keyLimited).(bool); charged {
+				next.ServeHTTP(w, r)
+				return
+			}
 			key := ""
 			if c.Principal != nil {
 				key = c.Principal(r)
@@ -80,27 +84,33 @@ func RateLimit(c RateLimitConfig) Middleware {
 	}
 }
 
-// PreflightRateLimit applies c's budgets to CORS preflights, per client IP,
-// ahead of CORS and of the audit log. A preflight never carries
-// credentials, so its caller is anonymous whatever runs later; limiting it
-// first means that a flood of preflights from an unlisted origin gets 429
-// answers, which are not audited, instead of one audit record per refusal.
-// Preflights that CORS answers never reach RateLimit, so none is charged
-// twice.
-func PreflightRateLimit(c RateLimitConfig) Middleware {
+// AnonymousRateLimit applies c's budgets, per client IP, to the requests
+// that carry no credentials at all (no Authorization header, no cookie),
+// CORS preflights among them, ahead of CORS and of the audit log. Such a
+// caller is anonymous whatever runs later, so RateLimit would key it by IP
+// anyway; limiting it first means that a flood of refused preflights, or
+// of unauthenticated requests, gets 429 answers, which are not audited,
+// instead of one audit record per request. RateLimit does not charge these
+// requests again.
+func AnonymousRateLimit(c RateLimitConfig) Middleware {
 	return func(next http.Handler) http.Handler {
 		if c.Limiter == nil {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			preflight := r.Method == http.MethodOptions && r.Header.Get("Origin") != "" &&
-				r.Header.Get("Access-Control-Request-Method") != ""
-			if !preflight || c.allow(w, r, "ip:"+remoteIP(r)) {
+			if r.Header.Get("Authorization") != "" || r.Header.Get("Cookie") != "" {
 				next.ServeHTTP(w, r)
+				return
+			}
+			if c.allow(w, r, "ip:"+remoteIP(r)) {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyLimited, true)))
 			}
 		})
 	}
 }
+
+// keyLimited marks a request AnonymousRateLimit has charged.
+const keyLimited ctxKey = 104
 
 // allow takes a token from every budget of the request for key; when one
 // is empty it answers 429 and returns false.

@@ -75,7 +75,7 @@ func NewServer(p Params) *Server {
 		Recover,
 		withPattern(rm.mux),
 		observeRequests(p.Metrics),
-		PreflightRateLimit(sec.RateLimit), // before the audit log records refused preflights
+		AnonymousRateLimit(sec.RateLimit), // before the audit log records refused anonymous requests
 		orNoop(sec.Audit),
 		SecurityHeaders(sec.Headers),
 		CORS(sec.CORS),
