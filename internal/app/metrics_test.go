@@ -211,3 +211,32 @@ func TestMetricsListen(t *testing.T) {
 		t.Errorf("main server /metrics with a separate listener: got %d, want 404", status)
 	}
 }
+
+// TestMetricsPolicy: a policy rule lets a scraper's service token read
+// /metrics, as docs/operations.md shows.
+func TestMetricsPolicy(t *testing.T) {
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yaml")
+	writeFiles(t, dir, map[string]string{"policy.yaml": `rules:
+  - name: prometheus-scrapes
+    effect: allow
+    permissions: [atrium.admin.operations.read]
+    subjects: ["service:prometheus"]
+`})
+	const token = "prometheus-token-0123456789abcdef"
+	srv := apptest.StartServer(t, fmt.Sprintf(`backend:
+  auth:
+    externalAccess:
+      - type: static
+        options: { token: %s, subject: prometheus }
+atrium:
+  authz: { policies: [%q] }
+`, token, policy))
+	status, fams := scrape(t, srv.BaseURL+"/metrics", token)
+	if status != 200 {
+		t.Fatalf("/metrics as service:prometheus: got %d, want 200", status)
+	}
+	if _, ok := fams["atrium_catalog_relations"]; !ok {
+		t.Error("/metrics lacks atrium_catalog_relations")
+	}
+}
