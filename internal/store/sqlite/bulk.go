@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // buildCacheKiB bounds the write connection's page cache, and with it the
@@ -12,14 +11,15 @@ const buildCacheKiB = 16384
 
 // secondaryIndexes are the indexes a bulk load drops and builds afterwards:
 // the costly ones (about 28 search rows and 6 relation rows per entity, at
-// random places) that no write needs. The cheap indexes that serve the
-// common filters (kind, relations.<type>=<ref>) stay, so that filtered
-// lists stay fast while the index build runs. They must match the
-// migrations; TestSecondaryIndexesMatchMigrations checks.
+// random places) that no write needs, in the order they are built: those
+// of the relations.<type>=<ref> filter and of the search filters first,
+// the one that only deletes use last. The kind index and the relations'
+// own key stay. They must match the migrations;
+// TestSecondaryIndexesMatchMigrations checks.
 var secondaryIndexes = []struct{ name, def string }{
-	{"relations_originating", "relations (originating_ref)"},
 	{"relations_type_target", "relations (type_lower, target_ref, source_ref)"},
 	{"search_key_value", "search (key, value, original, is_min)"},
+	{"relations_originating", "relations (originating_ref)"},
 }
 
 // BulkBegin drops the secondary indexes when the catalog is empty; see
@@ -83,8 +83,8 @@ func (db *DB) BulkEnd(ctx context.Context) error {
 	return nil
 }
 
-// ensureIndexes creates the secondary indexes that are missing, in one
-// transaction, and reports whether any was.
+// ensureIndexes creates the secondary indexes that are missing and reports
+// whether any was.
 func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	have := map[string]bool{}
 	names, err := db.strings(ctx, db.write, "SELECT name FROM sqlite_master WHERE type = 'index'")
@@ -110,16 +110,28 @@ func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 		return false, dbErr(ctx, err, "build indexes")
 	}
 	defer db.write.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -%d", db.writeCacheKiB))
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return false, dbErr(ctx, err, "begin index build")
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, strings.Join(missing, ";\n")); err != nil {
-		return false, dbErr(ctx, err, "build indexes")
-	}
-	if err := tx.Commit(); err != nil {
-		return false, dbErr(ctx, err, "commit index build")
+	// One transaction per index, in the order of secondaryIndexes: each is
+	// used by readers as soon as it is committed, the filter indexes first.
+	for _, stmt := range missing {
+		if err := db.buildIndex(ctx, stmt); err != nil {
+			return false, err
+		}
 	}
 	return true, nil
+}
+
+// buildIndex runs one CREATE INDEX in its own transaction.
+func (db *DB) buildIndex(ctx context.Context, stmt string) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return dbErr(ctx, err, "begin index build")
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
+		return dbErr(ctx, err, "build index")
+	}
+	if err := tx.Commit(); err != nil {
+		return dbErr(ctx, err, "commit index build")
+	}
+	return nil
 }
