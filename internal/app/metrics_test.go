@@ -195,7 +195,25 @@ atrium:
 // TestMetricsListen: atrium.metrics.listen serves /metrics on its own
 // address without credentials, and the main server no longer does.
 func TestMetricsListen(t *testing.T) {
-	srv := apptest.StartServer(t, "atrium:\n  metrics: { listen: '127.0.0.1:0' }\n")
+	srv := apptest.StartServer(t, "atrium:\n  metrics: { listen: '127.0.0.1:0' }\n  rateLimit:\n    default: { perMinute: 1, burst: 2 }\n")
+	if status, _ := scrape(t, srv.BaseURL+"/metrics", ""); status != 404 {
+		t.Errorf("main server /metrics with a separate listener: got %d, want 404", status)
+	}
+	// Past the burst, requests are refused with 429.
+	refused := 0
+	for i := 0; i < 3; i++ {
+		res, err := http.Get(srv.BaseURL + "/api/catalog/entities?limit=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("no request was rate limited")
+	}
 	addr := srv.App.MetricsAddr()
 	if addr == nil {
 		t.Fatal("no metrics listener")
@@ -207,8 +225,8 @@ func TestMetricsListen(t *testing.T) {
 	if _, ok := fams["atrium_catalog_relations"]; !ok {
 		t.Error("separate /metrics lacks atrium_catalog_relations")
 	}
-	if status, _ := scrape(t, srv.BaseURL+"/metrics", ""); status != 404 {
-		t.Errorf("main server /metrics with a separate listener: got %d, want 404", status)
+	if v, ok := fams["atrium_http_rate_limited_total"].find(map[string]string{"route": "GET /api/catalog/entities"}); !ok || v != float64(refused) {
+		t.Errorf("atrium_http_rate_limited_total{route=GET /api/catalog/entities}: got %v %v, want %d", v, ok, refused)
 	}
 }
 
