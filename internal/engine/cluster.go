@@ -71,15 +71,31 @@ func (e *Engine) applyRemote(ev ChangeEvent) {
 // that only serve requests (--role=api) and leave processing to workers.
 func (e *Engine) MarkReady() { e.readyOnce.Do(func() { close(e.ready) }) }
 
-// lead waits for leadership when replicas share the database. Until then
-// the replica serves what the leader stored, so it is ready at once.
+// followerReadyAfter is how long a replica waits for the lead before it
+// declares itself ready to serve what the leading replica stores. A free
+// lock is taken at once, so a lone replica still becomes ready only after
+// its first processing pass.
+const followerReadyAfter = 2 * time.Second
+
+// lead waits for leadership when replicas share the database.
 func (e *Engine) lead(ctx context.Context) (context.Context, func(), error) {
 	if e.cluster == nil {
 		return ctx, func() {}, nil
 	}
-	e.MarkReady()
-	e.log.Info("waiting to lead catalog processing (another replica may be leading)")
+	got := make(chan struct{})
+	go func() {
+		t := time.NewTimer(followerReadyAfter)
+		defer t.Stop()
+		select {
+		case <-got:
+		case <-ctx.Done():
+		case <-t.C:
+			e.log.Info("another replica leads catalog processing; serving what it stores")
+			e.MarkReady()
+		}
+	}()
 	lctx, release, err := e.cluster.Lead(ctx)
+	close(got)
 	if err != nil {
 		return nil, nil, err
 	}
