@@ -27,6 +27,8 @@ const usage = `Usage:
   atrium secrets rotate --config FILE      re-seal stored secrets with the newest atrium.secrets.keys key
   atrium policy test [--admin REF]... POLICY.yaml CASES.yaml
                                            check a policy against expected decisions; exit 1 on a mismatch
+  atrium policy refresh --url URL [--token-env VAR]
+                                           make a running Atrium read its policy files and URLs again
   atrium template dry-run TEMPLATE.yaml [--values VALUES.yaml] [--out DIR]
                                            run a software template without publishing; print its log
   atrium plugin search [TEXT] | info ID | install ID[@VERSION] | upgrade ID | remove ID | list [--config FILE]...

@@ -17,10 +17,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// policyCommand runs `atrium policy test`.
+// policyCommand runs `atrium policy test` and `atrium policy refresh`.
 func policyCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "refresh" {
+		return policyRefresh(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "test" {
-		return usagef("policy needs a subcommand: test")
+		return usagef("policy needs a subcommand: test or refresh")
 	}
 	fs := flag.NewFlagSet("policy test", flag.ContinueOnError)
 	fs.SetOutput(stderr)
