@@ -101,7 +101,7 @@ func poll(t *testing.T, ctx context.Context, what, expr string) {
 // TestBrowserCreate is a person creating a service: open the gallery,
 // choose a template, fill in the first page with a mistake, pick the owner
 // from the suggestions, fix the mistake, fill in the second page, review,
-// create, and land on the task's page.
+// create, follow the task live on its page, and open the new component.
 func TestBrowserCreate(t *testing.T) {
 	s := start(t, "")
 	c := client{t: t, base: s.BaseURL}
@@ -164,6 +164,21 @@ func TestBrowserCreate(t *testing.T) {
 	got := c.waitStatus(id, "completed", "failed")
 	if got.Status != "completed" || got.Spec.Parameters["name"] != "parcel-web" || got.Spec.Parameters["port"] != float64(9191) {
 		t.Errorf("task %s: status %s (%s), parameters %v", id, got.Status, got.State.Error, got.Spec.Parameters)
+	}
+
+	// The task page follows the run live: without a reload it shows every
+	// step's log and, at the end, the output links; "Open in catalog" leads
+	// to the new component.
+	poll(t, ctx, "the task page shows completion", `document.getElementById("task-status").dataset.status === "completed"`)
+	poll(t, ctx, "the steps' logs are on the page", `[...document.querySelectorAll("li.task-step pre.task-log")].some(p => p.textContent.trim() !== "")`)
+	shot(t, ctx, "task-done")
+	do(t, ctx, "open the new component", chromedp.Click(chromedp.CSS(`#task-output a[data-kind="entity"]`)),
+		chromedp.WaitVisible(chromedp.CSS("main h1")))
+	if loc := waitLocation(t, ctx, "/catalog/"); !strings.HasSuffix(loc, "/catalog/default/component/parcel-web") {
+		t.Errorf("Open in catalog went to %q, want /catalog/default/component/parcel-web", loc)
+	}
+	if h := mustText(t, ctx, "main h1"); !strings.Contains(h, "parcel-web") {
+		t.Errorf("the entity page's heading is %q", h)
 	}
 }
 
