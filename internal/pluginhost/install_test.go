@@ -3,8 +3,11 @@ package pluginhost
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -177,5 +180,50 @@ func TestFetcherRefuses(t *testing.T) {
 	}
 	if got, _ := resolve(idx.Source, "hello-1.0.0"); got != filepath.Join(dir, "hello-1.0.0") {
 		t.Errorf("relative artifact: got %s", got)
+	}
+}
+
+func TestInstallFromLocalIndex(t *testing.T) {
+	dir := t.TempDir()
+	bin := []byte("#!/bin/sh\n")
+	sum := sha256.Sum256(bin)
+	if err := os.WriteFile(filepath.Join(dir, "echo-1.0.0"), bin, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	index := "plugins:\n  - id: echo\n    versions:\n      - version: 1.0.0\n        apiVersions: ^1\n        releasedAt: 2026-01-01\n        platforms:\n          " +
+		Platform + ": { url: echo-1.0.0, sha256: " + hex.EncodeToString(sum[:]) + " }\n"
+	if err := os.WriteFile(filepath.Join(dir, "index.yaml"), []byte(index), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f := &Fetcher{}
+	idx, err := f.LoadIndex(context.Background(), filepath.Join(dir, "index.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := idx.Plugin("echo")
+	store := &Store{Dir: filepath.Join(dir, "plugins")}
+	m, err := store.Install(context.Background(), InstallParams{Index: idx, Entry: e, Release: &e.Versions[0], API: semver.MustParse("1.0.0"), Platform: Platform, Fetcher: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Source != filepath.Join(dir, "echo-1.0.0") {
+		t.Errorf("source: %s", m.Source)
+	}
+	if st, _ := os.Stat(m.Path); st.Mode().Perm() != 0o755 {
+		t.Errorf("mode: %s", st.Mode().Perm())
+	}
+}
+
+func TestFetcherRedirects(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://elsewhere.example.com/index.yaml", http.StatusFound)
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	f := &Fetcher{AllowedHosts: []string{strings.TrimPrefix(srv.URL, "https://")}, RootCAs: pool}
+	_, err := f.LoadIndex(context.Background(), srv.URL+"/index.yaml")
+	if err == nil || !strings.Contains(err.Error(), "host elsewhere.example.com is not in atrium.pluginHost.allowedHosts") {
+		t.Errorf("redirect to another host: got %v", err)
 	}
 }
