@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/heavy"
 	"github.com/atrium-portal/atrium/internal/metrics"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
@@ -100,6 +101,9 @@ type App struct {
 	// Options.Plugins.
 	pluginSet    pluginSet
 	extraPlugins []plugin.Plugin
+
+	// heavy bounds heavy operations (limits.go).
+	heavy *heavy.Limiter
 }
 
 // New opens the store, applies migrations, builds the engine and the web
@@ -184,6 +188,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	if a.heavy, err = a.heavyLimiter(); err != nil {
+		return nil, err
+	}
 	if err = a.scheduleBackups(); err != nil {
 		return nil, err
 	}
@@ -207,6 +214,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		RequestTimeout:  lim.RequestTimeout,
 		MaxHeaderBytes:  lim.MaxHeaderBytes,
 		Metrics:         a.metrics,
+		Heavy:           heavyMiddleware(a.heavy),
 	})
 	a.http = srv.HTTPServer()
 	if a.role == RoleWorker {
@@ -252,6 +260,7 @@ func (a *App) engineConfig() (engine.Config, error) {
 		EntityCacheBytes:     orOff(cfg.Atrium.Cache.Entities),
 		Limits: engine.Limits{
 			MaxEntitiesPerLocation: cfg.Atrium.Limits.MaxEntitiesPerLocation,
+			MaxEntities:            cfg.Atrium.Limits.MaxEntities,
 			MaxEntityBytes:         int(cfg.Atrium.Limits.MaxEntityBytes),
 			Parse:                  catalog.Limits{MaxDocumentBytes: int(cfg.Atrium.Limits.MaxFileBytes)},
 		},

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/techdocs"
 	"github.com/atrium-portal/atrium/internal/web/ui"
 )
@@ -16,7 +17,7 @@ func (a *App) docs(portal *ui.UI) *ui.Docs {
 	svc := techdocs.New(techdocs.Params{Catalog: a.catalog, Logger: a.log, Limits: techdocs.Limits{
 		MaxFiles: td.MaxFiles, MaxFileBytes: td.MaxFileBytes, MaxSiteBytes: td.MaxSiteBytes,
 		MaxConcurrentBuilds: td.MaxConcurrentBuilds, MaxSites: td.MaxSites,
-	}})
+	}, Acquire: a.heavyAcquirer(config.HeavyTechDocs)})
 	ctx, cancel := context.WithCancel(context.Background())
 	events, stop := a.engine.Subscribe(64)
 	go svc.Follow(ctx, events)

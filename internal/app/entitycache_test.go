@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +51,34 @@ func TestEntityCacheUnderAuthorization(t *testing.T) {
 	}
 	if code := call(t, s, sam, "GET", byName, "", &vault); code != 200 {
 		t.Fatalf("sam again: got %d, want 200", code)
+	}
+}
+
+// TestUpdateLocationNeedsUnconditionalPermissions checks PUT
+// /locations/{id} under the example policy: owners may register and
+// unregister their locations, but not point one at another target.
+func TestUpdateLocationNeedsUnconditionalPermissions(t *testing.T) {
+	s, jane, _, dir := authzServer(t)
+	var created struct {
+		Location struct{ ID string } `json:"location"`
+	}
+	mine := fmt.Sprintf(`{"type":"file","target":%q}`, filepath.Join(dir, "mine.yaml"))
+	if code := call(t, s, jane, "POST", "/api/catalog/locations", mine, &created); code != 201 {
+		t.Fatalf("jane registers team-a's location: got %d, want 201", code)
+	}
+	var errBody struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	theirs := fmt.Sprintf(`{"type":"file","target":%q}`, filepath.Join(dir, "theirs.yaml"))
+	code := call(t, s, jane, "PUT", "/api/catalog/locations/"+created.Location.ID, theirs, &errBody)
+	if code != 403 || !strings.Contains(errBody.Error.Message, "updating a location needs the permission on every entity") {
+		t.Fatalf("jane moves her location: got %d %q, want 403", code, errBody.Error.Message)
+	}
+	var loc struct{ Target string }
+	if code := call(t, s, jane, "GET", "/api/catalog/locations/"+created.Location.ID, "", &loc); code != 200 || !strings.HasSuffix(loc.Target, "mine.yaml") {
+		t.Fatalf("the location after the refusal: got %d %+v, want it unchanged", code, loc)
+	}
+	if code := call(t, s, jane, "GET", "/api/catalog/entities/by-name/component/default/reg-team-a", "", nil); code != 200 {
+		t.Fatalf("the location's entity after the refusal: got %d, want 200", code)
 	}
 }

@@ -157,6 +157,8 @@ type Atrium struct {
 	Backup Backup
 	// Metrics configures the Prometheus endpoint (atrium.metrics).
 	Metrics Metrics
+	// Tracing configures OpenTelemetry traces over OTLP (atrium.tracing).
+	Tracing Tracing
 }
 
 // Limits bound what one request or one location may cost.
@@ -186,6 +188,11 @@ type Limits struct {
 	// PluginCardTimeout bounds rendering one plugin entity card on an
 	// entity page (0: 2s); a slower card shows as unavailable.
 	PluginCardTimeout time.Duration
+	// MaxEntities bounds the whole catalog (0: no limit): ingestion refuses
+	// new entities beyond it, with a status error on their Location.
+	MaxEntities int
+	// Heavy bounds concurrent heavy operations, by kind (HeavyKinds).
+	Heavy map[string]Heavy
 }
 
 //go:embed default.yaml
@@ -309,6 +316,7 @@ func defaults() *Config {
 			Metrics:              metricsDefaults(),
 			Cache:                cacheDefaults(),
 			PluginHost:           pluginHostDefaults(),
+			Tracing:              tracingDefaults(),
 			Limits: Limits{
 				MaxEntitiesPerLocation: 100_000,
 				MaxEntityBytes:         1 << 20,
@@ -321,6 +329,8 @@ func defaults() *Config {
 				RequestTimeout:         60 * time.Second,
 				ShutdownTimeout:        15 * time.Second,
 				MaxHeaderBytes:         64 << 10,
+				MaxEntities:            1_000_000,
+				Heavy:                  heavyDefaults(),
 			},
 		},
 	}
@@ -677,6 +687,7 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"metrics":    func(v *node, p string) { d.metrics(v, p, &a.Metrics) },
 		"cache":      func(v *node, p string) { d.cache(v, p, &a.Cache) },
 		"pluginHost": func(v *node, p string) { d.pluginHost(v, p, &a.PluginHost) },
+		"tracing":    func(v *node, p string) { d.tracing(v, p, &a.Tracing) },
 	})
 }
 
@@ -694,6 +705,8 @@ func (d *decoder) limits(n *node, path string, l *Limits) {
 		"shutdownTimeout":        func(v *node, p string) { d.duration(v, p, &l.ShutdownTimeout) },
 		"maxHeaderBytes":         func(v *node, p string) { d.integer(v, p, 1024, 16<<20, &l.MaxHeaderBytes) },
 		"pluginCardTimeout":      func(v *node, p string) { d.duration(v, p, &l.PluginCardTimeout) },
+		"maxEntities":            func(v *node, p string) { d.integer(v, p, 0, 1_000_000_000, &l.MaxEntities) },
+		"heavy":                  func(v *node, p string) { d.heavy(v, p, &l.Heavy) },
 	})
 	for _, c := range []struct {
 		name string

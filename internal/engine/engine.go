@@ -46,6 +46,8 @@ type Limits struct {
 	Parse catalog.Limits
 	// MaxLocationDepth is how deep Location entities may nest. Default 8.
 	MaxLocationDepth int
+	// MaxEntities bounds the whole catalog; 0 means no limit (growth.go).
+	MaxEntities int
 }
 
 // DefaultLimits returns the limits used when none are configured.

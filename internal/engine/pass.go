@@ -136,6 +136,7 @@ type pass struct {
 	retries  []*unit              // files whose remembered results were stale
 	inflight *pendingWrite
 	written  []string
+	total    int // entities in the catalog, counted at the first new one (growth.go); -1 before
 	// dry-run output
 	entities []*catalog.Entity
 	problems []Problem
@@ -161,6 +162,7 @@ func (e *Engine) runPass(ctx context.Context, spec passSpec) (*pass, error) {
 		edges:    map[string][]string{},
 		rejected: map[string]bool{},
 		tracks:   map[*unit]*unitTrack{},
+		total:    -1,
 	}
 	err := p.run(ctx)
 	if werr := p.wait(); err == nil {

@@ -100,6 +100,13 @@ func (p *pass) flush(ctx context.Context, batch []*docResult) error {
 			p.refuse(r)
 			continue
 		}
+		if !exists {
+			if ok, err := p.admit(ctx, r); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+		}
 		p.addEdge(r.u.parent, r.ref)
 		if r.entity == nil || len(errs) > 0 {
 			p.spoil(r.u)

@@ -52,6 +52,10 @@ type Params struct {
 	Catalog engine.Catalog
 	Limits  Limits
 	Logger  *slog.Logger
+	// Acquire, when set, is called before each build and may refuse it
+	// (atrium.limits.heavy.techdocs: 503 with Retry-After); the function
+	// it returns ends the build's slot.
+	Acquire func(ctx context.Context) (release func(), err error)
 }
 
 // Service builds, caches and searches documentation sites.
@@ -60,6 +64,9 @@ type Service struct {
 	lim    Limits
 	log    *slog.Logger
 	builds chan struct{}
+	// acquire, when set, takes a slot for a build from the process's
+	// limiter of heavy operations (Params.Acquire).
+	acquire func(ctx context.Context) (func(), error)
 
 	mu       sync.Mutex
 	sites    map[string]*Site
@@ -99,6 +106,7 @@ func New(p Params) *Service {
 	return &Service{
 		cat: p.Catalog, lim: lim, log: log,
 		builds:   make(chan struct{}, lim.MaxConcurrentBuilds),
+		acquire:  p.Acquire,
 		sites:    map[string]*Site{},
 		used:     map[string]time.Time{},
 		inflight: map[string]*call{},
@@ -205,6 +213,13 @@ func (s *Service) Site(ctx context.Context, ref string) (*Site, error) {
 }
 
 func (s *Service) build(ctx context.Context, ref catalog.Ref, dir, key string) (*Site, error) {
+	if s.acquire != nil {
+		release, err := s.acquire(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	select {
 	case s.builds <- struct{}{}:
 	case <-ctx.Done():

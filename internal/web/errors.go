@@ -8,9 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/heavy"
 )
 
 // StatusOf returns the HTTP status for an error kind. This is the only
@@ -98,6 +101,9 @@ func WriteHTMLError(w http.ResponseWriter, r *http.Request, err error, page Erro
 func writeError(w http.ResponseWriter, r *http.Request, err error, page ErrorPageFunc) {
 	fe := Classify(err)
 	status := StatusOf(fe.Kind)
+	if d, ok := heavy.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+	}
 	log := Logger(r.Context())
 	level := slog.LevelDebug
 	if status >= 500 {

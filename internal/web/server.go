@@ -35,6 +35,12 @@ type Params struct {
 	MaxHeaderBytes int
 	// Metrics, when set, observes every request (route, status, latency).
 	Metrics RequestObserver
+	// Heavy, when set, bounds heavy operations after authentication
+	// (LimitHeavy).
+	Heavy Middleware
+	// Trace, when set, builds the middleware that traces each request; it
+	// is given the function naming a request's route pattern.
+	Trace func(route func(*http.Request) string) Middleware
 }
 
 // Server is Atrium's HTTP handler with its middleware.
@@ -66,9 +72,17 @@ func NewServer(p Params) *Server {
 		authn = func(h http.Handler) http.Handler { return h }
 	}
 	sec := p.Security
+	var trace Middleware
+	if p.Trace != nil {
+		trace = p.Trace(func(r *http.Request) string {
+			_, pattern := rm.mux.Handler(r)
+			return pattern
+		})
+	}
 	h := Chain(rm.mux,
 		TrustProxy(sec.TrustProxy),
 		WithRequestID(p.Logger),
+		orNoop(trace), // before the access log, so its line carries the trace id
 		withRedact(sec.Redact),
 		WithErrorPage(p.ErrorPage),
 		AccessLog,
@@ -86,6 +100,7 @@ func NewServer(p Params) *Server {
 		orNoop(sec.AuditPrincipal),
 		RateLimit(sec.RateLimit),
 		CSRF(sec.CSRF),
+		orNoop(p.Heavy),
 	)
 	return &Server{handler: h, p: p, mux: rm, public: public}
 }
