@@ -7,10 +7,10 @@ type Cache struct {
 	// Entities is the byte budget of the cache of final entity JSON that
 	// serves lookups by name and uid; 0 turns it off.
 	Entities int64
-	// MaxAge bounds how long a cached read (entities, facet counts) is
-	// served while nothing is written through this process: it bounds how
-	// stale a read can be after another replica writes to a shared
-	// database. 0 turns the read caches off.
+	// MaxAge bounds how long a cached read (entities, facet counts, list
+	// totals) is served while nothing is written through this process: it
+	// bounds how stale a read can be after another replica writes to a
+	// shared database. 0 turns the read caches off.
 	MaxAge time.Duration
 }
 
