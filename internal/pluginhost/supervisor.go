@@ -562,11 +562,21 @@ func (s *Supervisor) call(ctx context.Context, what string, timed, long bool, f 
 	elapsed := time.Since(start)
 	callerGone := ctx.Err() != nil
 	if err != nil && !callerGone {
+		// A plugin's own errors keep their kind (invalid input, not
+		// found, …); only what may be a broken connection is worth
+		// waiting a moment for the process's exit to be noticed.
+		k := fault.KindOf(err)
+		transport := k == fault.Unavailable || k == fault.Internal
+		stopped := func() error {
+			return fault.Wrap(fault.Unavailable, err, "plugin %s stopped during the call to %s; it is being restarted", s.id, what)
+		}
 		switch {
-		case g.exited(200 * time.Millisecond):
-			err = fault.Wrap(fault.Unavailable, err, "plugin %s stopped during the call to %s; it is being restarted", s.id, what)
+		case g.exited(0):
+			err = stopped()
 		case timed && errors.Is(cctx.Err(), context.DeadlineExceeded):
 			err = fault.Wrap(fault.Unavailable, err, "plugin %s did not answer %s within %s (atrium.pluginHost.callTimeout)", s.id, what, timeout)
+		case transport && g.exited(200*time.Millisecond):
+			err = stopped()
 		case !long && g.ctx.Err() != nil:
 			err = fault.Wrap(fault.Unavailable, err, "plugin %s was replaced during the call to %s", s.id, what)
 		}

@@ -277,3 +277,22 @@ func TestSupervisorSwapFailureKeepsOld(t *testing.T) {
 		t.Errorf("stats: version %s, last error %q", st.Version, st.LastError)
 	}
 }
+
+// TestSupervisorPluginErrorsKeepTheirKind: an error the plugin returns
+// reaches the caller as it was, at once, and counts as an error.
+func TestSupervisorPluginErrorsKeepTheirKind(t *testing.T) {
+	s := newTestSupervisor(t, &procLauncher{mode: "echo"}, testLimits(), &recorder{})
+	start := time.Now()
+	err := s.call(context.Background(), "processor p", true, false, func(context.Context, *generation) error {
+		return fault.New(fault.Invalid, "spec.owner is missing")
+	})
+	if !fault.Is(err, fault.Invalid) || err.Error() != "spec.owner is missing" {
+		t.Errorf("got %v, want the plugin's own error", err)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("a plugin's error took %s to come back", d)
+	}
+	if st := s.Stats(); st.Calls != 1 || st.Errors != 1 || st.State != StateRunning {
+		t.Errorf("stats: %+v", st)
+	}
+}
