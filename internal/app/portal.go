@@ -10,6 +10,7 @@ func (a *App) portal() (*ui.UI, error) {
 		Catalog:   a.catalog,
 		Logger:    a.log,
 		Subscribe: a.engine.Subscribe,
+		Recent:    a.store.EntityRecent,
 		ReadOnly:  a.cfg.Catalog.Readonly,
 		Cards:     a.pluginCards,
 		Limits:    ui.Limits{CardTimeout: a.cfg.Atrium.Limits.PluginCardTimeout},

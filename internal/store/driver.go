@@ -61,6 +61,9 @@ type Driver interface {
 	EntityCount(ctx context.Context) (map[string]int, error)
 	// EntityRefsAll pages through every ref, in ref order, after the given one.
 	EntityRefsAll(ctx context.Context, after string, limit int) ([]string, error)
+	// EntityRecent returns the refs of the limit most recently written
+	// entities, newest first.
+	EntityRecent(ctx context.Context, limit int) ([]string, error)
 
 	// EdgeReplace sets the children a parent emitted (a parent is an entity
 	// ref, or a provider key such as "provider:config"), and returns the

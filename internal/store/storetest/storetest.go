@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"GetByRefs", testGetByRefs},
 		{"Delete", testDelete},
 		{"CountAndRefs", testCountAndRefs},
+		{"Recent", testRecent},
 		{"Edges", testEdges},
 		{"Locations", testLocations},
 	}

@@ -35,6 +35,10 @@ type Params struct {
 	// Subscribe delivers the engine's change events (engine.Engine.Subscribe).
 	// Nil disables live updates.
 	Subscribe func(buffer int) (<-chan engine.ChangeEvent, func())
+	// Recent returns the refs of the most recently written entities, newest
+	// first (store.Driver.EntityRecent), so that the home page's "Recently
+	// changed" survives restarts. Nil lists only changes since start.
+	Recent func(ctx context.Context, limit int) ([]string, error)
 	// Nav adds items to the navigation after the portal's own ones, for
 	// pages other packages serve (tokens, permissions, audit).
 	Nav []NavItem
@@ -149,7 +153,7 @@ func New(p Params) (*UI, error) {
 		var ctx context.Context
 		ctx, u.stop = context.WithCancel(context.Background())
 		u.recent = &recent{max: 50}
-		go u.recent.follow(ctx, p.Subscribe, u.facets.invalidate)
+		go u.recent.follow(ctx, p.Subscribe, p.Recent, p.Logger, u.facets.invalidate)
 	}
 	return u, nil
 }
