@@ -42,11 +42,13 @@ func (a *App) startPluginHost(ctx context.Context) error {
 		},
 	})
 	h.Load(ctx)
-	// The supervisors stand in for the plugins: loadPlugins wires their
-	// components like a built-in's, and the components follow restarts and
-	// upgrades.
+	// The supervisors of the plugins that started stand in for them:
+	// loadPlugins wires their components like a built-in's, and the
+	// components follow restarts and upgrades. One that did not start has
+	// no Info (configuration schema, components) to wire yet; it is
+	// retried with backoff and wired at the next start.
 	for _, s := range h.Plugins() {
-		if s.Stats().State != pluginhost.StateDisabled {
+		if st := s.Stats().State; st == pluginhost.StateRunning || st == pluginhost.StateDegraded {
 			a.extraPlugins = append(a.extraPlugins, s)
 			s.MarkWired()
 		}
