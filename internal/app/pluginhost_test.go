@@ -202,3 +202,41 @@ func findStats(list []pluginhost.Stats, id string) *pluginhost.Stats {
 	}
 	return nil
 }
+
+// TestPluginHostBrokenPluginAtStart: an installed plugin that cannot start
+// does not stop Atrium, even with a configuration; it is shown crashed
+// with its error and retried.
+func TestPluginHostBrokenPluginAtStart(t *testing.T) {
+	reg := pluginhosttest.NewRegistry(t)
+	reg.Publish("echo", pluginhosttest.Release{Version: "1.0.0", APIVersions: "^1.0.0", Binary: []byte("#!/bin/sh\nexit 3\n")})
+	pluginDir := filepath.Join(t.TempDir(), "plugins")
+	installEcho(t, reg, pluginDir, "1.0.0")
+	srv := apptest.StartServer(t, fmt.Sprintf(`atrium:
+  pluginHost:
+    directory: %q
+    startTimeout: 2s
+    restart: { initialBackoff: 100ms, maxBackoff: 200ms }
+plugins:
+  echo:
+    config: { leak: false }
+`, pluginDir))
+	c := sclient{t: t, base: srv.BaseURL}
+	var o pluginhost.Overview
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.json("GET", "/api/plugins", nil, 200, &o)
+		if e := findStats(o.Plugins, "echo"); e != nil && e.Restarts == 0 && e.Failures >= 2 {
+			if e.State != pluginhost.StateCrashed && e.State != pluginhost.StateStarting || e.Wired || e.LastError == "" {
+				t.Errorf("echo: %+v", e)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no retries seen: %+v", findStats(o.Plugins, "echo"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if o.Registry.Error == "" {
+		t.Error("no registry configured, and the overview does not say so")
+	}
+}
