@@ -143,6 +143,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	if err = a.observeReads(&ecfg); err != nil {
+		return nil, err
+	}
 	if a.engine, err = engine.New(ecfg); err != nil {
 		return nil, err
 	}

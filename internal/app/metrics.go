@@ -25,16 +25,19 @@ import (
 // operations page.
 const operationsPermission = "atrium.admin.operations.read"
 
-// Metrics returns the process's metrics registry (nil with NoServer), for
-// packages that register their own collectors at wiring time.
+// Metrics returns the process's metrics registry, for packages that
+// register their own collectors at wiring time.
 func (a *App) Metrics() *metrics.Registry { return a.metrics }
 
 // observe builds the metrics registry with Atrium's collectors and returns
 // the routes serving /metrics on the main server (none when
 // atrium.metrics.listen names a separate address, which it then serves).
 func (a *App) observe() (func(web.Mux), error) {
-	reg := metrics.New()
-	a.metrics = reg
+	// observeReads may have made the registry already.
+	if a.metrics == nil {
+		a.metrics = metrics.New()
+	}
+	reg := a.metrics
 	mc := a.cfg.Atrium.Metrics
 	q, err := a.metricsQuerier()
 	if err != nil {

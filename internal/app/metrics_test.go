@@ -165,6 +165,9 @@ atrium:
 		{"atrium_catalog_entities_with_errors", nil, 0},
 		{"atrium_catalog_files_parsed_total", nil, 1},
 		{"atrium_catalog_changes_total", map[string]string{"change": "upsert"}, 1},
+		{"atrium_catalog_reads_total", map[string]string{"type": "file", "outcome": "ok"}, 5},
+		{"atrium_catalog_read_duration_seconds", map[string]string{"type": "file"}, 5},
+		{"atrium_catalog_last_read_timestamp_seconds", nil, 1e9},
 		{"atrium_db_connections_max", nil, 1},
 		{"atrium_db_connections", map[string]string{"state": "idle"}, 0},
 		{"atrium_backup_last_success_timestamp_seconds", nil, 1e9},
@@ -195,7 +198,9 @@ atrium:
 // TestMetricsListen: atrium.metrics.listen serves /metrics on its own
 // address without credentials, and the main server no longer does.
 func TestMetricsListen(t *testing.T) {
-	srv := apptest.StartServer(t, "atrium:\n  metrics: { listen: '127.0.0.1:0' }\n  rateLimit:\n    default: { perMinute: 1, burst: 2 }\n")
+	missing := filepath.Join(t.TempDir(), "missing.yaml")
+	srv := apptest.StartServer(t, "catalog:\n  locations: [{ type: file, target: '"+missing+"' }]\n"+
+		"atrium:\n  metrics: { listen: '127.0.0.1:0' }\n  rateLimit:\n    default: { perMinute: 1, burst: 2 }\n")
 	if status, _ := scrape(t, srv.BaseURL+"/metrics", ""); status != 404 {
 		t.Errorf("main server /metrics with a separate listener: got %d, want 404", status)
 	}
@@ -224,6 +229,9 @@ func TestMetricsListen(t *testing.T) {
 	}
 	if _, ok := fams["atrium_catalog_relations"]; !ok {
 		t.Error("separate /metrics lacks atrium_catalog_relations")
+	}
+	if v, ok := fams["atrium_catalog_reads_total"].find(map[string]string{"type": "file", "outcome": "error"}); !ok || v < 1 {
+		t.Errorf("atrium_catalog_reads_total{type=file,outcome=error} for a missing file: got %v %v", v, ok)
 	}
 	if v, ok := fams["atrium_http_rate_limited_total"].find(map[string]string{"route": "GET /api/catalog/entities"}); !ok || v != float64(refused) {
 		t.Errorf("atrium_http_rate_limited_total{route=GET /api/catalog/entities}: got %v %v, want %d", v, ok, refused)

@@ -99,7 +99,7 @@ func (e *CorruptError) Error() string {
 
 // extract reads the archive r into dir, checking every member against the
 // manifest, and returns the manifest. Nothing outside dir is written.
-func extract(name string, r io.Reader, dir string, maxBytes int64) (*Manifest, error) {
+func extract(name string, r io.Reader, dir string, maxBytes int64) (m *Manifest, err error) {
 	corrupt := func(member, format string, args ...any) error {
 		return &CorruptError{Backup: name, Member: member, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -165,17 +165,25 @@ func extract(name string, r io.Reader, dir string, maxBytes int64) (*Manifest, e
 		}
 		got[clean] = Member{Name: clean, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
 	}
-	// Reading to the end checks the gzip trailer (CRC-32 and length).
-	if _, err := io.Copy(io.Discard, gz); err != nil {
-		return nil, corrupt(last, "after it: %v", err)
-	}
+	// Reading to the end checks the gzip trailer (CRC-32 and length); a
+	// member whose checksum differs names the damage more precisely, so
+	// the trailer's verdict comes last.
+	_, trailerErr := io.Copy(io.Discard, gz)
 	if manifest == nil {
+		if trailerErr != nil {
+			return nil, corrupt(last, "after it: %v", trailerErr)
+		}
 		return nil, corrupt(ManifestName, "is missing: the backup is incomplete")
 	}
-	m, err := parseManifest(manifest)
+	m, err = parseManifest(manifest)
 	if err != nil {
 		return nil, corrupt(ManifestName, "%v", err)
 	}
+	defer func() {
+		if trailerErr != nil && err == nil {
+			m, err = nil, corrupt(last, "after it: %v", trailerErr)
+		}
+	}()
 	for _, want := range m.Members {
 		have, ok := got[want.Name]
 		if !ok {
