@@ -275,9 +275,16 @@ func (s *Supervisor) setDesired(spec Spec) {
 	}
 }
 
+// checkHealth checks every plugin on its own goroutine: a memory restart
+// (which drains calls) must not hold up the others' checks.
 func (h *Host) checkHealth(ctx context.Context) {
 	for _, s := range h.Plugins() {
-		s.CheckHealth(ctx)
+		if s.checking.CompareAndSwap(false, true) {
+			go func() {
+				defer s.checking.Store(false)
+				s.CheckHealth(ctx)
+			}()
+		}
 	}
 	h.writeStatus()
 }

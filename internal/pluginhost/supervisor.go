@@ -117,6 +117,8 @@ type Supervisor struct {
 	wired bool
 
 	stats callStats
+	// checking is set while the host's health check of this plugin runs.
+	checking atomic.Bool
 }
 
 var _ plugin.Plugin = (*Supervisor)(nil)
