@@ -27,6 +27,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/tracing"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/api"
 	"github.com/atrium-portal/atrium/plugin"
@@ -104,6 +105,8 @@ type App struct {
 
 	// heavy bounds heavy operations (limits.go).
 	heavy *heavy.Limiter
+	// tracer exports traces (tracing.go); nil without atrium.tracing.
+	tracer *tracing.Provider
 }
 
 // New opens the store, applies migrations, builds the engine and the web
@@ -126,6 +129,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		}
 	}()
 	a.initSecrets(ctx)
+	if err = a.startTracing(ctx); err != nil {
+		return nil, err
+	}
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration", "warning", w)
 	}
@@ -143,6 +149,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err != nil {
 		return nil, err
 	}
+	a.traceStore(&ecfg)
 	if err = a.observeReads(&ecfg); err != nil {
 		return nil, err
 	}
@@ -218,6 +225,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		MaxHeaderBytes:  lim.MaxHeaderBytes,
 		Metrics:         a.metrics,
 		Heavy:           heavyMiddleware(a.heavy),
+		Trace:           a.traceRequests(),
 	})
 	a.http = srv.HTTPServer()
 	if a.role == RoleWorker {

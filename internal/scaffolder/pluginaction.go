@@ -8,8 +8,11 @@ import (
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/pluginhost/rpc"
+	"github.com/atrium-portal/atrium/internal/tracing"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -54,7 +57,9 @@ func (p *pluginAction) Run(ctx context.Context, ac ActionContext) error {
 		TaskID: ac.TaskID, User: ac.User, Input: ac.Input, Workspace: ac.WorkspacePath,
 		Secrets: ac.Secrets, TemplateBaseURL: ac.TemplateBaseURL, DryRun: ac.DryRun,
 	}
+	ctx, span := tracing.StartSpan(ctx, "plugin.action "+p.a.ID(), attribute.String("atrium.plugin", p.pluginID))
 	err := p.a.Run(ctx, req, &taskReporter{ac: ac})
+	tracing.End(span, err)
 	if err != nil && ctx.Err() == nil {
 		return rpc.Fault(p.pluginID, err)
 	}

@@ -9,9 +9,12 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/tracing"
 )
 
 var errCancelled = errors.New("task cancelled")
@@ -348,7 +351,11 @@ func (r *run) step(ctx context.Context, step *StepSpec) (err error) {
 		if r.spec.User != nil {
 			ac.User = r.spec.User.Ref
 		}
-		if err := action.Run(sctx, ac); err != nil {
+		sctx, span := tracing.StartSpan(sctx, "scaffolder.step "+step.Action,
+			attribute.String("atrium.task_id", r.id), attribute.String("atrium.step_id", step.ID))
+		err = action.Run(sctx, ac)
+		tracing.End(span, err)
+		if err != nil {
 			if sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 				return nil, fmt.Errorf("step timed out after %s", r.s.p.StepTimeout)
 			}
