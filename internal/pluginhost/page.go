@@ -52,15 +52,15 @@ var pageTemplate = template.Must(template.New("plugins").Funcs(pageFuncs).Parse(
 {{if .Plugins}}<div class="table-wrap card"><table class="list cards" id="plugins">
 <thead><tr><th scope="col">Plugin</th><th scope="col">State</th><th scope="col">Uptime</th><th scope="col">Restarts</th><th scope="col">Memory</th><th scope="col">Calls</th><th scope="col">Latency (avg / p95)</th><th scope="col">Error rate</th><th scope="col">Last error</th></tr></thead>
 <tbody>{{range .Plugins}}<tr id="plugin-{{.ID}}" data-state="{{.State}}" data-kind="{{.Kind}}">
-<td><strong>{{.ID}}</strong> {{.Version}} <span class="badge">{{.Kind}}</span>{{if and (eq .Kind "external") (not .Wired)}} <span class="badge info not-wired" title="installed while Atrium runs: it runs and is supervised; its actions, providers and processors are wired into the catalog and the scaffolder at the next start">wired at next start</span>{{end}}{{if .Description}}<br><span class="muted">{{.Description}}</span>{{end}}</td>
-<td><span class="badge {{badge .State}}">{{.State}}</span>{{if and .Breaker (ne (print .Breaker) "closed")}} <span class="badge err" title="restart circuit breaker">breaker {{.Breaker}}</span>{{end}}{{if .NextRestart}}<br><span class="muted">next start {{.NextRestart.Format "15:04:05"}} UTC</span>{{end}}</td>
-<td>{{if .StartedAt}}{{uptime .UptimeSeconds}}{{else}}—{{end}}</td>
-<td>{{.Restarts}}</td>
-<td>{{if eq .Kind "external"}}{{if .MemoryLimit}}<meter min="0" max="{{.MemoryLimit}}" low="{{highMark .MemoryLimit}}" high="{{highMark .MemoryLimit}}" optimum="0" value="{{.RSSBytes}}" title="{{bytes .RSSBytes}} of {{bytes .MemoryLimit}}">{{bytes .RSSBytes}}</meter><br>{{end}}<span class="muted">{{bytes .RSSBytes}} / {{bytes .MemoryLimit}}</span>{{else}}<span class="muted">in process</span>{{end}}</td>
-<td>{{.Calls}}</td>
-<td>{{if .Calls}}{{ms .LatencyAvgMs}} / {{ms .LatencyP95Ms}}{{else}}—{{end}}</td>
-<td>{{if .Calls}}{{percent .ErrorRate}}{{else}}—{{end}}</td>
-<td>{{if .LastError}}{{.LastError}}{{if .LastErrorAt}}<br><span class="muted">{{.LastErrorAt.Format "2006-01-02 15:04:05"}} UTC</span>{{end}}{{else}}—{{end}}</td>
+<td class="primary"><strong>{{.ID}}</strong> {{.Version}} <span class="badge">{{.Kind}}</span>{{if and (eq .Kind "external") (not .Wired)}} <span class="badge info not-wired" title="installed while Atrium runs: it runs and is supervised; its actions, providers and processors are wired into the catalog and the scaffolder at the next start">wired at next start</span>{{end}}{{if .Description}}<br><span class="muted">{{.Description}}</span>{{end}}</td>
+<td data-label="State"><span class="badge {{badge .State}}">{{.State}}</span>{{if and .Breaker (ne (print .Breaker) "closed")}} <span class="badge err" title="restart circuit breaker">breaker {{.Breaker}}</span>{{end}}{{if .NextRestart}}<br><span class="muted">next start {{.NextRestart.Format "15:04:05"}} UTC</span>{{end}}</td>
+<td data-label="Uptime">{{if .StartedAt}}{{uptime .UptimeSeconds}}{{else}}—{{end}}</td>
+<td data-label="Restarts">{{.Restarts}}</td>
+<td data-label="Memory">{{if eq .Kind "external"}}{{if .MemoryLimit}}<meter min="0" max="{{.MemoryLimit}}" low="{{highMark .MemoryLimit}}" high="{{highMark .MemoryLimit}}" optimum="0" value="{{.RSSBytes}}" title="{{bytes .RSSBytes}} of {{bytes .MemoryLimit}}">{{bytes .RSSBytes}}</meter><br>{{end}}<span class="muted">{{bytes .RSSBytes}} / {{bytes .MemoryLimit}}</span>{{else}}<span class="muted">in process</span>{{end}}</td>
+<td data-label="Calls">{{.Calls}}</td>
+<td data-label="Latency (avg / p95)">{{if .Calls}}{{ms .LatencyAvgMs}} / {{ms .LatencyP95Ms}}{{else}}—{{end}}</td>
+<td data-label="Error rate">{{if .Calls}}{{percent .ErrorRate}}{{else}}—{{end}}</td>
+<td data-label="Last error">{{if .LastError}}{{.LastError}}{{if .LastErrorAt}}<br><span class="muted">{{.LastErrorAt.Format "2006-01-02 15:04:05"}} UTC</span>{{end}}{{else}}—{{end}}</td>
 </tr>{{end}}</tbody></table></div>
 {{else}}<div class="card empty"><p><strong>No plugins are in use.</strong> Install one with <code>atrium plugin install ID</code>.</p></div>{{end}}
 <h2>Registry</h2>

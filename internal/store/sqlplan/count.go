@@ -21,6 +21,10 @@ type TextRunner interface {
 // a bitmap of maxSetID/8 bytes at most. Larger ids count in SQL.
 const maxSetID = 1 << 27
 
+// maxSetBytes bounds the bitmaps one count reads (a filter has up to
+// MaxFilterDepth levels of leaves); past it the count runs in SQL.
+const maxSetBytes = 64 << 20
+
 // countSets counts the entities matching f by set algebra over entity ids:
 // each leaf reads its index range once, as one aggregated text value, and
 // the AND, OR and NOT nodes become bitmap intersections, unions and
@@ -55,6 +59,7 @@ type setCounter struct {
 	d        Dialect
 	r        TextRunner
 	tooLarge bool
+	bytes    int // bitmap bytes read so far
 }
 
 // eval returns the ids matching f as s, or, when complement is true, the
@@ -157,7 +162,8 @@ func (c *setCounter) leaf(ctx context.Context, f *catalog.Filter) (idSet, error)
 		return nil, err
 	}
 	s, ok, err := parseIDs(text)
-	if !ok {
+	c.bytes += 8 * len(s)
+	if !ok || c.bytes > maxSetBytes {
 		c.tooLarge = true
 	}
 	return s, err
