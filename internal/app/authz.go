@@ -1,13 +1,19 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/engine"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
 )
@@ -26,13 +32,11 @@ func (a *App) authorize() error {
 		}
 	}
 	if len(p.URLs) > 0 {
-		// Policy URLs are read like url locations: from the hosts of
-		// backend.reading.allow only.
-		allow := make([]engine.AllowedHost, len(a.cfg.Backend.Reading.Allow))
-		for i, h := range a.cfg.Backend.Reading.Allow {
-			allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
+		fetch, err := a.policyFetcher()
+		if err != nil {
+			return err
 		}
-		p.Fetch = (&engine.URLReader{MaxBytes: authz.MaxPolicyBytes, Allow: allow}).Read
+		p.Fetch = fetch
 	}
 	az, err := authz.New(p)
 	if err != nil {
@@ -53,6 +57,70 @@ func (a *App) authorize() error {
 		})
 	}
 	return nil
+}
+
+// policyFetcher reads policy URLs. Files on Atrium's own embedded git host
+// (<backend.baseUrl>/git/{owner}/{repo}/tree/{branch}/{path}) are read in
+// process, since over HTTP that host wants a principal; any other URL is
+// read like a url location, from the hosts of backend.reading.allow only.
+func (a *App) policyFetcher() (func(ctx context.Context, url string) ([]byte, error), error) {
+	allow := make([]engine.AllowedHost, len(a.cfg.Backend.Reading.Allow))
+	for i, h := range a.cfg.Backend.Reading.Allow {
+		allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
+	}
+	reader := &engine.URLReader{MaxBytes: authz.MaxPolicyBytes, Allow: allow}
+	base := strings.TrimRight(a.cfg.Backend.BaseURL, "/")
+	if base == "" {
+		return reader.Read, nil
+	}
+	gitDir, err := filepath.Abs(filepath.Join(a.cfg.Atrium.DataDir, "git"))
+	if err != nil {
+		return nil, fmt.Errorf("policy URLs: %w", err)
+	}
+	own := (&actions.GitHost{Dir: gitDir, BaseURL: base}).Handler()
+	return func(ctx context.Context, u string) ([]byte, error) {
+		if !strings.HasPrefix(u, base+"/git/") {
+			return reader.Read(ctx, u)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, fault.Wrap(fault.Invalid, err, "%q is not a valid URL", u)
+		}
+		w := &memoryResponse{header: http.Header{}, limit: authz.MaxPolicyBytes}
+		own.ServeHTTP(w, req)
+		switch {
+		case w.status == http.StatusNotFound:
+			return nil, fault.New(fault.NotFound, "%s does not exist on the embedded git host", u)
+		case w.status != 0 && w.status != http.StatusOK:
+			return nil, fault.New(fault.Unavailable, "cannot read %s from the embedded git host: HTTP %d", u, w.status)
+		}
+		return w.body.Bytes(), nil
+	}, nil
+}
+
+// memoryResponse collects an in-process answer, keeping at most limit+1
+// bytes of its body (enough to tell that it is too large).
+type memoryResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	limit  int
+}
+
+func (m *memoryResponse) Header() http.Header { return m.header }
+
+func (m *memoryResponse) WriteHeader(code int) {
+	if m.status == 0 {
+		m.status = code
+	}
+}
+
+func (m *memoryResponse) Write(p []byte) (int, error) {
+	m.WriteHeader(http.StatusOK)
+	if room := m.limit + 1 - m.body.Len(); room > 0 {
+		m.body.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 // auditEvent appends an event that happens outside any request (a policy

@@ -186,3 +186,83 @@ func getBody(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+// TestPolicyFromEmbeddedGitHost keeps the policy in a repository of
+// Atrium's own git host (<baseUrl>/git/…), which is read in process: that
+// host wants a principal over HTTP, and needs no backend.reading.allow
+// entry.
+func TestPolicyFromEmbeddedGitHost(t *testing.T) {
+	dataDir := t.TempDir()
+	repo := filepath.Join(dataDir, "git", "platform", "policies")
+	if err := os.MkdirAll(repo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writePolicy := func(p string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(repo, "policy.yaml"), []byte(p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePolicy(policyAllowAll)
+	entities := filepath.Join(t.TempDir(), "catalog-info.yaml")
+	if err := os.WriteFile(entities, []byte("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: svc }\nspec: { type: service, lifecycle: production, owner: team-a }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const policyURL = "http://portal.atrium.test/git/platform/policies/tree/main/policy.yaml"
+	base := apptest.Start(t, `backend:
+  baseUrl: http://portal.atrium.test
+catalog:
+  locations: [{ type: file, target: "`+entities+`" }]
+permission:
+  policies: ["`+policyURL+`"]
+atrium:
+  dataDir: "`+dataDir+`"
+  authz:
+    admins: [user:default/guest]
+    urlRefreshInterval: 0
+`)
+	count := func() int {
+		t.Helper()
+		res, err := http.Get(base + "/api/catalog/entities?filter=kind=component")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var items []json.RawMessage
+		if err := json.NewDecoder(res.Body).Decode(&items); err != nil {
+			t.Fatal(err)
+		}
+		return len(items)
+	}
+	if got := count(); got != 1 {
+		t.Fatalf("components under the first policy: got %d, want 1", got)
+	}
+	writePolicy(policyHideComponents)
+	res, err := http.Post(base+"/api/permission/policies/refresh", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"changed":true`) {
+		t.Fatalf("refresh: got %d %s", res.StatusCode, body)
+	}
+	if got := count(); got != 0 {
+		t.Fatalf("components after the policy in the repository changed: got %d, want 0", got)
+	}
+	if err := os.Remove(filepath.Join(repo, "policy.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	res, err = http.Post(base+"/api/permission/policies/refresh", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode == 200 || !strings.Contains(string(body), "does not exist on the embedded git host") {
+		t.Errorf("refresh of a removed policy: got %d %s, want an error", res.StatusCode, body)
+	}
+	if got := count(); got != 0 {
+		t.Fatalf("components after the policy file vanished: got %d, want 0 (the previous policy)", got)
+	}
+}
