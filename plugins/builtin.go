@@ -8,6 +8,7 @@ package plugins
 import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
 	"github.com/atrium-portal/atrium/plugin"
+	"github.com/atrium-portal/atrium/plugins/gitlab"
 )
 
 // Deps are the services of Atrium that built-in plugins may use. External
@@ -15,6 +16,9 @@ import (
 type Deps struct {
 	// Actions are what the scaffolder's built-in actions need.
 	Actions actions.Deps
+	// Demo is atrium.demo: plugins without a configured endpoint use
+	// their simulator.
+	Demo bool
 }
 
 // Builtin is one entry of the table.
@@ -29,5 +33,6 @@ type Builtin struct {
 func Builtins() []Builtin {
 	return []Builtin{
 		{ID: ScaffolderBuiltinID, New: func(d Deps) plugin.Plugin { return NewScaffolderBuiltin(d.Actions) }},
+		{ID: gitlab.ID, New: func(d Deps) plugin.Plugin { return gitlab.New(gitlab.Options{Demo: d.Demo}) }},
 	}
 }

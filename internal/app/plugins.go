@@ -264,7 +264,7 @@ func (a *App) pluginCards() []ui.PluginCard {
 // schema does not compile, is left out with the reason in its plugin's
 // status (a built-in's stops Atrium: that is a bug).
 func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Registry, error) {
-	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d}, a.extraPlugins); err != nil {
+	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d, Demo: a.cfg.Atrium.Demo}, a.extraPlugins); err != nil {
 		return nil, err
 	}
 	reg, err := scaffolder.NewRegistry()
@@ -295,6 +295,7 @@ func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Re
 // pluginRoutes registers the events route.
 func (a *App) pluginRoutes(mux web.Mux) {
 	mux.HandleFunc(eventsRoute, a.pluginEvent)
+	a.simulatorRoutes(mux)
 }
 
 // pluginEvent delivers a webhook to a plugin's event subscriber: Verify
