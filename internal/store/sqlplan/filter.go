@@ -45,7 +45,10 @@ func (b *Builder) filter(f *catalog.Filter, depth int, top bool) (string, error)
 		if top && f == b.skip {
 			return "1=1", nil // the FROM clause starts from this leaf
 		}
-		return b.leaf(f)
+		// PostgreSQL plans a top-level EXISTS as a semi-join from the
+		// most selective leaf; SQLite would run it after the rest (see
+		// leaf).
+		return b.leaf(f, b.inOrder && (b.d == SQLite || !top))
 	case catalog.OpAll, catalog.OpAny:
 		if len(f.Children) == 0 {
 			if f.Op == catalog.OpAll {
@@ -93,7 +96,7 @@ func (b *Builder) filter(f *catalog.Filter, depth int, top bool) (string, error)
 // against 0.1 ms for the page (see docs/benchmarks.md, "Authorization").
 // Totals, which visit every match, are counted with id sets instead (see
 // countSets).
-func (b *Builder) leaf(f *catalog.Filter) (string, error) {
+func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 	key := strings.ToLower(strings.TrimSpace(f.Key))
 	if key == "" {
 		return "", fault.New(fault.Invalid, "filter: a condition has an empty key")
@@ -124,7 +127,7 @@ func (b *Builder) leaf(f *catalog.Filter) (string, error) {
 	default:
 		return "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
 	}
-	if b.inOrder {
+	if scalar {
 		// Under OR or NOT, a scalar sub-query is a probe per visited row,
 		// checked where it stands. An EXISTS there is planned for every
 		// row the query could visit, not for the page it stops after:

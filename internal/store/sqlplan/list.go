@@ -112,9 +112,15 @@ func (l *lister) count(ctx context.Context, dr *driver) (int, error) {
 	if tr, ok := l.r.(TextRunner); ok && p.Filter != nil && l.drive == nil && !(dr != nil && dr.only) && !fullText {
 		// Without a selective leaf to start from, SQL would check every
 		// candidate against every other condition: count by id sets.
-		n, ok, err := countSets(ctx, l.d, tr, p.Filter)
-		if err != nil || ok {
-			return n, err
+		sets, err := setsPay(ctx, l.d, l.r, p.Filter)
+		if err != nil {
+			return 0, err
+		}
+		if sets {
+			n, ok, err := countSets(ctx, l.d, tr, p.Filter)
+			if err != nil || ok {
+				return n, err
+			}
 		}
 	}
 	// Counting visits every match whatever its number, so any driver
