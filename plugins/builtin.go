@@ -8,6 +8,7 @@ package plugins
 import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
 	"github.com/atrium-portal/atrium/plugin"
+	"github.com/atrium-portal/atrium/plugins/awx"
 	"github.com/atrium-portal/atrium/plugins/gitlab"
 )
 
@@ -34,5 +35,6 @@ func Builtins() []Builtin {
 	return []Builtin{
 		{ID: ScaffolderBuiltinID, New: func(d Deps) plugin.Plugin { return NewScaffolderBuiltin(d.Actions) }},
 		{ID: gitlab.ID, New: func(d Deps) plugin.Plugin { return gitlab.New(gitlab.Options{Demo: d.Demo}) }},
+		{ID: awx.ID, New: func(d Deps) plugin.Plugin { return awx.New(awx.Options{Demo: d.Demo}) }},
 	}
 }

@@ -86,12 +86,12 @@ func New(token string) *Sim {
 	s.inv[1] = "Demo Inventory"
 	s.inv[2] = "production"
 	s.AddTemplate(Template{ID: 7, Name: "Configure monitoring", Description: "Installs the monitoring agent and registers the service's dashboards.",
-		Playbook: "monitoring.yml", Inventory: 1, Labels: []string{"atrium:kind:component"}, AskVariablesOnLaunch: true, AskLimitOnLaunch: true, AskInventoryOnLaunch: true})
+		Playbook: "monitoring.yml", Inventory: 1, Labels: []string{"atrium:component:payment-service", "atrium:component:invoice-service"}, AskVariablesOnLaunch: true, AskLimitOnLaunch: true, AskInventoryOnLaunch: true})
 	s.AddTemplate(Template{ID: 8, Name: "Restart service", Description: "Rolling restart of a service's instances.",
-		Playbook: "restart.yml", Inventory: 2, Labels: []string{"atrium:kind:component"}, AskVariablesOnLaunch: true, AskLimitOnLaunch: true})
+		Playbook: "restart.yml", Inventory: 2, Labels: []string{"atrium:component:payment-service"}, AskVariablesOnLaunch: true, AskLimitOnLaunch: true})
 	s.AddTemplate(Template{ID: 9, Name: "Patch hosts", Description: "Applies OS security updates.", Playbook: "patch.yml", Inventory: 2})
 	s.AddWorkflow(Template{ID: 20, Name: "Onboard service", Description: "Monitoring, then a restart.", Nodes: []int{7, 8},
-		AskVariablesOnLaunch: true, Labels: []string{"atrium:kind:component"}})
+		AskVariablesOnLaunch: true, Labels: []string{"atrium:component:default/tracking-event-processor"}})
 	s.routes()
 	return s
 }
