@@ -8,13 +8,15 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/store"
@@ -212,6 +214,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 func dbErr(ctx context.Context, err error, what string) error {
 	if ctx.Err() != nil {
 		return fault.Wrap(fault.Unavailable, err, "sqlite: %s: %v", what, ctx.Err())
+	}
+	// A full disk is not a bug: say so, and that it passes once space is
+	// freed (SQLite rolls the transaction back; nothing is half-written).
+	if se := (*msqlite.Error)(nil); errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return fault.Wrap(fault.Unavailable, err, "sqlite: %s: the disk of the database is full; "+
+			"nothing was written, and writes work again once space is freed", what)
 	}
 	return fault.Wrap(fault.Internal, err, "sqlite: %s", what)
 }
