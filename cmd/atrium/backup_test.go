@@ -69,6 +69,20 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "audit log intact: 4 records checked (1 to 4)") {
 		t.Errorf("audit verify after restore: got %d %q", code, out)
 	}
+	// The history of backups stays with the database restored into.
+	cfg, err := config.Load([]string{cfgPath}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Options{NoServer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.BackupStatus(context.Background())
+	a.Close()
+	if err != nil || st.LastSuccess == nil || st.LastSuccess.Trigger != "cli" {
+		t.Errorf("backup status after restore: got %+v, %v; want the backup taken before", st, err)
+	}
 
 	for _, tc := range []struct {
 		args   []string

@@ -115,6 +115,65 @@ func restoreSQLite(ctx context.Context, src, dst string) error {
 		return err
 	}
 	defer db.Close()
+	// The history of backups belongs to the database restored into, as on
+	// PostgreSQL, where backup_runs is not exported: keep it.
+	runs, keepRuns := readRunRows(ctx, db)
+	if err := copySQLite(ctx, db, src, dst); err != nil {
+		return err
+	}
+	if keepRuns {
+		if err := writeRunRows(ctx, db, runs); err != nil {
+			return fmt.Errorf("restored %s, but keeping its backup history failed: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+// runRow is one backup_runs row, columns in table order.
+type runRow [10]any
+
+const runColumns = "id, kind, trigger, name, target, started_at, finished_at, ok, size, error"
+
+func readRunRows(ctx context.Context, db *sql.DB) ([]runRow, bool) {
+	rows, err := db.QueryContext(ctx, "SELECT "+runColumns+" FROM backup_runs ORDER BY id")
+	if err != nil {
+		return nil, false
+	}
+	defer rows.Close()
+	var out []runRow
+	for rows.Next() {
+		var r runRow
+		ptrs := make([]any, len(r))
+		for i := range r {
+			ptrs[i] = &r[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, false
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err() == nil
+}
+
+func writeRunRows(ctx context.Context, db *sql.DB, runs []runRow) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "DELETE FROM backup_runs"); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO backup_runs ("+runColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", r[:]...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// copySQLite copies the snapshot at src over the database of db.
+func copySQLite(ctx context.Context, db *sql.DB, src, dst string) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("opening %s: %w", dst, err)
