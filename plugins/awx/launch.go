@@ -125,14 +125,16 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 		rep.Output("url", a.p.templateURL(t))
 		return nil
 	}
-	j, err := c.Launch(ctx, t, opts)
+	j, startLine, err := a.launchOrResume(ctx, req, rep, c, t, opts)
 	if err != nil {
-		var ie *awx.IgnoredFieldsError
-		if errors.As(err, &ie) {
-			return plugin.Errorf(plugin.ErrInvalid, "input: %v; the job AWX started anyway (%d) was cancelled", err, ie.JobID)
-		}
-		return fault(err, "launching "+strconv.Quote(t.Name))
+		return err
 	}
+	detached := false
+	defer func() {
+		if !detached {
+			a.p.ops.done(req.TaskID, req.Input)
+		}
+	}()
 	url := a.p.jobURL(j)
 	rep.Output("jobId", j.ID)
 	rep.Output("url", url)
@@ -141,7 +143,15 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 	fctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	done, err := c.Follow(fctx, j, awx.FollowOptions{
-		Poll: a.p.poll,
+		Poll:      a.p.poll,
+		StartLine: startLine,
+		Detach: func(ctx context.Context) bool {
+			detached = shuttingDown(ctx)
+			return detached
+		},
+		Checkpoint: func(next int) {
+			_ = a.p.ops.save(req.TaskID, req.Input, operation{JobID: j.ID, Type: j.Type, NextLine: next})
+		},
 		Line: func(l string) {
 			if strings.TrimSpace(l) != "" {
 				rep.Log("info", l)
@@ -168,6 +178,40 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 	}
 	rep.Log("info", fmt.Sprintf("job %d successful in %.1fs", j.ID, done.Elapsed))
 	return nil
+}
+
+// launchOrResume launches the job, or finds the one this step launched
+// before Atrium restarted. The operation is saved before the job is
+// followed, so a restart at any later point resumes it.
+func (a *LaunchAction) launchOrResume(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter, c *awx.Client, t awx.Template, opts awx.LaunchOptions) (awx.Job, int, error) {
+	if op, ok := a.p.ops.load(req.TaskID, req.Input); ok {
+		j, err := c.Job(ctx, op.job())
+		if err == nil {
+			rep.Log("info", fmt.Sprintf("resuming job %d (launched before Atrium restarted; it is %s)", j.ID, j.Status))
+			return j, op.NextLine, nil
+		}
+		rep.Log("warn", fmt.Sprintf("the job %d launched before the restart cannot be read (%v); launching again", op.JobID, err))
+	}
+	j, err := c.Launch(ctx, t, opts)
+	if err != nil {
+		var ie *awx.IgnoredFieldsError
+		if errors.As(err, &ie) {
+			return j, 0, plugin.Errorf(plugin.ErrInvalid, "input: %v; the job AWX started anyway (%d) was cancelled", err, ie.JobID)
+		}
+		return j, 0, fault(err, "launching "+strconv.Quote(t.Name))
+	}
+	if err := a.p.ops.save(req.TaskID, req.Input, operation{JobID: j.ID, Type: j.Type}); err != nil {
+		rep.Log("warn", fmt.Sprintf("job %d cannot be resumed after a restart: saving its resume token: %v", j.ID, err))
+	}
+	return j, 0, nil
+}
+
+// shuttingDown reports whether ctx ended because Atrium is stopping
+// rather than because the task was cancelled or the step timed out: the
+// scaffolder cancels a task with its own cause and a step's timeout is
+// a deadline, while a shutdown cancels the worker's context plainly.
+func shuttingDown(ctx context.Context) bool {
+	return context.Cause(ctx) == context.Canceled
 }
 
 func orNone(s string) string {

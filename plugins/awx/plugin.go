@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ type Plugin struct {
 	poll          time.Duration
 	maxJobTimeout time.Duration
 	refresh       time.Duration
+	ops           operations
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -106,6 +108,9 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.cfg = Config{}
+	if host.DataDir != "" {
+		p.ops = operations{dir: filepath.Join(host.DataDir, "operations")}
+	}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &p.cfg); err != nil {
 			return plugin.Errorf(plugin.ErrInvalid, "plugins.awx.config: %v", err)

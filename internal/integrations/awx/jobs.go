@@ -328,6 +328,10 @@ type FollowOptions struct {
 	// Checkpoint receives the next output line to ask for, so a resumed
 	// follow does not repeat lines.
 	Checkpoint func(nextLine int)
+	// Detach, when it returns true for the ended ctx, leaves the job
+	// running instead of cancelling it (Atrium shutting down: the job is
+	// resumed after the restart).
+	Detach func(ctx context.Context) bool
 }
 
 // Follow reads j until it reaches a final status, streaming its output,
@@ -385,7 +389,7 @@ func (c *Client) Follow(ctx context.Context, j Job, o FollowOptions) (Job, error
 		cur, err := c.Job(ctx, j)
 		if err != nil {
 			if ctx.Err() != nil {
-				return j, c.cancelAfter(ctx, j)
+				return j, c.cancelAfter(ctx, j, o.Detach)
 			}
 			return j, err
 		}
@@ -409,15 +413,19 @@ func (c *Client) Follow(ctx context.Context, j Job, o FollowOptions) (Job, error
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return j, c.cancelAfter(ctx, j)
+			return j, c.cancelAfter(ctx, j, o.Detach)
 		case <-t.C:
 		}
 		wait = min(wait*3/2, o.MaxPoll)
 	}
 }
 
-// cancelAfter cancels j after ctx ended and returns ctx's error.
-func (c *Client) cancelAfter(ctx context.Context, j Job) error {
+// cancelAfter cancels j after ctx ended (unless detach says to leave it
+// running) and returns ctx's error.
+func (c *Client) cancelAfter(ctx context.Context, j Job, detach func(context.Context) bool) error {
+	if detach != nil && detach(ctx) {
+		return fmt.Errorf("%w; AWX job %d keeps running", ctx.Err(), j.ID)
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 	defer cancel()
 	if err := c.Cancel(cctx, j); err != nil {

@@ -1,0 +1,301 @@
+package awx_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/integrations/awx/awxsim"
+)
+
+// The catalog of the app tests: a component whose page shows the card and
+// a day-2 template running a job template against it.
+var catalogFiles = map[string]string{
+	"all.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: { name: all }
+spec: { targets: [./catalog.yaml] }
+`,
+	"catalog.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: ops }
+spec: { type: team, children: [] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payment-service
+  annotations: { ansible.com/job-template: Configure monitoring }
+spec: { type: service, lifecycle: production, owner: ops }
+---
+apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: run-job }
+spec:
+  type: day-2
+  parameters:
+    required: [component]
+    properties: { component: { type: string }, slow: { type: boolean, default: false } }
+  steps:
+    - id: job
+      action: awx:job:launch
+      input:
+        jobTemplate: Configure monitoring
+        limit: web1
+        extraVars: { component: '${{ parameters.component }}' }
+  output:
+    links:
+      - { title: Job, url: '${{ steps.job.output.url }}' }
+`,
+}
+
+func appConfig(dir, simURL string) string {
+	return fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component, Group, User, Location, Template, Resource] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  allowedLocationTypes: [file, url]
+  scaffolder: { staleTaskAfter: 2s }
+plugins:
+  awx:
+    config:
+      url: %s
+      token: ${env:AWX_TEST_TOKEN}
+      pollInterval: 20ms
+      owner: group:default/ops
+`, filepath.Join(dir, "all.yaml"), simURL)
+}
+
+func writeCatalog(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range catalogFiles {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) json(method, path string, body any, want int, v any) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+type event struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
+	Body struct {
+		Message string `json:"message"`
+		StepID  string `json:"stepId"`
+		Status  string `json:"status"`
+	} `json:"body"`
+}
+
+// events long-polls the task's events until stop says so or it completes.
+func (c client) events(id string, stop func(event) bool) []event {
+	c.t.Helper()
+	var all []event
+	var after int64
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var evs []event
+		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
+		for _, e := range evs {
+			all = append(all, e)
+			after = e.ID
+			if e.Type == "completion" || (stop != nil && stop(e)) {
+				return all
+			}
+		}
+	}
+	c.t.Fatalf("task %s: no end; events %+v", id, all)
+	return nil
+}
+
+type task struct {
+	Status string `json:"status"`
+	State  struct {
+		Output map[string]any `json:"output"`
+		Error  string         `json:"error"`
+	} `json:"state"`
+}
+
+func startSim(t *testing.T) (*awxsim.Sim, string) {
+	t.Helper()
+	sim := awxsim.New(token)
+	sim.Pending, sim.Running = 50*time.Millisecond, 200*time.Millisecond
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Setenv("AWX_TEST_TOKEN", token)
+	return sim, srv.URL
+}
+
+// TestTemplateTaskInApp runs awx:job:launch through a template task of the
+// scaffolder API, then finds the imported job templates in the catalog API
+// and the job on the component's Ansible jobs card.
+func TestTemplateTaskInApp(t *testing.T) {
+	sim, simURL := startSim(t)
+	dir := writeCatalog(t)
+	base := apptest.Start(t, appConfig(dir, simURL))
+	c := client{t: t, base: base}
+
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/run-job", "values": map[string]any{"component": "payment-service"}}, 201, &created)
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "completed" {
+		t.Fatalf("task %s: %s", tk.Status, tk.State.Error)
+	}
+	var log strings.Builder
+	for _, e := range evs {
+		log.WriteString(e.Body.Message + "\n")
+	}
+	for _, want := range []string{"changed: [web1]", "PLAY RECAP", `"component":"payment-service"`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("task log lacks %q:\n%s", want, log.String())
+		}
+	}
+	if strings.Contains(log.String(), token) {
+		t.Error("the token is in the task log")
+	}
+	if sim.LastVars()["component"] != "payment-service" {
+		t.Errorf("extra vars = %v", sim.LastVars())
+	}
+	links, _ := tk.State.Output["links"].([]any)
+	if len(links) != 1 || !strings.Contains(fmt.Sprint(links[0]), "/#/jobs/playbook/") {
+		t.Errorf("links = %v", links)
+	}
+
+	// The provider's entities reach the catalog.
+	var ent struct {
+		Spec struct {
+			Type         string   `json:"type"`
+			DependencyOf []string `json:"dependencyOf"`
+		} `json:"spec"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(base + "/api/catalog/entities/by-name/resource/default/awx-jt-7-configure-monitoring")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			if err := json.Unmarshal(body, &ent); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the imported job template is not in the catalog: %d %s", res.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ent.Spec.Type != "ansible-job-template" || len(ent.Spec.DependencyOf) != 2 {
+		t.Errorf("entity spec = %+v", ent.Spec)
+	}
+
+	// The card on the component's page shows the job.
+	req, _ := http.NewRequest("GET", base+"/catalog/default/component/payment-service", nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := doc.Find(`section.plugin-card[data-plugin="awx"]`)
+	text := strings.Join(strings.Fields(card.Text()), " ")
+	if card.Length() != 1 || !strings.Contains(text, "Ansible jobs") || !strings.Contains(text, "successful") || !strings.Contains(text, "Configure monitoring") {
+		t.Errorf("card (%d): %q", card.Length(), text)
+	}
+	if card.Find(".badge.ok").Length() != 1 {
+		h, _ := goquery.OuterHtml(card)
+		t.Errorf("want one ok badge: %s", h)
+	}
+}
+
+// TestTaskResumesAfterRestart stops Atrium while the job runs; the next
+// start follows the same job to its end instead of launching another.
+func TestTaskResumesAfterRestart(t *testing.T) {
+	sim, simURL := startSim(t)
+	sim.Running = 3 * time.Second
+	dir := writeCatalog(t)
+	cfg := appConfig(dir, simURL) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
+
+	first := apptest.StartServer(t, cfg)
+	c := client{t: t, base: first.BaseURL}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/run-job", "values": map[string]any{"component": "payment-service"}}, 201, &created)
+	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "TASK [Gathering Facts]") })
+	first.Stop()
+
+	second := apptest.StartServer(t, cfg)
+	c = client{t: t, base: second.BaseURL}
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "completed" {
+		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
+	}
+	if got := sim.Requests("POST", "/job_templates/7/launch/"); got != 1 {
+		t.Errorf("launches = %d, want 1 (resumed, not launched again)", got)
+	}
+	var resumed bool
+	facts := 0
+	for _, e := range evs {
+		resumed = resumed || strings.Contains(e.Body.Message, "resuming job")
+		if strings.Contains(e.Body.Message, "TASK [Gathering Facts]") {
+			facts++
+		}
+	}
+	if !resumed {
+		t.Error("no 'resuming job' line in the log")
+	}
+	if facts != 1 {
+		t.Errorf("the output was repeated after the resume: %d 'Gathering Facts' lines", facts)
+	}
+}
