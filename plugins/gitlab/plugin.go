@@ -173,6 +173,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 			web = p.sim.WebURL
 		}
 		p.instances[h] = &instance{cfg: ic, client: c, web: web}
+		p.cfg.Instances[i] = ic
 	}
 	for i, d := range p.cfg.Discovery {
 		key := fmt.Sprintf("plugins.gitlab.config.discovery[%d]", i)
