@@ -57,16 +57,12 @@ func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) 
 
 // setsPay reports whether counting f by id sets beats SQL. On SQLite it
 // does whenever no selective leaf drives the query (the caller checks
-// that). PostgreSQL plans a conjunction of leaves as semi-joins from the
-// most selective one, and any filter with a selective positive leaf
-// (fewer than driveCap rows) as well: sets would read every leaf's index
-// range, the largest included.
+// that). PostgreSQL plans a filter with a selective positive leaf (fewer
+// than driveCap rows) as semi-joins from it, which is cheaper than
+// reading every leaf's index range, the largest included.
 func setsPay(ctx context.Context, d Dialect, r Runner, f *catalog.Filter) (bool, error) {
 	if d != Postgres {
 		return true, nil
-	}
-	if positiveConjunction(f) {
-		return false, nil
 	}
 	for _, leaf := range conjuncts(f, nil) {
 		if leaf.Match != catalog.MatchIn || len(leaf.Values) == 0 || strings.TrimSpace(leaf.Key) == "" {
