@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/fault"
-	"github.com/atrium-portal/atrium/internal/pluginhost/pluginhosttest"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -29,9 +28,7 @@ func TestMain(m *testing.M) {
 		runChild(mode)
 		return
 	}
-	code := m.Run()
-	pluginhosttest.RemoveBuilds()
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 type childRequest struct {

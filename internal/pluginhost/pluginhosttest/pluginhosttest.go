@@ -22,7 +22,6 @@ import (
 
 var (
 	buildMu    sync.Mutex
-	buildDir   string
 	buildCache = map[string][]byte{}
 )
 
@@ -40,14 +39,9 @@ func BuildPlugin(t testing.TB, version, apiVersions string) []byte {
 	if b, ok := buildCache[key]; ok {
 		return b
 	}
-	if buildDir == "" {
-		d, err := os.MkdirTemp("", "pluginhost-test-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		buildDir = d
-	}
-	out := filepath.Join(buildDir, fmt.Sprintf("testplugin-%d", len(buildCache)))
+	// The executable goes to the test's own temporary directory; the
+	// bytes are kept for the other tests of the process.
+	out := filepath.Join(t.TempDir(), "testplugin")
 	_, self, _, _ := runtime.Caller(0)
 	pkg := filepath.Join(filepath.Dir(self), "..", "testdata", "testplugin")
 	cmd := exec.Command("go", "build", "-o", out, "-ldflags", "-X main.version="+version+" -X 'main.apiVersions="+apiVersions+"'", ".")
@@ -148,14 +142,4 @@ func (r *Registry) Publish(id string, rels ...Release) {
 			rel.Version, rel.APIVersions, at, Platform, name, sum)
 	}
 	r.files["index.yaml"] = []byte(b.String())
-}
-
-// RemoveBuilds deletes the executables BuildPlugin made; call it from
-// TestMain after the tests ran.
-func RemoveBuilds() {
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if buildDir != "" {
-		_ = os.RemoveAll(buildDir)
-	}
 }
