@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/browsertest"
 )
 
 func cardTitles(doc *goquery.Document) []string {
@@ -501,12 +502,12 @@ func TestTemplateWithoutParameters(t *testing.T) {
 // TestBrowserPhone checks the create pages at 390 px: nothing scrolls sideways.
 func TestBrowserPhone(t *testing.T) {
 	s := start(t, "")
-	ctx := newBrowser(t, 390, 844)
+	ctx := browsertest.New(t, 390, 844)
 	for _, path := range []string{"/create", "/create/templates/default/go-service", "/create/templates/default/deploy"} {
-		do(t, ctx, "open "+path, chromedp.Navigate(s.BaseURL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
-		if evalBool(t, ctx, `document.documentElement.scrollWidth > 390`) {
+		browsertest.Do(t, ctx, "open "+path, chromedp.Navigate(s.BaseURL+path), chromedp.WaitVisible(chromedp.CSS("h1")))
+		if browsertest.Eval[bool](t, ctx, `document.documentElement.scrollWidth > 390`) {
 			t.Errorf("%s scrolls sideways at 390 px", path)
 		}
 	}
-	shot(t, ctx, "form")
+	browsertest.Shot(t, ctx, "form")
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/atrium-portal/atrium/internal/app"
+	"github.com/atrium-portal/atrium/internal/browsertest"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/plugin"
 )
@@ -112,18 +113,18 @@ atrium:
 // badges have different colours, and no CSP violation is reported.
 func TestBrowserPluginCard(t *testing.T) {
 	base := startPortalWithPlugins(t, cardPlugin{})
-	ctx := newBrowser(t, 1280, 900)
+	ctx := browsertest.New(t, 1280, 900)
 	// CSP: a violation of the page's policy fires securitypolicyviolation;
 	// count them from before the page's own content loads.
-	do(t, ctx, "watch for CSP violations", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+	browsertest.Do(t, ctx, "watch for CSP violations", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
 			Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI))`,
 		})
 		return err
 	}))
-	do(t, ctx, "open an entity page", chromedp.Navigate(base+"/catalog/default/component/ledger-service"),
+	browsertest.Do(t, ctx, "open an entity page", chromedp.Navigate(base+"/catalog/default/component/ledger-service"),
 		chromedp.WaitVisible(chromedp.CSS(`section.plugin-card[data-plugin="deploys"] svg polyline`)))
-	shot(t, ctx, "plugin-card")
+	browsertest.Shot(t, ctx, "plugin-card")
 	for _, check := range []struct{ what, expr string }{
 		{"the chart has a size", `(() => { const r = document.querySelector('.plugin-card svg polyline').getBoundingClientRect(); return r.width > 150 && r.height > 20 })()`},
 		{"the line is stroked", `getComputedStyle(document.querySelector('.plugin-card svg polyline')).stroke !== 'none'`},
@@ -132,7 +133,7 @@ func TestBrowserPluginCard(t *testing.T) {
 		{"the table has two rows", `document.querySelectorAll('.plugin-card table tbody tr').length === 2`},
 		{"the card does not overflow", `(() => { const c = document.querySelector('.plugin-card'); return c.scrollWidth <= c.clientWidth + 1 })()`},
 	} {
-		if !evalBool(t, ctx, check.expr) {
+		if !browsertest.Eval[bool](t, ctx, check.expr) {
 			t.Errorf("%s: false", check.what)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/atrium-portal/atrium/internal/browsertest"
 )
 
 // TestBrowserGraphAndDocs opens an entity's graph, changes its depth,
@@ -12,17 +14,17 @@ import (
 // another page and a search.
 func TestBrowserGraphAndDocs(t *testing.T) {
 	base := startDemo(t)
-	ctx := newBrowser(t, 1280, 900)
+	ctx := browsertest.New(t, 1280, 900)
 	count := `document.querySelectorAll("svg.relgraph .relgraph-node").length`
 
-	do(t, ctx, "open the graph", chromedp.Navigate(base+"/catalog/default/component/tracking-service/graph?depth=1"),
+	browsertest.Do(t, ctx, "open the graph", chromedp.Navigate(base+"/catalog/default/component/tracking-service/graph?depth=1"),
 		chromedp.WaitVisible(chromedp.CSS("svg.relgraph")))
 	before, err := chromedp.Run(ctx, chromedp.Evaluate[int](count))
 	if err != nil {
 		t.Fatal(err)
 	}
-	shot(t, ctx, "graph-depth-1")
-	do(t, ctx, "choose depth 3", chromedp.SetValue(chromedp.CSS("#graph-depth"), "3"),
+	browsertest.Shot(t, ctx, "graph-depth-1")
+	browsertest.Do(t, ctx, "choose depth 3", chromedp.SetValue(chromedp.CSS("#graph-depth"), "3"),
 		chromedp.Click(chromedp.ID("graph-draw")),
 		chromedp.WaitReady(chromedp.CSS(`#graph-depth option[value="3"][selected]`)),
 		chromedp.WaitVisible(chromedp.CSS(".graph-canvas svg.relgraph")))
@@ -30,24 +32,24 @@ func TestBrowserGraphAndDocs(t *testing.T) {
 	if after <= before {
 		t.Errorf("got %d nodes at depth 3 and %d at depth 1, want more", after, before)
 	}
-	shot(t, ctx, "graph-depth-3")
-	do(t, ctx, "click the owner's node", chromedp.Click(chromedp.CSS(`svg.relgraph a[href="/catalog/default/group/tracking-team"] rect`)),
+	browsertest.Shot(t, ctx, "graph-depth-3")
+	browsertest.Do(t, ctx, "click the owner's node", chromedp.Click(chromedp.CSS(`svg.relgraph a[href="/catalog/default/group/tracking-team"] rect`)),
 		chromedp.WaitVisible(chromedp.CSS(".entity-head")))
 	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/catalog/default/group/tracking-team") {
 		t.Errorf("after clicking the node: at %s, want the group's page", loc)
 	}
 
-	do(t, ctx, "open the docs", chromedp.Navigate(base+"/docs"),
+	browsertest.Do(t, ctx, "open the docs", chromedp.Navigate(base+"/docs"),
 		chromedp.Click(chromedp.CSS(`.docs-entities a[href="/docs/default/component/tracking-service/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(".markdown h1")))
-	shot(t, ctx, "docs-index")
-	do(t, ctx, "follow the relative link", chromedp.Click(chromedp.CSS(`.markdown a[href*="runbook/"]`)),
+	browsertest.Shot(t, ctx, "docs-index")
+	browsertest.Do(t, ctx, "follow the relative link", chromedp.Click(chromedp.CSS(`.markdown a[href*="runbook/"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.docs-nav a[aria-current="page"][href$="/runbook/"]`)))
-	do(t, ctx, "search the docs", chromedp.SendKeys(chromedp.ID("docs-site-q"), "partition\n"),
+	browsertest.Do(t, ctx, "search the docs", chromedp.SendKeys(chromedp.ID("docs-site-q"), "partition\n"),
 		chromedp.WaitVisible(chromedp.CSS(".docs-hits")))
 	hit, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".docs-hits li")))
 	if !strings.Contains(hit, "Runbook") || !strings.Contains(hit, "partition") {
 		t.Errorf("got search hit %q, want the runbook with a snippet", hit)
 	}
-	shot(t, ctx, "docs-search")
+	browsertest.Shot(t, ctx, "docs-search")
 }
