@@ -55,6 +55,8 @@ type InstanceConfig struct {
 	MaxRetries        int     `json:"maxRetries"`
 	MaxRetryWait      string  `json:"maxRetryWait"`
 	Timeout           string  `json:"timeout"`
+	BreakerThreshold  int     `json:"breakerThreshold"`
+	BreakerCooldown   string  `json:"breakerCooldown"`
 	// Simulated marks an instance served by the built-in simulator (demo).
 	Simulated bool `json:"-"`
 }
@@ -159,6 +161,10 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		if cc.MaxRetryWait, err = duration(ic.MaxRetryWait, key+".maxRetryWait"); err != nil {
 			return err
 		}
+		if cc.BreakerCooldown, err = duration(ic.BreakerCooldown, key+".breakerCooldown"); err != nil {
+			return err
+		}
+		cc.BreakerThreshold = ic.BreakerThreshold
 		if p.sim != nil && ic.Host == SimulatedHost {
 			ic.Simulated = true
 			cc.BaseURL = "http://" + SimulatedHost
