@@ -36,8 +36,10 @@ const maxSetBytes = 64 << 20
 // "Authorization"). Reading a leaf's ids costs about what counting that
 // leaf's rows costs, and the bitmaps cost microseconds.
 //
-// ok is false when a set would be too large (an id above maxSetID); the
-// caller then counts in SQL.
+// ok is false when the sets would be too large (an id above maxSetID, or
+// more than maxSetBytes of bitmaps); the caller then counts in SQL. Like
+// a page and its total, the leaves are read by separate statements: a
+// write landing between them can skew the total by what it changed.
 func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (n int, ok bool, err error) {
 	c := setCounter{d: d, r: r}
 	s, complement, err := c.eval(ctx, f, 0)
