@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -220,5 +222,37 @@ func TestHostRealPluginKilledAndLeaking(t *testing.T) {
 	waitFor(t, 30*time.Second, "a fresh process", func() bool { st := ls.Stats(); return st.Pid != first && st.Pid != 0 })
 	if st := ls.Stats(); st.Restarts < 1 {
 		t.Errorf("restarts: %d", st.Restarts)
+	}
+}
+
+// TestHostDisabledPlugin: atrium.pluginHost.plugins.<id>.disabled keeps
+// an installed plugin stopped, shown as disabled.
+func TestHostDisabledPlugin(t *testing.T) {
+	dir := t.TempDir()
+	store := &Store{Dir: filepath.Join(dir, "plugins")}
+	if err := os.MkdirAll(filepath.Join(store.Dir, "echo", "1.0.0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := json.Marshal(Manifest{ID: "echo", Version: "1.0.0"})
+	for name, data := range map[string][]byte{"echo/1.0.0/manifest.json": m, "echo/current": []byte("1.0.0\n")} {
+		if err := os.WriteFile(filepath.Join(store.Dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := &procLauncher{mode: "echo"}
+	h := NewHost(HostOptions{Store: store, Launcher: l, Limits: testLimits(), Overrides: map[string]Override{"echo": {Disabled: true}}})
+	h.Load(context.Background())
+	s, ok := h.Plugin("echo")
+	if !ok {
+		t.Fatal("a disabled plugin is not listed")
+	}
+	if st := s.Stats(); st.State != StateDisabled || l.count() != 0 {
+		t.Errorf("disabled plugin: state %s, %d launches", st.State, l.count())
+	}
+	if err := s.Validate(context.Background()); !fault.Is(err, fault.Unavailable) || !strings.Contains(err.Error(), "plugin echo is disabled") {
+		t.Errorf("validate: %v", err)
+	}
+	if _, err := s.acquire("action test:echo"); !fault.Is(err, fault.Unavailable) || !strings.Contains(err.Error(), "plugin echo is disabled: action test:echo is unavailable") {
+		t.Errorf("a call: %v", err)
 	}
 }
