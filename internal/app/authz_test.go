@@ -13,10 +13,9 @@ import (
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
+
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/audit"
-	"github.com/atrium-portal/atrium/internal/auth"
-	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/store"
 )
 
@@ -99,22 +98,7 @@ permission:
   enabled: true
   policies: [%q]
 `, filepath.Join(dir, "catalog.yaml"), policy))
-	cfg, err := config.LoadBytes("test", []byte("{}"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authn, err := auth.New(auth.Params{Store: s.App.Store(), Catalog: s.App.Engine(), Auth: cfg.Auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := func(ref string) string {
-		t.Helper()
-		created, err := authn.CreateToken(context.Background(), auth.CreateTokenParams{Kind: store.TokenPersonal, Subject: ref, Name: "test", CreatedBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return created.Secret
-	}
+	token := func(ref string) string { return s.Token(t, ref) }
 	return s, token("user:default/jane"), token("user:default/sam"), dir
 }
 

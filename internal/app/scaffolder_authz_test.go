@@ -1,15 +1,11 @@
 package app_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
-	"github.com/atrium-portal/atrium/internal/auth"
-	"github.com/atrium-portal/atrium/internal/config"
-	"github.com/atrium-portal/atrium/internal/store"
 )
 
 // TestScaffolderPermissions runs the scaffolder under the example policy:
@@ -40,21 +36,7 @@ spec: {}
 		t.Fatal(err)
 	}
 	s := apptest.StartServer(t, scaffolderConfig(dir)+fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
-	cfg, err := config.LoadBytes("test", []byte("{}"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authn, err := auth.New(auth.Params{Store: s.App.Store(), Catalog: s.App.Engine(), Auth: cfg.Auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := func(ref string) string {
-		created, err := authn.CreateToken(context.Background(), auth.CreateTokenParams{Kind: store.TokenPersonal, Subject: ref, Name: "test", CreatedBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return created.Secret
-	}
+	token := func(ref string) string { return s.Token(t, ref) }
 	jane, sam := token("user:default/jane"), token("user:default/sam")
 
 	var created struct{ ID string }

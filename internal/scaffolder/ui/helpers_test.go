@@ -1,7 +1,6 @@
 package ui_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,9 +15,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
-	"github.com/atrium-portal/atrium/internal/auth"
-	"github.com/atrium-portal/atrium/internal/config"
-	"github.com/atrium-portal/atrium/internal/store"
 )
 
 // files are the test catalog next to the demo one: people, a template
@@ -140,21 +136,7 @@ func startWithPolicy(t *testing.T) (s *apptest.Server, jane, sam client) {
 		t.Fatal(err)
 	}
 	s = start(t, fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
-	cfg, err := config.LoadBytes("test", []byte("{}"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	authn, err := auth.New(auth.Params{Store: s.App.Store(), Catalog: s.App.Engine(), Auth: cfg.Auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	token := func(ref string) client {
-		created, err := authn.CreateToken(context.Background(), auth.CreateTokenParams{Kind: store.TokenPersonal, Subject: ref, Name: "test", CreatedBy: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return client{t: t, base: s.BaseURL, token: created.Secret}
-	}
+	token := func(ref string) client { return client{t: t, base: s.BaseURL, token: s.Token(t, ref)} }
 	return s, token("user:default/jane"), token("user:default/sam")
 }
 
