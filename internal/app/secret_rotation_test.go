@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +121,54 @@ func randomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// TestSecretsRefreshEndpoint rotates a static access token held in a
+// ${file:…} reference and asks Atrium to re-resolve its secrets through
+// POST /api/secrets/refresh: the new token is accepted at once, the old one
+// no longer, and the rotation is audited without its value.
+func TestSecretsRefreshEndpoint(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "ci-token")
+	oldToken, newToken := "ci-token-before-rotation-"+randomHex(t, 8), "ci-token-after-rotation-"+randomHex(t, 8)
+	if err := os.WriteFile(tokenFile, []byte(oldToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := apptest.StartServer(t, "backend:\n  auth:\n    externalAccess:\n      - { type: static, options: { token: \"${file:"+tokenFile+"}\", subject: ci } }\n"+
+		"atrium:\n  authz: { admins: [user:default/guest] }\n")
+	whoami := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, srv.BaseURL+"/api/auth/v1/userinfo", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := whoami(oldToken); got != 200 {
+		t.Fatalf("the token before rotation: got %d, want 200", got)
+	}
+	if err := os.WriteFile(tokenFile, []byte(newToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.Post(srv.BaseURL+"/api/secrets/refresh", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !strings.Contains(string(body), `"changed":1`) {
+		t.Fatalf("refresh: got %d %s, want 200 and one change", res.StatusCode, body)
+	}
+	if got := whoami(newToken); got != 200 {
+		t.Errorf("the rotated token: got %d, want 200", got)
+	}
+	if got := whoami(oldToken); got != 401 {
+		t.Errorf("the replaced token: got %d, want 401", got)
+	}
+	audit := getBody(t, srv.BaseURL+"/api/audit/events?action=atrium.secret.rotated")
+	if !strings.Contains(audit, "backend.auth.externalAccess") || strings.Contains(audit, newToken) || strings.Contains(audit, oldToken) {
+		t.Errorf("rotation audit record: got %s, want the key and no token", audit)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
@@ -332,5 +333,25 @@ func (a *App) auditRoutes(api *audit.API, portal *ui.UI) func(web.Mux) {
 	return func(mux web.Mux) {
 		api.Register(mux)
 		page.Register(mux)
+		mux.HandleFunc("POST "+SecretsRefreshPath, a.serveSecretsRefresh)
 	}
+}
+
+// SecretsRefreshPath re-resolves the configuration's secret references now
+// (atrium.admin.secrets.manage), for an operator who has just rotated one.
+const SecretsRefreshPath = "/api/secrets/refresh"
+
+// serveSecretsRefresh answers {"changed": N}: how many references had a
+// new value, which their consumers use from their next use on.
+func (a *App) serveSecretsRefresh(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if a.authz == nil {
+		web.WriteError(w, r, fault.New(fault.Forbidden, "not allowed: atrium.admin.secrets.manage"))
+		return
+	}
+	if err := a.authz.Check(ctx, auth.PrincipalFrom(ctx), "atrium.admin.secrets.manage", nil); err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]int{"changed": a.RefreshSecrets(ctx)})
 }
