@@ -8,7 +8,9 @@ import (
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/pluginhost/rpc"
+	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // urlHandler is a built-in plugin that reads url locations of the hosts
@@ -24,6 +26,21 @@ type urlHandler interface {
 // /sim/<id>/ in demo mode (nil when it has none).
 type simulator interface {
 	Simulator() http.Handler
+}
+
+// secretHolder is a built-in plugin holding credentials from its
+// configuration (tokens given literally, not as ${env:…} references,
+// which are registered already).
+type secretHolder interface {
+	SecretValues() []string
+}
+
+// registerPluginSecrets adds p's credentials to the values redacted from
+// every log line.
+func registerPluginSecrets(reg *secrets.Registry, p plugin.Plugin) {
+	if s, ok := p.(secretHolder); ok && reg != nil {
+		reg.Add(s.SecretValues()...)
+	}
 }
 
 // pluginURLReader asks the running plugins' url handlers first and

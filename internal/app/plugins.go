@@ -174,6 +174,7 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 	if err := p.Provision(ctx, host, pc.Config); err != nil {
 		return fail("provision", err)
 	}
+	registerPluginSecrets(a.secrets, p)
 	a.cleanup = append(a.cleanup, func() error {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -256,6 +256,21 @@ func (p *Plugin) instance(host string) (*instance, error) {
 	return nil, plugin.Errorf(plugin.ErrInvalid, "%s is not a configured GitLab instance (configured: %s)", host, strings.Join(p.hosts(), ", "))
 }
 
+// SecretValues are the configured tokens, for Atrium to redact from its
+// logs (also when given literally rather than as a secret reference).
+func (p *Plugin) SecretValues() []string {
+	var out []string
+	for _, ic := range p.cfg.Instances {
+		if ic.Token != "" {
+			out = append(out, ic.Token)
+		}
+	}
+	if p.cfg.WebhookToken != "" {
+		out = append(out, p.cfg.WebhookToken)
+	}
+	return out
+}
+
 // Simulator is the demo's simulated GitLab, which Atrium serves at
 // /sim/gitlab/ (behind its login); nil when there is none.
 func (p *Plugin) Simulator() http.Handler {
