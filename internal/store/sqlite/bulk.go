@@ -45,42 +45,15 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return false, dbErr(ctx, err, "begin bulk load")
 	}
-	if _, err := db.write.ExecContext(ctx, bulkPragmas); err != nil {
-		return false, dbErr(ctx, err, "bulk load: set pragmas")
-	}
 	return true, nil
 }
-
-// bulkPragmas relax the write connection's durability while a bulk load of
-// an empty catalog lasts: commits do not wait for the disk (a crash of the
-// process loses nothing; a power cut may cost the half-loaded catalog,
-// which the next start loads again). restorePragmas undoes them. (A larger
-// wal_autocheckpoint, 256 MiB, was tried too and cost more CPU in the
-// store's bulk benchmark at 100k, 340 against 301 µs per entity; a longer
-// log makes every page read search a longer log index.)
-const bulkPragmas = "PRAGMA synchronous = OFF"
-
-// restorePragmas are the write connection's pragmas outside a bulk load
-// (as Open sets them).
-const restorePragmas = "PRAGMA synchronous = NORMAL"
 
 // BulkEnd builds the secondary indexes; see store.BulkStore. (SQLite keeps
 // no statistics that Atrium's queries rely on: sqlplan picks the selective
 // filter itself.)
 func (db *DB) BulkEnd(ctx context.Context) error {
-	built, err := db.ensureIndexes(ctx)
-	if _, rerr := db.write.ExecContext(context.WithoutCancel(ctx), restorePragmas); rerr != nil && err == nil {
-		err = dbErr(ctx, rerr, "bulk load: restore pragmas")
-	}
-	if err != nil || !built {
-		return err
-	}
-	// With the pragmas restored, a checkpoint copies the log back and syncs
-	// the database: from here on the loaded catalog survives a power cut.
-	if _, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-		return dbErr(ctx, err, "bulk load: checkpoint")
-	}
-	return nil
+	_, err := db.ensureIndexes(ctx)
+	return err
 }
 
 // ensureIndexes creates the secondary indexes that are missing and reports
