@@ -42,7 +42,7 @@ func (db *DB) AuditAppend(ctx context.Context, p store.AuditAppendParams) (store
 		return nil
 	})
 	if err != nil {
-		return store.AuditRecord{}, err
+		return store.AuditRecord{}, dbErr(ctx, err, "append audit record")
 	}
 	return rec, nil
 }

@@ -27,7 +27,7 @@ func (db *DB) EdgeReplace(ctx context.Context, parent string, children []string)
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, dbErr(ctx, err, "edge replace")
 	}
 	if removed == nil {
 		removed = []string{}

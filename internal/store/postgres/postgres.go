@@ -8,7 +8,10 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"io"
+	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -180,5 +183,23 @@ func dbErr(ctx context.Context, err error, what string) error {
 	if ctx.Err() != nil {
 		return fault.Wrap(fault.Unavailable, err, "postgres: %s: %v", what, ctx.Err())
 	}
+	if connectionLost(err, pgErr) {
+		return fault.Wrap(fault.Unavailable, err, "postgres: %s: the connection to the database was lost; try again", what)
+	}
 	return fault.Wrap(fault.Internal, err, "postgres: %s", what)
+}
+
+// connectionLost reports whether err means the connection went away (the
+// server shut down or terminated the backend, the network broke) rather
+// than a bad statement: the pool drops such a connection and the next
+// request gets a fresh one, so the caller may simply try again.
+func connectionLost(err error, pgErr *pgconn.PgError) bool {
+	if pgErr != nil && pgErr.Code != "" {
+		// Class 08: connection exception; 57P01–57P05: admin shutdown,
+		// crash shutdown, cannot connect now, database dropped, idle timeout.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
+	}
+	var netErr net.Error
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.As(err, &netErr) || strings.Contains(err.Error(), "conn closed")
 }

@@ -307,7 +307,7 @@ func (db *DB) EntityDelete(ctx context.Context, refs []string) error {
 	for i, r := range refs {
 		lower[i] = strings.ToLower(r)
 	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, "DELETE FROM entities WHERE ref = ANY($1) RETURNING id", lower)
 		if err != nil {
 			return dbErr(ctx, err, "delete entities")
@@ -333,6 +333,10 @@ func (db *DB) EntityDelete(ctx context.Context, refs []string) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return dbErr(ctx, err, "delete entities")
+	}
+	return nil
 }
 
 // strings runs a query returning one text column.
