@@ -53,6 +53,19 @@ func (a *App) observe() (func(web.Mux), error) {
 			func() float64 { return float64(a.engine.Stats().FilesParsed) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "atrium_catalog_files_reused_total", Help: "Location targets read but unchanged, whose remembered results were reused."},
 			func() float64 { return float64(a.engine.Stats().FilesReused) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "atrium_catalog_processing_passes_total", Help: "Processing passes over the static and registered locations (first ingest and periodic refreshes) run by this replica."},
+			func() float64 { return float64(a.engine.Stats().Passes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "atrium_catalog_processing_pass_errors_total", Help: "Processing passes that reported an error."},
+			func() float64 { return float64(a.engine.Stats().PassErrors) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "atrium_catalog_processing_last_pass_seconds", Help: "Duration of the last finished processing pass."},
+			func() float64 { return a.engine.Stats().LastPass.Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "atrium_catalog_processing_last_pass_timestamp_seconds", Help: "When the last processing pass finished (Unix time; 0 before the first or on replicas that do not lead processing). Processing delay: time() minus this, against catalog.processingInterval."},
+			func() float64 {
+				if end := a.engine.Stats().LastPassEnd; !end.IsZero() {
+					return float64(end.UnixNano()) / 1e9
+				}
+				return 0
+			}),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {

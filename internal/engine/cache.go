@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Stats are counters of the engine's work since it started.
@@ -14,16 +15,51 @@ type Stats struct {
 	// FilesReused counts targets read but unchanged since their last
 	// processing, whose remembered results were used.
 	FilesReused int64
+	// Passes counts processing passes over the static and registered
+	// locations (the first ingest, then each periodic refresh); PassErrors
+	// those that reported an error.
+	Passes, PassErrors int64
+	// LastPass is how long the last finished pass took; LastPassEnd when it
+	// finished (zero before the first).
+	LastPass    time.Duration
+	LastPassEnd time.Time
 }
 
 type counters struct {
 	filesParsed atomic.Int64
 	filesReused atomic.Int64
+	passes      atomic.Int64
+	passErrors  atomic.Int64
+	lastPass    atomic.Int64 // nanoseconds
+	lastPassEnd atomic.Int64 // Unix nanoseconds
 }
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
-	return Stats{FilesParsed: e.counters.filesParsed.Load(), FilesReused: e.counters.filesReused.Load()}
+	c := &e.counters
+	st := Stats{
+		FilesParsed: c.filesParsed.Load(), FilesReused: c.filesReused.Load(),
+		Passes: c.passes.Load(), PassErrors: c.passErrors.Load(),
+		LastPass: time.Duration(c.lastPass.Load()),
+	}
+	if end := c.lastPassEnd.Load(); end != 0 {
+		st.LastPassEnd = time.Unix(0, end)
+	}
+	return st
+}
+
+// timedPass runs one processing pass and records it in the counters.
+func (e *Engine) timedPass(pass func() error) error {
+	start := time.Now()
+	err := pass()
+	end := time.Now()
+	e.counters.passes.Add(1)
+	if err != nil {
+		e.counters.passErrors.Add(1)
+	}
+	e.counters.lastPass.Store(int64(end.Sub(start)))
+	e.counters.lastPassEnd.Store(end.UnixNano())
+	return err
 }
 
 // fileCache remembers, for each file read, a hash of its content and what

@@ -381,16 +381,24 @@ func (e *Engine) runLeading(ctx context.Context, providers []Provider) error {
 			}
 		})
 	}
-	for _, p := range providers {
-		if _, builtin := p.(builtinProvider); !builtin {
-			continue
-		}
-		if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
-			if ctx.Err() != nil {
-				return nil
+	_ = e.timedPass(func() error {
+		var errs []error
+		for _, p := range providers {
+			if _, builtin := p.(builtinProvider); !builtin {
+				continue
 			}
-			e.log.Error("catalog provider failed to connect", "provider", p.Name(), "err", err)
+			if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				e.log.Error("catalog provider failed to connect", "provider", p.Name(), "err", err)
+				errs = append(errs, err)
+			}
 		}
+		return errors.Join(errs...)
+	})
+	if ctx.Err() != nil {
+		return nil
 	}
 	e.readyOnce.Do(func() { close(e.ready) })
 
@@ -407,7 +415,7 @@ func (e *Engine) runLeading(ctx context.Context, providers []Provider) error {
 			return nil
 		case <-t.C:
 		}
-		if err := e.RefreshAll(ctx); err != nil && ctx.Err() == nil {
+		if err := e.timedPass(func() error { return e.RefreshAll(ctx) }); err != nil && ctx.Err() == nil {
 			e.log.Error("catalog refresh failed", "err", err)
 		}
 	}
