@@ -50,6 +50,15 @@ atrium:
 	if code != 200 || !strings.Contains(string(out), `"path_with_namespace":"demo/parcel-gl"`) {
 		t.Errorf("GET /sim/gitlab project: %d %s", code, out)
 	}
+	// The links lead to the simulator's plain-text pages.
+	code, out = e.do("GET", "/sim/gitlab/demo/parcel-gl", nil, nil)
+	if code != 200 || !strings.Contains(string(out), "Simulated GitLab: project demo/parcel-gl") {
+		t.Errorf("GET /sim/gitlab/demo/parcel-gl: %d %s", code, out)
+	}
+	code, out = e.do("GET", "/sim/gitlab/demo/parcel-gl/-/blob/main/catalog-info.yaml", nil, nil)
+	if code != 200 || !strings.Contains(string(out), "gitlab.com/project-slug: demo/parcel-gl") {
+		t.Errorf("GET the file page: %d %s", code, out)
+	}
 	code, out = e.do("GET", "/catalog/default/component/parcel-gl", nil, nil)
 	page := string(out)
 	if code != 200 {

@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -375,7 +376,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	i := strings.Index(path, "/api/v4/")
 	if i < 0 {
-		writeError(w, http.StatusNotFound, "404 Not Found")
+		s.page(w, r)
 		return
 	}
 	parts := strings.Split(path[i+len("/api/v4/"):], "/")
@@ -835,6 +836,96 @@ func (s *Sim) setVariable(w http.ResponseWriter, r *http.Request, p *project, ke
 	}
 	v.Description = in.Description
 	writeJSON(w, status, v)
+}
+
+// page answers a browser visiting a web URL the simulator handed out
+// (project, file, merge request, pipeline) with a plain-text summary, so
+// the links on Atrium's pages lead somewhere in the demo.
+func (s *Sim) page(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeError(w, http.StatusNotFound, "404 Not Found")
+		return
+	}
+	path := r.URL.Path
+	if s.WebURL != "" {
+		if u, err := url.Parse(s.WebURL); err == nil && u.Path != "" && u.Path != "/" {
+			path = strings.TrimPrefix(path, strings.TrimSuffix(u.Path, "/"))
+		}
+	}
+	path = strings.Trim(path, "/")
+	project, rest, _ := strings.Cut(path, "/-/")
+	project = strings.TrimSuffix(project, ".git")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectByPath(project)
+	if p == nil {
+		http.Error(w, "Simulated GitLab: no project "+project, http.StatusNotFound)
+		return
+	}
+	var b strings.Builder
+	kind, arg, _ := strings.Cut(rest, "/")
+	switch kind {
+	case "blob", "raw", "tree":
+		ref, file, _ := strings.Cut(arg, "/")
+		br := p.branches[ref]
+		if br == nil {
+			http.Error(w, "Simulated GitLab: no branch "+ref, http.StatusNotFound)
+			return
+		}
+		if data, ok := br.files[file]; ok && kind != "tree" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			_, _ = w.Write(data)
+			return
+		}
+		fmt.Fprintf(&b, "Simulated GitLab: %s at %s\n\n", p.PathWithNamespace, ref)
+		keys := make([]string, 0, len(br.files))
+		for k := range br.files {
+			if strings.HasPrefix(k, strings.TrimSuffix(file, "/")) {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&b, "  %s (%d bytes)\n", k, len(br.files[k]))
+		}
+	case "merge_requests":
+		for _, mr := range p.mrs {
+			if strconv.FormatInt(mr.IID, 10) == arg || arg == "" {
+				fmt.Fprintf(&b, "Simulated GitLab: merge request !%d of %s\n\n%s (%s)\n%s -> %s\n\n%s\n", mr.IID, p.PathWithNamespace, mr.Title, mr.State, mr.SourceBranch, mr.TargetBranch, mr.Description)
+			}
+		}
+	case "pipelines":
+		for _, pl := range p.pipelines {
+			if strconv.FormatInt(pl.ID, 10) == arg || arg == "" {
+				fmt.Fprintf(&b, "Simulated GitLab: pipeline #%d of %s: %s on %s (%s)\n", pl.ID, p.PathWithNamespace, pl.Status, pl.Ref, pl.SHA)
+			}
+		}
+	default:
+		fmt.Fprintf(&b, "Simulated GitLab: project %s (%s)\n%s\n\nDefault branch: %s\nBranches:", p.PathWithNamespace, p.Visibility, p.Description, p.DefaultBranch)
+		names := make([]string, 0, len(p.branches))
+		for n := range p.branches {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, " %s (%d files)", n, len(p.branches[n].files))
+		}
+		fmt.Fprintf(&b, "\nOpen merge requests: %d\nPipelines: %d\n\nThis project lives in memory in Atrium's demo; it cannot be cloned.\n", countOpen(p.mrs), len(p.pipelines))
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = io.WriteString(w, b.String())
+}
+
+func countOpen(mrs []*mergeRequest) int {
+	n := 0
+	for _, mr := range mrs {
+		if mr.State == "opened" {
+			n++
+		}
+	}
+	return n
 }
 
 // BlobSHA is git's object id of a blob with content data, which GitLab
