@@ -100,6 +100,28 @@ func TestBrowserPluginsPage(t *testing.T) {
 			if w := browsertest.Eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > float64(width) {
 				t.Errorf("the page is %vpx wide at %dpx", w, width)
 			}
+			if width != 1280 {
+				return
+			}
+			// Restart from the page: a form with the CSRF token, back to
+			// the page with a notice, a new process, an audit record.
+			if err := chromedp.Do(sctx, chromedp.Click(chromedp.CSS(`#plugin-echo button[aria-label="Restart echo"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`.alert.info[role="status"]`))); err != nil {
+				t.Fatalf("restart from the page: %v", err)
+			}
+			if got := browsertest.Eval[string](t, ctx, `document.querySelector('.alert.info').textContent`); got != "Plugin echo restarted." {
+				t.Errorf("notice: %q", got)
+			}
+			if got := browsertest.Eval[string](t, ctx, `document.querySelector('#plugin-echo td[data-label="Restarts"]').textContent`); got != "1" {
+				t.Errorf("restarts after the restart: %q", got)
+			}
+			var events struct {
+				Items []struct{ Action, Outcome, Resource string }
+			}
+			c.json("GET", "/api/audit/events?action=plugin.restart", nil, 200, &events)
+			if len(events.Items) != 1 || events.Items[0].Outcome != "succeeded" || events.Items[0].Resource != "plugin:echo" {
+				t.Errorf("audit of the restart: %+v", events.Items)
+			}
 		})
 	}
 }

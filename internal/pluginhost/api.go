@@ -2,9 +2,11 @@ package pluginhost
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
+	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/web"
@@ -162,11 +164,27 @@ func (a *API) restart(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, r, fault.New(fault.Conflict, "plugin %s is disabled by atrium.pluginHost.plugins.%s.disabled", id, id))
 		return
 	}
-	if err := s.Restart(r.Context()); err != nil {
+	if err := auditedRestart(r.Context(), s); err != nil {
 		web.WriteError(w, r, fault.Wrap(fault.Unavailable, err, "plugin %s did not start: %v", id, err))
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, s.Stats())
+}
+
+// auditedRestart restarts s on an operator's request and records it
+// (plugin.restart) with its outcome, as the caller in ctx.
+func auditedRestart(ctx context.Context, s *Supervisor) error {
+	err := s.Restart(ctx)
+	ev := audit.Event{Action: "plugin.restart", Resource: "plugin:" + s.id, Outcome: audit.Succeeded,
+		Details: map[string]any{"version": s.Stats().Version}}
+	if err != nil {
+		ev.Outcome = audit.Failed
+		ev.Details["error"] = err.Error()
+	}
+	if aerr := audit.Record(context.WithoutCancel(ctx), ev); aerr != nil && !errors.Is(aerr, audit.ErrNoLog) {
+		return errors.Join(err, aerr)
+	}
+	return err
 }
 
 // Restart starts a fresh process: a swap when running, a start (with the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -34,6 +35,7 @@ type Page struct {
 // Register adds the page's route.
 func (p *Page) Register(mux web.Mux) {
 	mux.HandleFunc("GET /settings/plugins", p.serve)
+	mux.HandleFunc("POST /settings/plugins/{id}/restart", p.restart)
 }
 
 var pageFuncs = template.FuncMap{
@@ -48,6 +50,7 @@ var pageFuncs = template.FuncMap{
 }
 
 var pageTemplate = template.Must(template.New("plugins").Funcs(pageFuncs).Parse(`<section class="stack" aria-label="Plugins">
+{{if .Flash}}<div class="alert {{.FlashClass}}" role="status">{{.Flash}}</div>{{end}}
 <p class="muted">This Atrium speaks plugin API <strong>{{.APIVersion}}</strong> on {{.Platform}}. External plugins are installed with <code>atrium plugin install</code> and run as separate processes; built-ins run inside Atrium. States and counters refresh when the page is reloaded.</p>
 {{if .Plugins}}<div class="table-wrap card"><table class="list cards" id="plugins">
 <thead><tr><th scope="col">Plugin</th><th scope="col">State</th><th scope="col">Uptime</th><th scope="col">Restarts</th><th scope="col">Memory</th><th scope="col">Calls</th><th scope="col">Latency (avg / p95)</th><th scope="col">Error rate</th><th scope="col">Last error</th></tr></thead>
@@ -60,7 +63,8 @@ var pageTemplate = template.Must(template.New("plugins").Funcs(pageFuncs).Parse(
 <td data-label="Calls">{{.Calls}}</td>
 <td data-label="Latency (avg / p95)">{{if .Calls}}{{ms .LatencyAvgMs}} / {{ms .LatencyP95Ms}}{{else}}—{{end}}</td>
 <td data-label="Error rate">{{if .Calls}}{{percent .ErrorRate}}{{else}}—{{end}}</td>
-<td data-label="Last error">{{if .LastError}}{{.LastError}}{{if .LastErrorAt}}<br><span class="muted">{{.LastErrorAt.Format "2006-01-02 15:04:05"}} UTC</span>{{end}}{{else}}—{{end}}</td>
+<td data-label="Last error">{{if .LastError}}{{.LastError}}{{if .LastErrorAt}}<br><span class="muted">{{.LastErrorAt.Format "2006-01-02 15:04:05"}} UTC</span>{{end}}{{else}}—{{end}}{{if and $.CanManage (eq .Kind "external") (ne (print .State) "disabled")}}
+<form method="post" action="/settings/plugins/{{.ID}}/restart"><input type="hidden" name="csrf_token" value="{{$.CSRF}}"><button class="button subtle" type="submit" aria-label="Restart {{.ID}}">Restart</button></form>{{end}}</td>
 </tr>{{end}}</tbody></table></div>
 {{else}}<div class="card empty"><p><strong>No plugins are in use.</strong> Install one with <code>atrium plugin install ID</code>.</p></div>{{end}}
 <h2>Registry</h2>
@@ -80,6 +84,11 @@ var pageTemplate = template.Must(template.New("plugins").Funcs(pageFuncs).Parse(
 type pageData struct {
 	Overview
 	Unmaintained string
+	// CanManage shows the restart buttons; CSRF is the forms' token.
+	CanManage bool
+	CSRF      string
+	// Flash says how a restart went.
+	Flash, FlashClass string
 }
 
 func (p *Page) serve(w http.ResponseWriter, r *http.Request) {
@@ -98,13 +107,51 @@ func (p *Page) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	d := pageData{Overview: p.Host.Overview(ctx, now), Unmaintained: formatUptime(p.Host.o.UnmaintainedAfter.Seconds())}
+	d := pageData{Overview: p.Host.Overview(ctx, now), Unmaintained: formatUptime(p.Host.o.UnmaintainedAfter.Seconds()), CSRF: web.CSRFToken(r)}
+	d.CanManage, _ = p.Authorizer.Authorize(r.Context(), PermissionManage)
+	switch id := r.URL.Query().Get("restarted"); {
+	case id != "":
+		d.Flash, d.FlashClass = "Plugin "+id+" restarted.", "info"
+	case r.URL.Query().Get("failed") != "":
+		d.Flash, d.FlashClass = "Plugin "+r.URL.Query().Get("failed")+" did not start; see its last error.", "err"
+	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, d); err != nil {
 		web.WriteError(w, r, fault.Wrap(fault.Internal, err, "rendering the plugins page"))
 		return
 	}
 	p.Render(w, r, PageView{Title: "Plugins", Body: template.HTML(buf.String()), Status: http.StatusOK})
+}
+
+// restart is the page's Restart button: a fresh process now (and the
+// circuit breaker reset), then back to the page.
+func (p *Page) restart(w http.ResponseWriter, r *http.Request) {
+	ok, err := p.Authorizer.Authorize(r.Context(), PermissionManage)
+	if err != nil {
+		web.WriteError(w, r, err)
+		return
+	}
+	if !ok {
+		web.WriteError(w, r, fault.New(fault.Forbidden, "restarting a plugin needs the %s permission", PermissionManage))
+		return
+	}
+	id := r.PathValue("id")
+	s, found := p.Host.Plugin(id)
+	if !found {
+		web.WriteError(w, r, fault.New(fault.NotFound, "no external plugin %q is installed", id))
+		return
+	}
+	if s.Stats().State == StateDisabled {
+		web.WriteError(w, r, fault.New(fault.Conflict, "plugin %s is disabled by atrium.pluginHost.plugins.%s.disabled", id, id))
+		return
+	}
+	q := url.Values{}
+	if err := auditedRestart(r.Context(), s); err != nil {
+		q.Set("failed", id)
+	} else {
+		q.Set("restarted", id)
+	}
+	http.Redirect(w, r, "/settings/plugins?"+q.Encode(), http.StatusSeeOther)
 }
 
 // stateBadge is the badge class (colour) of a state.
