@@ -110,7 +110,7 @@ type env struct {
 	base string
 }
 
-func start(t *testing.T) *env {
+func start(t *testing.T, dbYAML string) *env {
 	t.Helper()
 	sim := gitlabsim.New(simToken, "")
 	gl := httptest.NewServer(sim)
@@ -152,7 +152,7 @@ plugins:
       discovery:
         - { host: %q, groups: [discovered], refreshInterval: 1h }
       webhookToken: '${env:GITLAB_E2E_HOOK}'
-`, filepath.Join(dir, "all.yaml"), host, gl.URL, host))
+`, filepath.Join(dir, "all.yaml"), host, gl.URL, host)+dbYAML)
 	return &env{t: t, sim: sim, host: host, base: base}
 }
 
@@ -210,7 +210,13 @@ func (e *env) runTask(name string) (status string, output map[string]any, log st
 }
 
 func TestGoldenPathOnGitLab(t *testing.T) {
-	e := start(t)
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testGoldenPath(t, db.YAML) })
+	}
+}
+
+func testGoldenPath(t *testing.T, dbYAML string) {
+	e := start(t, dbYAML)
 	status, output, log := e.runTask("billing")
 	if status != "completed" {
 		t.Fatalf("task %s", status)
@@ -272,7 +278,13 @@ func TestGoldenPathOnGitLab(t *testing.T) {
 }
 
 func TestDiscoveryAndPushWebhook(t *testing.T) {
-	e := start(t)
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testDiscovery(t, db.YAML) })
+	}
+}
+
+func testDiscovery(t *testing.T, dbYAML string) {
+	e := start(t, dbYAML)
 	var ent struct {
 		Metadata struct {
 			Description string
@@ -308,11 +320,34 @@ func TestDiscoveryAndPushWebhook(t *testing.T) {
 		code, out := e.do("GET", "/api/catalog/entities/by-name/component/default/orders", nil, nil)
 		return code == 200 && json.Unmarshal(out, &ent) == nil && ent.Metadata.Description == "second"
 	}, "the pushed description")
+
+	// A push to another branch is ignored; deleting the file removes the
+	// entity.
+	other := map[string]any{"object_kind": "push", "ref": "refs/heads/feature", "project": push["project"]}
+	if code, out := e.do("POST", "/api/events/gitlab/push", other, http.Header{"X-Gitlab-Token": {webhookToken}}); code != 200 {
+		t.Fatalf("push to another branch: %d %s", code, out)
+	}
+	commitAction(t, e, "discovered/team/orders", "delete", "catalog-info.yaml", "")
+	if code, out := e.do("POST", "/api/events/gitlab/push", push, http.Header{"X-Gitlab-Token": {webhookToken}}); code != 200 {
+		t.Fatalf("push: %d %s", code, out)
+	}
+	waitFor(t, func() bool {
+		code, _ := e.do("GET", "/api/catalog/entities/by-name/component/default/orders", nil, nil)
+		return code == 404
+	}, "the removal of orders")
+	if code, out := e.do("POST", "/api/events/gitlab/push", []byte("not json"), http.Header{"X-Gitlab-Token": {webhookToken}}); code != 400 {
+		t.Errorf("a body that is not a push event: %d %s, want 400", code, out)
+	}
 }
 
 func commit(t *testing.T, e *env, project, file, content string) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"branch": "main", "commit_message": "update", "actions": []map[string]any{{"action": "update", "file_path": file, "content": content}}})
+	commitAction(t, e, project, "update", file, content)
+}
+
+func commitAction(t *testing.T, e *env, project, action, file, content string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"branch": "main", "commit_message": action, "actions": []map[string]any{{"action": action, "file_path": file, "content": content}}})
 	req, _ := http.NewRequest("POST", e.sim.WebURL+"/api/v4/projects/"+strings.ReplaceAll(project, "/", "%2F")+"/repository/commits", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("PRIVATE-TOKEN", simToken)
