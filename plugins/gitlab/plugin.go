@@ -69,6 +69,8 @@ type DiscoveryConfig struct {
 	Branch          string   `json:"branch"`
 	RefreshInterval string   `json:"refreshInterval"`
 	SkipForks       *bool    `json:"skipForkedRepos"`
+	// MaxProjects bounds the projects of one group (0: 10000).
+	MaxProjects int `json:"maxProjects"`
 }
 
 // Options are what Atrium hands the built-in besides its configuration.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/atrium-portal/atrium/internal/integrations/gitlab/gitlabsim"
 	"github.com/atrium-portal/atrium/plugin"
@@ -51,12 +52,18 @@ type bundle struct {
 
 func newBundle(t *testing.T, extra string) *bundle {
 	t.Helper()
+	return newBundleWith(t, func(string) string { return extra })
+}
+
+// newBundleWith is newBundle with configuration depending on the host.
+func newBundleWith(t *testing.T, extraFor func(host string) string) *bundle {
+	t.Helper()
 	sim := gitlabsim.New(simToken, "")
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	sim.WebURL = srv.URL
 	host := strings.TrimPrefix(srv.URL, "http://")
-	cfg := fmt.Sprintf(`{"instances":[{"host":%q,"apiBaseUrl":%q,"token":%q,"maxRetries":-1}]%s}`, host, srv.URL, simToken, extra)
+	cfg := fmt.Sprintf(`{"instances":[{"host":%q,"apiBaseUrl":%q,"token":%q,"maxRetries":-1}]%s}`, host, srv.URL, simToken, extraFor(host))
 	p := gitlab.New(gitlab.Options{})
 	if err := plugins.ValidateConfig(p.Info(), json.RawMessage(cfg)); err != nil {
 		t.Fatal(err)
@@ -333,5 +340,46 @@ func TestDemoSimulator(t *testing.T) {
 	p.Simulator().ServeHTTP(rec, httptest.NewRequest("GET", "/sim/gitlab/api/v4/projects/demo%2Fsvc/repository/files/README.md/raw?ref=main", nil))
 	if rec.Code != http.StatusOK || rec.Body.String() != "# demo\n" {
 		t.Errorf("GET through /sim/gitlab: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestDiscoveryScan(t *testing.T) {
+	const entity = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: { name: %s }\nspec: { type: service, lifecycle: production, owner: team }\n"
+	for _, tc := range []struct {
+		max      int
+		entities int // -1: the scan fails and emits nothing
+	}{{10, 2}, {2, -1}} {
+		b := newBundleWith(t, func(host string) string {
+			return fmt.Sprintf(`,"discovery":[{"host":%q,"groups":["org"],"maxProjects":%d}]`, host, tc.max)
+		})
+		b.sim.AddProject("org/a", "main", map[string]string{"catalog-info.yaml": fmt.Sprintf(entity, "a")})
+		b.sim.AddProject("org/sub/b", "main", map[string]string{"catalog-info.yaml": fmt.Sprintf(entity, "b")})
+		b.sim.AddProject("org/sub/none", "main", map[string]string{"README.md": "x"})
+		b.sim.AddProject("elsewhere/c", "main", map[string]string{"catalog-info.yaml": fmt.Sprintf(entity, "c")})
+		provs := b.p.Components().Providers
+		if len(provs) != 1 {
+			t.Fatalf("providers = %d, want 1", len(provs))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		got := make(chan plugin.Mutation, 1)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = provs[0].Run(ctx, func(_ context.Context, m plugin.Mutation) error { got <- m; return nil })
+		}()
+		select {
+		case m := <-got:
+			if tc.entities < 0 {
+				t.Errorf("max %d: emitted %d entities, want the scan to fail", tc.max, len(m.Entities))
+			} else if m.Type != plugin.MutationFull || len(m.Entities) != tc.entities {
+				t.Errorf("max %d: %s mutation of %d entities, want full of %d", tc.max, m.Type, len(m.Entities), tc.entities)
+			}
+		case <-time.After(2 * time.Second):
+			if tc.entities >= 0 {
+				t.Errorf("max %d: nothing emitted", tc.max)
+			}
+		}
+		cancel()
+		<-done
 	}
 }

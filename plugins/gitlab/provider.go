@@ -79,19 +79,26 @@ func (pr *Provider) Scan(ctx context.Context) error {
 	full := plugin.Mutation{Type: plugin.MutationFull}
 	refs := map[string][]string{}
 	seen := map[string]bool{}
-	for _, d := range pr.p.cfg.Discovery {
+	for i, d := range pr.p.cfg.Discovery {
 		inst, err := pr.p.instance(d.Host)
 		if err != nil {
 			return err
 		}
+		limit := d.MaxProjects
+		if limit <= 0 {
+			limit = 10000
+		}
 		for _, g := range d.Groups {
-			projects, err := client.Pages(0, func(page int64) ([]*gl.Project, *gl.Response, error) {
+			projects, err := client.Pages(limit+1, func(page int64) ([]*gl.Project, *gl.Response, error) {
 				return inst.client.API.Groups.ListGroupProjects(g, &gl.ListGroupProjectsOptions{
 					IncludeSubGroups: gl.Ptr(true), Archived: gl.Ptr(false), WithShared: gl.Ptr(false),
 					ListOptions: gl.ListOptions{Page: page, PerPage: 100}}, client.Opt(ctx))
 			})
 			if err != nil {
 				return inst.client.Err("listing the projects of group "+g, err)
+			}
+			if len(projects) > limit {
+				return plugin.Errorf(plugin.ErrInvalid, "group %s on %s has more than %d projects (plugins.gitlab.config.discovery[%d].maxProjects); raise the limit or list its subgroups instead", g, d.Host, limit, i)
 			}
 			for _, proj := range projects {
 				key := strings.ToLower(d.Host + "/" + proj.PathWithNamespace)
