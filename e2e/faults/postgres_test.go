@@ -17,12 +17,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// postgres returns the connection string of a PostgreSQL server for the
+// postgresDSN returns the connection string of a PostgreSQL server for the
 // test: a fresh database on ATRIUM_TEST_POSTGRES when it is set, else a
 // throwaway cluster of its own (initdb as the postgres user, on a free
 // port of 127.0.0.1), never the machine's shared server. It skips the test
 // when neither is possible.
-func postgres(t *testing.T) string {
+func postgresDSN(t *testing.T) string {
 	t.Helper()
 	if admin := os.Getenv("ATRIUM_TEST_POSTGRES"); admin != "" {
 		return freshDatabase(t, admin)
@@ -89,7 +89,7 @@ func freshDatabase(t *testing.T, admin string) string {
 // broken connections; within a few seconds of the last termination every
 // request succeeds again, and the server has recovered by itself.
 func TestPostgresConnectionsTerminated(t *testing.T) {
-	dsn := postgres(t)
+	dsn := postgresDSN(t)
 	dir := t.TempDir()
 	var b strings.Builder
 	for i := range 50 {
