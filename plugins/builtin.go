@@ -10,6 +10,7 @@ import (
 	"github.com/atrium-portal/atrium/plugin"
 	"github.com/atrium-portal/atrium/plugins/awx"
 	"github.com/atrium-portal/atrium/plugins/gitlab"
+	"github.com/atrium-portal/atrium/plugins/terraform"
 )
 
 // Deps are the services of Atrium that built-in plugins may use. External
@@ -36,5 +37,6 @@ func Builtins() []Builtin {
 		{ID: ScaffolderBuiltinID, New: func(d Deps) plugin.Plugin { return NewScaffolderBuiltin(d.Actions) }},
 		{ID: gitlab.ID, New: func(d Deps) plugin.Plugin { return gitlab.New(gitlab.Options{Demo: d.Demo}) }},
 		{ID: awx.ID, New: func(d Deps) plugin.Plugin { return awx.New(awx.Options{Demo: d.Demo}) }},
+		{ID: terraform.ID, New: func(d Deps) plugin.Plugin { return terraform.New(terraform.Options{Demo: d.Demo}) }},
 	}
 }

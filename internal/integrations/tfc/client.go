@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -48,8 +49,17 @@ func New(cfg Config) (*Client, error) {
 	if tr == nil {
 		tr = http.DefaultTransport
 	}
+	// go-tfe replaces the address's path by its base path: keep a path
+	// prefix (a server behind a path, the demo's /sim/terraform) there.
+	u, err := url.Parse(strings.TrimSuffix(cfg.Address, "/"))
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("address: %q is not a URL", cfg.Address)
+	}
+	basePath := u.Path + tfe.DefaultBasePath
+	u.Path = ""
 	c, err := tfe.NewClient(&tfe.Config{
-		Address:           strings.TrimSuffix(cfg.Address, "/"),
+		Address:           u.String(),
+		BasePath:          basePath,
 		Token:             cfg.Token,
 		HTTPClient:        &http.Client{Transport: tr, Timeout: cfg.Timeout},
 		RetryServerErrors: true,
