@@ -51,8 +51,6 @@ type csrfState struct {
 	browser string
 }
 
-const keyCSRF ctxKey = 102
-
 // CSRFToken returns the token a page must send back with a state-changing
 // request: as the hidden form field csrf_token, or the X-CSRF-Token header
 // for fetch. It is empty outside the CSRF middleware.

@@ -13,8 +13,6 @@ import (
 // cause has already been logged.
 type ErrorPageFunc func(w http.ResponseWriter, r *http.Request, status int, fe *fault.Error)
 
-const keyErrorPage ctxKey = 101
-
 // WithErrorPage makes WriteError answer browser requests (see WantsHTML)
 // with page instead of the JSON error body.
 func WithErrorPage(page ErrorPageFunc) Middleware {

@@ -24,11 +24,19 @@ func Chain(h http.Handler, mw ...Middleware) http.Handler {
 	return h
 }
 
+// ctxKey is the type of the package's context keys. Every key is declared
+// here, in one iota block, so that two can never share a value.
 type ctxKey int
 
 const (
 	keyRequestID ctxKey = iota
 	keyLogger
+	keyPublic    // mux.go: the route needs no principal
+	keyPattern   // pattern.go: the matched route pattern
+	keyErrorPage // errorpage.go: how to render errors as pages
+	keyCSRF      // csrf.go: the request's CSRF token
+	keyRedact    // security.go: values to redact from answers
+	keyLimited   // ratelimit.go: AnonymousRateLimit has charged the request
 )
 
 // RequestIDHeader carries the request id in both directions.

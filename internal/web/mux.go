@@ -68,8 +68,6 @@ func (pm *publicMatcher) match(r *http.Request) bool {
 	return pattern != ""
 }
 
-const keyPublic ctxKey = 100
-
 // IsPublic reports whether the request in ctx matched a route that needs no
 // principal (health checks, sign-in, static assets). Authentication
 // middleware lets such requests through without credentials.

@@ -5,8 +5,6 @@ import (
 	"net/http"
 )
 
-const keyPattern ctxKey = 101
-
 // Pattern returns the route pattern ("POST /api/catalog/locations") that
 // the request in ctx matches, known before routing so that middleware
 // (audit, rate limits) can name the route even for requests refused before

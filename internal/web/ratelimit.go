@@ -109,9 +109,6 @@ func AnonymousRateLimit(c RateLimitConfig) Middleware {
 	}
 }
 
-// keyLimited marks a request AnonymousRateLimit has charged.
-const keyLimited ctxKey = 104
-
 // allow takes a token from every budget of the request for key; when one
 // is empty it answers 429 and returns false.
 func (c RateLimitConfig) allow(w http.ResponseWriter, r *http.Request, key string) bool {

@@ -25,8 +25,6 @@ type Security struct {
 	TrustProxy int
 }
 
-const keyRedact ctxKey = 103
-
 // Redactor returns the function that masks secrets in text sent to the
 // caller for the request in ctx (the identity outside a server).
 func Redactor(ctx context.Context) func(string) string {
