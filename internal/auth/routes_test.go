@@ -27,6 +27,10 @@ var publicRoutes = []string{
 	"GET /auth/login",
 	"GET /api/auth/{provider}/start",
 	"GET /api/auth/{provider}/handler/frame",
+	// Webhooks (GitLab push events…) cannot carry an Atrium token: each
+	// plugin's EventSubscriber.Verify checks the sender's signature or
+	// token before anything is handled, and refuses with 401.
+	"POST /api/events/{plugin}/{path...}",
 }
 
 var wildcard = regexp.MustCompile(`\{[^}]*\}`)
