@@ -1,0 +1,288 @@
+package terraform_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/integrations/tfc/tfcsim"
+)
+
+var catalogFiles = map[string]string{
+	"all.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: { name: all }
+spec: { targets: [./catalog.yaml, ./infra/template.yaml] }
+`,
+	"catalog.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: ops }
+spec: { type: team, children: [] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments
+  annotations: { terraform.io/workspace: example/payments-db }
+spec: { type: service, lifecycle: production, owner: ops }
+`,
+	"infra/skeleton/main.tf": `resource "terraform_data" "db" {}
+
+output "db_host" {
+  value = "${{ values.name }}.db.internal"
+}
+
+output "db_password" {
+  value     = "hunter2"
+  sensitive = true
+}
+`,
+	"infra/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: infra }
+spec:
+  type: infrastructure
+  parameters:
+    required: [name]
+    properties: { name: { type: string } }
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: { url: ./skeleton, targetPath: infra, values: { name: '${{ parameters.name }}' } }
+    - id: ws
+      action: terraform:workspace:ensure
+      input: { name: '${{ parameters.name }}-db', tags: [atrium], autoApply: false }
+    - id: vars
+      action: terraform:variables:set
+      input:
+        workspace: '${{ parameters.name }}-db'
+        variables:
+          - { key: ARM_CLIENT_SECRET, value: '${{ secrets.armSecret }}', category: env, sensitive: true }
+    - id: run
+      action: terraform:run
+      input: { workspace: '${{ parameters.name }}-db', directory: infra, apply: true }
+  output:
+    links:
+      - { title: Run, url: '${{ steps.run.output.url }}' }
+    text:
+      - { title: Database host, content: '${{ steps.run.output.outputs.db_host }}' }
+`,
+}
+
+func appConfig(dir, simURL string) string {
+	return fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component, Group, User, Location, Template, Resource] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  allowedLocationTypes: [file, url]
+  scaffolder: { staleTaskAfter: 2s }
+plugins:
+  terraform:
+    config:
+      address: %s
+      token: ${env:TFE_TEST_TOKEN}
+      organization: example
+      pollInterval: 20ms
+`, filepath.Join(dir, "all.yaml"), simURL)
+}
+
+func writeCatalog(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range catalogFiles {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) json(method, path string, body any, want int, v any) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+type event struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
+	Body struct {
+		Message string `json:"message"`
+		StepID  string `json:"stepId"`
+		Status  string `json:"status"`
+	} `json:"body"`
+}
+
+func (c client) events(id string, stop func(event) bool) []event {
+	c.t.Helper()
+	var all []event
+	var after int64
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var evs []event
+		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
+		for _, e := range evs {
+			all = append(all, e)
+			after = e.ID
+			if e.Type == "completion" || (stop != nil && stop(e)) {
+				return all
+			}
+		}
+	}
+	c.t.Fatalf("task %s: no end; events %+v", id, all)
+	return nil
+}
+
+type task struct {
+	Status string `json:"status"`
+	State  struct {
+		Output map[string]any `json:"output"`
+		Error  string         `json:"error"`
+	} `json:"state"`
+}
+
+func startSim(t *testing.T) *tfcsim.Sim {
+	t.Helper()
+	sim := tfcsim.New(token, "example")
+	sim.Step = 30 * time.Millisecond
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	sim.Base = srv.URL
+	t.Setenv("TFE_TEST_TOKEN", token)
+	return sim
+}
+
+const armSecret = "arm-secret-value-42"
+
+// TestTemplateTaskInApp runs the three actions through a template task of
+// the scaffolder API and checks the Terraform card on the entity page.
+func TestTemplateTaskInApp(t *testing.T) {
+	sim := startSim(t)
+	dir := writeCatalog(t)
+	base := apptest.Start(t, appConfig(dir, sim.Base))
+	c := client{t: t, base: base}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"},
+		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	var log strings.Builder
+	for _, e := range evs {
+		log.WriteString(e.Body.Message + "\n")
+	}
+	if tk.Status != "completed" {
+		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log.String())
+	}
+	if strings.Contains(log.String(), armSecret) || strings.Contains(log.String(), "hunter2") || strings.Contains(log.String(), token) {
+		t.Errorf("a secret is in the task log:\n%s", log.String())
+	}
+	for _, want := range []string{"workspace example/payments-db created", "created ARM_CLIENT_SECRET (env, sensitive)", "is applied"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	if v := sim.Variable("example", "payments-db", "ARM_CLIENT_SECRET"); v == nil || v.Value != armSecret || !v.Sensitive {
+		t.Errorf("variable = %+v", v)
+	}
+	if got := fmt.Sprint(tk.State.Output["text"]); !strings.Contains(got, "payments.db.internal") {
+		t.Errorf("output text = %s", got)
+	}
+
+	req, _ := http.NewRequest("GET", base+"/catalog/default/component/payments", nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := doc.Find(`section.plugin-card[data-plugin="terraform"]`)
+	text := strings.Join(strings.Fields(card.Text()), " ")
+	if card.Length() != 1 || !strings.Contains(text, "applied") || !strings.Contains(text, "payments.db.internal") || !strings.Contains(text, "(sensitive)") || strings.Contains(text, "hunter2") {
+		t.Errorf("card (%d): %q", card.Length(), text)
+	}
+	if card.Find(".badge.ok").Length() != 1 {
+		h, _ := goquery.OuterHtml(card)
+		t.Errorf("want one ok badge: %s", h)
+	}
+}
+
+// TestRunResumesAfterRestart stops Atrium while the run plans; the next
+// start follows the same run instead of queueing another.
+func TestRunResumesAfterRestart(t *testing.T) {
+	sim := startSim(t)
+	sim.Step = 700 * time.Millisecond
+	dir := writeCatalog(t)
+	cfg := appConfig(dir, sim.Base) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
+
+	first := apptest.StartServer(t, cfg)
+	c := client{t: t, base: first.BaseURL}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"},
+		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
+	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is planning") })
+	first.Stop()
+
+	second := apptest.StartServer(t, cfg)
+	c = client{t: t, base: second.BaseURL}
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "completed" {
+		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
+	}
+	if got := sim.Runs("example", "resume-db"); got != 1 {
+		t.Errorf("runs = %d, want 1 (resumed, not queued again)", got)
+	}
+	resumed := false
+	for _, e := range evs {
+		resumed = resumed || strings.Contains(e.Body.Message, "resuming run")
+	}
+	if !resumed {
+		t.Error("no 'resuming run' line in the log")
+	}
+}
