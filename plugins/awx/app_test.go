@@ -299,3 +299,71 @@ func TestTaskResumesAfterRestart(t *testing.T) {
 		t.Errorf("the output was repeated after the resume: %d 'Gathering Facts' lines", facts)
 	}
 }
+
+// TestDemoTemplate runs the demo's day-2 template end to end in demo
+// mode: the plugin uses the simulator served by Atrium at /sim/awx/.
+func TestDemoTemplate(t *testing.T) {
+	base := apptest.Start(t, `catalog:
+  rules: [{ allow: [Component, API, Resource, System, Domain, Group, User, Location, Template] }]
+atrium:
+  demo: true
+  allowedLocationTypes: [file, url]
+`)
+	c := client{t: t, base: base}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/ansible-job",
+		"values": map[string]any{"component": "component:default/payment-service", "jobTemplate": "Restart service", "limit": "pay-1"}}, 201, &created)
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	var log strings.Builder
+	for _, e := range evs {
+		log.WriteString(e.Body.Message + "\n")
+	}
+	if tk.Status != "completed" {
+		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log.String())
+	}
+	if !strings.Contains(log.String(), "(simulated AWX)") || !strings.Contains(log.String(), "changed: [pay-1]") {
+		t.Errorf("log:\n%s", log.String())
+	}
+	links, _ := tk.State.Output["links"].([]any)
+	if len(links) != 2 {
+		t.Fatalf("links = %v", links)
+	}
+	jobURL, _ := links[0].(map[string]any)["url"].(string)
+	if !strings.HasPrefix(jobURL, base+"/sim/awx/api/v2/jobs/") {
+		t.Fatalf("job url = %s", jobURL)
+	}
+	// The simulator answers under Atrium, like every route.
+	var job struct{ Status string }
+	c.json("GET", strings.TrimPrefix(jobURL, base), nil, 200, &job)
+	if job.Status != "successful" {
+		t.Errorf("job status = %s", job.Status)
+	}
+	// The imported template's page shows the simulated card with the job.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", base+"/catalog/default/resource/awx-jt-8-restart-service", nil)
+		req.Header.Set("Accept", "text/html")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := goquery.NewDocumentFromReader(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode == 200 {
+			text := strings.Join(strings.Fields(doc.Find(`section.plugin-card[data-plugin="awx"]`).Text()), " ")
+			if !strings.Contains(text, "simulated AWX") || !strings.Contains(text, "successful") {
+				t.Errorf("card: %q", text)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the imported template's page: %d", res.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
