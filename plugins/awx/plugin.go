@@ -246,3 +246,12 @@ func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	res.Request = req
 	return res, nil
 }
+
+// SecretValues is the configured token, for Atrium to redact from its
+// logs (also when given literally rather than as a secret reference).
+func (p *Plugin) SecretValues() []string {
+	if p.cfg.Token == "" {
+		return nil
+	}
+	return []string{p.cfg.Token}
+}

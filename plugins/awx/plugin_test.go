@@ -213,3 +213,10 @@ func TestDemoSimulator(t *testing.T) {
 		t.Errorf("logs do not say simulated: %v", res.Logs)
 	}
 }
+
+func TestSecretValues(t *testing.T) {
+	p, _ := setup(t)
+	if got := p.SecretValues(); len(got) != 1 || got[0] != token {
+		t.Errorf("SecretValues = %v", got)
+	}
+}

@@ -207,3 +207,10 @@ func TestDemoSimulator(t *testing.T) {
 		t.Errorf("url = %s", u)
 	}
 }
+
+func TestSecretValues(t *testing.T) {
+	p, _ := setup(t)
+	if got := p.SecretValues(); len(got) != 1 || got[0] != token {
+		t.Errorf("SecretValues = %v", got)
+	}
+}
