@@ -69,6 +69,21 @@ atrium:
 			t.Errorf("entity page lacks %q", want)
 		}
 	}
+	// The demo catalog's components that name a GitLab project find it on
+	// the simulated GitLab, with pipelines and a merge request.
+	code, out = e.do("GET", "/catalog/default/component/payment-service", nil, nil)
+	page = string(out)
+	if code != 200 {
+		t.Fatalf("payment-service page: %d", code)
+	}
+	for _, want := range []string{">GitLab<", "northwind/billing/payment-service", "Update dependencies", "update-dependencies → main", "Run <code>make test</code>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("payment-service page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "has no project") {
+		t.Error("the GitLab card of payment-service says the project is missing")
+	}
 	if code, _ := e.do("GET", "/sim/nothing/api/v4/projects", nil, nil); code != 404 {
 		t.Errorf("unknown simulator: %d, want 404", code)
 	}

@@ -144,7 +144,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	p.sim = nil
 	if p.opts.Demo && len(p.cfg.Instances) == 0 {
 		p.sim = gitlabsim.New("", strings.TrimSuffix(host.BaseURL, "/")+"/sim/gitlab")
-		p.sim.AddGroup("demo")
+		seedDemo(p.sim)
 		p.cfg.Instances = []InstanceConfig{{Host: SimulatedHost}}
 	}
 	p.instances = map[string]*instance{}

@@ -217,6 +217,30 @@ func (s *Sim) AddPipeline(projectID int64, ref, status string) {
 	}
 }
 
+// AddMergeRequest opens a merge request of project id from a new branch
+// (a copy of the default branch with one more file) and returns its iid.
+func (s *Sim) AddMergeRequest(projectID int64, branchName, title, author string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projects[projectID]
+	if p == nil || p.branches[p.DefaultBranch] == nil {
+		return 0
+	}
+	b := &branch{files: map[string][]byte{}, head: p.branches[p.DefaultBranch].head}
+	for k, v := range p.branches[p.DefaultBranch].files {
+		b.files[k] = v
+	}
+	b.files["CHANGES/"+branchName+".md"] = []byte(title + "\n")
+	p.branches[branchName] = b
+	s.commit(p, branchName, b, title, author, author+"@example.com")
+	mr := &mergeRequest{ID: s.id(), IID: int64(len(p.mrs) + 1), ProjectID: p.ID, Title: title, State: "opened",
+		SourceBranch: branchName, TargetBranch: p.DefaultBranch, CreatedAt: time.Now().UTC()}
+	mr.WebURL = fmt.Sprintf("%s/-/merge_requests/%d", p.WebURL, mr.IID)
+	mr.Author.Username, mr.Author.Name = author, author
+	p.mrs = append(p.mrs, mr)
+	return mr.IID
+}
+
 // File returns a file of a branch of the project at fullPath.
 func (s *Sim) File(fullPath, branchName, file string) (string, bool) {
 	s.mu.Lock()
