@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Name is the instrumentation scope of Atrium's spans.
@@ -74,6 +76,7 @@ func Start(ctx context.Context, c Config) (*Provider, error) {
 	)
 	p := &Provider{tp: tp, prev: otel.GetTracerProvider()}
 	otel.SetTracerProvider(tp)
+	started.Store(true)
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	return p, nil
 }
@@ -123,6 +126,7 @@ func (p *Provider) Flush(ctx context.Context) error { return p.tp.ForceFlush(ctx
 func (p *Provider) Shutdown(ctx context.Context) error {
 	if otel.GetTracerProvider() == p.tp {
 		otel.SetTracerProvider(p.prev)
+		started.Store(false)
 	}
 	return p.tp.Shutdown(ctx)
 }
@@ -131,8 +135,14 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 // tracing is configured. For code that has no Provider at hand (scaffolder
 // steps, plugin calls).
 func StartSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	if !started.Load() {
+		return ctx, noop.Span{}
+	}
 	return otel.Tracer(Name).Start(ctx, name, trace.WithAttributes(attrs...))
 }
+
+// started is whether a Provider is installed as the global one.
+var started atomic.Bool
 
 // End ends span, recording err as its status when not nil.
 func End(span trace.Span, err error) {

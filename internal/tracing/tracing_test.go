@@ -104,3 +104,21 @@ func TestSampleRatio(t *testing.T) {
 		t.Errorf("spans: got %d, want only the one continuing the sampled trace", len(spans))
 	}
 }
+
+// TestOffCostsNothing: without a provider started, the spans of steps and
+// plugin calls are OpenTelemetry's no-op spans: not recording, and no
+// allocation per span.
+func TestOffCostsNothing(t *testing.T) {
+	ctx := context.Background()
+	_, span := tracing.StartSpan(ctx, "scaffolder.step debug:log")
+	if span.IsRecording() || span.SpanContext().IsValid() {
+		t.Fatal("a span is recorded with tracing off")
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		_, s := tracing.StartSpan(ctx, "plugin.action hello")
+		tracing.End(s, nil)
+	})
+	if allocs != 0 {
+		t.Errorf("a span with tracing off allocates %v times, want 0", allocs)
+	}
+}
