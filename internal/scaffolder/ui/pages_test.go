@@ -1,9 +1,12 @@
 package ui_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +17,26 @@ import (
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/browsertest"
 )
+
+// templateTitles lists the titles of every template in the catalog, sorted,
+// as the development user (an admin in tests) sees them through the API.
+func templateTitles(c client) []string {
+	c.t.Helper()
+	var ents []struct {
+		Metadata struct{ Name, Title string }
+	}
+	c.json("GET", "/api/catalog/entities?filter=kind=template&fields=metadata.name,metadata.title", 200, &ents)
+	var titles []string
+	for _, e := range ents {
+		if e.Metadata.Title != "" {
+			titles = append(titles, e.Metadata.Title)
+		} else {
+			titles = append(titles, e.Metadata.Name)
+		}
+	}
+	slices.Sort(titles)
+	return titles
+}
 
 func cardTitles(doc *goquery.Document) []string {
 	var out []string
@@ -34,7 +57,11 @@ func testGallery(t *testing.T, dbYAML string) {
 	s := start(t, dbYAML)
 	c := client{t: t, base: s.BaseURL}
 	doc := c.page("/create", 200)
-	want := []string{"Deployment", "Documentation site", "Go service", "Hidden template", "New API", "Static website"}
+	// Every template in the catalog (the demo's and the test's), by title.
+	want := templateTitles(c)
+	if !slices.Contains(want, "Hidden template") || !slices.Contains(want, "Go service") {
+		t.Fatalf("the test catalog lacks its templates: %v", want)
+	}
 	if got := cardTitles(doc); !reflect.DeepEqual(got, want) {
 		t.Errorf("cards: got %v, want %v", got, want)
 	}
@@ -90,15 +117,19 @@ func testGallery(t *testing.T, dbYAML string) {
 }
 
 func TestGalleryShowsOnlyReadableTemplates(t *testing.T) {
-	_, jane, _ := startWithPolicy(t)
+	s, jane, _ := startWithPolicy(t)
 	got := cardTitles(jane.page("/create", 200))
 	for _, title := range got {
 		if title == "Hidden template" {
 			t.Errorf("jane sees the template tagged secret: %v", got)
 		}
 	}
-	if len(got) != 5 {
-		t.Errorf("jane's gallery: got %v, want the 5 templates she may read", got)
+	counts, err := s.App.Store().EntityCount(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != counts["template"]-1 {
+		t.Errorf("jane's gallery: got %v, want every one of the %d templates but the hidden one", got, counts["template"])
 	}
 	jane.page("/create/templates/default/hidden", 404)
 }
@@ -235,7 +266,7 @@ func TestStepperAndReview(t *testing.T) {
 	}
 	rows := map[string]string{}
 	doc.Find(".cf-review dl dt").Each(func(_ int, s *goquery.Selection) { rows[s.Text()] = s.Next().Text() })
-	want := map[string]string{"Name": "shop", "Owner": "group:default/platform-team", "Description": "A Go service", "Port": "8080", "Lifecycle": "Production"}
+	want := map[string]string{"Name": "shop", "Owner": "group:default/platform-team", "Description": "A Go service", "Port": "8080", "Lifecycle": "Production", "Publish to": "Atrium's git host"}
 	if !reflect.DeepEqual(rows, want) {
 		t.Errorf("review rows: got %v, want %v", rows, want)
 	}
@@ -283,7 +314,8 @@ func testSubmitCreatesTask(t *testing.T, dbYAML string) {
 	if got.Spec.TemplateInfo.EntityRef != "template:default/go-service" || got.CreatedBy != "user:default/guest" {
 		t.Errorf("task: template %q by %q", got.Spec.TemplateInfo.EntityRef, got.CreatedBy)
 	}
-	wantParams := map[string]any{"name": "parcel-api", "owner": "group:default/tracking-team", "port": float64(9090), "description": "A Go service", "lifecycle": "experimental"}
+	// publishTo is a default the form fills in (Atrium's git host).
+	wantParams := map[string]any{"name": "parcel-api", "owner": "group:default/tracking-team", "port": float64(9090), "description": "A Go service", "lifecycle": "experimental", "publishTo": "atrium"}
 	if !reflect.DeepEqual(got.Spec.Parameters, wantParams) {
 		t.Errorf("parameters: got %v, want %v", got.Spec.Parameters, wantParams)
 	}
@@ -456,7 +488,7 @@ func TestLimits(t *testing.T) {
 	if got := doc.Find(".cg-card").Length(); got != 2 {
 		t.Errorf("gallery: got %d cards, want 2", got)
 	}
-	if got := doc.Find("#cg-count").Text(); !strings.Contains(got, "6 templates; showing the first 2") {
+	if got, n := doc.Find("#cg-count").Text(), len(templateTitles(c)); !strings.Contains(got, fmt.Sprintf("%d templates; showing the first 2", n)) {
 		t.Errorf("gallery count: got %q", got)
 	}
 	var sugg struct{ Items []struct{ Value string } }
