@@ -74,6 +74,24 @@ func TestPagination(t *testing.T) {
 	}
 }
 
+func TestUsers(t *testing.T) {
+	sim, c := setup(t, nil)
+	for i := range 7 {
+		sim.AddUser(fmt.Sprintf("user-%d", i))
+	}
+	ctx := context.Background()
+	users, err := gitlab.Pages(0, func(page int64) ([]*gl.User, *gl.Response, error) {
+		return c.API.Users.ListUsers(&gl.ListUsersOptions{ListOptions: gl.ListOptions{Page: page, PerPage: 3}}, gitlab.Opt(ctx))
+	})
+	if err != nil || len(users) != 7 || users[6].Username != "user-6" {
+		t.Fatalf("users = %d, err %v", len(users), err)
+	}
+	one, _, err := c.API.Users.ListUsers(&gl.ListUsersOptions{Username: gl.Ptr("user-3")}, gitlab.Opt(ctx))
+	if err != nil || len(one) != 1 || one[0].Username != "user-3" {
+		t.Errorf("by username: %v, %v", one, err)
+	}
+}
+
 func TestErrorKinds(t *testing.T) {
 	ctx := context.Background()
 	sim, c := setup(t, func(c *gitlab.Config) { c.MaxRetries = -1 })

@@ -39,6 +39,7 @@ type Sim struct {
 	projects map[int64]*project
 	faults   []*Fault
 	delay    time.Duration
+	users    []string
 	requests []string
 }
 
@@ -170,6 +171,13 @@ func (s *Sim) Requests() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
+}
+
+// AddUser adds a user (GET /users lists them).
+func (s *Sim) AddUser(username string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users = append(s.users, username)
 }
 
 // AddGroup creates the group at fullPath and its missing parents, and
@@ -423,6 +431,21 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request, parts []string) {
 	switch {
 	case len(parts) == 1 && parts[0] == "user" && m == http.MethodGet:
 		writeJSON(w, http.StatusOK, map[string]any{"id": 1, "username": "atrium-bot", "name": "Atrium bot", "state": "active"})
+	case len(parts) == 1 && parts[0] == "users" && m == http.MethodGet:
+		type user struct {
+			ID       int64  `json:"id"`
+			Username string `json:"username"`
+			Name     string `json:"name"`
+			State    string `json:"state"`
+			WebURL   string `json:"web_url"`
+		}
+		var out []user
+		for i, u := range s.users {
+			if name := r.Form.Get("username"); name == "" || strings.EqualFold(name, u) {
+				out = append(out, user{ID: int64(i + 1), Username: u, Name: u, State: "active", WebURL: s.WebURL + "/" + u})
+			}
+		}
+		writePage(w, r, out)
 	case len(parts) == 1 && parts[0] == "groups" && m == http.MethodPost:
 		s.createGroup(w, r)
 	case len(parts) == 2 && parts[0] == "groups" && m == http.MethodGet:
