@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // The kinds of heavy operation that atrium.limits.heavy bounds.
 const (
@@ -50,6 +53,15 @@ func (d *decoder) heavy(n *node, path string, out *map[string]Heavy) {
 				},
 			})
 			(*out)[kind] = h
+		}
+	}
+	if n.kind == kindMap {
+		for _, k := range n.keys {
+			if _, ok := handlers[k]; !ok {
+				handlers[k] = func(v *node, p string) {
+					d.fail(v, p, "unknown kind of heavy operation; the kinds are %s", strings.Join(HeavyKinds, ", "))
+				}
+			}
 		}
 	}
 	d.fields(n, path, handlers)
