@@ -61,3 +61,28 @@ func TestTracing(t *testing.T) {
 		t.Error("no store span in the request's trace")
 	}
 }
+
+// TestTracingScaffolderSteps: each step of a template task is a span named
+// after its action, carrying the task and step ids.
+func TestTracingScaffolderSteps(t *testing.T) {
+	recv := tracingtest.NewReceiver(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, scaffolderFiles)
+	srv := apptest.StartServer(t, scaffolderConfig(dir)+fmt.Sprintf("  tracing: { endpoint: %s }\n", recv.URL))
+	c := sclient{t: t, base: srv.BaseURL}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/local", "values": map[string]any{"name": "traced"}}, 201, &created)
+	c.waitDone(created.ID)
+	if err := srv.App.FlushTraces(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]string{}
+	for _, s := range recv.Spans() {
+		if strings.HasPrefix(s.Name, "scaffolder.step ") && tracingtest.Attr(s, "atrium.task_id") == created.ID {
+			steps[tracingtest.Attr(s, "atrium.step_id")] = s.Name
+		}
+	}
+	if steps["fetch"] != "scaffolder.step fetch:template" || steps["log"] != "scaffolder.step debug:log" {
+		t.Errorf("step spans of task %s: got %v, want fetch:template and debug:log", created.ID, steps)
+	}
+}
