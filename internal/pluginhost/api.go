@@ -192,7 +192,6 @@ func auditedRestart(ctx context.Context, s *Supervisor) error {
 func (s *Supervisor) Restart(ctx context.Context) error {
 	s.mu.Lock()
 	running := s.cur != nil
-	spec := s.spec
 	if !running {
 		s.failures = 0
 		s.breaker = BreakerClosed
@@ -203,13 +202,16 @@ func (s *Supervisor) Restart(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	if running {
-		if err := s.Swap(ctx, spec); err != nil {
+		renewed, err := s.renew(ctx, nil)
+		if err != nil {
 			return err
 		}
-		s.mu.Lock()
-		s.restarts++
-		s.mu.Unlock()
-		return nil
+		if renewed {
+			s.mu.Lock()
+			s.restarts++
+			s.mu.Unlock()
+			return nil
+		}
 	}
 	return s.Start(ctx)
 }

@@ -475,7 +475,7 @@ func (s *Supervisor) CheckHealth(ctx context.Context) {
 		s.failures = 0
 		s.breaker = BreakerClosed
 	}
-	spec := s.spec
+	version := s.spec.Manifest.Version
 	s.mu.Unlock()
 	if err != nil || limits.MemoryLimit <= 0 || rss <= limits.MemoryLimit {
 		return
@@ -483,17 +483,42 @@ func (s *Supervisor) CheckHealth(ctx context.Context) {
 	msg := fmt.Sprintf("resident memory %s is over the budget of %s; restarted", formatBytes(rss), formatBytes(limits.MemoryLimit))
 	s.p.Logger.Warn("plugin over its memory budget", "rss", rss, "limit", limits.MemoryLimit, "pid", g.proc.Pid())
 	s.audit(audit.Event{Action: "plugin.memory.exceeded", Outcome: audit.Failed, Details: map[string]any{
-		"version": spec.Manifest.Version, "pid": g.proc.Pid(), "rssBytes": rss, "limitBytes": limits.MemoryLimit,
+		"version": version, "pid": g.proc.Pid(), "rssBytes": rss, "limitBytes": limits.MemoryLimit,
 	}})
 	s.mu.Lock()
 	s.setErr(msg)
 	s.restarts++
 	s.mu.Unlock()
-	if err := s.Swap(ctx, spec); err != nil {
+	if _, err := s.renew(ctx, g); err != nil {
 		// No fresh process: the leaking one goes anyway; the crash path
 		// restarts it with backoff.
 		g.proc.Kill()
 	}
+}
+
+// renew replaces the running process by a fresh one of the current spec,
+// read under opMu so that it never undoes an upgrade made meanwhile. With
+// only set, nothing happens unless only is still the running process. It
+// reports whether a fresh process took over.
+func (s *Supervisor) renew(ctx context.Context, only *generation) (bool, error) {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.Lock()
+	cur, spec := s.cur, s.spec
+	s.mu.Unlock()
+	if cur == nil || (only != nil && cur != only) {
+		return false, nil
+	}
+	g, err := s.launch(ctx, spec)
+	if err != nil {
+		s.mu.Lock()
+		s.setErr(fmt.Sprintf("starting a fresh process: %v", err))
+		s.mu.Unlock()
+		return false, err
+	}
+	s.install(g, spec)
+	s.retire(cur, spec.Limits.DrainTimeout)
+	return true, nil
 }
 
 func (s *Supervisor) setErr(msg string) {
