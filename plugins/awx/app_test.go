@@ -171,9 +171,15 @@ func startSim(t *testing.T) (*awxsim.Sim, string) {
 // scaffolder API, then finds the imported job templates in the catalog API
 // and the job on the component's Ansible jobs card.
 func TestTemplateTaskInApp(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTemplateTaskInApp(t, db.YAML) })
+	}
+}
+
+func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	dir := writeCatalog(t)
-	base := apptest.Start(t, appConfig(dir, simURL))
+	base := apptest.Start(t, appConfig(dir, simURL)+dbYAML)
 	c := client{t: t, base: base}
 
 	var created struct{ ID string }
@@ -260,10 +266,19 @@ func TestTemplateTaskInApp(t *testing.T) {
 // TestTaskResumesAfterRestart stops Atrium while the job runs; the next
 // start follows the same job to its end instead of launching another.
 func TestTaskResumesAfterRestart(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTaskResumesAfterRestart(t, db.YAML) })
+	}
+}
+
+func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	sim.Running = 3 * time.Second
 	dir := writeCatalog(t)
-	cfg := appConfig(dir, simURL) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	if dbYAML == "" {
+		dbYAML = fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	}
+	cfg := appConfig(dir, simURL) + dbYAML
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
 
 	first := apptest.StartServer(t, cfg)

@@ -196,9 +196,15 @@ const armSecret = "arm-secret-value-42"
 // TestTemplateTaskInApp runs the three actions through a template task of
 // the scaffolder API and checks the Terraform card on the entity page.
 func TestTemplateTaskInApp(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTemplateTaskInApp(t, db.YAML) })
+	}
+}
+
+func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	sim := startSim(t)
 	dir := writeCatalog(t)
-	base := apptest.Start(t, appConfig(dir, sim.Base))
+	base := apptest.Start(t, appConfig(dir, sim.Base)+dbYAML)
 	c := client{t: t, base: base}
 	var created struct{ ID string }
 	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"},
@@ -253,10 +259,19 @@ func TestTemplateTaskInApp(t *testing.T) {
 // TestRunResumesAfterRestart stops Atrium while the run plans; the next
 // start follows the same run instead of queueing another.
 func TestRunResumesAfterRestart(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testRunResumesAfterRestart(t, db.YAML) })
+	}
+}
+
+func testRunResumesAfterRestart(t *testing.T, dbYAML string) {
 	sim := startSim(t)
 	sim.Step = 700 * time.Millisecond
 	dir := writeCatalog(t)
-	cfg := appConfig(dir, sim.Base) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	if dbYAML == "" {
+		dbYAML = fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	}
+	cfg := appConfig(dir, sim.Base) + dbYAML
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
 
 	first := apptest.StartServer(t, cfg)
