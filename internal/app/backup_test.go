@@ -1,6 +1,9 @@
 package app_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -278,9 +281,7 @@ func TestBackupCorrupt(t *testing.T) {
 		message []string
 	}{
 		{"flipped byte in the database member", func(b []byte) []byte {
-			b = slices.Clone(b)
-			b[len(b)/3] ^= 0x5a
-			return b
+			return flipInMember(t, b, "sqlite/atrium.db")
 		}, []string{"damaged", "member sqlite/atrium.db"}},
 		{"truncated", func(b []byte) []byte { return slices.Clone(b[:len(b)*2/3]) }, []string{"damaged", "member sqlite/atrium.db"}},
 	}
@@ -407,4 +408,53 @@ atrium:
 	if !slices.Equal(outcomes, []string{"failed", "succeeded"}) {
 		t.Errorf("audited backups: got %v, want one failed and one succeeded", outcomes)
 	}
+}
+
+// flipInMember returns a copy of a .tar.gz archive in which one byte in the
+// middle of the named member's content is changed, the archive otherwise
+// intact (so the damage is found by the member's checksum, every time).
+func flipInMember(t *testing.T, archive []byte, member string) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	found := false
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Name == member && len(body) > 0 {
+			body[len(body)/2] ^= 0x5a
+			found = true
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !found {
+		t.Fatalf("the archive has no member %s", member)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }
