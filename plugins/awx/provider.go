@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -91,7 +92,7 @@ var labelRef = regexp.MustCompile(`^atrium:([a-z]+):(?:([a-z0-9][a-z0-9._-]*)/)?
 
 // entity is the catalog entity of template t.
 func (p *Plugin) entity(t awx.Template) map[string]any {
-	typ, ref := "ansible-job-template", strconvI(t.ID)
+	typ, ref := "ansible-job-template", strconv.Itoa(t.ID)
 	if t.Workflow() {
 		typ, ref = "ansible-workflow-template", "workflow:"+ref
 	}
@@ -137,5 +138,3 @@ func (p *Plugin) entity(t awx.Template) map[string]any {
 		"spec": spec,
 	}
 }
-
-func strconvI(i int) string { return fmt.Sprint(i) }
