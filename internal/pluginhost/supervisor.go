@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/tracing"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -561,7 +564,12 @@ func (s *Supervisor) acquire(what string) (*generation, error) {
 // call runs f against the current generation, bounded by the call timeout
 // when timed, and counts it. long calls (providers, services) end as soon
 // as the generation is replaced.
-func (s *Supervisor) call(ctx context.Context, what string, timed, long bool, f func(context.Context, *generation) error) error {
+func (s *Supervisor) call(ctx context.Context, what string, timed, long bool, f func(context.Context, *generation) error) (err error) {
+	if !long {
+		var span trace.Span
+		ctx, span = tracing.StartSpan(ctx, "plugin "+what, attribute.String("atrium.plugin", s.id))
+		defer func() { tracing.End(span, err) }()
+	}
 	g, err := s.acquire(what)
 	if err != nil {
 		return err
