@@ -382,3 +382,30 @@ atrium:
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestTaskCancelCancelsJob cancels the task through the scaffolder API
+// while the job runs: the job is cancelled in AWX (a cancel is not taken
+// for a shutdown, which would leave the job running).
+func TestTaskCancelCancelsJob(t *testing.T) {
+	sim, simURL := startSim(t)
+	sim.Running = time.Minute
+	base := apptest.Start(t, appConfig(writeCatalog(t), simURL))
+	c := client{t: t, base: base}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/run-job", "values": map[string]any{"component": "payment-service"}}, 201, &created)
+	var jobID int
+	c.events(created.ID, func(e event) bool {
+		_, err := fmt.Sscanf(e.Body.Message, "launched job %d", &jobID)
+		return err == nil
+	})
+	c.json("POST", "/api/scaffolder/v2/tasks/"+created.ID+"/cancel", nil, 200, nil)
+	c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "cancelled" {
+		t.Errorf("task = %s (%s)", tk.Status, tk.State.Error)
+	}
+	if !sim.Canceled(jobID) {
+		t.Errorf("job %d was not cancelled in AWX", jobID)
+	}
+}

@@ -301,3 +301,33 @@ func testRunResumesAfterRestart(t *testing.T, dbYAML string) {
 		t.Error("no 'resuming run' line in the log")
 	}
 }
+
+// TestTaskCancelCancelsRun cancels the task through the scaffolder API
+// while the run plans: the run is cancelled in Terraform.
+func TestTaskCancelCancelsRun(t *testing.T) {
+	sim := startSim(t)
+	sim.Step = time.Minute
+	base := apptest.Start(t, appConfig(writeCatalog(t), sim.Base))
+	c := client{t: t, base: base}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "cancel"},
+		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
+	var runID string
+	c.events(created.ID, func(e event) bool {
+		if rest, ok := strings.CutPrefix(e.Body.Message, "run "); ok && strings.HasPrefix(rest, "run-") {
+			runID, _, _ = strings.Cut(rest, ":")
+			return true
+		}
+		return false
+	})
+	c.json("POST", "/api/scaffolder/v2/tasks/"+created.ID+"/cancel", nil, 200, nil)
+	c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "cancelled" {
+		t.Errorf("task = %s (%s)", tk.Status, tk.State.Error)
+	}
+	if runID == "" || !sim.Canceled(runID) {
+		t.Errorf("run %q was not cancelled in Terraform", runID)
+	}
+}

@@ -159,6 +159,14 @@ func (s *Sim) Files(runID string) map[string]string {
 	return nil
 }
 
+// Canceled reports whether run id was cancelled.
+func (s *Sim) Canceled(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.runs[id]
+	return r != nil && r.canceled != nil
+}
+
 // Runs counts the runs created in a workspace.
 func (s *Sim) Runs(org, workspace string) int {
 	s.mu.Lock()
