@@ -42,6 +42,8 @@ type Config struct {
 	Timeout         string `json:"timeout"`
 	MaxRetries      int    `json:"maxRetries"`
 	MaxRetryWait    string `json:"maxRetryWait"`
+	BreakerThresh   int    `json:"breakerThreshold"`
+	BreakerCooldown string `json:"breakerCooldown"`
 	PollInterval    string `json:"pollInterval"`
 	MaxJobTimeout   string `json:"maxJobTimeout"`
 	Owner           string `json:"owner"`
@@ -128,6 +130,10 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		return err
 	}
 	if cc.MaxRetryWait, err = durationOr(p.cfg.MaxRetryWait, "maxRetryWait", time.Minute); err != nil {
+		return err
+	}
+	cc.BreakerThreshold = p.cfg.BreakerThresh
+	if cc.BreakerCooldown, err = durationOr(p.cfg.BreakerCooldown, "breakerCooldown", 30*time.Second); err != nil {
 		return err
 	}
 	if p.poll, err = durationOr(p.cfg.PollInterval, "pollInterval", 2*time.Second); err != nil {

@@ -40,15 +40,23 @@ type Config struct {
 	PageSize int
 	// MaxItems bounds what a list returns (default 5000).
 	MaxItems int
+	// BreakerThreshold is how many failed requests in a row (no answer,
+	// timeout, 5xx or 429 after the retries) open the circuit breaker
+	// (default 5; -1: no breaker).
+	BreakerThreshold int
+	// BreakerCooldown is how long the open breaker refuses requests
+	// (default 30s).
+	BreakerCooldown time.Duration
 	// Transport does the requests (nil: http.DefaultTransport).
 	Transport http.RoundTripper
 }
 
 // Client talks to one controller.
 type Client struct {
-	cfg  Config
-	base *url.URL
-	http *http.Client
+	cfg     Config
+	base    *url.URL
+	http    *http.Client
+	breaker *breaker
 }
 
 // New checks cfg and returns a client.
@@ -80,7 +88,14 @@ func New(cfg Config) (*Client, error) {
 	if tr == nil {
 		tr = http.DefaultTransport
 	}
-	return &Client{cfg: cfg, base: u, http: &http.Client{Transport: tr, Timeout: cfg.Timeout}}, nil
+	if cfg.BreakerThreshold == 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.BreakerCooldown <= 0 {
+		cfg.BreakerCooldown = 30 * time.Second
+	}
+	return &Client{cfg: cfg, base: u, http: &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		breaker: &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown}}, nil
 }
 
 // BaseURL is the controller's URL.
@@ -153,15 +168,22 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if query != nil {
 		u.RawQuery = query.Encode()
 	}
+	if err := c.breaker.allow(); err != nil {
+		return 0, err
+	}
 	for attempt := 0; ; attempt++ {
 		status, retryIn, err := c.once(ctx, method, u.String(), u.Path, payload, out)
 		if err == nil {
+			c.breaker.record(false)
 			return status, nil
 		}
 		if retryIn < 0 || attempt >= c.cfg.MaxRetries || c.cfg.MaxRetries < 0 {
+			// AWX answering 4xx is up; only its silence or 5xx/429 count.
+			c.breaker.record(retryIn >= 0 && ctx.Err() == nil)
 			return status, err
 		}
 		if retryIn > c.cfg.MaxRetryWait {
+			c.breaker.record(true)
 			return status, fmt.Errorf("%w; it asks to wait %s, longer than maxRetryWait %s", err, retryIn, c.cfg.MaxRetryWait)
 		}
 		t := time.NewTimer(retryIn)

@@ -268,3 +268,48 @@ func TestNewRejectsBadURL(t *testing.T) {
 }
 
 var _ http.Handler = (*awxsim.Sim)(nil)
+
+func TestCircuitBreaker(t *testing.T) {
+	c, sim := newClient(t, func(c *awx.Config) {
+		c.MaxRetries = -1
+		c.BreakerThreshold = 2
+		c.BreakerCooldown = 200 * time.Millisecond
+	})
+	ctx := context.Background()
+	sim.Inject(awxsim.Fault{Path: "/ping/", Status: 503, Times: 3})
+	for range 2 {
+		if _, err := c.Ping(ctx); awx.StatusOf(err) != 503 {
+			t.Fatalf("err = %v, want 503", err)
+		}
+	}
+	_, err := c.Ping(ctx)
+	var open *awx.BreakerOpenError
+	if !errors.As(err, &open) || !strings.Contains(err.Error(), "after 2 failed requests in a row") {
+		t.Fatalf("err = %v, want the open breaker", err)
+	}
+	if got := sim.Requests("GET", "/ping/"); got != 2 {
+		t.Errorf("requests = %d, want 2 (the third refused without a request)", got)
+	}
+	time.Sleep(250 * time.Millisecond)
+	// The probe fails (the third injected 503): open again at once.
+	if _, err := c.Ping(ctx); awx.StatusOf(err) != 503 {
+		t.Fatalf("probe err = %v", err)
+	}
+	if _, err := c.Ping(ctx); !errors.As(err, &open) {
+		t.Fatalf("after a failed probe: %v, want the open breaker", err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, err := c.Ping(ctx); err != nil {
+		t.Fatalf("probe after recovery: %v", err)
+	}
+	if _, err := c.Ping(ctx); err != nil {
+		t.Fatalf("closed again: %v", err)
+	}
+	// 4xx answers do not open it.
+	sim.Inject(awxsim.Fault{Path: "/ping/", Status: 404, Times: 3})
+	for range 3 {
+		if _, err := c.Ping(ctx); awx.StatusOf(err) != 404 {
+			t.Fatalf("err = %v, want 404", err)
+		}
+	}
+}
