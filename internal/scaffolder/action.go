@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -56,8 +57,11 @@ type ActionContext struct {
 	DryRun bool
 }
 
-// Registry holds the actions by id.
+// Registry holds the actions by id. It is safe for concurrent use:
+// plugins installed or removed while Atrium runs add and remove their
+// actions while tasks look them up.
 type Registry struct {
+	mu      sync.RWMutex
 	actions map[string]registered
 }
 
@@ -81,9 +85,6 @@ func NewRegistry(actions ...Action) (*Registry, error) {
 // Add registers an action.
 func (r *Registry) Add(a Action) error {
 	id := a.ID()
-	if _, dup := r.actions[id]; dup {
-		return fault.New(fault.Conflict, "action %s is registered twice", id)
-	}
 	in, _ := a.Schema()
 	var schema any = map[string]any{}
 	if len(in) > 0 {
@@ -95,18 +96,43 @@ func (r *Registry) Add(a Action) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.actions[id]; dup {
+		return fault.New(fault.Conflict, "action %s is registered twice", id)
+	}
 	r.actions[id] = registered{action: a, input: s}
 	return nil
 }
 
+// Remove unregisters the action id and reports whether it was there.
+// Steps already running keep the action they looked up; later steps that
+// name it fail as an unknown action.
+func (r *Registry) Remove(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.actions[id]
+	delete(r.actions, id)
+	return ok
+}
+
 // Get returns an action by id.
 func (r *Registry) Get(id string) (Action, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	x, ok := r.actions[id]
 	return x.action, ok
 }
 
 // IDs returns the registered ids, sorted.
 func (r *Registry) IDs() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.ids()
+}
+
+// ids returns the sorted ids; r.mu is held.
+func (r *Registry) ids() []string {
 	ids := make([]string, 0, len(r.actions))
 	for id := range r.actions {
 		ids = append(ids, id)
@@ -117,10 +143,13 @@ func (r *Registry) IDs() []string {
 
 // validateInput checks a step's input against its action's schema.
 func (r *Registry) validateInput(id string, input map[string]any) error {
+	r.mu.RLock()
 	x, ok := r.actions[id]
 	if !ok {
-		return fault.New(fault.Invalid, "unknown action %q (known: %v)", id, r.IDs())
+		defer r.mu.RUnlock()
+		return fault.New(fault.Invalid, "unknown action %q (known: %v)", id, r.ids())
 	}
+	r.mu.RUnlock()
 	return validate(x.input, input)
 }
 
@@ -139,8 +168,10 @@ type ActionSchema struct {
 
 // List describes every action, sorted by id.
 func (r *Registry) List() []ActionInfo {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	out := make([]ActionInfo, 0, len(r.actions))
-	for _, id := range r.IDs() {
+	for _, id := range r.ids() {
 		a := r.actions[id].action
 		in, o := a.Schema()
 		info := ActionInfo{ID: id, Schema: ActionSchema{Input: in, Output: o}}
