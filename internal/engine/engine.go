@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,9 +168,15 @@ type Engine struct {
 
 	provMu    sync.Mutex
 	providers []Provider
+	// leadCtx is the context of runLeading while this engine leads
+	// (nil otherwise); providers added then connect at once under a
+	// child context whose cancel is in connected.
+	leadCtx   context.Context
+	connected map[string]*connectedProvider
 	// processors are plugins' processors, run on every valid entity
-	// (plugin_processor.go); fixed once Run starts.
-	processors []plugin.Processor
+	// (plugin_processor.go); copied on write, so that plugins added or
+	// removed while Atrium runs do not disturb a pass in progress.
+	processors atomic.Pointer[[]plugin.Processor]
 	running    bool
 
 	subs     subscribers
@@ -209,11 +216,12 @@ func New(cfg Config) (*Engine, error) {
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		staticByKey: map[string]*staticLocation{},
-		processors:  cfg.Processors,
 		ready:       make(chan struct{}),
 		closed:      make(chan struct{}),
 	}
 	e.cs = e.store.(*cachedStore)
+	procs := slices.Clone(cfg.Processors)
+	e.processors.Store(&procs)
 	if cfg.Cluster != nil {
 		e.cluster = cfg.Cluster
 		e.startPublisher()
@@ -300,20 +308,76 @@ func (e *Engine) staticRef(sl StaticLocation) (catalog.LocationRef, error) {
 	return catalog.LocationRef{Type: sl.Type, Target: target}, nil
 }
 
-// AddProvider registers an entity provider. It must be called before Run.
+// AddProvider registers an entity provider. Added while this engine leads
+// catalog processing, it connects at once; otherwise it connects when Run
+// (or the next lead, in a cluster) starts.
 func (e *Engine) AddProvider(p Provider) error {
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
-	if e.running {
-		return errors.New("engine: providers must be added before Run")
-	}
 	for _, q := range e.providers {
 		if q.Name() == p.Name() {
 			return fmt.Errorf("engine: a provider named %q is already registered", p.Name())
 		}
 	}
 	e.providers = append(e.providers, p)
+	if e.leadCtx != nil {
+		e.connectLocked(e.leadCtx, p)
+	}
 	return nil
+}
+
+// RemoveProvider unregisters the provider name and stops it, waiting until
+// its Connect returned (or ctx is done). The entities it provided stay in
+// the catalog. Removing an unknown provider is an error.
+func (e *Engine) RemoveProvider(ctx context.Context, name string) error {
+	e.provMu.Lock()
+	i := slices.IndexFunc(e.providers, func(p Provider) bool { return p.Name() == name })
+	if i < 0 {
+		e.provMu.Unlock()
+		return fmt.Errorf("engine: no provider named %q is registered", name)
+	}
+	if _, builtin := e.providers[i].(builtinProvider); builtin {
+		e.provMu.Unlock()
+		return fmt.Errorf("engine: provider %q is built in and cannot be removed", name)
+	}
+	e.providers = slices.Delete(e.providers, i, i+1)
+	c := e.connected[name]
+	delete(e.connected, name)
+	e.provMu.Unlock()
+	if c == nil {
+		return nil
+	}
+	c.cancel()
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("engine: provider %q did not stop: %w", name, ctx.Err())
+	}
+}
+
+// connectedProvider is a non-built-in provider connected by runLeading.
+type connectedProvider struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// connectLocked connects p on its own goroutine under a child of ctx;
+// e.provMu is held.
+func (e *Engine) connectLocked(ctx context.Context, p Provider) {
+	pctx, cancel := context.WithCancel(ctx)
+	c := &connectedProvider{cancel: cancel, done: make(chan struct{})}
+	if e.connected == nil {
+		e.connected = map[string]*connectedProvider{}
+	}
+	e.connected[p.Name()] = c
+	e.wg.Go(func() {
+		defer close(c.done)
+		defer cancel()
+		if err := p.Connect(pctx, &connection{e: e, name: p.Name()}); err != nil && pctx.Err() == nil {
+			e.log.Error("catalog provider failed to connect", "provider", p.Name(), "err", err)
+		}
+	})
 }
 
 // Ready is closed once the first processing of the built-in providers (the
@@ -332,7 +396,6 @@ func (e *Engine) Run(ctx context.Context) error {
 		return errors.New("engine: Run called twice")
 	}
 	e.running = true
-	providers := append([]Provider(nil), e.providers...)
 	e.provMu.Unlock()
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -354,7 +417,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return fmt.Errorf("engine: waiting to lead catalog processing: %w", err)
 		}
 		e.leading.Store(true)
-		err = e.runLeading(lctx, providers)
+		err = e.runLeading(lctx)
 		e.leading.Store(false)
 		release()
 		if err != nil || ctx.Err() != nil || e.cluster == nil {
@@ -367,20 +430,29 @@ func (e *Engine) Run(ctx context.Context) error {
 // runLeading connects the providers, processes the locations once (Ready)
 // and then refreshes them periodically until ctx is done: the work one
 // replica does for all.
-func (e *Engine) runLeading(ctx context.Context, providers []Provider) error {
+func (e *Engine) runLeading(ctx context.Context) error {
 	// The built-in providers (static and registered locations) are the
 	// initial ingest that Ready waits for; other providers connect on their
-	// own goroutines so a slow one delays nobody.
+	// own goroutines so a slow one delays nobody. Those added while this
+	// engine leads connect in AddProvider.
+	e.provMu.Lock()
+	providers := slices.Clone(e.providers)
 	for _, p := range providers {
-		if _, builtin := p.(builtinProvider); builtin {
-			continue
+		if _, builtin := p.(builtinProvider); !builtin {
+			e.connectLocked(ctx, p)
 		}
-		e.wg.Go(func() {
-			if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil && ctx.Err() == nil {
-				e.log.Error("catalog provider failed to connect", "provider", p.Name(), "err", err)
-			}
-		})
 	}
+	e.leadCtx = ctx
+	e.provMu.Unlock()
+	defer func() {
+		e.provMu.Lock()
+		e.leadCtx = nil
+		for _, c := range e.connected {
+			c.cancel()
+		}
+		e.connected = nil
+		e.provMu.Unlock()
+	}()
 	_ = e.timedPass(func() error {
 		var errs []error
 		for _, p := range providers {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -11,22 +12,39 @@ import (
 	"github.com/atrium-portal/atrium/plugin"
 )
 
-// AddProcessor adds a plugin's processor; like providers, processors are
-// added before Run.
+// AddProcessor adds a plugin's processor, before or while Run runs:
+// entities processed from then on go through it.
 func (e *Engine) AddProcessor(p plugin.Processor) error {
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
-	if e.running {
-		return fmt.Errorf("engine: processors must be added before Run")
-	}
-	for _, q := range e.processors {
+	cur := *e.processors.Load()
+	for _, q := range cur {
 		if q.Name() == p.Name() {
 			return fmt.Errorf("engine: a processor named %q is already registered", p.Name())
 		}
 	}
-	e.processors = append(e.processors, p)
+	next := append(slices.Clip(cur), p)
+	e.processors.Store(&next)
 	return nil
 }
+
+// RemoveProcessor removes the processor name; an entity being processed
+// may still go through it.
+func (e *Engine) RemoveProcessor(name string) error {
+	e.provMu.Lock()
+	defer e.provMu.Unlock()
+	cur := *e.processors.Load()
+	i := slices.IndexFunc(cur, func(q plugin.Processor) bool { return q.Name() == name })
+	if i < 0 {
+		return fmt.Errorf("engine: no processor named %q is registered", name)
+	}
+	next := slices.Delete(slices.Clone(cur), i, i+1)
+	e.processors.Store(&next)
+	return nil
+}
+
+// hasProcessors reports whether any plugin processor is registered.
+func (e *Engine) hasProcessors() bool { return len(*e.processors.Load()) > 0 }
 
 // runProcessors runs the plugins' processors on a valid entity in order.
 // A processor may replace the entity (which is validated again), add
@@ -37,7 +55,7 @@ func (e *Engine) AddProcessor(p plugin.Processor) error {
 func (e *Engine) runProcessors(ctx context.Context, r *docResult, doc catalog.Document, ent *catalog.Entity) (*catalog.Entity, []catalog.RelationRow) {
 	var extra []catalog.RelationRow
 	self := ent.Ref()
-	for _, p := range e.processors {
+	for _, p := range *e.processors.Load() {
 		body, err := json.Marshal(ent)
 		if err != nil {
 			r.fail(string(fault.Internal), catalog.Problem{File: doc.File, Line: doc.Line, Message: fmt.Sprintf("encoding %s for processor %s: %v", r.ref, p.Name(), err)})

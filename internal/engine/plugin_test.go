@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/plugin"
 )
@@ -73,7 +76,125 @@ func TestPluginProcessor(t *testing.T) {
 		t.Errorf("crash-me: a failing processor must not keep the entity out: %v", err)
 	}
 	if err := e.AddProcessor(&stampProcessor{}); err == nil {
-		t.Error("AddProcessor after Run succeeded")
+		t.Error("adding a second processor named stamp succeeded")
+	}
+}
+
+// labeller is a processor named after its plugin that adds a label.
+type labeller struct{ name string }
+
+func (l labeller) Name() string { return l.name }
+
+func (l labeller) Process(_ context.Context, raw json.RawMessage) (plugin.ProcessResult, error) {
+	var e map[string]any
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return plugin.ProcessResult{}, err
+	}
+	md := e["metadata"].(map[string]any)
+	md["labels"] = map[string]any{"seen-by": l.name}
+	b, err := json.Marshal(e)
+	return plugin.ProcessResult{Entity: b}, err
+}
+
+// TestProcessorAddedWhileRunning adds and removes a processor while
+// mutations are applied from other goroutines (run with -race).
+func TestProcessorAddedWhileRunning(t *testing.T) {
+	e := newEngine(t, Config{})
+	conn := connect(t, e, "test")
+	ctx := context.Background()
+	apply := func(name string) *catalog.Entity {
+		t.Helper()
+		if err := conn.ApplyMutation(ctx, Mutation{Type: MutationDelta, Entities: []Deferred{providedGroup(name, true)}}); err != nil {
+			t.Fatalf("ApplyMutation %s: %v", name, err)
+		}
+		return mustEntity(t, e, "group:default/"+name)
+	}
+	if got := apply("before").Metadata.Labels["seen-by"]; got != "" {
+		t.Fatalf("before: label %q, want none", got)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range 20 {
+			_ = conn.ApplyMutation(ctx, Mutation{Type: MutationDelta, Entities: []Deferred{providedGroup(fmt.Sprintf("churn-%d", i), true)}})
+		}
+	})
+	if err := e.AddProcessor(labeller{"late"}); err != nil {
+		t.Fatalf("AddProcessor while running: %v", err)
+	}
+	wg.Wait()
+	if got := apply("during").Metadata.Labels["seen-by"]; got != "late" {
+		t.Fatalf("during: label %q, want late", got)
+	}
+	if err := e.RemoveProcessor("late"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.RemoveProcessor("late"); err == nil {
+		t.Fatal("removing late twice succeeded")
+	}
+	if got := apply("after").Metadata.Labels["seen-by"]; got != "" {
+		t.Fatalf("after: label %q, want none", got)
+	}
+}
+
+// stoppable is a plugin provider that emits one group and records when
+// it is stopped.
+type stoppable struct{ stopped chan struct{} }
+
+func (s *stoppable) Name() string { return "late" }
+
+func (s *stoppable) Run(ctx context.Context, emit func(context.Context, plugin.Mutation) error) error {
+	if err := emit(ctx, plugin.Mutation{Type: plugin.MutationFull, Entities: []json.RawMessage{providedGroup("late-one", true).Entity}}); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	close(s.stopped)
+	return nil
+}
+
+// TestProviderAddedWhileRunning adds a provider after Run started: it
+// connects at once; RemoveProvider stops it and keeps its entities.
+func TestProviderAddedWhileRunning(t *testing.T) {
+	e := newEngine(t, Config{})
+	connect(t, e, "other")
+	ctx := context.Background()
+	p := &stoppable{stopped: make(chan struct{})}
+	pp := &PluginProvider{PluginID: "x", Provider: p}
+	if err := e.AddProvider(pp); err != nil {
+		t.Fatalf("AddProvider while running: %v", err)
+	}
+	if err := e.AddProvider(pp); err == nil {
+		t.Fatal("adding the same provider twice succeeded")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := e.EntityByRef(ctx, "group:default/late-one"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("after 10s the late provider's entity is not there: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := e.RemoveProvider(rctx, pp.Name()); err != nil {
+		t.Fatalf("RemoveProvider: %v", err)
+	}
+	select {
+	case <-p.stopped:
+	default:
+		t.Fatal("RemoveProvider returned before the provider stopped")
+	}
+	if err := e.RemoveProvider(rctx, pp.Name()); err == nil {
+		t.Fatal("removing the provider twice succeeded")
+	}
+	if err := e.RemoveProvider(rctx, "config"); err == nil {
+		t.Fatal("removing a built-in provider succeeded")
+	}
+	mustEntity(t, e, "group:default/late-one")
+	// Added again, it connects again.
+	p2 := &stoppable{stopped: make(chan struct{})}
+	if err := e.AddProvider(&PluginProvider{PluginID: "x", Provider: p2}); err != nil {
+		t.Fatalf("adding it again: %v", err)
 	}
 }
 

@@ -42,7 +42,7 @@ func (e *Engine) processDoc(ctx context.Context, u *unit, doc catalog.Document) 
 		}
 	}
 	var extra []catalog.RelationRow
-	if ent != nil && len(r.problems) == 0 && len(e.processors) > 0 {
+	if ent != nil && len(r.problems) == 0 && e.hasProcessors() {
 		ent, extra = e.runProcessors(ctx, r, doc, ent)
 	}
 	if ent != nil && len(r.problems) == 0 {
