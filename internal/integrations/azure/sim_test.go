@@ -1,0 +1,101 @@
+package azure_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atrium-portal/atrium/internal/integrations/azure"
+	"github.com/atrium-portal/atrium/internal/integrations/azure/azuresim"
+	"github.com/atrium-portal/atrium/plugin"
+)
+
+const subID = "00000000-0000-0000-0000-00000000abcd"
+
+func simClient(t testing.TB, sim *azuresim.Sim) *azure.Client {
+	t.Helper()
+	c, err := azure.New(azure.Config{SubscriptionID: sim.SubscriptionID, Credential: azuresim.Credential(), Transport: sim.Transport(), Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var storageTemplate = map[string]any{
+	"$schema":        "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+	"contentVersion": "1.0.0.0",
+	"parameters": map[string]any{
+		"appName":  map[string]any{"type": "string"},
+		"location": map[string]any{"type": "string", "defaultValue": "[resourceGroup().location]"},
+	},
+	"variables": map[string]any{"account": "[toLower(concat(parameters('appName'), 'st'))]"},
+	"resources": []any{
+		map[string]any{"type": "Microsoft.Storage/storageAccounts", "name": "[variables('account')]", "location": "[parameters('location')]"},
+		map[string]any{"type": "Microsoft.Web/sites", "name": "[parameters('appName')]"},
+	},
+	"outputs": map[string]any{
+		"account": map[string]any{"type": "string", "value": "[variables('account')]"},
+		"rg":      map[string]any{"type": "string", "value": "[resourceGroup().name]"},
+	},
+}
+
+// TestSimulatedDeployment runs the whole path against the simulator: a
+// group, a deployment progressing to Succeeded, its resources (paged)
+// and the group's cost.
+func TestSimulatedDeployment(t *testing.T) {
+	sim := azuresim.New(subID)
+	sim.Step = 30 * time.Millisecond
+	sim.PageSize = 1
+	c := simClient(t, sim)
+	ctx := context.Background()
+
+	g, res, err := c.EnsureGroup(ctx, "rg-pay", "westeurope", map[string]string{"idp-component": "pay"})
+	if err != nil || res != azure.GroupCreated || g.Location != "westeurope" {
+		t.Fatalf("ensure: %+v %v %v", g, res, err)
+	}
+	if _, res, err = c.EnsureGroup(ctx, "rg-pay", "West Europe", map[string]string{"idp-component": "pay"}); err != nil || res != azure.GroupUnchanged {
+		t.Fatalf("ensure again: %v %v", res, err)
+	}
+	if _, res, err = c.EnsureGroup(ctx, "rg-pay", "westeurope", map[string]string{"team": "ops"}); err != nil || res != azure.GroupUpdated {
+		t.Fatalf("ensure with a new tag: %v %v", res, err)
+	}
+	if got := sim.Group("rg-pay").Tags; got["team"] != "ops" || got["idp-component"] != "pay" {
+		t.Errorf("tags = %v", got)
+	}
+	_, _, err = c.EnsureGroup(ctx, "rg-pay", "eastus", nil)
+	if plugin.KindOf(err) != plugin.ErrConflict || !strings.Contains(err.Error(), "westeurope") {
+		t.Errorf("other location: %v", err)
+	}
+
+	d, err := c.StartDeployment(ctx, "rg-pay", "dep1", storageTemplate, map[string]any{"appName": "Pay"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	st, err := d.Follow(ctx, azure.FollowOptions{Poll: 10 * time.Millisecond, State: func(s azure.DeploymentState) { states = append(states, s.ProvisioningState) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(states, ","); got != "Accepted,Running,Succeeded" {
+		t.Errorf("states = %s, want Accepted,Running,Succeeded", got)
+	}
+	if st.Outputs["account"] != "payst" || st.Outputs["rg"] != "rg-pay" || len(st.Resources) != 2 {
+		t.Errorf("state = %+v", st)
+	}
+	rs, err := c.Resources(ctx, "rg-pay", 0)
+	if err != nil || len(rs) != 2 {
+		t.Fatalf("resources (two pages of one) = %+v, %v", rs, err)
+	}
+	if rs[0].Type != "Microsoft.Storage/storageAccounts" || rs[0].Location != "westeurope" || rs[1].Name != "Pay" {
+		t.Errorf("resources = %+v", rs)
+	}
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	cost, err := c.MonthToDate(ctx, "rg-pay", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cost.Days) != 6 || cost.Currency != "EUR" || cost.Total <= 0 || !cost.Days[0].Day.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("cost = %+v", cost)
+	}
+}
