@@ -1,0 +1,222 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Health is a workload's state.
+type Health string
+
+// The health states.
+const (
+	Healthy     Health = "healthy"
+	Progressing Health = "progressing"
+	Degraded    Health = "degraded"
+	Unknown     Health = "unknown"
+)
+
+// Deployment is a deployment's rollout state.
+type Deployment struct {
+	Namespace, Name string
+	Desired         int64
+	Updated         int64
+	Ready           int64
+	Available       int64
+	// Rollout says how far the rollout is ("complete", "3 of 5 updated"…).
+	Rollout string
+	Health  Health
+}
+
+// Pod is a pod's state.
+type Pod struct {
+	Namespace, Name string
+	Phase           string
+	// Reason is a container's waiting reason (CrashLoopBackOff…).
+	Reason   string
+	Restarts int64
+	Health   Health
+}
+
+// Service is a service.
+type Service struct {
+	Namespace, Name, Type, ClusterIP string
+	Ports                            []string
+}
+
+// Route is an OpenShift route.
+type Route struct {
+	Namespace, Name, Host string
+	TLS                   bool
+	Admitted              bool
+}
+
+// Workloads is what matches a selector on one cluster.
+type Workloads struct {
+	Deployments []Deployment
+	Pods        []Pod
+	Services    []Service
+	Routes      []Route
+}
+
+// Empty reports whether nothing matched.
+func (w Workloads) Empty() bool {
+	return len(w.Deployments)+len(w.Pods)+len(w.Services)+len(w.Routes) == 0
+}
+
+// ValidSelector checks a label selector.
+func ValidSelector(sel string) error {
+	if _, err := labels.Parse(sel); err != nil {
+		return fmt.Errorf("label selector %q: %v", sel, err)
+	}
+	return nil
+}
+
+// Workloads lists the deployments, pods, services and (on OpenShift)
+// routes matching the label selector, in namespace or in all of them.
+func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Workloads, error) {
+	var w Workloads
+	if err := ValidSelector(selector); err != nil {
+		return w, err
+	}
+	opts := metav1.ListOptions{LabelSelector: selector}
+	deps, err := c.dyn.Resource(GVRDeployment).Namespace(namespace).List(ctx, opts)
+	if err != nil {
+		return w, err
+	}
+	for _, d := range deps.Items {
+		w.Deployments = append(w.Deployments, deploymentOf(d))
+	}
+	pods, err := c.dyn.Resource(GVRPod).Namespace(namespace).List(ctx, opts)
+	if err != nil {
+		return w, err
+	}
+	for _, p := range pods.Items {
+		w.Pods = append(w.Pods, podOf(p))
+	}
+	svcs, err := c.dyn.Resource(GVRService).Namespace(namespace).List(ctx, opts)
+	if err != nil {
+		return w, err
+	}
+	for _, s := range svcs.Items {
+		sv := Service{Namespace: s.GetNamespace(), Name: s.GetName()}
+		sv.Type, _, _ = unstructured.NestedString(s.Object, "spec", "type")
+		if sv.Type == "" {
+			sv.Type = "ClusterIP"
+		}
+		sv.ClusterIP, _, _ = unstructured.NestedString(s.Object, "spec", "clusterIP")
+		ports, _, _ := unstructured.NestedSlice(s.Object, "spec", "ports")
+		for _, p := range ports {
+			pm, _ := p.(map[string]any)
+			proto, _ := pm["protocol"].(string)
+			if proto == "" {
+				proto = "TCP"
+			}
+			sv.Ports = append(sv.Ports, fmt.Sprintf("%v/%s", pm["port"], proto))
+		}
+		w.Services = append(w.Services, sv)
+	}
+	if c.OpenShift() {
+		routes, err := c.dyn.Resource(GVRRoute).Namespace(namespace).List(ctx, opts)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return w, err
+		}
+		if routes != nil {
+			for _, r := range routes.Items {
+				rt := Route{Namespace: r.GetNamespace(), Name: r.GetName()}
+				rt.Host, _, _ = unstructured.NestedString(r.Object, "spec", "host")
+				_, rt.TLS, _ = unstructured.NestedMap(r.Object, "spec", "tls")
+				ingress, _, _ := unstructured.NestedSlice(r.Object, "status", "ingress")
+				for _, in := range ingress {
+					im, _ := in.(map[string]any)
+					if rt.Host == "" {
+						rt.Host, _ = im["host"].(string)
+					}
+					conds, _ := im["conditions"].([]any)
+					for _, c := range conds {
+						cm, _ := c.(map[string]any)
+						if cm["type"] == "Admitted" && cm["status"] == "True" {
+							rt.Admitted = true
+						}
+					}
+				}
+				w.Routes = append(w.Routes, rt)
+			}
+		}
+	}
+	return w, nil
+}
+
+func deploymentOf(d unstructured.Unstructured) Deployment {
+	o := d.Object
+	dep := Deployment{Namespace: d.GetNamespace(), Name: d.GetName(), Desired: 1}
+	if v, ok, _ := unstructured.NestedFieldNoCopy(o, "spec", "replicas"); ok {
+		dep.Desired = num(v)
+	}
+	st := func(f string) int64 { v, _, _ := unstructured.NestedFieldNoCopy(o, "status", f); return num(v) }
+	dep.Updated, dep.Ready, dep.Available = st("updatedReplicas"), st("readyReplicas"), st("availableReplicas")
+	observed := st("observedGeneration")
+	deadline := false
+	conds, _, _ := unstructured.NestedSlice(o, "status", "conditions")
+	for _, c := range conds {
+		cm, _ := c.(map[string]any)
+		if cm["type"] == "Progressing" && cm["reason"] == "ProgressDeadlineExceeded" {
+			deadline = true
+		}
+	}
+	switch {
+	case deadline:
+		dep.Rollout, dep.Health = "progress deadline exceeded", Degraded
+	case observed < d.GetGeneration():
+		dep.Rollout, dep.Health = "waiting for the controller", Progressing
+	case dep.Updated < dep.Desired:
+		dep.Rollout, dep.Health = fmt.Sprintf("%d of %d updated", dep.Updated, dep.Desired), Progressing
+	case dep.Available < dep.Desired:
+		dep.Rollout, dep.Health = fmt.Sprintf("%d of %d available", dep.Available, dep.Desired), Progressing
+	default:
+		dep.Rollout, dep.Health = "complete", Healthy
+	}
+	return dep
+}
+
+func podOf(p unstructured.Unstructured) Pod {
+	pod := Pod{Namespace: p.GetNamespace(), Name: p.GetName()}
+	pod.Phase, _, _ = unstructured.NestedString(p.Object, "status", "phase")
+	statuses, _, _ := unstructured.NestedSlice(p.Object, "status", "containerStatuses")
+	for _, s := range statuses {
+		sm, _ := s.(map[string]any)
+		pod.Restarts += num(sm["restartCount"])
+		if r, ok, _ := unstructured.NestedString(sm, "state", "waiting", "reason"); ok && pod.Reason == "" {
+			pod.Reason = r
+		}
+	}
+	switch {
+	case pod.Phase == "Failed" || strings.HasSuffix(pod.Reason, "BackOff") || pod.Reason == "ErrImagePull" || pod.Reason == "CreateContainerConfigError":
+		pod.Health = Degraded
+	case pod.Phase == "Running" && pod.Reason == "", pod.Phase == "Succeeded":
+		pod.Health = Healthy
+	case pod.Phase == "Pending" || pod.Reason != "":
+		pod.Health = Progressing
+	default:
+		pod.Health = Unknown
+	}
+	return pod
+}
+
+func num(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	return 0
+}
