@@ -37,14 +37,17 @@ var configSchema []byte
 
 // Config is plugins.terraform.config.
 type Config struct {
-	Address        string `json:"address"`
-	Token          string `json:"token"`
-	Organization   string `json:"organization"`
-	Timeout        string `json:"timeout"`
-	PollInterval   string `json:"pollInterval"`
-	MaxRunTimeout  string `json:"maxRunTimeout"`
-	MaxUploadBytes int64  `json:"maxUploadBytes"`
-	RecentRuns     int    `json:"recentRuns"`
+	Address          string `json:"address"`
+	Token            string `json:"token"`
+	Organization     string `json:"organization"`
+	Timeout          string `json:"timeout"`
+	MaxRetries       int    `json:"maxRetries"`
+	BreakerThreshold int    `json:"breakerThreshold"`
+	BreakerCooldown  string `json:"breakerCooldown"`
+	PollInterval     string `json:"pollInterval"`
+	MaxRunTimeout    string `json:"maxRunTimeout"`
+	MaxUploadBytes   int64  `json:"maxUploadBytes"`
+	RecentRuns       int    `json:"recentRuns"`
 }
 
 // Options are what Atrium hands the built-in besides its configuration.
@@ -120,6 +123,10 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	var err error
 	p.clientCfg = tfc.Config{Address: p.cfg.Address, Token: p.cfg.Token, Transport: p.opts.Transport}
 	if p.clientCfg.Timeout, err = durationOr(p.cfg.Timeout, "timeout", 30*time.Second); err != nil {
+		return err
+	}
+	p.clientCfg.MaxRetries, p.clientCfg.BreakerThreshold = p.cfg.MaxRetries, p.cfg.BreakerThreshold
+	if p.clientCfg.BreakerCooldown, err = durationOr(p.cfg.BreakerCooldown, "breakerCooldown", 30*time.Second); err != nil {
 		return err
 	}
 	if p.poll, err = durationOr(p.cfg.PollInterval, "pollInterval", 3*time.Second); err != nil {

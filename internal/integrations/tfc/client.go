@@ -3,8 +3,9 @@
 // (ensured idempotently), variables (created or updated, sensitive ones
 // never echoed), configuration versions uploaded from a folder, runs
 // followed through plan, policy checks and apply, and state outputs.
-// go-tfe retries 429 (honouring the rate-limit reset) and, as configured
-// here, 5xx answers.
+// go-tfe retries 429 (honouring the rate-limit reset); reads are retried
+// here on 5xx and on no answer; a circuit breaker stops calling a server
+// that keeps failing.
 package tfc
 
 import (
@@ -27,14 +28,26 @@ type Config struct {
 	Token string
 	// Timeout bounds one request (default 30s).
 	Timeout time.Duration
+	// BreakerThreshold is how many failed calls in a row (no answer,
+	// 5xx or 429 after go-tfe's retries) open the circuit breaker
+	// (default 5; -1: no breaker).
+	BreakerThreshold int
+	// BreakerCooldown is how long the open breaker refuses calls
+	// (default 30s).
+	BreakerCooldown time.Duration
+	// MaxRetries is how often a read that got no answer or a 5xx is
+	// retried (default 3; -1: never). Writes are not retried.
+	MaxRetries int
 	// Transport does the requests (nil: http.DefaultTransport).
 	Transport http.RoundTripper
 }
 
 // Client talks to one HCP Terraform / Terraform Enterprise.
 type Client struct {
-	tfe     *tfe.Client
-	address string
+	tfe        *tfe.Client
+	address    string
+	breaker    *breaker
+	maxRetries int
 }
 
 // New connects: go-tfe reads the API version from GET /api/v2/ping.
@@ -62,12 +75,22 @@ func New(cfg Config) (*Client, error) {
 		BasePath:          basePath,
 		Token:             cfg.Token,
 		HTTPClient:        &http.Client{Transport: tr, Timeout: cfg.Timeout},
-		RetryServerErrors: true,
+		RetryServerErrors: false,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to Terraform at %s: %w", cfg.Address, err)
 	}
-	return &Client{tfe: c, address: strings.TrimSuffix(cfg.Address, "/")}, nil
+	if cfg.BreakerThreshold == 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.BreakerCooldown <= 0 {
+		cfg.BreakerCooldown = 30 * time.Second
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 3
+	}
+	return &Client{tfe: c, address: strings.TrimSuffix(cfg.Address, "/"), maxRetries: max(cfg.MaxRetries, 0),
+		breaker: &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown}}, nil
 }
 
 // Address is the server's URL.
@@ -105,6 +128,27 @@ func Status(err error) int {
 	return 0
 }
 
+// read runs an idempotent read, retrying it when Terraform does not
+// answer or answers 5xx: MaxRetries times, waiting 500ms, doubling.
+// (go-tfe's own retry of 5xx waits minutes in total, so it is off; it
+// still retries 429 after the rate-limit reset.)
+func read[T any](ctx context.Context, c *Client, fn func() (T, error)) (T, error) {
+	wait := 500 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		v, err := fn()
+		s := Status(err)
+		if err == nil || ctx.Err() != nil || (s != 0 && s < 500) || attempt >= c.maxRetries {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+}
+
 // WorkspaceSpec is what EnsureWorkspace makes true.
 type WorkspaceSpec struct {
 	Organization     string
@@ -121,6 +165,10 @@ type WorkspaceSpec struct {
 // EnsureWorkspace reads the workspace and updates it to spec, or creates
 // it. created reports which.
 func (c *Client) EnsureWorkspace(ctx context.Context, spec WorkspaceSpec) (ws *tfe.Workspace, created bool, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, false, err
+	}
+	defer c.breaker.done(ctx, &err)
 	var project *tfe.Project
 	if spec.Project != "" {
 		if project, err = c.project(ctx, spec.Organization, spec.Project); err != nil {
@@ -133,7 +181,7 @@ func (c *Client) EnsureWorkspace(ctx context.Context, spec WorkspaceSpec) (ws *t
 		}
 		return tfe.String(s)
 	}
-	ws, err = c.tfe.Workspaces.Read(ctx, spec.Organization, spec.Name)
+	ws, err = read(ctx, c, func() (*tfe.Workspace, error) { return c.tfe.Workspaces.Read(ctx, spec.Organization, spec.Name) })
 	switch {
 	case err == nil:
 		ws, err = c.tfe.Workspaces.Update(ctx, spec.Organization, spec.Name, tfe.WorkspaceUpdateOptions{
@@ -163,7 +211,7 @@ func (c *Client) EnsureWorkspace(ctx context.Context, spec WorkspaceSpec) (ws *t
 		if err := c.tfe.Workspaces.AddTags(ctx, ws.ID, tfe.WorkspaceAddTagsOptions{Tags: tags}); err != nil {
 			return nil, false, fmt.Errorf("tagging workspace %s/%s: %w", spec.Organization, spec.Name, err)
 		}
-		ws, err = c.tfe.Workspaces.Read(ctx, spec.Organization, spec.Name)
+		ws, err = read(ctx, c, func() (*tfe.Workspace, error) { return c.tfe.Workspaces.Read(ctx, spec.Organization, spec.Name) })
 		if err != nil {
 			return nil, false, err
 		}
@@ -178,7 +226,7 @@ func (c *Client) project(ctx context.Context, org, ref string) (*tfe.Project, er
 	}
 	opts := &tfe.ProjectListOptions{Name: ref, ListOptions: tfe.ListOptions{PageSize: 100}}
 	for range 100 {
-		l, err := c.tfe.Projects.List(ctx, org, opts)
+		l, err := read(ctx, c, func() (*tfe.ProjectList, error) { return c.tfe.Projects.List(ctx, org, opts) })
 		if err != nil {
 			return nil, fmt.Errorf("listing the projects of %s: %w", org, err)
 		}
@@ -196,8 +244,12 @@ func (c *Client) project(ctx context.Context, org, ref string) (*tfe.Project, er
 }
 
 // Workspace reads a workspace.
-func (c *Client) Workspace(ctx context.Context, org, name string) (*tfe.Workspace, error) {
-	ws, err := c.tfe.Workspaces.Read(ctx, org, name)
+func (c *Client) Workspace(ctx context.Context, org, name string) (_ *tfe.Workspace, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, err
+	}
+	defer c.breaker.done(ctx, &err)
+	ws, err := read(ctx, c, func() (*tfe.Workspace, error) { return c.tfe.Workspaces.Read(ctx, org, name) })
 	if err != nil {
 		return nil, fmt.Errorf("reading workspace %s/%s: %w", org, name, err)
 	}
@@ -217,9 +269,13 @@ type Variable struct {
 // SetVariable creates the variable or updates the one with the same key
 // and category. created reports which.
 func (c *Client) SetVariable(ctx context.Context, wsID string, v Variable) (created bool, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return false, err
+	}
+	defer c.breaker.done(ctx, &err)
 	opts := &tfe.VariableListOptions{ListOptions: tfe.ListOptions{PageSize: 100}}
 	for range 100 {
-		l, err := c.tfe.Variables.List(ctx, wsID, opts)
+		l, err := read(ctx, c, func() (*tfe.VariableList, error) { return c.tfe.Variables.List(ctx, wsID, opts) })
 		if err != nil {
 			return false, fmt.Errorf("listing variables: %w", err)
 		}
@@ -248,7 +304,11 @@ func (c *Client) SetVariable(ctx context.Context, wsID string, v Variable) (crea
 
 // Upload packs dir (go-slug, honouring .terraformignore) as a new
 // configuration version of the workspace and waits until it is uploaded.
-func (c *Client) Upload(ctx context.Context, wsID, dir string) (*tfe.ConfigurationVersion, error) {
+func (c *Client) Upload(ctx context.Context, wsID, dir string) (_ *tfe.ConfigurationVersion, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, err
+	}
+	defer c.breaker.done(ctx, &err)
 	cv, err := c.tfe.ConfigurationVersions.Create(ctx, wsID, tfe.ConfigurationVersionCreateOptions{AutoQueueRuns: tfe.Bool(false)})
 	if err != nil {
 		return nil, fmt.Errorf("creating a configuration version: %w", err)
@@ -257,7 +317,8 @@ func (c *Client) Upload(ctx context.Context, wsID, dir string) (*tfe.Configurati
 		return nil, fmt.Errorf("uploading the configuration: %w", err)
 	}
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		cv, err = c.tfe.ConfigurationVersions.Read(ctx, cv.ID)
+		id := cv.ID
+		cv, err = read(ctx, c, func() (*tfe.ConfigurationVersion, error) { return c.tfe.ConfigurationVersions.Read(ctx, id) })
 		if err != nil {
 			return nil, fmt.Errorf("reading configuration version: %w", err)
 		}
@@ -276,7 +337,11 @@ func (c *Client) Upload(ctx context.Context, wsID, dir string) (*tfe.Configurati
 }
 
 // CreateRun queues a run of the configuration version.
-func (c *Client) CreateRun(ctx context.Context, wsID, cvID, message string, autoApply bool) (*tfe.Run, error) {
+func (c *Client) CreateRun(ctx context.Context, wsID, cvID, message string, autoApply bool) (_ *tfe.Run, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, err
+	}
+	defer c.breaker.done(ctx, &err)
 	r, err := c.tfe.Runs.Create(ctx, tfe.RunCreateOptions{Workspace: &tfe.Workspace{ID: wsID},
 		ConfigurationVersion: &tfe.ConfigurationVersion{ID: cvID}, Message: tfe.String(message), AutoApply: tfe.Bool(autoApply)})
 	if err != nil {
@@ -286,8 +351,14 @@ func (c *Client) CreateRun(ctx context.Context, wsID, cvID, message string, auto
 }
 
 // Run reads a run with its plan and apply.
-func (c *Client) Run(ctx context.Context, id string) (*tfe.Run, error) {
-	r, err := c.tfe.Runs.ReadWithOptions(ctx, id, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
+func (c *Client) Run(ctx context.Context, id string) (_ *tfe.Run, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, err
+	}
+	defer c.breaker.done(ctx, &err)
+	r, err := read(ctx, c, func() (*tfe.Run, error) {
+		return c.tfe.Runs.ReadWithOptions(ctx, id, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading run %s: %w", id, err)
 	}
@@ -295,11 +366,15 @@ func (c *Client) Run(ctx context.Context, id string) (*tfe.Run, error) {
 }
 
 // Runs lists a workspace's latest runs, newest first.
-func (c *Client) Runs(ctx context.Context, wsID string, limit int) ([]*tfe.Run, error) {
+func (c *Client) Runs(ctx context.Context, wsID string, limit int) (_ []*tfe.Run, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, err
+	}
+	defer c.breaker.done(ctx, &err)
 	var out []*tfe.Run
 	opts := &tfe.RunListOptions{ListOptions: tfe.ListOptions{PageSize: min(limit, 100)}, Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}}
 	for len(out) < limit {
-		l, err := c.tfe.Runs.List(ctx, wsID, opts)
+		l, err := read(ctx, c, func() (*tfe.RunList, error) { return c.tfe.Runs.List(ctx, wsID, opts) })
 		if err != nil {
 			return nil, fmt.Errorf("listing runs: %w", err)
 		}
@@ -321,8 +396,12 @@ type Output struct {
 
 // Outputs are the workspace's current state outputs; sensitive values
 // are nil.
-func (c *Client) Outputs(ctx context.Context, wsID string) ([]Output, error) {
-	l, err := c.tfe.StateVersionOutputs.ReadCurrent(ctx, wsID)
+func (c *Client) Outputs(ctx context.Context, wsID string) (_ []Output, err error) {
+	if err = c.breaker.allow(); err != nil {
+		return nil, err
+	}
+	defer c.breaker.done(ctx, &err)
+	l, err := read(ctx, c, func() (*tfe.StateVersionOutputsList, error) { return c.tfe.StateVersionOutputs.ReadCurrent(ctx, wsID) })
 	if err != nil {
 		if errors.Is(err, tfe.ErrResourceNotFound) {
 			return nil, nil

@@ -2,6 +2,7 @@ package tfc_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -294,5 +295,31 @@ func TestNewNeedsPing(t *testing.T) {
 	_, err := tfc.New(tfc.Config{Address: "app.terraform.io"})
 	if err == nil || !strings.Contains(err.Error(), "not an http(s) URL") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestCircuitBreaker(t *testing.T) {
+	c, sim := newClient(t, func(c *tfc.Config) { c.BreakerThreshold = 1; c.BreakerCooldown = 300 * time.Millisecond })
+	ctx := context.Background()
+	sim.Inject(tfcsim.Fault{Path: "/organizations/example/workspaces/down", Status: 503})
+	if _, err := c.Workspace(ctx, "example", "down"); err == nil {
+		t.Fatal("no error from a down server")
+	}
+	before := sim.Requests("GET", "/organizations/example/workspaces/down")
+	_, err := c.Workspace(ctx, "example", "down")
+	var open *tfc.BreakerOpenError
+	if !errors.As(err, &open) || !strings.Contains(err.Error(), "Terraform is treated as down") {
+		t.Fatalf("err = %v, want the open breaker", err)
+	}
+	if got := sim.Requests("GET", "/organizations/example/workspaces/down"); got != before {
+		t.Errorf("requests %d → %d: the open breaker let a request through", before, got)
+	}
+	time.Sleep(350 * time.Millisecond)
+	// A 404 is an answer: the probe closes the breaker.
+	if _, err := c.Workspace(ctx, "example", "missing"); tfc.Status(err) != 404 {
+		t.Fatalf("probe: %v", err)
+	}
+	if _, _, err := c.EnsureWorkspace(ctx, tfc.WorkspaceSpec{Organization: "example", Name: "up"}); err != nil {
+		t.Fatalf("closed again: %v", err)
 	}
 }
