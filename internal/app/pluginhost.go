@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/authz"
@@ -17,8 +18,9 @@ import (
 // startPluginHost builds the host of external plugins: it starts those
 // installed in atrium.pluginHost.directory now (so that they are wired like
 // built-ins), watches the directory while Atrium runs, so that `atrium
-// plugin install|upgrade|remove` takes effect without a restart, and keeps
-// them healthy (restarts, memory budget).
+// plugin install|upgrade|remove` takes effect without a restart — a new
+// plugin is wired once it runs, a removed one unwired before it stops —
+// and keeps them healthy (restarts, memory budget).
 func (a *App) startPluginHost(ctx context.Context) error {
 	c := a.cfg.Atrium.PluginHost
 	set, err := pluginhost.FromConfig(c)
@@ -35,10 +37,12 @@ func (a *App) startPluginHost(ctx context.Context) error {
 		Registry: set.Registry, Fetcher: set.Fetcher, UnmaintainedAfter: c.UnmaintainedAfter,
 		WatchInterval: c.WatchInterval, HealthInterval: c.HealthInterval,
 		Audit: a.audit, Logger: a.log, Builtins: a.builtinStats,
-		OnChange: func(id string, s *pluginhost.Supervisor) {
-			if s != nil && !s.Stats().Wired {
-				a.log.Warn("plugin installed while Atrium runs: it runs and is supervised; its components are wired into the catalog and the scaffolder at the next start", "plugin", id)
+		OnChange: a.wireExternal,
+		OnRemove: func(ctx context.Context, id string, s *pluginhost.Supervisor) {
+			if err := a.removePlugin(ctx, id); err != nil {
+				a.log.Error("unwiring a removed plugin", "plugin", id, "err", err)
 			}
+			s.MarkUnwired()
 		},
 	})
 	h.Load(ctx)
@@ -46,7 +50,7 @@ func (a *App) startPluginHost(ctx context.Context) error {
 	// loadPlugins wires their components like a built-in's, and the
 	// components follow restarts and upgrades. One that did not start has
 	// no Info (configuration schema, components) to wire yet; it is
-	// retried with backoff and wired at the next start.
+	// retried with backoff and wired by wireExternal once it runs.
 	for _, s := range h.Plugins() {
 		if st := s.Stats().State; st == pluginhost.StateRunning || st == pluginhost.StateDegraded {
 			a.extraPlugins = append(a.extraPlugins, s)
@@ -57,6 +61,60 @@ func (a *App) startPluginHost(ctx context.Context) error {
 	a.cleanup = append(a.cleanup, func() error { h.Stop(); return nil })
 	a.background = append(a.background, h.Run)
 	return nil
+}
+
+// wireExternal wires the components of an external plugin that runs and
+// is not wired yet: one installed while Atrium runs, installed again after
+// a removal, or that failed to start at first. The plugin host calls it
+// after each start, upgrade or removal and from its health checks.
+func (a *App) wireExternal(id string, s *pluginhost.Supervisor) {
+	if s == nil {
+		return
+	}
+	if st := s.Stats(); st.Wired || st.State != pluginhost.StateRunning && st.State != pluginhost.StateDegraded {
+		return
+	}
+	// Wiring needs the scaffolder's registry: until New built it, the
+	// plugin is wired as one present at start.
+	a.pluginSet.wire.Lock()
+	ready := a.pluginSet.actions != nil
+	stale := a.pluginSet.find(id)
+	a.pluginSet.wire.Unlock()
+	if !ready {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if stale != nil {
+		if stale.status.State == PluginRunning && stale.p == plugin.Plugin(s) {
+			s.MarkWired()
+			return
+		}
+		// A failed earlier attempt: try again from scratch.
+		if err := a.removePlugin(ctx, id); err != nil {
+			a.log.Error("unwiring a plugin to wire it again", "plugin", id, "err", err)
+			return
+		}
+	}
+	if err := a.addPlugin(ctx, PluginExternal, s); err != nil {
+		s.SetWireError(err.Error())
+		a.log.Error("wiring a plugin installed while Atrium runs", "plugin", id, "err", err)
+		return
+	}
+	for _, p := range a.Plugins() {
+		if p.ID != id {
+			continue
+		}
+		if p.State != PluginRunning {
+			s.SetWireError(p.Error)
+			return
+		}
+		if p.Error != "" {
+			s.SetWireError(p.Error)
+		}
+	}
+	s.MarkWired()
+	a.log.Info("plugin wired while Atrium runs", "plugin", id, "version", s.Stats().Version)
 }
 
 // builtinStats lists the built-in plugins for the plugins page.

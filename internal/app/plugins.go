@@ -58,13 +58,53 @@ type loadedPlugin struct {
 	status PluginStatus
 	p      plugin.Plugin
 	comps  plugin.Components
+	// What was wired, to unwire it when the plugin is removed: the
+	// engine's names of its providers and processors, its action ids.
+	providers  []string
+	processors []string
+	actions    []string
+	// stopServices ends its services (nil until they run); services
+	// counts those still running.
+	stopServices context.CancelFunc
+	services     sync.WaitGroup
+	provisioned  bool
 }
 
-// pluginSet is every plugin of this Atrium. Components are wired once,
-// before the engine and the server run.
+// pluginSet is every plugin of this Atrium. The built-ins and the
+// external plugins present at start are wired before the engine and the
+// server run; external plugins installed or removed later are wired and
+// unwired while they run (addPlugin, removePlugin).
 type pluginSet struct {
+	// mu guards list and what readers (cards, subscribers, the URL
+	// reader) look at in its plugins.
 	mu   sync.RWMutex
 	list []*loadedPlugin
+	// wire serialises adding and removing plugins; it is held around mu.
+	wire sync.Mutex
+	// actions is the scaffolder's registry of actions; runCtx is the
+	// context of Run once it started, under which services run.
+	actions *scaffolder.Registry
+	runCtx  context.Context
+}
+
+// find returns the plugin id; wire or mu is held.
+func (s *pluginSet) find(id string) *loadedPlugin {
+	for _, lp := range s.list {
+		if lp.status.ID == id {
+			return lp
+		}
+	}
+	return nil
+}
+
+// actionOwner returns the plugin that wired action id; wire is held.
+func (s *pluginSet) actionOwner(id string) string {
+	for _, lp := range s.list {
+		if slices.Contains(lp.actions, id) {
+			return lp.status.ID
+		}
+	}
+	return ""
 }
 
 // eventsRoute receives webhooks for plugins' event subscribers. It is
@@ -118,6 +158,19 @@ func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin
 	if len(problems) > 0 {
 		return fault.New(fault.Invalid, "plugins: %s", strings.Join(problems, "; "))
 	}
+	// Services start with Run, under its context; so do those of plugins
+	// installed before Run started. Plugins still loaded at Close are
+	// cleaned up then (removePlugin leaves an external plugin to the host).
+	a.background = append(a.background, func(ctx context.Context) error {
+		a.pluginSet.wire.Lock()
+		defer a.pluginSet.wire.Unlock()
+		a.pluginSet.runCtx = ctx
+		for _, lp := range a.pluginSet.list {
+			a.startServices(lp)
+		}
+		return nil
+	})
+	a.cleanup = append(a.cleanup, a.cleanupPlugins)
 	for id := range a.cfg.Plugins {
 		if !known[id] {
 			a.log.Warn("configuration: no built-in plugin has this id; it applies only to an external plugin of that id",
@@ -127,16 +180,21 @@ func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin
 	return nil
 }
 
-// addPlugin checks, provisions and validates p and wires its components.
-// The error is returned only for configuration problems (the operator's
-// to fix before Atrium starts); other failures mark the plugin failed.
+// addPlugin checks, provisions and validates p and wires its components:
+// providers and processors into the engine, actions into the scaffolder's
+// registry (once it exists), services (once Run started); its cards and
+// event subscribers are found through the plugin set. It is called at
+// start and, for external plugins installed while Atrium runs, by the
+// plugin host. The error is returned only for configuration problems
+// (the operator's to fix); other failures mark the plugin failed, with
+// what was wired of it unwired.
 func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error {
+	a.pluginSet.wire.Lock()
+	defer a.pluginSet.wire.Unlock()
 	info := p.Info()
 	st := PluginStatus{ID: info.ID, Version: info.Version, Kind: kind, Info: info}
-	for _, lp := range a.pluginSet.list {
-		if lp.status.ID == info.ID {
-			return fmt.Errorf("plugin %s is loaded twice (%s and %s)", info.ID, lp.status.Kind, kind)
-		}
+	if lp := a.pluginSet.find(info.ID); lp != nil {
+		return fmt.Errorf("plugin %s is loaded twice (%s and %s)", info.ID, lp.status.Kind, kind)
 	}
 	// A built-in that does not support this API is a bug, and stops
 	// Atrium; an installed external plugin is left out, marked failed.
@@ -153,13 +211,20 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 		return fmt.Errorf("%s%s", fault.MessageOf(err), where)
 	}
 	lp := &loadedPlugin{status: st, p: p}
-	a.pluginSet.list = append(a.pluginSet.list, lp)
+	// Readers see the plugin once it is complete, failed or running.
+	defer func() {
+		a.pluginSet.mu.Lock()
+		a.pluginSet.list = append(a.pluginSet.list, lp)
+		a.pluginSet.mu.Unlock()
+	}()
 	host := plugin.Host{
 		Logger:  a.log.With("plugin", info.ID),
 		BaseURL: a.cfg.Backend.BaseURL,
 		DataDir: filepath.Join(a.cfg.Atrium.DataDir, "plugin-data", info.ID),
 	}
 	fail := func(step string, err error) error {
+		a.unwire(ctx, lp)
+		lp.comps = plugin.Components{}
 		lp.status.State = PluginFailed
 		lp.status.Error = step + ": " + fault.MessageOf(rpc.Fault(info.ID, err))
 		a.log.Error("plugin left out", "plugin", info.ID, "step", step, "err", err)
@@ -174,36 +239,147 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 	if err := p.Provision(ctx, host, pc.Config); err != nil {
 		return fail("provision", err)
 	}
+	lp.provisioned = true
 	registerPluginSecrets(a.secrets, p)
-	a.cleanup = append(a.cleanup, func() error {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := p.Cleanup(cctx); err != nil {
-			a.log.Warn("plugin cleanup", "plugin", info.ID, "err", err)
-		}
-		return nil
-	})
 	if err := p.Validate(ctx); err != nil {
 		return fail("validate", err)
 	}
 	lp.comps = p.Components()
 	for _, prov := range lp.comps.Providers {
-		if err := a.engine.AddProvider(&engine.PluginProvider{PluginID: info.ID, Provider: prov, Logger: a.log}); err != nil {
+		pp := &engine.PluginProvider{PluginID: info.ID, Provider: prov, Logger: a.log}
+		if err := a.engine.AddProvider(pp); err != nil {
 			return fail("adding entity provider "+prov.Name(), err)
 		}
+		lp.providers = append(lp.providers, pp.Name())
 	}
 	for _, proc := range lp.comps.Processors {
-		if err := a.engine.AddProcessor(&namedProcessor{id: info.ID, p: proc}); err != nil {
+		np := &namedProcessor{id: info.ID, p: proc}
+		if err := a.engine.AddProcessor(np); err != nil {
 			return fail("adding processor "+proc.Name(), err)
 		}
+		lp.processors = append(lp.processors, np.Name())
 	}
-	for _, svc := range lp.comps.Services {
-		a.background = append(a.background, func(ctx context.Context) error {
-			runService(ctx, a, info.ID, svc)
-			return nil
-		})
+	if reg := a.pluginSet.actions; reg != nil {
+		if err := a.wireActions(reg, lp); err != nil {
+			return err
+		}
 	}
 	lp.status.State = PluginRunning
+	a.startServices(lp)
+	return nil
+}
+
+// wireActions adds lp's actions to reg. An action whose id another plugin
+// took first, or whose schema does not compile, is left out with the
+// reason in lp's status; a built-in's is returned (a bug: Atrium stops).
+// a.pluginSet.wire is held.
+func (a *App) wireActions(reg *scaffolder.Registry, lp *loadedPlugin) error {
+	for _, act := range lp.comps.Actions {
+		err := reg.Add(scaffolder.PluginAction(lp.status.ID, act))
+		if err == nil {
+			lp.actions = append(lp.actions, act.ID())
+			continue
+		}
+		if first := a.pluginSet.actionOwner(act.ID()); first != "" {
+			err = fault.New(fault.Conflict, "action %s is already offered by plugin %s", act.ID(), first)
+		}
+		if lp.status.Kind == PluginBuiltin {
+			return fmt.Errorf("plugin %s: %w", lp.status.ID, err)
+		}
+		a.log.Error("plugin action left out", "plugin", lp.status.ID, "action", act.ID(), "err", err)
+		lp.status.Error = strings.TrimPrefix(lp.status.Error+"; ", "; ") + fault.MessageOf(err)
+	}
+	return nil
+}
+
+// startServices runs lp's services under the context of Run, once Run
+// started and while lp runs; a.pluginSet.wire is held.
+func (a *App) startServices(lp *loadedPlugin) {
+	if a.pluginSet.runCtx == nil || lp.stopServices != nil || lp.status.State != PluginRunning {
+		return
+	}
+	ctx, cancel := context.WithCancel(a.pluginSet.runCtx)
+	lp.stopServices = cancel
+	for _, svc := range lp.comps.Services {
+		lp.services.Go(func() { runService(ctx, a, lp.status.ID, svc) })
+	}
+}
+
+// unwire takes lp's components out of Atrium: its actions from the
+// registry (steps running keep theirs), its processors and providers from
+// the engine (waiting, within ctx, for the providers to stop), and stops
+// its services. a.pluginSet.wire is held.
+func (a *App) unwire(ctx context.Context, lp *loadedPlugin) {
+	for _, id := range lp.actions {
+		a.pluginSet.actions.Remove(id)
+	}
+	lp.actions = nil
+	for _, name := range lp.processors {
+		if err := a.engine.RemoveProcessor(name); err != nil {
+			a.log.Warn("removing a plugin's processor", "plugin", lp.status.ID, "err", err)
+		}
+	}
+	lp.processors = nil
+	for _, name := range lp.providers {
+		if err := a.engine.RemoveProvider(ctx, name); err != nil {
+			a.log.Warn("removing a plugin's entity provider", "plugin", lp.status.ID, "err", err)
+		}
+	}
+	lp.providers = nil
+	if lp.stopServices != nil {
+		lp.stopServices()
+		done := make(chan struct{})
+		go func() { lp.services.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			a.log.Warn("a plugin's services did not stop in time", "plugin", lp.status.ID)
+		}
+		lp.stopServices = nil
+	}
+}
+
+// removePlugin unwires the external plugin id and forgets it: its actions
+// leave the registry, its providers and processors the engine (the
+// entities it provided stay in the catalog), its cards and event
+// subscribers the portal. The plugin host stops the plugin afterwards.
+// Removing a plugin that is not loaded does nothing.
+func (a *App) removePlugin(ctx context.Context, id string) error {
+	a.pluginSet.wire.Lock()
+	defer a.pluginSet.wire.Unlock()
+	lp := a.pluginSet.find(id)
+	if lp == nil {
+		return nil
+	}
+	if lp.status.Kind != PluginExternal {
+		return fault.New(fault.Invalid, "plugin %s is built in; disable it in the configuration (plugins.%s.enabled: false) instead", id, id)
+	}
+	a.pluginSet.mu.Lock()
+	a.pluginSet.list = slices.DeleteFunc(a.pluginSet.list, func(x *loadedPlugin) bool { return x == lp })
+	a.pluginSet.mu.Unlock()
+	a.unwire(ctx, lp)
+	a.log.Info("plugin unwired", "plugin", id, "version", lp.status.Version)
+	return nil
+}
+
+// cleanupPlugins stops the services of the plugins still loaded and runs
+// their Cleanup, at Close.
+func (a *App) cleanupPlugins() error {
+	a.pluginSet.wire.Lock()
+	defer a.pluginSet.wire.Unlock()
+	for _, lp := range a.pluginSet.list {
+		if lp.stopServices != nil {
+			lp.stopServices()
+		}
+		if !lp.provisioned {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := lp.p.Cleanup(ctx); err != nil {
+			a.log.Warn("plugin cleanup", "plugin", lp.status.ID, "err", err)
+		}
+		cancel()
+	}
 	return nil
 }
 
@@ -264,31 +440,15 @@ func (a *App) pluginCards() []ui.PluginCard {
 // plugin's actions. An action whose id another plugin took first, or whose
 // schema does not compile, is left out with the reason in its plugin's
 // status (a built-in's stops Atrium: that is a bug).
+// The registry is shared with plugins installed later (addPlugin).
 func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Registry, error) {
-	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d, Demo: a.cfg.Atrium.Demo}, a.extraPlugins); err != nil {
-		return nil, err
-	}
 	reg, err := scaffolder.NewRegistry()
 	if err != nil {
 		return nil, err
 	}
-	owner := map[string]string{}
-	for _, lp := range a.pluginSet.list {
-		for _, act := range lp.comps.Actions {
-			err := reg.Add(scaffolder.PluginAction(lp.status.ID, act))
-			if err == nil {
-				owner[act.ID()] = lp.status.ID
-				continue
-			}
-			if first, dup := owner[act.ID()]; dup {
-				err = fault.New(fault.Conflict, "action %s is already offered by plugin %s", act.ID(), first)
-			}
-			if lp.status.Kind == PluginBuiltin {
-				return nil, fmt.Errorf("plugin %s: %w", lp.status.ID, err)
-			}
-			a.log.Error("plugin action left out", "plugin", lp.status.ID, "action", act.ID(), "err", err)
-			lp.status.Error = strings.TrimPrefix(lp.status.Error+"; ", "; ") + fault.MessageOf(err)
-		}
+	a.pluginSet.actions = reg
+	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d, Demo: a.cfg.Atrium.Demo}, a.extraPlugins); err != nil {
+		return nil, err
 	}
 	return reg, nil
 }

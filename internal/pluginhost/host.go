@@ -41,8 +41,13 @@ type HostOptions struct {
 	WatchInterval  time.Duration
 	HealthInterval time.Duration
 	// OnChange, when set, is called after a plugin started, changed
-	// version or went away, so that its components can be (re)registered.
+	// version or went away (s is nil then), and from health checks for a
+	// running plugin whose components are not wired, so that they can be.
 	OnChange func(id string, s *Supervisor)
+	// OnRemove, when set, is called when a plugin was removed from the
+	// Store, before it is stopped, so that its components are unwired
+	// while it still answers.
+	OnRemove func(ctx context.Context, id string, s *Supervisor)
 	API      *semver.Version
 	Audit    Auditor
 	Logger   *slog.Logger
@@ -197,7 +202,13 @@ func (h *Host) Reconcile(ctx context.Context) {
 		}
 		delete(h.sups, id)
 		h.removed[id] = s
-		h.background(ctx, id, "plugin.stop", s.desiredVersion(), func(ctx context.Context) error { s.Stop(ctx, false); return nil })
+		h.background(ctx, id, "plugin.stop", s.desiredVersion(), func(ctx context.Context) error {
+			if h.o.OnRemove != nil {
+				h.o.OnRemove(ctx, id, s)
+			}
+			s.Stop(ctx, false)
+			return nil
+		})
 	}
 }
 
@@ -283,10 +294,29 @@ func (h *Host) checkHealth(ctx context.Context) {
 			go func() {
 				defer s.checking.Store(false)
 				s.CheckHealth(ctx)
+				h.rewire(s)
 			}()
 		}
 	}
 	h.writeStatus()
+}
+
+// rewire offers OnChange a running plugin whose components are not
+// wired: one that failed to start when installed and runs now.
+func (h *Host) rewire(s *Supervisor) {
+	if h.o.OnChange == nil {
+		return
+	}
+	st := s.Stats()
+	if st.Wired || st.State != StateRunning && st.State != StateDegraded {
+		return
+	}
+	h.mu.Lock()
+	current := h.sups[s.id] == s && !h.busy[s.id]
+	h.mu.Unlock()
+	if current {
+		h.o.OnChange(s.id, s)
+	}
 }
 
 // Status is what the host writes to <directory>/status.json every

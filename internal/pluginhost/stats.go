@@ -95,12 +95,14 @@ type Stats struct {
 	LatencyP95Ms float64 `json:"latencyP95Ms"`
 	// CallSeconds is the time spent in all calls.
 	CallSeconds float64 `json:"callSecondsTotal"`
-	// Wired is false for an external plugin installed while Atrium runs:
-	// it runs and is supervised, and its components are wired into the
-	// catalog and the scaffolder at the next start.
-	Wired       bool  `json:"wired"`
-	RSSBytes    int64 `json:"rssBytes"`
-	MemoryLimit int64 `json:"memoryLimitBytes"`
+	// Wired is true once the plugin's components are wired into the
+	// catalog, the scaffolder and the portal: at start, or as soon as a
+	// plugin installed while Atrium runs is running. WireError says why
+	// wiring failed (or left some components out).
+	Wired       bool   `json:"wired"`
+	WireError   string `json:"wireError,omitempty"`
+	RSSBytes    int64  `json:"rssBytes"`
+	MemoryLimit int64  `json:"memoryLimitBytes"`
 }
 
 // Stats returns the plugin's current health and counters.
@@ -112,7 +114,7 @@ func (s *Supervisor) Stats() Stats {
 		ID: s.id, Version: s.spec.Manifest.Version, Description: s.info.Description, Kind: "external",
 		State: s.state, Breaker: s.breaker, Restarts: s.restarts, Failures: s.failures, LastError: s.lastErr,
 		Calls: cs.calls, Errors: cs.errors, LatencyAvgMs: ms(cs.avg), LatencyP95Ms: ms(cs.p95), CallSeconds: cs.total.Seconds(),
-		MemoryLimit: s.spec.Limits.MemoryLimit, Wired: s.wired,
+		MemoryLimit: s.spec.Limits.MemoryLimit, Wired: s.wired, WireError: s.wireErr,
 	}
 	if cs.calls > 0 {
 		st.ErrorRate = float64(cs.errors) / float64(cs.calls)

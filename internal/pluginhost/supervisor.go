@@ -116,8 +116,10 @@ type Supervisor struct {
 	wrappers    map[string]any
 	wanted      string
 	// wired is set once the plugin's components are wired into the
-	// catalog and the scaffolder (at Atrium's start).
-	wired bool
+	// catalog, the scaffolder and the portal (at Atrium's start or when
+	// installed while it runs); wireErr says why wiring failed.
+	wired   bool
+	wireErr string
 
 	stats callStats
 	// checking is set while the host's health check of this plugin runs.
@@ -635,6 +637,22 @@ func (s *Supervisor) MarkWired() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.wired = true
+}
+
+// MarkUnwired records that the plugin's components were taken out of
+// Atrium (it was removed).
+func (s *Supervisor) MarkUnwired() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wired, s.wireErr = false, ""
+}
+
+// SetWireError records why (some of) the plugin's components could not be
+// wired.
+func (s *Supervisor) SetWireError(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wireErr = msg
 }
 
 // Info describes the plugin (the running version's own Info once started).
