@@ -36,20 +36,20 @@ var configSchema []byte
 
 // Config is plugins.awx.config.
 type Config struct {
-	URL             string `json:"url"`
-	APIPrefix       string `json:"apiPrefix"`
-	Token           string `json:"token"`
-	Timeout         string `json:"timeout"`
-	MaxRetries      int    `json:"maxRetries"`
-	MaxRetryWait    string `json:"maxRetryWait"`
-	BreakerThresh   int    `json:"breakerThreshold"`
-	BreakerCooldown string `json:"breakerCooldown"`
-	PollInterval    string `json:"pollInterval"`
-	MaxJobTimeout   string `json:"maxJobTimeout"`
-	Owner           string `json:"owner"`
-	Refresh         string `json:"refresh"`
-	ImportTemplates *bool  `json:"importTemplates"`
-	RecentJobs      int    `json:"recentJobs"`
+	URL              string `json:"url"`
+	APIPrefix        string `json:"apiPrefix"`
+	Token            string `json:"token"`
+	Timeout          string `json:"timeout"`
+	MaxRetries       int    `json:"maxRetries"`
+	MaxRetryWait     string `json:"maxRetryWait"`
+	BreakerThreshold int    `json:"breakerThreshold"`
+	BreakerCooldown  string `json:"breakerCooldown"`
+	PollInterval     string `json:"pollInterval"`
+	MaxJobTimeout    string `json:"maxJobTimeout"`
+	Owner            string `json:"owner"`
+	Refresh          string `json:"refresh"`
+	ImportTemplates  *bool  `json:"importTemplates"`
+	RecentJobs       int    `json:"recentJobs"`
 }
 
 // Options are what Atrium hands the built-in besides its configuration.
@@ -132,7 +132,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	if cc.MaxRetryWait, err = durationOr(p.cfg.MaxRetryWait, "maxRetryWait", time.Minute); err != nil {
 		return err
 	}
-	cc.BreakerThreshold = p.cfg.BreakerThresh
+	cc.BreakerThreshold = p.cfg.BreakerThreshold
 	if cc.BreakerCooldown, err = durationOr(p.cfg.BreakerCooldown, "breakerCooldown", 30*time.Second); err != nil {
 		return err
 	}
