@@ -104,6 +104,13 @@ var (
 // helloPlugin starts examples/plugins/hello out of process.
 func helloPlugin(t *testing.T) *rpc.Client {
 	t.Helper()
+	return plugintest.Start(t, helloBinary(t), rpc.StartOptions{CallTimeout: 2 * time.Second})
+}
+
+// helloBinary builds examples/plugins/hello once per process and returns
+// the executable's path.
+func helloBinary(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the example plugin")
 	}
@@ -118,7 +125,7 @@ func helloPlugin(t *testing.T) *rpc.Client {
 	if helloErr != nil {
 		t.Fatal(helloErr)
 	}
-	return plugintest.Start(t, helloBin, rpc.StartOptions{CallTimeout: 2 * time.Second})
+	return helloBin
 }
 
 func TestBuiltinPlugins(t *testing.T) {
