@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/integrations/awx/awxsim"
 	"github.com/atrium-portal/atrium/plugin"
 	"github.com/atrium-portal/atrium/plugin/plugintest"
+	"github.com/atrium-portal/atrium/plugins"
 	"github.com/atrium-portal/atrium/plugins/awx"
 )
 
@@ -218,5 +219,21 @@ func TestSecretValues(t *testing.T) {
 	p, _ := setup(t)
 	if got := p.SecretValues(); len(got) != 1 || got[0] != token {
 		t.Errorf("SecretValues = %v", got)
+	}
+}
+
+func TestConfigSchema(t *testing.T) {
+	info := awx.New(awx.Options{}).Info()
+	for _, tt := range []struct{ config, want string }{
+		{`{"url": "https://awx.example.com", "token": "t", "timeout": "30s", "breakerThreshold": 3}`, ""},
+		{`{"timeout": "soon"}`, "plugins.awx.config.timeout"},
+		{`{"url": "awx.example.com"}`, "plugins.awx.config.url"},
+		{`{"colour": "blue"}`, "colour"},
+		{`{"recentJobs": 0}`, "plugins.awx.config.recentJobs"},
+	} {
+		err := plugins.ValidateConfig(info, json.RawMessage(tt.config))
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: err = %v, want %q", tt.config, err, tt.want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package terraform_test
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/integrations/tfc/tfcsim"
 	"github.com/atrium-portal/atrium/plugin"
 	"github.com/atrium-portal/atrium/plugin/plugintest"
+	"github.com/atrium-portal/atrium/plugins"
 	"github.com/atrium-portal/atrium/plugins/terraform"
 )
 
@@ -212,5 +214,21 @@ func TestSecretValues(t *testing.T) {
 	p, _ := setup(t)
 	if got := p.SecretValues(); len(got) != 1 || got[0] != token {
 		t.Errorf("SecretValues = %v", got)
+	}
+}
+
+func TestConfigSchema(t *testing.T) {
+	info := terraform.New(terraform.Options{}).Info()
+	for _, tt := range []struct{ config, want string }{
+		{`{"address": "https://app.terraform.io", "token": "t", "organization": "northwind", "maxRetries": 2}`, ""},
+		{`{"pollInterval": "often"}`, "plugins.terraform.config.pollInterval"},
+		{`{"address": "app.terraform.io"}`, "plugins.terraform.config.address"},
+		{`{"organization": "no spaces"}`, "plugins.terraform.config.organization"},
+		{`{"workspace": "x"}`, "workspace"},
+	} {
+		err := plugins.ValidateConfig(info, json.RawMessage(tt.config))
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: err = %v, want %q", tt.config, err, tt.want)
+		}
 	}
 }
