@@ -1,0 +1,392 @@
+package openshift_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/integrations/kube/kubesim"
+)
+
+const token = "sim-cluster-token-4711"
+
+var catalogFiles = map[string]string{
+	"all.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: { name: all }
+spec: { targets: [./catalog.yaml, ./deploy/template.yaml] }
+`,
+	"catalog.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: ops }
+spec: { type: team, children: [] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: shop
+  annotations: { backstage.io/kubernetes-id: shop }
+spec: { type: service, lifecycle: production, owner: ops }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: cart
+  annotations: { backstage.io/kubernetes-label-selector: 'app=cart' }
+spec: { type: service, lifecycle: production, owner: ops }
+`,
+	"deploy/skeleton/k8s/app.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${{ values.name }}
+  labels: { backstage.io/kubernetes-id: ${{ values.name }} }
+spec:
+  replicas: ${{ values.replicas }}
+  selector: { matchLabels: { app: ${{ values.name }} } }
+  template:
+    metadata: { labels: { app: ${{ values.name }}, backstage.io/kubernetes-id: ${{ values.name }} } }
+    spec: { containers: [{ name: app, image: 'registry.example.com/${{ values.name }}:1.0' }] }
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ${{ values.name }}
+  labels: { backstage.io/kubernetes-id: ${{ values.name }} }
+spec:
+  selector: { app: ${{ values.name }} }
+  ports: [{ port: 8080 }]
+---
+apiVersion: route.openshift.io/v1
+kind: Route
+metadata:
+  name: ${{ values.name }}
+  labels: { backstage.io/kubernetes-id: ${{ values.name }} }
+spec: { host: ${{ values.name }}.apps.example.com, to: { kind: Service, name: ${{ values.name }} } }
+`,
+	"deploy/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: deploy }
+spec:
+  type: service
+  parameters:
+    required: [name]
+    properties:
+      name: { type: string }
+      replicas: { type: integer, default: 2 }
+      force: { type: boolean, default: false }
+      operator: { type: string, default: postgresql-operator }
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: { url: ./skeleton, values: { name: '${{ parameters.name }}', replicas: '${{ parameters.replicas }}' } }
+    - id: project
+      action: openshift:project:create
+      input: { name: '${{ parameters.name }}', displayName: 'The ${{ parameters.name }} service' }
+    - id: apply
+      action: kube:apply
+      input: { manifests: [k8s], namespace: '${{ steps.project.output.name }}', force: '${{ parameters.force }}' }
+    - id: operator
+      action: openshift:operator:subscribe
+      input: { package: '${{ parameters.operator }}', source: community-operators, namespace: '${{ parameters.name }}', channel: stable, approval: Manual, approve: true, timeout: 30s }
+  output:
+    text:
+      - { title: CSV, content: '${{ steps.operator.output.csv }}' }
+`,
+}
+
+func appConfig(dir, simURL string) string {
+	return fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component, Group, User, Location, Template] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  allowedLocationTypes: [file, url]
+  scaffolder: { staleTaskAfter: 2s }
+plugins:
+  openshift:
+    config:
+      clusters:
+        - { name: east, url: %s, token: '${env:OCP_TEST_TOKEN}', kind: openshift }
+      pollInterval: 20ms
+      cardTimeout: 2s
+`, filepath.Join(dir, "all.yaml"), simURL)
+}
+
+func writeCatalog(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range catalogFiles {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func startSim(t *testing.T) (*kubesim.Sim, string) {
+	t.Helper()
+	sim := kubesim.New(token, true)
+	sim.PodStart, sim.Install = 50*time.Millisecond, 100*time.Millisecond
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	t.Setenv("OCP_TEST_TOKEN", token)
+	return sim, srv.URL
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) json(method, path string, body any, want int, v any) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+type event struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
+	Body struct {
+		Message string `json:"message"`
+		StepID  string `json:"stepId"`
+	} `json:"body"`
+}
+
+// events long-polls the task's events until stop says so or it completes.
+func (c client) events(id string, stop func(event) bool) []event {
+	c.t.Helper()
+	var all []event
+	var after int64
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var evs []event
+		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
+		for _, e := range evs {
+			all = append(all, e)
+			after = e.ID
+			if e.Type == "completion" || (stop != nil && stop(e)) {
+				return all
+			}
+		}
+	}
+	c.t.Fatalf("task %s: no end; events %+v", id, all)
+	return nil
+}
+
+type task struct {
+	Status string `json:"status"`
+	State  struct {
+		Output map[string]any `json:"output"`
+		Error  string         `json:"error"`
+	} `json:"state"`
+}
+
+func (c client) run(values map[string]any) (task, string) {
+	c.t.Helper()
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": values}, 201, &created)
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	var log strings.Builder
+	for _, e := range evs {
+		log.WriteString(e.Body.Message + "\n")
+	}
+	return tk, log.String()
+}
+
+// card fetches the entity page and returns the Workloads cards' text.
+func card(t *testing.T, base, name string) (*goquery.Selection, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/catalog/default/component/"+name, nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := doc.Find(`section.plugin-card[data-plugin="openshift"]`)
+	return sel, strings.Join(strings.Fields(sel.Text()), " ")
+}
+
+// TestTemplateTaskInApp creates a project, applies a Deployment, Service
+// and Route and installs an operator through a template task of the
+// scaffolder API, then finds the workloads on the component's page.
+func TestTemplateTaskInApp(t *testing.T) {
+	sim, simURL := startSim(t)
+	dir := writeCatalog(t)
+	base := apptest.Start(t, appConfig(dir, simURL))
+	c := client{t: t, base: base}
+
+	tk, log := c.run(map[string]any{"name": "shop"})
+	if tk.Status != "completed" {
+		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
+	}
+	for _, want := range []string{"created the project shop on cluster east", "dry run: the cluster accepts every object",
+		"Deployment/shop/shop created (k8s/app.yaml#1)", "Route/shop/shop created", "RequiresApproval", "postgresql-operator.v1.0.0 Succeeded"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("task log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, token) {
+		t.Error("the token is in the task log")
+	}
+	if text, _ := tk.State.Output["text"].([]any); len(text) != 1 || !strings.Contains(fmt.Sprint(text[0]), "postgresql-operator.v1.0.0") {
+		t.Errorf("output text = %v", tk.State.Output["text"])
+	}
+	d := sim.Get("deployments", "shop", "shop")
+	if d == nil || d["spec"].(map[string]any)["replicas"] != float64(2) {
+		t.Fatalf("deployment = %v", d)
+	}
+	if sim.Get("namespaces", "", "shop") == nil || sim.Requests("POST", "/projectrequests") != 1 {
+		t.Errorf("project requests = %d", sim.Requests("POST", "/projectrequests"))
+	}
+
+	// The component's page shows the workloads once the pods run.
+	var text string
+	var sel *goquery.Selection
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sel, text = card(t, base, "shop")
+		if strings.Contains(text, "Running") && strings.Contains(text, "complete") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{"Workloads", "east (openshift)", "shop 2/2", "8080/TCP", "Running", "complete"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("card lacks %q: %q", want, text)
+		}
+	}
+	if sel.Find(".badge.ok").Length() != 1 {
+		h, _ := goquery.OuterHtml(sel)
+		t.Errorf("want one ok badge: %s", h)
+	}
+	if href, _ := sel.Find(`a[href="http://shop.apps.example.com"]`).Attr("href"); href == "" {
+		t.Errorf("no route link: %q", text)
+	}
+
+	// The same task again changes nothing and still succeeds.
+	tk, log = c.run(map[string]any{"name": "shop"})
+	if tk.Status != "completed" || !strings.Contains(log, "the project shop exists on cluster east") {
+		t.Errorf("second run: %s %s\n%s", tk.Status, tk.State.Error, log)
+	}
+
+	// A label-selector entity with nothing running says so.
+	if _, text := card(t, base, "cart"); !strings.Contains(text, "No workloads match `app=cart`") && !strings.Contains(text, "No workloads match app=cart") {
+		t.Errorf("cart card: %q", text)
+	}
+}
+
+// TestApplyConflictInApp: a field another manager owns fails the step
+// naming the field and the manager; force takes it over.
+func TestApplyConflictInApp(t *testing.T) {
+	sim, simURL := startSim(t)
+	dir := writeCatalog(t)
+	base := apptest.Start(t, appConfig(dir, simURL))
+	c := client{t: t, base: base}
+	for _, o := range []map[string]any{
+		{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}},
+		{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "shop", "namespace": "shop"},
+			"spec": map[string]any{"replicas": 7, "selector": map[string]any{"matchLabels": map[string]any{"app": "shop"}},
+				"template": map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "shop"}},
+					"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "x"}}}}}},
+	} {
+		if err := sim.Seed(o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, log := c.run(map[string]any{"name": "shop"})
+	if tk.Status != "failed" {
+		t.Fatalf("task %s, want failed\n%s", tk.Status, log)
+	}
+	for _, want := range []string{`field .spec.replicas is owned by the field manager "seed"`, "set force: true"} {
+		if !strings.Contains(tk.State.Error+log, want) {
+			t.Errorf("error lacks %q: %s\n%s", want, tk.State.Error, log)
+		}
+	}
+	if r := sim.Get("deployments", "shop", "shop")["spec"].(map[string]any)["replicas"]; r != float64(7) {
+		t.Errorf("replicas = %v after a refused apply", r)
+	}
+	tk, log = c.run(map[string]any{"name": "shop", "force": true})
+	if tk.Status != "completed" {
+		t.Fatalf("force: %s %s\n%s", tk.Status, tk.State.Error, log)
+	}
+	if r := sim.Get("deployments", "shop", "shop")["spec"].(map[string]any)["replicas"]; r != float64(2) {
+		t.Errorf("replicas = %v after force", r)
+	}
+}
+
+// TestTaskResumesAfterRestart stops Atrium while the operator installs;
+// the next start follows the same Subscription to Succeeded.
+func TestTaskResumesAfterRestart(t *testing.T) {
+	sim, simURL := startSim(t)
+	sim.Install = 3 * time.Second
+	dir := writeCatalog(t)
+	cfg := appConfig(dir, simURL) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
+
+	first := apptest.StartServer(t, cfg)
+	c := client{t: t, base: first.BaseURL}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": map[string]any{"name": "shop"}}, 201, &created)
+	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "Installing") })
+	first.Stop()
+
+	second := apptest.StartServer(t, cfg)
+	c = client{t: t, base: second.BaseURL}
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "completed" {
+		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
+	}
+	resumed := false
+	for _, e := range evs {
+		resumed = resumed || strings.Contains(e.Body.Message, "resuming the installation of shop/postgresql-operator")
+	}
+	if !resumed {
+		t.Error("no 'resuming the installation' line in the log")
+	}
+	if got := sim.Requests("PATCH", "/subscriptions/postgresql-operator"); got != 1 {
+		t.Errorf("subscription applies = %d, want 1 (resumed, not subscribed again)", got)
+	}
+}

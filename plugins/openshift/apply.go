@@ -1,0 +1,207 @@
+package openshift
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/atrium-portal/atrium/internal/integrations/kube"
+	"github.com/atrium-portal/atrium/plugin"
+)
+
+// ApplyAction is kube:apply.
+type ApplyAction struct{ p *Plugin }
+
+var _ plugin.Action = (*ApplyAction)(nil)
+
+func (a *ApplyAction) ID() string { return "kube:apply" }
+
+func (a *ApplyAction) Description() string {
+	return "Applies the manifests of workspace files or folders with server-side apply (field manager atrium), after a server-side dry run reporting every problem."
+}
+
+func (a *ApplyAction) Schema() (json.RawMessage, json.RawMessage) {
+	return json.RawMessage(`{
+  "type": "object",
+  "required": ["manifests"],
+  "additionalProperties": false,
+  "properties": {
+    "manifests": {"type": ["string", "array"], "items": {"type": "string"}, "minLength": 1, "minItems": 1, "description": "workspace paths of YAML/JSON files (multi-document) or folders (their .yaml, .yml and .json files)"},
+    "namespace": {"type": "string", "description": "namespace of the namespaced objects that name none"},
+    "cluster": {"type": "string", "description": "the cluster's name in plugins.openshift.config.clusters (default: the first)"},
+    "force": {"type": "boolean", "description": "take over fields another field manager owns instead of failing on the conflict"}
+  }
+}`), json.RawMessage(`{
+  "type": "object",
+  "properties": {
+    "applied": {"type": "array", "items": {"type": "string"}},
+    "cluster": {"type": "string"},
+    "namespace": {"type": "string"}
+  }
+}`)
+}
+
+func (a *ApplyAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+	in := req.Input
+	clusterName, _ := in["cluster"].(string)
+	c, err := a.p.cluster(clusterName)
+	if err != nil {
+		return err
+	}
+	var paths []string
+	switch v := in["manifests"].(type) {
+	case string:
+		paths = []string{v}
+	case []any:
+		for i, x := range v {
+			s, ok := x.(string)
+			if !ok || s == "" {
+				return plugin.Errorf(plugin.ErrInvalid, "input.manifests[%d]: a workspace path is required", i)
+			}
+			paths = append(paths, s)
+		}
+	}
+	if len(paths) == 0 {
+		return plugin.Errorf(plugin.ErrInvalid, "input.manifests: name at least one workspace file or folder")
+	}
+	ns, _ := in["namespace"].(string)
+	if ns != "" {
+		if err := kube.ValidName(ns); err != nil {
+			return plugin.Errorf(plugin.ErrInvalid, "input.namespace: %v", err)
+		}
+	}
+	force, _ := in["force"].(bool)
+	ms, err := a.read(req.Workspace, paths)
+	if err != nil {
+		return err
+	}
+	if len(ms) == 0 {
+		return plugin.Errorf(plugin.ErrInvalid, "input.manifests: %s hold no objects", strings.Join(paths, ", "))
+	}
+	rep.Log("info", fmt.Sprintf("%d object(s) from %s; server-side dry run on %s", len(ms), strings.Join(paths, ", "), a.p.where(c)))
+	rep.Progress(20, "dry run")
+	opts := kube.ApplyOptions{Namespace: ns, Force: force, DryRun: true}
+	if _, err := c.client.Apply(ctx, ms, opts); err != nil {
+		return a.problems(c, rep, err, "the dry run")
+	}
+	rep.Log("info", "dry run: the cluster accepts every object")
+	rep.Output("cluster", c.cfg.Name)
+	rep.Output("namespace", ns)
+	if req.DryRun {
+		rep.Output("applied", []string{})
+		return nil
+	}
+	rep.Progress(60, "applying")
+	opts.DryRun = false
+	res, err := c.client.Apply(ctx, ms, opts)
+	applied := make([]string, 0, len(res))
+	for _, r := range res {
+		applied = append(applied, r.Ref)
+		rep.Log("info", fmt.Sprintf("%s %s (%s)", r.Ref, r.Action, r.Source))
+	}
+	rep.Output("applied", applied)
+	if err != nil {
+		return a.problems(c, rep, err, "applying")
+	}
+	rep.Log("info", fmt.Sprintf("applied %d object(s) with the field manager %s", len(res), kube.FieldManager))
+	return nil
+}
+
+// problems logs every problem the cluster reported and returns an error
+// summing them up.
+func (a *ApplyAction) problems(c cluster, rep plugin.ActionReporter, err error, doing string) error {
+	var pe *kube.ProblemsError
+	if !errors.As(err, &pe) {
+		return fault(c, err, doing)
+	}
+	for _, p := range pe.Problems {
+		rep.Log("error", p.String())
+	}
+	kind := plugin.ErrInvalid
+	hint := ""
+	if pe.Conflicts() {
+		kind, hint = plugin.ErrConflict, "; set force: true to take the fields over"
+	}
+	return plugin.Errorf(kind, "%s on %s found %s%s", doing, a.p.where(c), pe.Error(), hint)
+}
+
+// read decodes the manifests of the paths, resolved inside the
+// workspace only.
+func (a *ApplyAction) read(workspace string, paths []string) ([]kube.Manifest, error) {
+	if workspace == "" {
+		return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: the task has no workspace")
+	}
+	root, err := os.OpenRoot(workspace)
+	if err != nil {
+		return nil, plugin.Errorf(plugin.ErrInternal, "opening the workspace: %v", err)
+	}
+	defer root.Close()
+	fsys := root.FS()
+	var out []kube.Manifest
+	for _, p := range paths {
+		clean := path.Clean(strings.TrimPrefix(p, "./"))
+		if path.IsAbs(p) || !fs.ValidPath(clean) {
+			return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: %q is not a path inside the workspace", p)
+		}
+		st, err := fs.Stat(fsys, clean)
+		if err != nil {
+			return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: %q: %v", p, err)
+		}
+		files := []string{clean}
+		if st.IsDir() {
+			files = nil
+			err := fs.WalkDir(fsys, clean, func(f string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				switch path.Ext(f) {
+				case ".yaml", ".yml", ".json":
+					if !d.IsDir() {
+						files = append(files, f)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: %q: %v", p, err)
+			}
+		}
+		for _, f := range files {
+			data, err := readLimited(fsys, f, a.p.cfg.MaxManifestBytes)
+			if err != nil {
+				return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: %v", err)
+			}
+			ms, err := kube.Decode(data, f, a.p.cfg.MaxObjects)
+			if err != nil {
+				return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: %v", err)
+			}
+			out = append(out, ms...)
+			if len(out) > a.p.cfg.MaxObjects {
+				return nil, plugin.Errorf(plugin.ErrInvalid, "input.manifests: more than %d objects (plugins.openshift.config.maxObjects)", a.p.cfg.MaxObjects)
+			}
+		}
+	}
+	return out, nil
+}
+
+func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes (plugins.openshift.config.maxManifestBytes)", name, limit)
+	}
+	return data, nil
+}
