@@ -56,6 +56,9 @@ type Config struct {
 	// Transport, when set, does the requests (the demo's in-process
 	// simulator); CAData is then ignored.
 	Transport http.RoundTripper
+	// PageSize is how many objects one list request asks for (default
+	// 250).
+	PageSize int64
 	// QPS and Burst limit the requests to the cluster (default 20 / 40).
 	QPS   float32
 	Burst int
@@ -69,6 +72,8 @@ type Client struct {
 	dyn    dynamic.Interface
 	disc   discovery.DiscoveryInterface
 	mapper meta.ResettableRESTMapper
+	// pageSize is the limit of one list request.
+	pageSize int64
 }
 
 // New builds the client of one cluster; it does no request.
@@ -118,14 +123,18 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewFromInterfaces(cfg.Name, cfg.Kind, cfg.URL, dyn, disc), nil
+	c := NewFromInterfaces(cfg.Name, cfg.Kind, cfg.URL, dyn, disc)
+	if cfg.PageSize > 0 {
+		c.pageSize = cfg.PageSize
+	}
+	return c, nil
 }
 
 // NewFromInterfaces builds a client over given client-go interfaces
 // (client-go's fakes in tests).
 func NewFromInterfaces(name, kind, url string, dyn dynamic.Interface, disc discovery.DiscoveryInterface) *Client {
 	return &Client{
-		name: name, kind: kind, url: url, dyn: dyn, disc: disc,
+		name: name, kind: kind, url: url, dyn: dyn, disc: disc, pageSize: PageSize,
 		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 	}
 }

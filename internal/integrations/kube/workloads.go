@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Health is a workload's state.
@@ -85,26 +86,26 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 	if err := ValidSelector(selector); err != nil {
 		return w, err
 	}
-	opts := metav1.ListOptions{LabelSelector: selector}
-	deps, err := c.dyn.Resource(GVRDeployment).Namespace(namespace).List(ctx, opts)
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: c.pageSize}
+	deps, err := c.listAll(ctx, GVRDeployment, namespace, opts)
 	if err != nil {
 		return w, err
 	}
-	for _, d := range deps.Items {
+	for _, d := range deps {
 		w.Deployments = append(w.Deployments, deploymentOf(d))
 	}
-	pods, err := c.dyn.Resource(GVRPod).Namespace(namespace).List(ctx, opts)
+	pods, err := c.listAll(ctx, GVRPod, namespace, opts)
 	if err != nil {
 		return w, err
 	}
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		w.Pods = append(w.Pods, podOf(p))
 	}
-	svcs, err := c.dyn.Resource(GVRService).Namespace(namespace).List(ctx, opts)
+	svcs, err := c.listAll(ctx, GVRService, namespace, opts)
 	if err != nil {
 		return w, err
 	}
-	for _, s := range svcs.Items {
+	for _, s := range svcs {
 		sv := Service{Namespace: s.GetNamespace(), Name: s.GetName()}
 		sv.Type, _, _ = unstructured.NestedString(s.Object, "spec", "type")
 		if sv.Type == "" {
@@ -123,12 +124,12 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 		w.Services = append(w.Services, sv)
 	}
 	if c.OpenShift() {
-		routes, err := c.dyn.Resource(GVRRoute).Namespace(namespace).List(ctx, opts)
+		routes, err := c.listAll(ctx, GVRRoute, namespace, opts)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return w, err
 		}
-		if routes != nil {
-			for _, r := range routes.Items {
+		{
+			for _, r := range routes {
 				rt := Route{Namespace: r.GetNamespace(), Name: r.GetName()}
 				rt.Host, _, _ = unstructured.NestedString(r.Object, "spec", "host")
 				_, rt.TLS, _ = unstructured.NestedMap(r.Object, "spec", "tls")
@@ -151,6 +152,31 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 		}
 	}
 	return w, nil
+}
+
+// PageSize is how many objects one list request asks for by default.
+const PageSize = 250
+
+// MaxListed bounds the objects of one kind read for a selector.
+const MaxListed = 2000
+
+// listAll reads every page of a list, up to MaxListed objects.
+func (c *Client) listAll(ctx context.Context, gvr schema.GroupVersionResource, namespace string, opts metav1.ListOptions) ([]unstructured.Unstructured, error) {
+	var out []unstructured.Unstructured
+	for {
+		l, err := c.dyn.Resource(gvr).Namespace(namespace).List(ctx, opts)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, l.Items...)
+		opts.Continue = l.GetContinue()
+		if opts.Continue == "" {
+			return out, nil
+		}
+		if len(out) >= MaxListed {
+			return out, fmt.Errorf("more than %d %s match; narrow the selector", MaxListed, gvr.Resource)
+		}
+	}
 }
 
 func deploymentOf(d unstructured.Unstructured) Deployment {

@@ -328,7 +328,12 @@ func (s *Sim) serveResource(w http.ResponseWriter, r *http.Request, group, versi
 			writeStatus(w, statusErr(400, "BadRequest", "labelSelector: "+err.Error()))
 			return
 		}
-		writeJSON(w, 200, s.list(res, ns, sel))
+		l := s.list(res, ns, sel)
+		if err := paginate(l, q.Get("limit"), q.Get("continue")); err != nil {
+			writeStatus(w, statusErr(410, "Expired", err.Error()))
+			return
+		}
+		writeJSON(w, 200, l)
 	case r.Method == http.MethodGet:
 		o := s.getObj(res, ns, name)
 		if o == nil {
@@ -454,6 +459,32 @@ func (s *Sim) list(res Resource, ns string, sel labels.Selector) map[string]any 
 		items = append(items, o)
 	}
 	return map[string]any{"apiVersion": res.groupVersion(), "kind": res.Kind + "List", "metadata": map[string]any{"resourceVersion": strconv.Itoa(s.rv)}, "items": items}
+}
+
+// paginate cuts a list to the page that limit and continue (an offset
+// here; an opaque token for the client) ask for.
+func paginate(l map[string]any, limit, cont string) error {
+	n, _ := strconv.Atoi(limit)
+	if n <= 0 {
+		return nil
+	}
+	start := 0
+	if cont != "" {
+		var err error
+		if start, err = strconv.Atoi(cont); err != nil || start < 0 {
+			return fmt.Errorf("the provided continue parameter is too old to display a consistent list result")
+		}
+	}
+	items := l["items"].([]any)
+	start = min(start, len(items))
+	end := min(start+n, len(items))
+	l["items"] = items[start:end]
+	if end < len(items) {
+		md := l["metadata"].(map[string]any)
+		md["continue"] = strconv.Itoa(end)
+		md["remainingItemCount"] = len(items) - end
+	}
+	return nil
 }
 
 func (s *Sim) create(res Resource, ns string, obj map[string]any, manager string, dryRun bool) (map[string]any, *status) {
