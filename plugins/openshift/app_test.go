@@ -390,3 +390,38 @@ func TestTaskResumesAfterRestart(t *testing.T) {
 		t.Errorf("subscription applies = %d, want 1 (resumed, not subscribed again)", got)
 	}
 }
+
+// TestDemoMode: without clusters in demo mode the plugin uses one
+// simulated OpenShift cluster, served by Atrium at /sim/openshift/, and
+// the demo's tracking-service shows its workloads labelled simulated.
+func TestDemoMode(t *testing.T) {
+	base := apptest.Start(t, `catalog:
+  rules: [{ allow: [Component, API, Resource, System, Domain, Group, User, Location, Template] }]
+atrium:
+  demo: true
+  allowedLocationTypes: [file, url]
+`)
+	c := client{t: t, base: base}
+	var dep struct {
+		Kind   string
+		Status struct{ Replicas int }
+	}
+	c.json("GET", "/sim/openshift/apis/apps/v1/namespaces/shipment-tracking/deployments/tracking-service", nil, 200, &dep)
+	if dep.Kind != "Deployment" || dep.Status.Replicas != 3 {
+		t.Errorf("simulated deployment = %+v", dep)
+	}
+	var text string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, text = card(t, base, "tracking-service")
+		if strings.Contains(text, "tracking-service 3/3") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{"simulated OpenShift", "demo (openshift)", "tracking-service 3/3", "tracking.apps.demo.northwind.example"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("card lacks %q: %q", want, text)
+		}
+	}
+}
