@@ -188,3 +188,13 @@ func stateOf(d armdeployments.DeploymentExtended) DeploymentState {
 	}
 	return st
 }
+
+// CancelDeployment cancels a deployment that has not ended.
+func (c *Client) CancelDeployment(ctx context.Context, group, name string) error {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	if _, err := c.deps.Cancel(ctx, group, name, nil); err != nil {
+		return Fault(err, "cancelling deployment "+name)
+	}
+	return nil
+}

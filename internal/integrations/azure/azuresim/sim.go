@@ -54,6 +54,8 @@ type Deployment struct {
 	FailReason string            `json:"failReason,omitempty"`
 	// Applied is set once the resources exist (the deployment ended).
 	Applied bool `json:"applied,omitempty"`
+	// Canceled is set by a cancel before the deployment ended.
+	Canceled bool `json:"canceled,omitempty"`
 }
 
 // Sim is one simulated subscription.
@@ -228,6 +230,9 @@ func (s *Sim) provisioningStateLocked(d *Deployment) string {
 	step := s.Step
 	if step <= 0 {
 		step = time.Second
+	}
+	if d.Canceled {
+		return "Canceled"
 	}
 	age := s.now().Sub(d.Started)
 	switch {

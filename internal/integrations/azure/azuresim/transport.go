@@ -201,6 +201,8 @@ func (s *Sim) deploymentOfLocked(d *Deployment) armdeployments.DeploymentExtende
 		}
 	case "Failed":
 		p.Error = &armdeployments.ErrorResponse{Code: to.Ptr("DeploymentFailed"), Message: to.Ptr(d.FailReason)}
+	case "Canceled":
+		p.Error = &armdeployments.ErrorResponse{Code: to.Ptr("DeploymentCanceled"), Message: to.Ptr("The deployment was cancelled.")}
 	}
 	tags := map[string]*string{}
 	for k, v := range d.Tags {
@@ -254,6 +256,23 @@ func (s *Sim) deploymentsServer() depfake.DeploymentsServer {
 			// answered from the store (pollDeployment), so a deployment
 			// can be followed by a later process from its resume token.
 			resp.AddNonTerminalResponse(http.StatusCreated, nil)
+			return
+		},
+		Cancel: func(_ context.Context, group, name string, _ *armdeployments.DeploymentsClientCancelOptions) (resp azfake.Responder[armdeployments.DeploymentsClientCancelResponse], errResp azfake.ErrorResponder) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			d := s.deployments[depKey(group, name)]
+			if d == nil {
+				errResp.SetResponseError(http.StatusNotFound, "DeploymentNotFound")
+				return
+			}
+			if st := s.provisioningStateLocked(d); st != "Accepted" && st != "Running" {
+				errResp.SetResponseError(http.StatusConflict, "DeploymentCannotBeCancelled")
+				return
+			}
+			d.Canceled = true
+			s.saveLocked()
+			resp.SetResponse(http.StatusNoContent, armdeployments.DeploymentsClientCancelResponse{}, nil)
 			return
 		},
 		Get: func(_ context.Context, group, name string, _ *armdeployments.DeploymentsClientGetOptions) (resp azfake.Responder[armdeployments.DeploymentsClientGetResponse], errResp azfake.ErrorResponder) {
@@ -424,6 +443,8 @@ func (s *Sim) pollDeployment(req *http.Request) (*http.Response, error) {
 		return jsonResponse(req, http.StatusOK, ext, h), nil
 	case "Failed":
 		return jsonResponse(req, http.StatusOK, errorBody("DeploymentFailed", d.FailReason), h), nil
+	case "Canceled":
+		return jsonResponse(req, http.StatusOK, errorBody("DeploymentCanceled", "The deployment was cancelled."), h), nil
 	}
 	h.Set("Retry-After", "0")
 	return jsonResponse(req, http.StatusOK, map[string]any{"status": state}, h), nil

@@ -1,0 +1,292 @@
+package azure_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
+)
+
+const armTemplate = `{
+  "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {
+    "appName": {"type": "string"},
+    "location": {"type": "string", "defaultValue": "[resourceGroup().location]"}
+  },
+  "variables": {"account": "[toLower(concat(parameters('appName'), 'data'))]"},
+  "resources": [
+    {"type": "Microsoft.Storage/storageAccounts", "apiVersion": "2023-01-01", "name": "[variables('account')]", "location": "[parameters('location')]"},
+    {"type": "Microsoft.Web/serverfarms", "apiVersion": "2022-09-01", "name": "[concat(parameters('appName'), '-plan')]"},
+    {"type": "Microsoft.Web/sites", "apiVersion": "2022-09-01", "name": "[parameters('appName')]"}
+  ],
+  "outputs": {
+    "storageAccount": {"type": "string", "value": "[variables('account')]"},
+    "siteName": {"type": "string", "value": "[parameters('appName')]"}
+  }
+}
+`
+
+var catalogFiles = map[string]string{
+	"all.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Location
+metadata: { name: all }
+spec: { targets: [./catalog.yaml, ./infra/template.yaml] }
+`,
+	"catalog.yaml": `apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: { name: ops }
+spec: { type: team, children: [] }
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: payments
+  annotations: { azure.com/resource-group: sim/rg-payments }
+spec: { type: service, lifecycle: production, owner: ops }
+`,
+	"infra/skeleton/azuredeploy.json": armTemplate,
+	"infra/template.yaml": `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: infra }
+spec:
+  type: infrastructure
+  parameters:
+    required: [name]
+    properties: { name: { type: string } }
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: { url: ./skeleton, targetPath: infra }
+    - id: rg
+      action: azure:resourceGroup:ensure
+      input: { name: 'rg-${{ parameters.name }}', location: westeurope, tags: { idp-component: '${{ parameters.name }}' } }
+    - id: deploy
+      action: azure:deployment:create
+      input:
+        resourceGroup: '${{ steps.rg.output.name }}'
+        name: '${{ parameters.name }}-infra'
+        template: infra/azuredeploy.json
+        parameters: { appName: '${{ parameters.name }}' }
+  output:
+    text:
+      - { title: Storage account, content: '${{ steps.deploy.output.outputs.storageAccount }}' }
+`,
+}
+
+func appConfig(dir, step string) string {
+	return fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component, Group, User, Location, Template, Resource] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  allowedLocationTypes: [file, url]
+  scaffolder: { staleTaskAfter: 2s }
+plugins:
+  azure:
+    config:
+      subscriptions:
+        - { name: sim, subscriptionId: 11111111-2222-3333-4444-555555555555, simulated: true }
+      pollInterval: 20ms
+      simulationStep: %s
+`, filepath.Join(dir, "all.yaml"), step)
+}
+
+func writeCatalog(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range catalogFiles {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) json(method, path string, body any, want int, v any) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, r)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			c.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+type event struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
+	Body struct {
+		Message string `json:"message"`
+		StepID  string `json:"stepId"`
+		Status  string `json:"status"`
+	} `json:"body"`
+}
+
+func (c client) events(id string, stop func(event) bool) []event {
+	c.t.Helper()
+	var all []event
+	var after int64
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var evs []event
+		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
+		for _, e := range evs {
+			all = append(all, e)
+			after = e.ID
+			if e.Type == "completion" || (stop != nil && stop(e)) {
+				return all
+			}
+		}
+	}
+	c.t.Fatalf("task %s: no end; events %+v", id, all)
+	return nil
+}
+
+type task struct {
+	Status string `json:"status"`
+	State  struct {
+		Output map[string]any `json:"output"`
+		Error  string         `json:"error"`
+	} `json:"state"`
+}
+
+func logOf(evs []event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		b.WriteString(e.Body.Message + "\n")
+	}
+	return b.String()
+}
+
+// TestTemplateTaskInApp runs both actions through a template task of the
+// scaffolder API against the simulated subscription, then checks the
+// Azure card on the entity page.
+func TestTemplateTaskInApp(t *testing.T) {
+	dir := writeCatalog(t)
+	base := apptest.Start(t, appConfig(dir, "60ms"))
+	c := client{t: t, base: base}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	log := logOf(evs)
+	if tk.Status != "completed" {
+		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
+	}
+	for _, want := range []string{"resource group rg-payments created in westeurope (subscription sim, simulated)",
+		"deployment payments-infra is Accepted", "deployment payments-infra is Running", "deployment payments-infra is Succeeded",
+		"deployment payments-infra Succeeded: 3 resources, outputs siteName, storageAccount"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if got := fmt.Sprint(tk.State.Output["text"]); !strings.Contains(got, "paymentsdata") {
+		t.Errorf("output text = %s", got)
+	}
+
+	// The same task again: the group is unchanged, the deployment runs
+	// again (Incremental).
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
+	evs = c.events(created.ID, nil)
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "completed" || !strings.Contains(logOf(evs), "resource group rg-payments unchanged") {
+		t.Errorf("second run: %s %s\n%s", tk.Status, tk.State.Error, logOf(evs))
+	}
+
+	req, _ := http.NewRequest("GET", base+"/catalog/default/component/payments", nil)
+	req.Header.Set("Accept", "text/html")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := doc.Find(`section.plugin-card[data-plugin="azure"]`)
+	text := strings.Join(strings.Fields(card.Text()), " ")
+	for _, want := range []string{"simulated Azure", "rg-payments", "westeurope", "paymentsdata", "Microsoft.Web/sites", "payments-plan", "Month-to-date cost", "EUR"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("card lacks %q: %q", want, text)
+		}
+	}
+	if n := card.Find(".badge.ok").Length(); n != 3 {
+		h, _ := goquery.OuterHtml(card)
+		t.Errorf("want three ok badges (one per resource), got %d: %s", n, h)
+	}
+	if card.Find("figure.plugin-chart svg").Length() != 1 {
+		h, _ := goquery.OuterHtml(card)
+		t.Errorf("no cost chart: %s", h)
+	}
+}
+
+// TestDeploymentResumesAfterRestart stops Atrium while the deployment
+// runs; the next start follows the same deployment from its resume
+// token instead of starting another.
+func TestDeploymentResumesAfterRestart(t *testing.T) {
+	dir := writeCatalog(t)
+	cfg := appConfig(dir, "700ms") + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
+
+	first := apptest.StartServer(t, cfg)
+	c := client{t: t, base: first.BaseURL}
+	var created struct{ ID string }
+	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"}}, 201, &created)
+	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is Accepted") })
+	first.Stop()
+
+	second := apptest.StartServer(t, cfg)
+	c = client{t: t, base: second.BaseURL}
+	evs := c.events(created.ID, nil)
+	var tk task
+	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	log := logOf(evs)
+	if tk.Status != "completed" {
+		t.Fatalf("after restart: %s (%s)\n%s", tk.Status, tk.State.Error, log)
+	}
+	if !strings.Contains(log, "resuming deployment resume-infra") {
+		t.Errorf("no 'resuming deployment' line in the log:\n%s", log)
+	}
+	if strings.Count(log, "deploying 3 resources") != 1 {
+		t.Errorf("the deployment was started %d times, want once:\n%s", strings.Count(log, "deploying 3 resources"), log)
+	}
+	if got := fmt.Sprint(tk.State.Output["text"]); !strings.Contains(got, "resumedata") {
+		t.Errorf("output text = %s", got)
+	}
+}
