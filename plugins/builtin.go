@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-portal/atrium/plugins/awx"
 	"github.com/atrium-portal/atrium/plugins/azure"
 	"github.com/atrium-portal/atrium/plugins/gitlab"
+	"github.com/atrium-portal/atrium/plugins/openshift"
 	"github.com/atrium-portal/atrium/plugins/terraform"
 )
 
@@ -39,6 +40,7 @@ func Builtins() []Builtin {
 		{ID: gitlab.ID, New: func(d Deps) plugin.Plugin { return gitlab.New(gitlab.Options{Demo: d.Demo}) }},
 		{ID: awx.ID, New: func(d Deps) plugin.Plugin { return awx.New(awx.Options{Demo: d.Demo}) }},
 		{ID: terraform.ID, New: func(d Deps) plugin.Plugin { return terraform.New(terraform.Options{Demo: d.Demo}) }},
+		{ID: openshift.ID, New: func(d Deps) plugin.Plugin { return openshift.New(openshift.Options{Demo: d.Demo}) }},
 		{ID: azure.ID, New: func(d Deps) plugin.Plugin { return azure.New(azure.Options{Demo: d.Demo}) }},
 	}
 }
