@@ -27,7 +27,8 @@ func (a *App) startPluginHost(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h := pluginhost.NewHost(pluginhost.HostOptions{
+	var h *pluginhost.Host
+	h = pluginhost.NewHost(pluginhost.HostOptions{
 		Store: set.Store, Launcher: pluginhost.RPCLauncher{}, Limits: set.Limits, Overrides: set.Overrides,
 		Config: func(id string) json.RawMessage { return a.cfg.Plugins[id].Config },
 		PluginHost: func(id string) plugin.Host {
@@ -37,8 +38,12 @@ func (a *App) startPluginHost(ctx context.Context) error {
 		Registry: set.Registry, Fetcher: set.Fetcher, UnmaintainedAfter: c.UnmaintainedAfter,
 		WatchInterval: c.WatchInterval, HealthInterval: c.HealthInterval,
 		Audit: a.audit, Logger: a.log, Builtins: a.builtinStats,
-		OnChange: a.wireExternal,
+		// The host calls these from its own goroutines, which start after
+		// h is set.
+		OnChange: func(id string, s *pluginhost.Supervisor) { a.wireExternal(h, id, s) },
 		OnRemove: func(ctx context.Context, id string, s *pluginhost.Supervisor) {
+			a.pluginSet.wire.Lock()
+			defer a.pluginSet.wire.Unlock()
 			if err := a.removePlugin(ctx, id); err != nil {
 				a.log.Error("unwiring a removed plugin", "plugin", id, "err", err)
 			}
@@ -67,25 +72,27 @@ func (a *App) startPluginHost(ctx context.Context) error {
 // is not wired yet: one installed while Atrium runs, installed again after
 // a removal, or that failed to start at first. The plugin host calls it
 // after each start, upgrade or removal and from its health checks.
-func (a *App) wireExternal(id string, s *pluginhost.Supervisor) {
+func (a *App) wireExternal(h *pluginhost.Host, id string, s *pluginhost.Supervisor) {
 	if s == nil {
 		return
 	}
 	if st := s.Stats(); st.Wired || st.State != pluginhost.StateRunning && st.State != pluginhost.StateDegraded {
 		return
 	}
-	// Wiring needs the scaffolder's registry: until New built it, the
-	// plugin is wired as one present at start.
 	a.pluginSet.wire.Lock()
-	ready := a.pluginSet.actions != nil
-	stale := a.pluginSet.find(id)
-	a.pluginSet.wire.Unlock()
-	if !ready {
+	defer a.pluginSet.wire.Unlock()
+	// Wiring needs the scaffolder's registry: until New built it, the
+	// plugin is wired as one present at start. A plugin removed since is
+	// left alone (its removal unwires under the same lock).
+	if a.pluginSet.actions == nil {
+		return
+	}
+	if cur, ok := h.Plugin(id); !ok || cur != s {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if stale != nil {
+	if stale := a.pluginSet.find(id); stale != nil {
 		if stale.status.State == PluginRunning && stale.p == plugin.Plugin(s) {
 			s.MarkWired()
 			return
@@ -101,17 +108,14 @@ func (a *App) wireExternal(id string, s *pluginhost.Supervisor) {
 		a.log.Error("wiring a plugin installed while Atrium runs", "plugin", id, "err", err)
 		return
 	}
-	for _, p := range a.Plugins() {
-		if p.ID != id {
-			continue
-		}
-		if p.State != PluginRunning {
-			s.SetWireError(p.Error)
-			return
-		}
-		if p.Error != "" {
-			s.SetWireError(p.Error)
-		}
+	lp := a.pluginSet.find(id)
+	if lp == nil {
+		return
+	}
+	s.SetWireError(lp.status.Error)
+	if lp.status.State != PluginRunning {
+		a.log.Error("wiring a plugin installed while Atrium runs", "plugin", id, "err", lp.status.Error)
+		return
 	}
 	s.MarkWired()
 	a.log.Info("plugin wired while Atrium runs", "plugin", id, "version", s.Stats().Version)

@@ -133,6 +133,9 @@ func (a *App) Plugins() []PluginStatus {
 // Provision or Validate fails is marked failed and left out, and the
 // rest of Atrium runs.
 func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin.Plugin) error {
+	// The plugin host may wire a plugin that came up late meanwhile.
+	a.pluginSet.wire.Lock()
+	defer a.pluginSet.wire.Unlock()
 	known := map[string]bool{}
 	var problems []string
 	for _, b := range plugins.Builtins() {
@@ -140,9 +143,11 @@ func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin
 		pc := a.cfg.Plugins[b.ID]
 		if pc.Enabled != nil && !*pc.Enabled {
 			p := b.New(deps)
+			a.pluginSet.mu.Lock()
 			a.pluginSet.list = append(a.pluginSet.list, &loadedPlugin{status: PluginStatus{
 				ID: b.ID, Version: p.Info().Version, Kind: PluginBuiltin, State: PluginDisabled, Info: p.Info(),
 			}})
+			a.pluginSet.mu.Unlock()
 			continue
 		}
 		if err := a.addPlugin(ctx, PluginBuiltin, b.New(deps)); err != nil {
@@ -187,10 +192,9 @@ func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin
 // start and, for external plugins installed while Atrium runs, by the
 // plugin host. The error is returned only for configuration problems
 // (the operator's to fix); other failures mark the plugin failed, with
-// what was wired of it unwired.
+// what was wired of it unwired. The caller holds a.pluginSet.wire, so
+// plugins are added and removed one at a time.
 func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error {
-	a.pluginSet.wire.Lock()
-	defer a.pluginSet.wire.Unlock()
 	info := p.Info()
 	st := PluginStatus{ID: info.ID, Version: info.Version, Kind: kind, Info: info}
 	if lp := a.pluginSet.find(info.ID); lp != nil {
@@ -343,10 +347,9 @@ func (a *App) unwire(ctx context.Context, lp *loadedPlugin) {
 // leave the registry, its providers and processors the engine (the
 // entities it provided stay in the catalog), its cards and event
 // subscribers the portal. The plugin host stops the plugin afterwards.
-// Removing a plugin that is not loaded does nothing.
+// Removing a plugin that is not loaded does nothing. The caller holds
+// a.pluginSet.wire.
 func (a *App) removePlugin(ctx context.Context, id string) error {
-	a.pluginSet.wire.Lock()
-	defer a.pluginSet.wire.Unlock()
 	lp := a.pluginSet.find(id)
 	if lp == nil {
 		return nil
@@ -446,7 +449,9 @@ func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Re
 	if err != nil {
 		return nil, err
 	}
+	a.pluginSet.wire.Lock()
 	a.pluginSet.actions = reg
+	a.pluginSet.wire.Unlock()
 	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d, Demo: a.cfg.Atrium.Demo}, a.extraPlugins); err != nil {
 		return nil, err
 	}
