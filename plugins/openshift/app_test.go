@@ -251,9 +251,15 @@ func card(t *testing.T, base, name string) (*goquery.Selection, string) {
 // and Route and installs an operator through a template task of the
 // scaffolder API, then finds the workloads on the component's page.
 func TestTemplateTaskInApp(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTemplateTaskInApp(t, db.YAML) })
+	}
+}
+
+func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	dir := writeCatalog(t)
-	base := apptest.Start(t, appConfig(dir, simURL))
+	base := apptest.Start(t, appConfig(dir, simURL)+dbYAML)
 	c := client{t: t, base: base}
 
 	tk, log := c.run(map[string]any{"name": "shop"})
@@ -358,10 +364,19 @@ func TestApplyConflictInApp(t *testing.T) {
 // TestTaskResumesAfterRestart stops Atrium while the operator installs;
 // the next start follows the same Subscription to Succeeded.
 func TestTaskResumesAfterRestart(t *testing.T) {
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testTaskResumesAfterRestart(t, db.YAML) })
+	}
+}
+
+func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	sim.Install = 3 * time.Second
 	dir := writeCatalog(t)
-	cfg := appConfig(dir, simURL) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	if dbYAML == "" {
+		dbYAML = fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
+	}
+	cfg := appConfig(dir, simURL) + dbYAML
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
 
 	first := apptest.StartServer(t, cfg)
