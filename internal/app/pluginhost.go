@@ -103,20 +103,27 @@ func (a *App) wireExternal(h *pluginhost.Host, id string, s *pluginhost.Supervis
 			return
 		}
 	}
+	// The health checks try again every healthInterval; an error is
+	// logged when it changes.
+	failed := func(msg string) {
+		if s.Stats().WireError != msg {
+			a.log.Error("wiring a plugin installed while Atrium runs", "plugin", id, "err", msg)
+		}
+		s.SetWireError(msg)
+	}
 	if err := a.addPlugin(ctx, PluginExternal, s); err != nil {
-		s.SetWireError(err.Error())
-		a.log.Error("wiring a plugin installed while Atrium runs", "plugin", id, "err", err)
+		failed(err.Error())
 		return
 	}
 	lp := a.pluginSet.find(id)
 	if lp == nil {
 		return
 	}
-	s.SetWireError(lp.status.Error)
 	if lp.status.State != PluginRunning {
-		a.log.Error("wiring a plugin installed while Atrium runs", "plugin", id, "err", lp.status.Error)
+		failed(lp.status.Error)
 		return
 	}
+	s.SetWireError(lp.status.Error)
 	s.MarkWired()
 	a.log.Info("plugin wired while Atrium runs", "plugin", id, "version", s.Stats().Version)
 }

@@ -189,3 +189,49 @@ func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestPluginInstalledWhileRunningBadConfig: a plugin installed while
+// Atrium runs whose configuration does not match its schema (a key the
+// plugin itself ignores) runs but is not wired; the API and the page say
+// why.
+func TestPluginInstalledWhileRunningBadConfig(t *testing.T) {
+	bin, err := os.ReadFile(helloBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := pluginhosttest.NewRegistry(t)
+	reg.Publish("hello", pluginhosttest.Release{Version: "1.0.0", APIVersions: "^1.0.0", Binary: bin})
+	pluginDir := filepath.Join(t.TempDir(), "plugins")
+	srv := apptest.StartServer(t, fmt.Sprintf(`atrium:
+  pluginHost:
+    directory: %q
+    watchInterval: 100ms
+    healthInterval: 200ms
+plugins:
+  hello:
+    config: { colour: red }
+`, pluginDir))
+	c := sclient{t: t, base: srv.BaseURL}
+	installFrom(t, reg, pluginDir, "hello", "1.0.0")
+	var st *pluginhost.Stats
+	waitUntil(t, 10*time.Second, "hello running with a wiring error", func() bool {
+		var o pluginhost.Overview
+		c.json("GET", "/api/plugins", nil, 200, &o)
+		st = findStats(o.Plugins, "hello")
+		return st != nil && st.State == pluginhost.StateRunning && st.WireError != ""
+	})
+	if st.Wired || !strings.Contains(st.WireError, "colour") {
+		t.Errorf("hello: wired %v, wireError %q, want not wired and the key named", st.Wired, st.WireError)
+	}
+	badge := getPage(t, srv.BaseURL+"/settings/plugins").Find("#plugin-hello .not-wired")
+	if badge.Length() != 1 || !strings.Contains(badge.AttrOr("title", ""), "colour") {
+		t.Errorf("page: %d not-wired badges (title %q), want 1 naming the key", badge.Length(), badge.AttrOr("title", ""))
+	}
+	var list []struct{ ID string }
+	c.json("GET", "/api/scaffolder/v2/actions", nil, 200, &list)
+	for _, a := range list {
+		if a.ID == "hello:greet" {
+			t.Error("hello:greet is listed although hello is not wired")
+		}
+	}
+}
