@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -124,7 +125,7 @@ func (d *Deployment) Follow(ctx context.Context, o FollowOptions) (DeploymentSta
 			if ctx.Err() != nil {
 				return DeploymentState{}, ctx.Err()
 			}
-			return DeploymentState{}, Fault(err, "following deployment "+d.name)
+			return d.failed(ctx, err)
 		}
 		report()
 	}
@@ -132,21 +133,29 @@ func (d *Deployment) Follow(ctx context.Context, o FollowOptions) (DeploymentSta
 	defer cancel()
 	res, err := d.poller.Result(rctx)
 	if err != nil {
-		st, gerr := d.c.Deployment(ctx, d.group, d.name)
-		if gerr == nil && st.Terminal() {
-			return st, plugin.Errorf(plugin.ErrConflict, "deployment %s ended %s: %s", d.name, st.ProvisioningState, st.Error)
-		}
-		var re *azcore.ResponseError
-		if errors.As(err, &re) {
-			return DeploymentState{}, plugin.Errorf(plugin.ErrConflict, "deployment %s failed: Azure answered %d %s", d.name, re.StatusCode, re.ErrorCode)
-		}
-		return DeploymentState{}, Fault(err, "deployment "+d.name)
+		return d.failed(ctx, err)
 	}
 	st := stateOf(res.DeploymentExtended)
 	if st.ProvisioningState != last && o.State != nil {
 		o.State(st)
 	}
 	return st, nil
+}
+
+// failed explains an error of the long-running operation: the
+// deployment's own error when it ended, else what Azure answered (a
+// refusal while polling is the operation failing; throttling and server
+// errors are Azure's).
+func (d *Deployment) failed(ctx context.Context, err error) (DeploymentState, error) {
+	st, gerr := d.c.Deployment(ctx, d.group, d.name)
+	if gerr == nil && st.Terminal() && st.ProvisioningState != "Succeeded" {
+		return st, plugin.Errorf(plugin.ErrConflict, "deployment %s ended %s: %s", d.name, st.ProvisioningState, st.Error)
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests && re.StatusCode != http.StatusRequestTimeout {
+		return DeploymentState{}, plugin.Errorf(plugin.ErrConflict, "deployment %s failed: Azure answered %d %s", d.name, re.StatusCode, re.ErrorCode)
+	}
+	return DeploymentState{}, Fault(err, "following deployment "+d.name)
 }
 
 // Deployment reads a deployment's current state.

@@ -99,3 +99,81 @@ func TestSimulatedDeployment(t *testing.T) {
 		t.Errorf("cost = %+v", cost)
 	}
 }
+
+// TestResumeFromToken follows a deployment from its resume token with a
+// new client and a new simulator read back from the state file, as after
+// an Atrium restart.
+func TestResumeFromToken(t *testing.T) {
+	file := t.TempDir() + "/sim.json"
+	sim := azuresim.New(subID)
+	sim.Step = 50 * time.Millisecond
+	if err := sim.Persist(file); err != nil {
+		t.Fatal(err)
+	}
+	sim.PutGroup("rg", "westeurope", nil)
+	ctx := context.Background()
+	d, err := simClient(t, sim).StartDeployment(ctx, "rg", "dep", storageTemplate, map[string]any{"appName": "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := d.ResumeToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	again := azuresim.New(subID)
+	again.Step = 50 * time.Millisecond
+	if err := again.Persist(file); err != nil {
+		t.Fatal(err)
+	}
+	c := simClient(t, again)
+	d, err = c.ResumeDeployment(ctx, "rg", "dep", token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Follow(ctx, azure.FollowOptions{Poll: 10 * time.Millisecond})
+	if err != nil || st.ProvisioningState != "Succeeded" || st.Outputs["account"] != "xst" {
+		t.Fatalf("resumed: %+v, %v", st, err)
+	}
+	if n := again.Deployments(); n != 0 {
+		t.Errorf("the resumed simulator started %d deployments, want 0", n)
+	}
+	if _, err := c.ResumeDeployment(ctx, "rg", "dep", "not a token"); plugin.KindOf(err) != plugin.ErrInvalid {
+		t.Errorf("bad token: %v", err)
+	}
+}
+
+// TestSimulatedFailures: an invalid template is refused with ARM's
+// message; a deployment whose resource fails ends Failed with the reason.
+func TestSimulatedFailures(t *testing.T) {
+	sim := azuresim.New(subID)
+	sim.Step = 10 * time.Millisecond
+	sim.PutGroup("rg", "westeurope", nil)
+	c := simClient(t, sim)
+	ctx := context.Background()
+
+	_, err := c.StartDeployment(ctx, "rg", "dep", storageTemplate, nil, nil)
+	if plugin.KindOf(err) != plugin.ErrInvalid || !strings.Contains(err.Error(), "InvalidTemplate") || !strings.Contains(err.Error(), "appName") {
+		t.Errorf("missing parameter: %v", err)
+	}
+	_, err = c.StartDeployment(ctx, "rg-missing", "dep", storageTemplate, map[string]any{"appName": "x"}, nil)
+	if plugin.KindOf(err) != plugin.ErrNotFound {
+		t.Errorf("missing group: %v", err)
+	}
+	failing := map[string]any{"resources": []any{map[string]any{"type": azuresim.FailureType, "name": "f", "properties": map[string]any{"message": "quota exceeded for Standard_D2s_v5"}}}}
+	d, err := c.StartDeployment(ctx, "rg", "bad", failing, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.StartDeployment(ctx, "rg", "bad", failing, nil, nil); plugin.KindOf(err) != plugin.ErrConflict || !strings.Contains(err.Error(), "DeploymentActive") {
+		t.Errorf("same name while running: %v", err)
+	}
+	st, err := d.Follow(ctx, azure.FollowOptions{Poll: 5 * time.Millisecond})
+	if plugin.KindOf(err) != plugin.ErrConflict || !strings.Contains(err.Error(), "quota exceeded") || st.ProvisioningState != "Failed" {
+		t.Errorf("failed deployment: %+v, %v", st, err)
+	}
+	_, err = c.Resources(ctx, "rg-missing", 0)
+	if plugin.KindOf(err) != plugin.ErrNotFound {
+		t.Errorf("resources of a missing group: %v", err)
+	}
+}
