@@ -50,6 +50,8 @@ type Config struct {
 	Clusters           []ClusterConfig `json:"clusters"`
 	Timeout            string          `json:"timeout"`
 	MaxRetries         int             `json:"maxRetries"`
+	BreakerThreshold   int             `json:"breakerThreshold"`
+	BreakerCooldown    string          `json:"breakerCooldown"`
 	MaxManifestBytes   int64           `json:"maxManifestBytes"`
 	MaxObjects         int             `json:"maxObjects"`
 	PollInterval       string          `json:"pollInterval"`
@@ -146,6 +148,10 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	if p.cardTimeout, err = durationOr(p.cfg.CardTimeout, "cardTimeout", 5*time.Second); err != nil {
 		return err
 	}
+	cooldown, err := durationOr(p.cfg.BreakerCooldown, "breakerCooldown", 30*time.Second)
+	if err != nil {
+		return err
+	}
 	transport := p.opts.Transport
 	clusters := p.cfg.Clusters
 	if len(clusters) == 0 && p.opts.Demo {
@@ -177,7 +183,8 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 			return plugin.Errorf(plugin.ErrInvalid, "plugins.openshift.config.clusters[%d].ca: not a PEM certificate (give its content, e.g. ${file:/path/ca.crt})", i)
 		}
 		c, err := kube.New(kube.Config{Name: cc.Name, URL: cc.URL, Token: cc.Token, CAData: []byte(cc.CA), Kind: cc.Kind,
-			Timeout: timeout, MaxRetries: p.cfg.MaxRetries, Transport: transport})
+			Timeout: timeout, MaxRetries: p.cfg.MaxRetries, Transport: transport,
+			BreakerThreshold: p.cfg.BreakerThreshold, BreakerCooldown: cooldown})
 		if err != nil {
 			return plugin.Errorf(plugin.ErrInvalid, "plugins.openshift.config.clusters[%d].%v", i, err)
 		}

@@ -56,6 +56,13 @@ type Config struct {
 	// Transport, when set, does the requests (the demo's in-process
 	// simulator); CAData is then ignored.
 	Transport http.RoundTripper
+	// BreakerThreshold is how many failed requests in a row (no answer,
+	// or 5xx after the retries) open the cluster's circuit breaker
+	// (default 5; -1: no breaker).
+	BreakerThreshold int
+	// BreakerCooldown is how long the open breaker refuses requests
+	// before it lets one probe through (default 30s).
+	BreakerCooldown time.Duration
 	// PageSize is how many objects one list request asks for (default
 	// 250).
 	PageSize int64
@@ -113,8 +120,17 @@ func New(cfg Config) (*Client, error) {
 	} else {
 		rc.TLSClientConfig = rest.TLSClientConfig{CAData: cfg.CAData}
 	}
+	if cfg.BreakerThreshold == 0 {
+		cfg.BreakerThreshold = 5
+	}
+	if cfg.BreakerCooldown <= 0 {
+		cfg.BreakerCooldown = 30 * time.Second
+	}
 	retries := cfg.MaxRetries
-	rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return &retryTransport{next: rt, max: retries} }
+	br := &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown, now: time.Now}
+	rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+		return &breakerTransport{next: &retryTransport{next: rt, max: retries}, b: br}
+	}
 	dyn, err := dynamic.NewForConfig(rc)
 	if err != nil {
 		return nil, err
@@ -190,6 +206,9 @@ func (c *Client) Describe(err error) string {
 		return fmt.Sprintf("cluster %s forbids it (403): %s; grant the service account the permission", c.name, msg)
 	case 429:
 		return fmt.Sprintf("cluster %s is throttling requests (429) and kept doing so after retries: %s", c.name, msg)
+	}
+	if errors.Is(err, ErrCircuitOpen) {
+		return fmt.Sprintf("cluster %s is not asked for now: %s (it failed repeatedly; see the earlier errors)", c.name, msg)
 	}
 	if code >= 500 {
 		return fmt.Sprintf("cluster %s failed (%d): %s; retry later", c.name, code, msg)

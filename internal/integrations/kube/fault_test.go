@@ -2,6 +2,7 @@ package kube_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"strings"
@@ -147,4 +148,36 @@ func TestRetries(t *testing.T) {
 			t.Errorf("patches = %d, want 1", got)
 		}
 	})
+}
+
+func TestCircuitBreaker(t *testing.T) {
+	ctx := context.Background()
+	sim, c := startWith(t, kube.Config{MaxRetries: -1, BreakerThreshold: 3, BreakerCooldown: 300 * time.Millisecond})
+	sim.Inject(kubesim.Fault{Method: "GET", Path: "/deployments", Status: 500, Times: 4})
+	for i := range 3 {
+		if _, err := c.Workloads(ctx, "app=x", ""); kube.StatusOf(err) != 500 {
+			t.Fatalf("call %d: got %v, want 500", i, err)
+		}
+	}
+	_, err := c.Workloads(ctx, "app=x", "")
+	if !errors.Is(err, kube.ErrCircuitOpen) || !strings.Contains(c.Describe(err), "is not asked for now") {
+		t.Fatalf("open breaker: got %v", err)
+	}
+	if got := sim.Requests("GET", "/deployments"); got != 3 {
+		t.Errorf("requests = %d, want 3 (the open breaker sends none)", got)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if _, err := c.Workloads(ctx, "app=x", ""); kube.StatusOf(err) != 500 {
+		t.Fatalf("probe: got %v, want the 4th injected 500", err)
+	}
+	if _, err := c.Workloads(ctx, "app=x", ""); !errors.Is(err, kube.ErrCircuitOpen) {
+		t.Fatalf("after a failed probe: got %v, want the breaker open again", err)
+	}
+	time.Sleep(350 * time.Millisecond)
+	if _, err := c.Workloads(ctx, "app=x", ""); err != nil {
+		t.Fatalf("after a good probe: %v", err)
+	}
+	if _, err := c.Workloads(ctx, "app=x", ""); err != nil {
+		t.Fatalf("closed breaker: %v", err)
+	}
 }
