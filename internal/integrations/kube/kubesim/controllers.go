@@ -25,10 +25,23 @@ func (s *Sim) update(resource, ns string, obj map[string]any) {
 
 // reconcile runs the simulated controllers; the caller holds s.mu.
 func (s *Sim) reconcile() {
-	for _, k := range sortedKeys(s.objs) {
+	keys := sortedKeys(s.objs)
+	// The pods of each deployment, by namespace/name.
+	pods := map[string][]string{}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "pods/") {
+			p := s.objs[k]
+			if owner := str(p, "metadata", "annotations", "sim.atrium/deployment"); owner != "" {
+				id := str(p, "metadata", "namespace") + "/" + owner
+				pods[id] = append(pods[id], k)
+			}
+		}
+	}
+	for _, k := range keys {
 		switch {
 		case strings.HasPrefix(k, "deployments/"):
-			s.reconcileDeployment(s.objs[k])
+			d := s.objs[k]
+			s.reconcileDeployment(d, pods[str(d, "metadata", "namespace")+"/"+str(d, "metadata", "name")])
 		case strings.HasPrefix(k, "subscriptions/"):
 			s.reconcileSubscription(s.objs[k])
 		}
@@ -45,7 +58,7 @@ func (s *Sim) reconcile() {
 	}
 }
 
-func (s *Sim) reconcileDeployment(d map[string]any) {
+func (s *Sim) reconcileDeployment(d map[string]any, podKeys []string) {
 	ns, name := str(d, "metadata", "namespace"), str(d, "metadata", "name")
 	gen, _ := toInt(dig(d, "metadata", "generation"))
 	want := int64(1)
@@ -54,9 +67,9 @@ func (s *Sim) reconcileDeployment(d map[string]any) {
 	}
 	genTag := fmt.Sprint(gen)
 	var current []map[string]any
-	for _, k := range sortedKeys(s.objs) {
+	for _, k := range podKeys {
 		p := s.objs[k]
-		if !strings.HasPrefix(k, "pods/"+ns+"/") || str(p, "metadata", "annotations", "sim.atrium/deployment") != name {
+		if p == nil {
 			continue
 		}
 		if str(p, "metadata", "annotations", "sim.atrium/generation") != genTag || int64(len(current)) >= want {
@@ -81,12 +94,16 @@ func (s *Sim) reconcileDeployment(d map[string]any) {
 	ready := int64(0)
 	for _, p := range current {
 		key := "pods/" + ns + "/" + str(p, "metadata", "name")
-		p = clone(s.objs[key])
-		p["status"] = s.podStatus(key, p)
-		if str(p, "status", "phase") == "Running" && !strings.Contains(fmt.Sprint(dig(p, "status", "containerStatuses")), "waiting") {
+		p = s.objs[key]
+		st := s.podStatus(key, p)
+		if st["phase"] == "Running" && !strings.Contains(fmt.Sprint(st["containerStatuses"]), "waiting") {
 			ready++
 		}
-		s.update("pods", ns, p)
+		if !equal(p["status"], st) {
+			p = clone(p)
+			p["status"] = st
+			s.put(s.res("pods"), ns, p)
+		}
 	}
 	n := int64(len(current))
 	avail := map[string]any{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}
@@ -95,10 +112,13 @@ func (s *Sim) reconcileDeployment(d map[string]any) {
 		avail = map[string]any{"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"}
 		prog["reason"] = "ReplicaSetUpdated"
 	}
-	d = clone(d)
-	d["status"] = map[string]any{"observedGeneration": gen, "replicas": n, "updatedReplicas": n, "readyReplicas": ready, "availableReplicas": ready,
+	st := map[string]any{"observedGeneration": gen, "replicas": n, "updatedReplicas": n, "readyReplicas": ready, "availableReplicas": ready,
 		"conditions": []any{avail, prog}}
-	s.update("deployments", ns, d)
+	if !equal(d["status"], st) {
+		d = clone(d)
+		d["status"] = st
+		s.put(s.res("deployments"), ns, d)
+	}
 }
 
 func (s *Sim) podStatus(key string, p map[string]any) map[string]any {
