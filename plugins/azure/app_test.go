@@ -209,6 +209,7 @@ func TestTemplateTaskInApp(t *testing.T) {
 		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
 	}
 	for _, want := range []string{"resource group rg-payments created in westeurope (subscription sim, simulated)",
+		"what-if: 3 to create, 0 to modify, 0 to delete, 0 unchanged", "what-if: Create Microsoft.Web/sites/payments",
 		"deployment payments-infra is Accepted", "deployment payments-infra is Running", "deployment payments-infra is Succeeded",
 		"deployment payments-infra Succeeded: 3 resources, outputs siteName, storageAccount"} {
 		if !strings.Contains(log, want) {
@@ -224,7 +225,7 @@ func TestTemplateTaskInApp(t *testing.T) {
 	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
 	evs = c.events(created.ID, nil)
 	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
-	if tk.Status != "completed" || !strings.Contains(logOf(evs), "resource group rg-payments unchanged") {
+	if tk.Status != "completed" || !strings.Contains(logOf(evs), "resource group rg-payments unchanged") || !strings.Contains(logOf(evs), "what-if: 0 to create, 0 to modify, 0 to delete, 3 unchanged") {
 		t.Errorf("second run: %s %s\n%s", tk.Status, tk.State.Error, logOf(evs))
 	}
 

@@ -39,6 +39,7 @@ func (a *CreateDeployment) Schema() (json.RawMessage, json.RawMessage) {
     "parameters": {"type": "object", "description": "parameter values by name (they override parametersFile)"},
     "parametersFile": {"type": "string", "description": "path of an ARM parameters file in the task's workspace"},
     "tags": {"type": "object", "maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 256}},
+    "whatIf": {"type": "boolean", "description": "log Azure's what-if preview of the changes before deploying (default true; a dry run shows it without deploying)"},
     "timeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$", "description": "how long to follow the deployment (default 30m); it is cancelled after"}
   }
 }`), json.RawMessage(`{
@@ -95,6 +96,16 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 				return plugin.Errorf(plugin.ErrInvalid, "input.tags.%s: must be a string", k)
 			}
 			tags[k] = str
+		}
+	}
+	whatIf := true
+	if b, ok := in["whatIf"].(bool); ok {
+		whatIf = b
+	}
+	_, resuming := a.p.ops.load(req.TaskID, req.Input)
+	if (whatIf || req.DryRun) && !resuming {
+		if err := a.preview(ctx, rep, s, group, name, template, params); err != nil {
+			return err
 		}
 	}
 	if req.DryRun {
@@ -154,6 +165,31 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 	}
 	sort.Strings(keys)
 	rep.Log("info", fmt.Sprintf("deployment %s %s: %d resources, outputs %s", name, st.ProvisioningState, len(st.Resources), strings.Join(keys, ", ")))
+	return nil
+}
+
+// preview logs Azure's what-if of the deployment: a summary, then each
+// resource that would change.
+func (a *CreateDeployment) preview(ctx context.Context, rep plugin.ActionReporter, s *subscription, group, name string, template, params map[string]any) error {
+	changes, err := s.client.WhatIf(ctx, group, name, template, params, a.p.poll)
+	if err != nil {
+		return err
+	}
+	count := map[string]int{}
+	for _, ch := range changes {
+		count[ch.Type]++
+	}
+	rep.Log("info", fmt.Sprintf("what-if: %d to create, %d to modify, %d to delete, %d unchanged", count["Create"], count["Modify"], count["Delete"], count["NoChange"]))
+	for _, ch := range changes {
+		if ch.Type == "NoChange" || ch.Type == "Ignore" {
+			continue
+		}
+		id := ch.ResourceID
+		if i := strings.Index(id, "/providers/"); i >= 0 {
+			id = id[i+len("/providers/"):]
+		}
+		rep.Log("info", fmt.Sprintf("what-if: %s %s", ch.Type, id))
+	}
 	return nil
 }
 

@@ -93,7 +93,7 @@ func TestParametersFileAndDryRun(t *testing.T) {
 	})
 	in := map[string]any{"resourceGroup": "rg", "template": "infra/azuredeploy.json", "parametersFile": "infra/azuredeploy.parameters.json"}
 	res := plugintest.RunActionRequest(t, p, "azure:deployment:create", plugin.ActionRequest{TaskID: "t2", Input: in, Workspace: ws, DryRun: true})
-	if res.Err != nil || res.Outputs["provisioningState"] != "dry-run" || sim.Deployments() != 0 {
+	if res.Err != nil || res.Outputs["provisioningState"] != "dry-run" || sim.Deployments() != 0 || !strings.Contains(strings.Join(res.Logs, "\n"), "what-if: 3 to create") {
 		t.Fatalf("dry run: %v %v (deployments %d)", res.Err, res.Outputs, sim.Deployments())
 	}
 	res = plugintest.RunActionRequest(t, p, "azure:deployment:create", plugin.ActionRequest{TaskID: "t2", Input: in, Workspace: ws})

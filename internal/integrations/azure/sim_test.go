@@ -68,6 +68,10 @@ func TestSimulatedDeployment(t *testing.T) {
 		t.Errorf("other location: %v", err)
 	}
 
+	changes, err := c.WhatIf(ctx, "rg-pay", "dep1", storageTemplate, map[string]any{"appName": "Pay"}, 5*time.Millisecond)
+	if err != nil || len(changes) != 2 || changes[0].Type != "Create" || !strings.HasSuffix(changes[0].ResourceID, "/providers/Microsoft.Storage/storageAccounts/payst") {
+		t.Fatalf("what-if before: %+v, %v", changes, err)
+	}
 	d, err := c.StartDeployment(ctx, "rg-pay", "dep1", storageTemplate, map[string]any{"appName": "Pay"}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +93,13 @@ func TestSimulatedDeployment(t *testing.T) {
 	}
 	if rs[0].Type != "Microsoft.Storage/storageAccounts" || rs[0].Location != "westeurope" || rs[1].Name != "Pay" {
 		t.Errorf("resources = %+v", rs)
+	}
+	changes, err = c.WhatIf(ctx, "rg-pay", "dep2", storageTemplate, map[string]any{"appName": "Pay"}, 5*time.Millisecond)
+	if err != nil || len(changes) != 2 || changes[0].Type != "NoChange" || changes[1].Type != "NoChange" {
+		t.Errorf("what-if after: %+v, %v", changes, err)
+	}
+	if _, err := c.WhatIf(ctx, "rg-pay", "dep3", storageTemplate, nil, 5*time.Millisecond); plugin.KindOf(err) != plugin.ErrInvalid || !strings.Contains(err.Error(), "appName") {
+		t.Errorf("what-if of an invalid template: %v", err)
 	}
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	cost, err := c.MonthToDate(ctx, "rg-pay", now)

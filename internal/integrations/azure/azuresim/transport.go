@@ -53,10 +53,10 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	case strings.Contains(path, "/providers/microsoft.costmanagement/"):
 		return t.costs.Do(req)
 	case strings.Contains(path, "/providers/microsoft.resources/deployments/"):
-		if strings.HasSuffix(path, fakePollSuffix) {
+		if strings.HasSuffix(path, fakePollSuffix) && !strings.Contains(path, "/whatif") {
 			return t.s.pollDeployment(req)
 		}
-		if req.Method == http.MethodPut {
+		if req.Method == http.MethodPut || strings.HasSuffix(path, "/whatif") {
 			if resp := t.s.validateDeployment(req); resp != nil {
 				return resp, nil
 			}
@@ -275,6 +275,37 @@ func (s *Sim) deploymentsServer() depfake.DeploymentsServer {
 			resp.SetResponse(http.StatusNoContent, armdeployments.DeploymentsClientCancelResponse{}, nil)
 			return
 		},
+		BeginWhatIf: func(_ context.Context, group, name string, p armdeployments.DeploymentWhatIf, _ *armdeployments.DeploymentsClientBeginWhatIfOptions) (resp azfake.PollerResponder[armdeployments.DeploymentsClientWhatIfResponse], errResp azfake.ErrorResponder) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			g := s.groups[strings.ToLower(group)]
+			if g == nil {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
+				return
+			}
+			var props *armdeployments.DeploymentProperties
+			if p.Properties != nil {
+				props = &armdeployments.DeploymentProperties{Template: p.Properties.Template, Parameters: p.Properties.Parameters}
+			}
+			d, err := s.plan(g, name, armdeployments.Deployment{Properties: props})
+			if err != nil {
+				errResp.SetResponseError(http.StatusBadRequest, "InvalidTemplate")
+				return
+			}
+			var changes []*armdeployments.WhatIfChange
+			for _, r := range d.Resources {
+				ct := armdeployments.ChangeTypeCreate
+				if s.resources[strings.ToLower(r.ID)] != nil {
+					ct = armdeployments.ChangeTypeNoChange
+				}
+				changes = append(changes, &armdeployments.WhatIfChange{ResourceID: to.Ptr(r.ID), ChangeType: to.Ptr(ct)})
+			}
+			resp.AddNonTerminalResponse(http.StatusAccepted, nil)
+			resp.SetTerminalResponse(http.StatusOK, armdeployments.DeploymentsClientWhatIfResponse{WhatIfOperationResult: armdeployments.WhatIfOperationResult{
+				Status: to.Ptr("Succeeded"), Properties: &armdeployments.WhatIfOperationProperties{Changes: changes},
+			}}, nil)
+			return
+		},
 		Get: func(_ context.Context, group, name string, _ *armdeployments.DeploymentsClientGetOptions) (resp azfake.Responder[armdeployments.DeploymentsClientGetResponse], errResp azfake.ErrorResponder) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -310,7 +341,7 @@ func (s *Sim) validateDeployment(req *http.Request) *http.Response {
 	if len(parts) < 9 {
 		return nil
 	}
-	group, name := parts[4], parts[len(parts)-1]
+	group, name := parts[4], parts[8]
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := s.groups[strings.ToLower(group)]
