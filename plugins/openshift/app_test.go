@@ -95,7 +95,7 @@ spec:
       input: { name: '${{ parameters.name }}', displayName: 'The ${{ parameters.name }} service' }
     - id: apply
       action: kube:apply
-      input: { manifests: [k8s], namespace: '${{ steps.project.output.name }}', force: '${{ parameters.force }}' }
+      input: { manifests: [k8s], namespace: '${{ steps.project.output.name }}', force: '${{ parameters.force }}', wait: true, waitTimeout: 20s }
     - id: operator
       action: openshift:operator:subscribe
       input: { package: '${{ parameters.operator }}', source: community-operators, namespace: '${{ parameters.name }}', channel: stable, approval: Manual, approve: true, timeout: 30s }
@@ -267,7 +267,7 @@ func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
 	}
 	for _, want := range []string{"created the project shop on cluster east", "dry run: the cluster accepts every object",
-		"Deployment/shop/shop created (k8s/app.yaml#1)", "Route/shop/shop created", "RequiresApproval", "postgresql-operator.v1.0.0 Succeeded"} {
+		"Deployment/shop/shop created (k8s/app.yaml#1)", "Route/shop/shop created", "Deployment/shop/shop: 2/2 ready, rollout complete", "RequiresApproval", "postgresql-operator.v1.0.0 Succeeded"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("task log lacks %q:\n%s", want, log)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/atrium-portal/atrium/internal/integrations/kube"
 	"github.com/atrium-portal/atrium/plugin"
@@ -35,7 +36,9 @@ func (a *ApplyAction) Schema() (json.RawMessage, json.RawMessage) {
     "manifests": {"type": ["string", "array"], "items": {"type": "string"}, "minLength": 1, "minItems": 1, "description": "workspace paths of YAML/JSON files (multi-document) or folders (their .yaml, .yml and .json files)"},
     "namespace": {"type": "string", "description": "namespace of the namespaced objects that name none"},
     "cluster": {"type": "string", "description": "the cluster's name in plugins.openshift.config.clusters (default: the first)"},
-    "force": {"type": "boolean", "description": "take over fields another field manager owns instead of failing on the conflict"}
+    "force": {"type": "boolean", "description": "take over fields another field manager owns instead of failing on the conflict"},
+    "wait": {"type": "boolean", "description": "wait until the rollout of every applied Deployment is complete"},
+    "waitTimeout": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$", "description": "how long to wait for the rollouts (default 5m, at most maxRolloutTimeout)"}
   }
 }`), json.RawMessage(`{
   "type": "object",
@@ -77,6 +80,18 @@ func (a *ApplyAction) Run(ctx context.Context, req plugin.ActionRequest, rep plu
 		}
 	}
 	force, _ := in["force"].(bool)
+	wait, _ := in["wait"].(bool)
+	waitTimeout := 5 * time.Minute
+	if v, _ := in["waitTimeout"].(string); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return plugin.Errorf(plugin.ErrInvalid, "input.waitTimeout: %q is not a positive duration such as 5m", v)
+		}
+		if d > a.p.maxRollout {
+			return plugin.Errorf(plugin.ErrInvalid, "input.waitTimeout: %s is over the limit of %s (plugins.openshift.config.maxRolloutTimeout)", d, a.p.maxRollout)
+		}
+		waitTimeout = d
+	}
 	ms, err := a.read(req.Workspace, paths)
 	if err != nil {
 		return err
@@ -110,6 +125,34 @@ func (a *ApplyAction) Run(ctx context.Context, req plugin.ActionRequest, rep plu
 		return a.problems(c, rep, err, "applying")
 	}
 	rep.Log("info", fmt.Sprintf("applied %d object(s) with the field manager %s", len(res), kube.FieldManager))
+	if wait {
+		return a.waitRollouts(ctx, c, rep, res, waitTimeout)
+	}
+	return nil
+}
+
+// waitRollouts waits until every applied Deployment has rolled out.
+func (a *ApplyAction) waitRollouts(ctx context.Context, c cluster, rep plugin.ActionReporter, res []kube.Result, timeout time.Duration) error {
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for _, r := range res {
+		if r.Object == nil || r.Object.GetKind() != "Deployment" {
+			continue
+		}
+		rep.Progress(80, "waiting for "+r.Ref)
+		d, err := c.client.WaitRollout(wctx, r.Object.GetNamespace(), r.Object.GetName(), a.p.poll, func(d kube.Deployment) {
+			rep.Log("info", fmt.Sprintf("%s: %d/%d ready, rollout %s", r.Ref, d.Ready, d.Desired, d.Rollout))
+		})
+		if err != nil {
+			if ctx.Err() == nil && wctx.Err() != nil {
+				return plugin.Errorf(plugin.ErrUnavailable, "%s did not roll out within %s (input.waitTimeout): %s", r.Ref, timeout, d.Rollout)
+			}
+			if kube.StatusOf(err) != 0 {
+				return fault(c, err, "waiting for "+r.Ref)
+			}
+			return plugin.Errorf(plugin.ErrConflict, "%v", err)
+		}
+	}
 	return nil
 }
 

@@ -56,6 +56,7 @@ type Config struct {
 	MaxObjects         int             `json:"maxObjects"`
 	PollInterval       string          `json:"pollInterval"`
 	MaxOperatorTimeout string          `json:"maxOperatorTimeout"`
+	MaxRolloutTimeout  string          `json:"maxRolloutTimeout"`
 	CardTimeout        string          `json:"cardTimeout"`
 }
 
@@ -84,6 +85,7 @@ type Plugin struct {
 	simulated   bool
 	poll        time.Duration
 	maxOpWait   time.Duration
+	maxRollout  time.Duration
 	cardTimeout time.Duration
 	ops         operations
 }
@@ -143,6 +145,9 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		return err
 	}
 	if p.maxOpWait, err = durationOr(p.cfg.MaxOperatorTimeout, "maxOperatorTimeout", time.Hour); err != nil {
+		return err
+	}
+	if p.maxRollout, err = durationOr(p.cfg.MaxRolloutTimeout, "maxRolloutTimeout", 30*time.Minute); err != nil {
 		return err
 	}
 	if p.cardTimeout, err = durationOr(p.cfg.CardTimeout, "cardTimeout", 5*time.Second); err != nil {

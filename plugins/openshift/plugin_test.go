@@ -3,6 +3,7 @@ package openshift_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -179,5 +180,39 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if res := plugintest.RunAction(t, openshift.New(openshift.Options{}), "kube:apply", map[string]any{"manifests": "x"}); plugin.KindOf(res.Err) != plugin.ErrUnavailable {
 		t.Errorf("without clusters: %v", res.Err)
+	}
+}
+
+func TestApplyWaitsForRollout(t *testing.T) {
+	p, _ := setup(t)
+	ws := t.TempDir()
+	dep := `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: %s }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: %s } }
+  template:
+    metadata: { labels: { app: %s } }
+    spec: { containers: [{ name: c, image: '%s' }] }
+`
+	write(t, ws, map[string]string{
+		"ok.yaml":    fmt.Sprintf(dep, "ok", "ok", "ok", "web:1"),
+		"crash.yaml": fmt.Sprintf(dep, "crash", "crash", "crash", "crash:1"),
+	})
+	res := plugintest.RunActionRequest(t, p, "kube:apply", plugin.ActionRequest{TaskID: "ok", Input: map[string]any{"manifests": "ok.yaml", "namespace": "default", "wait": true}, Workspace: ws})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if logs := strings.Join(res.Logs, "\n"); !strings.Contains(logs, "Deployment/default/ok: 2/2 ready, rollout complete") {
+		t.Errorf("log:\n%s", logs)
+	}
+	res = plugintest.RunActionRequest(t, p, "kube:apply", plugin.ActionRequest{TaskID: "crash", Input: map[string]any{"manifests": "crash.yaml", "namespace": "default", "wait": true, "waitTimeout": "300ms"}, Workspace: ws})
+	if plugin.KindOf(res.Err) != plugin.ErrUnavailable || !strings.Contains(fmt.Sprint(res.Err), "Deployment/default/crash did not roll out within 300ms (input.waitTimeout): 0 of 2 available") {
+		t.Errorf("crash-looping deployment: %v", res.Err)
+	}
+	res = plugintest.RunAction(t, p, "kube:apply", map[string]any{"manifests": "x", "waitTimeout": "2h"})
+	if plugin.KindOf(res.Err) != plugin.ErrInvalid || !strings.Contains(fmt.Sprint(res.Err), "maxRolloutTimeout") {
+		t.Errorf("waitTimeout over the limit: %v", res.Err)
 	}
 }

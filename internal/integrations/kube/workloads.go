@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -245,4 +246,33 @@ func num(v any) int64 {
 		return int64(x)
 	}
 	return 0
+}
+
+// WaitRollout polls a deployment until its rollout is complete (nil),
+// has exceeded its progress deadline (an error) or ctx ends; report is
+// called when the rollout state changes.
+func (c *Client) WaitRollout(ctx context.Context, namespace, name string, poll time.Duration, report func(Deployment)) (Deployment, error) {
+	var last Deployment
+	for {
+		u, err := c.dyn.Resource(GVRDeployment).Namespace(namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return last, err
+		}
+		d := deploymentOf(*u)
+		if d != last {
+			report(d)
+			last = d
+		}
+		switch d.Health {
+		case Healthy:
+			return d, nil
+		case Degraded:
+			return d, fmt.Errorf("the rollout of deployment %s/%s failed: %s", namespace, name, d.Rollout)
+		}
+		select {
+		case <-ctx.Done():
+			return d, fmt.Errorf("waiting for deployment %s/%s (%s): %w", namespace, name, d.Rollout, ctx.Err())
+		case <-time.After(poll):
+		}
+	}
 }
