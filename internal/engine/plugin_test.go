@@ -249,3 +249,64 @@ func TestPluginProvider(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// handCluster is a Cluster whose leadership the test hands out.
+type handCluster struct {
+	grant chan context.Context
+}
+
+func (c *handCluster) Publish(context.Context, ChangeEvent) error { return nil }
+
+func (c *handCluster) Listen(ctx context.Context, _ func(ChangeEvent)) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (c *handCluster) Lead(ctx context.Context) (context.Context, func(), error) {
+	select {
+	case lctx := <-c.grant:
+		return lctx, func() {}, nil
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+// TestProviderAddedOnFollower: a provider added while another replica
+// leads does not run; it connects when this replica leads and stops when
+// the lead is lost.
+func TestProviderAddedOnFollower(t *testing.T) {
+	hc := &handCluster{grant: make(chan context.Context)}
+	e := newEngine(t, Config{Cluster: hc})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	p := &stoppable{stopped: make(chan struct{})}
+	if err := e.AddProvider(&PluginProvider{PluginID: "x", Provider: p}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := e.EntityByRef(ctx, "group:default/late-one"); !fault.Is(err, fault.NotFound) {
+		t.Fatalf("on a follower the provider ran: %v", err)
+	}
+	lctx, lose := context.WithCancel(ctx)
+	hc.grant <- lctx
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := e.EntityByRef(ctx, "group:default/late-one"); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("after leading for 10s the provider's entity is not there: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lose()
+	select {
+	case <-p.stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the provider kept running after the lead was lost")
+	}
+}
