@@ -53,6 +53,8 @@ type SubscriptionConfig struct {
 type Config struct {
 	Subscriptions        []SubscriptionConfig `json:"subscriptions"`
 	Timeout              string               `json:"timeout"`
+	BreakerThreshold     int                  `json:"breakerThreshold"`
+	BreakerCooldown      string               `json:"breakerCooldown"`
 	PollInterval         string               `json:"pollInterval"`
 	MaxDeploymentTimeout string               `json:"maxDeploymentTimeout"`
 	MaxTemplateBytes     int64                `json:"maxTemplateBytes"`
@@ -88,6 +90,7 @@ type Plugin struct {
 
 	dataDir       string
 	timeout       time.Duration
+	cooldown      time.Duration
 	poll          time.Duration
 	maxDeployTime time.Duration
 	costTTL       time.Duration
@@ -149,6 +152,9 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	if p.timeout, err = durationOr(p.cfg.Timeout, "timeout", 30*time.Second); err != nil {
 		return err
 	}
+	if p.cooldown, err = durationOr(p.cfg.BreakerCooldown, "breakerCooldown", 30*time.Second); err != nil {
+		return err
+	}
 	if p.poll, err = durationOr(p.cfg.PollInterval, "pollInterval", 5*time.Second); err != nil {
 		return err
 	}
@@ -189,7 +195,8 @@ func (p *Plugin) Validate(ctx context.Context) error {
 	for i, sc := range p.cfg.Subscriptions {
 		where := fmt.Sprintf("plugins.azure.config.subscriptions[%d]", i)
 		cfg := az.Config{SubscriptionID: sc.SubscriptionID, TenantID: sc.TenantID, ClientID: sc.ClientID, ClientSecret: sc.ClientSecret,
-			Endpoint: sc.Endpoint, AuthorityHost: sc.AuthorityHost, Transport: p.opts.Transport, Timeout: p.timeout}
+			Endpoint: sc.Endpoint, AuthorityHost: sc.AuthorityHost, Transport: p.opts.Transport, Timeout: p.timeout,
+			BreakerThreshold: p.cfg.BreakerThreshold, BreakerCooldown: p.cooldown}
 		s := &subscription{cfg: sc}
 		if sc.Simulated {
 			s.sim = azuresim.New(sc.SubscriptionID)

@@ -50,6 +50,13 @@ type Config struct {
 	// Retry is the SDK's retry policy (429 and 5xx, honouring
 	// Retry-After); zero values keep the SDK's defaults.
 	Retry policy.RetryOptions
+	// BreakerThreshold is how many failed calls in a row open the
+	// circuit breaker (0: 5; negative: no breaker); BreakerCooldown how
+	// long it then refuses calls before one probe (default 30s).
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// Now is the breaker's clock (default time.Now).
+	Now func() time.Time
 }
 
 // Client talks to one subscription.
@@ -101,6 +108,19 @@ func New(cfg Config) (*Client, error) {
 		Retry:     cfg.Retry,
 		Telemetry: policy.TelemetryOptions{ApplicationID: "atrium"},
 	}}
+	if cfg.BreakerThreshold >= 0 {
+		b := &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown, now: cfg.Now}
+		if b.threshold == 0 {
+			b.threshold = 5
+		}
+		if b.cooldown <= 0 {
+			b.cooldown = 30 * time.Second
+		}
+		if b.now == nil {
+			b.now = time.Now
+		}
+		opts.PerCallPolicies = []policy.Policy{b}
+	}
 	// A loopback endpoint (a test server) may be plain http.
 	if u, _ := url.Parse(cfg.Endpoint); u != nil && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost") {
 		opts.InsecureAllowCredentialWithHTTP = true

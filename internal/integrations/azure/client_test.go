@@ -65,7 +65,7 @@ func newClient(t *testing.T, f *fakes, hook func(int32, *http.Request) (*http.Re
 	cfg.SubscriptionID = subID
 	cfg.Credential = &azfake.TokenCredential{}
 	cfg.Transport = r
-	if cfg.Retry.RetryDelay == 0 {
+	if cfg.Retry.RetryDelay == 0 && cfg.Retry.MaxRetries == 0 {
 		cfg.Retry = policy.RetryOptions{MaxRetries: 3, RetryDelay: 10 * time.Millisecond, MaxRetryDelay: 2 * time.Second}
 	}
 	c, err := azure.New(cfg)
@@ -283,5 +283,50 @@ func TestConfig(t *testing.T) {
 	}
 	if _, err := azure.New(azure.Config{SubscriptionID: subID, Credential: &azfake.TokenCredential{}, Endpoint: "ftp://x"}); err == nil || !strings.Contains(err.Error(), "endpoint") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestBreaker: after the threshold of failed calls in a row the breaker
+// answers at once until the cooldown ends, then one call probes; 404s do
+// not count.
+func TestBreaker(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	down := true
+	f := &fakes{groups: okGroup()}
+	c, r := newClient(t, f, func(_ int32, req *http.Request) (*http.Response, error) {
+		if down {
+			return status(req, http.StatusServiceUnavailable, nil), nil
+		}
+		return nil, nil
+	}, azure.Config{BreakerThreshold: 2, BreakerCooldown: time.Minute, Now: func() time.Time { return now },
+		Retry: policy.RetryOptions{MaxRetries: -1}})
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.Group(ctx, "rg"); plugin.KindOf(err) != plugin.ErrUnavailable {
+			t.Fatalf("got %v", err)
+		}
+	}
+	calls := r.calls.Load()
+	_, err := c.Group(ctx, "rg")
+	if plugin.KindOf(err) != plugin.ErrUnavailable || !strings.Contains(err.Error(), "circuit breaker") || !strings.Contains(err.Error(), "10:01:00") {
+		t.Errorf("open breaker: %v", err)
+	}
+	if r.calls.Load() != calls {
+		t.Error("the open breaker let a call through")
+	}
+	now = now.Add(61 * time.Second)
+	down = false
+	if _, err := c.Group(ctx, "rg"); err != nil {
+		t.Errorf("probe after the cooldown: %v", err)
+	}
+	notFound := &fakes{groups: resfake.ResourceGroupsServer{Get: func(context.Context, string, *armresources.ResourceGroupsClientGetOptions) (resp azfake.Responder[armresources.ResourceGroupsClientGetResponse], errResp azfake.ErrorResponder) {
+		errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
+		return
+	}}}
+	c, _ = newClient(t, notFound, nil, azure.Config{BreakerThreshold: 1})
+	for range 3 {
+		if _, err := c.Group(ctx, "rg"); plugin.KindOf(err) != plugin.ErrNotFound {
+			t.Errorf("404s opened the breaker: %v", err)
+		}
 	}
 }
