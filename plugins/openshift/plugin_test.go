@@ -140,6 +140,11 @@ func TestCard(t *testing.T) {
 			t.Errorf("view lacks %q: %s", want, s)
 		}
 	}
+	// backstage.io/kubernetes-namespace limits the search.
+	other := map[string]any{"metadata": map[string]any{"annotations": map[string]any{openshift.AnnotationLabelSelector: "app=x", openshift.AnnotationNamespace: "other"}}}
+	if v, err := plugintest.RenderCard(t, p, "workloads-by-selector", other); err != nil || !strings.Contains(v.Blocks[len(v.Blocks)-1].Markdown, "No workloads match") {
+		t.Errorf("card in another namespace: %+v %v", v, err)
+	}
 	// The id card defers to the selector card when both are set, and a
 	// bad selector is refused.
 	both := map[string]any{"metadata": map[string]any{"annotations": map[string]any{openshift.AnnotationLabelSelector: "app=x", openshift.AnnotationKubernetesID: "x"}}}
