@@ -96,6 +96,7 @@ type Plugin struct {
 	costTTL       time.Duration
 	simStep       time.Duration
 	subs          []*subscription
+	demoDefault   bool
 	ops           operations
 	costs         costCache
 }
@@ -167,7 +168,8 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	if p.simStep, err = durationOr(p.cfg.SimulationStep, "simulationStep", time.Second); err != nil {
 		return err
 	}
-	if len(p.cfg.Subscriptions) == 0 && p.opts.Demo {
+	p.demoDefault = len(p.cfg.Subscriptions) == 0 && p.opts.Demo
+	if p.demoDefault {
 		p.cfg.Subscriptions = []SubscriptionConfig{{Name: "demo", SubscriptionID: DemoSubscriptionID, Simulated: true}}
 		if p.cfg.PollInterval == "" {
 			p.poll = 300 * time.Millisecond
@@ -208,6 +210,9 @@ func (p *Plugin) Validate(ctx context.Context) error {
 				if err := s.sim.Persist(filepath.Join(p.dataDir, "simulated-"+sc.Name+".json")); err != nil {
 					return plugin.Errorf(plugin.ErrInternal, "%s: %v", where, err)
 				}
+			}
+			if p.demoDefault {
+				seedDemo(s.sim)
 			}
 			cfg.Credential = azuresim.Credential()
 			cfg.Transport = s.sim.Transport()
@@ -337,3 +342,25 @@ func (c *costCache) put(key string, now time.Time, cost az.Cost) {
 }
 
 func openRoot(dir string) (*os.Root, error) { return os.OpenRoot(dir) }
+
+// DemoResourceGroup is the resource group the demo's simulated
+// subscription starts with: the infrastructure of the demo catalog's
+// payment-service (annotate an entity with
+// azure.com/resource-group: demo/rg-payment-service to see it).
+const DemoResourceGroup = "rg-payment-service"
+
+// seedDemo gives an empty demo subscription the demo's resource group.
+func seedDemo(sim *azuresim.Sim) {
+	if sim.Group(DemoResourceGroup) != nil {
+		return
+	}
+	sim.PutGroup(DemoResourceGroup, "westeurope", map[string]string{"idp-component": "payment-service", "cost-center": "cc-billing"})
+	for _, r := range [][2]string{
+		{"Microsoft.Web/serverfarms", "payment-service-plan"},
+		{"Microsoft.Web/sites", "payment-service"},
+		{"Microsoft.DBforPostgreSQL/flexibleServers", "payment-db"},
+		{"Microsoft.KeyVault/vaults", "kv-payment-service"},
+	} {
+		sim.PutResource(DemoResourceGroup, r[0], r[1], "westeurope")
+	}
+}

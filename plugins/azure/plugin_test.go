@@ -188,7 +188,15 @@ func TestValidateAndSecrets(t *testing.T) {
 	demo := azure.New(azure.Options{Demo: true})
 	plugintest.Provision(t, demo, nil)
 	if !demo.Simulated() || demo.SimulatedSubscription("demo") == nil {
-		t.Error("demo mode without subscriptions has no simulated subscription")
+		t.Fatal("demo mode without subscriptions has no simulated subscription")
+	}
+	if n := len(demo.SimulatedSubscription("demo").Resources(azure.DemoResourceGroup)); n != 4 {
+		t.Errorf("the demo's resource group holds %d resources, want 4", n)
+	}
+	v, err := plugintest.RenderCard(t, demo, "resources", map[string]any{"kind": "Component", "metadata": map[string]any{"name": "payment-service",
+		"annotations": map[string]any{azure.AnnotationResourceGroup: "demo/" + azure.DemoResourceGroup}}})
+	if b, _ := json.Marshal(v); err != nil || !strings.Contains(string(b), "payment-db") || !strings.Contains(string(b), "simulated Azure") {
+		t.Errorf("demo card: %s, %v", b, err)
 	}
 }
 
