@@ -1,6 +1,7 @@
 package ui_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -28,10 +29,10 @@ func TestBrowserGraphAndDocs(t *testing.T) {
 		chromedp.Click(chromedp.ID("graph-draw")),
 		chromedp.WaitReady(chromedp.CSS(`#graph-depth option[value="3"][selected]`)),
 		chromedp.WaitVisible(chromedp.CSS(".graph-canvas svg.relgraph")))
-	after, _ := chromedp.Run(ctx, chromedp.Evaluate[int](count))
-	if after <= before {
-		t.Errorf("got %d nodes at depth 3 and %d at depth 1, want more", after, before)
-	}
+	// The redraw is a navigation: wait for the new graph rather than read
+	// the old one (or none, mid-navigation).
+	browsertest.Poll(t, ctx, fmt.Sprintf("more than the %d nodes of depth 1 at depth 3", before),
+		fmt.Sprintf(`location.search.includes("depth=3") && %s > %d`, count, before))
 	browsertest.Shot(t, ctx, "graph-depth-3")
 	browsertest.Do(t, ctx, "click the owner's node", chromedp.Click(chromedp.CSS(`svg.relgraph a[href="/catalog/default/group/tracking-team"] rect`)),
 		chromedp.WaitVisible(chromedp.CSS(".entity-head")))
