@@ -68,8 +68,10 @@ type Options struct {
 	// Demo is atrium.demo: without subscriptions, one simulated
 	// subscription is used.
 	Demo bool
-	// Transport replaces the HTTP transport of real subscriptions
-	// (tests: the SDK's fake servers); nil uses the default.
+	// Transport replaces the HTTP transport of real subscriptions, which
+	// then use azcore/fake's token credential (tests: the SDK's fake
+	// servers); nil uses the default transport and the service
+	// principal.
 	Transport policy.Transporter
 	// Now is the clock (default time.Now).
 	Now func() time.Time

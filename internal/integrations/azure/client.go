@@ -80,6 +80,9 @@ func New(cfg Config) (*Client, error) {
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 			return nil, fmt.Errorf("endpoint %q is not an http(s) URL", cfg.Endpoint)
 		}
+		if u.Scheme == "http" && !loopback(u.Hostname()) {
+			return nil, fmt.Errorf("endpoint %q: tokens are only sent over https (plain http only to 127.0.0.1 or localhost)", cfg.Endpoint)
+		}
 		cloudCfg.Services = map[cloud.ServiceName]cloud.ServiceConfiguration{
 			cloud.ResourceManager: {Endpoint: strings.TrimSuffix(cfg.Endpoint, "/"), Audience: cloud.AzurePublic.Services[cloud.ResourceManager].Audience},
 		}
@@ -122,7 +125,7 @@ func New(cfg Config) (*Client, error) {
 		opts.PerCallPolicies = []policy.Policy{b}
 	}
 	// A loopback endpoint (a test server) may be plain http.
-	if u, _ := url.Parse(cfg.Endpoint); u != nil && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost") {
+	if u, _ := url.Parse(cfg.Endpoint); u != nil && u.Scheme == "http" && loopback(u.Hostname()) {
 		opts.InsecureAllowCredentialWithHTTP = true
 	}
 	c := &Client{sub: cfg.SubscriptionID, timeout: cfg.Timeout}
@@ -220,3 +223,5 @@ func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 func Conflictf(format string, args ...any) error {
 	return plugin.Errorf(plugin.ErrConflict, format, args...)
 }
+
+func loopback(host string) bool { return host == "127.0.0.1" || host == "localhost" || host == "::1" }

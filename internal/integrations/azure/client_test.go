@@ -284,6 +284,9 @@ func TestConfig(t *testing.T) {
 	if _, err := azure.New(azure.Config{SubscriptionID: subID, Credential: &azfake.TokenCredential{}, Endpoint: "ftp://x"}); err == nil || !strings.Contains(err.Error(), "endpoint") {
 		t.Errorf("got %v", err)
 	}
+	if _, err := azure.New(azure.Config{SubscriptionID: subID, Credential: &azfake.TokenCredential{}, Endpoint: "http://management.example"}); err == nil || !strings.Contains(err.Error(), "only sent over https") {
+		t.Errorf("got %v", err)
+	}
 }
 
 // TestBreaker: after the threshold of failed calls in a row the breaker
