@@ -135,7 +135,7 @@ func TestCard(t *testing.T) {
 	}
 	b, _ := json.Marshal(v)
 	s := string(b)
-	for _, want := range []string{`"label":"bad 0/1","status":"pending"`, "CrashLoopBackOff", `"key":"Cluster down"`, "cannot be reached", "east (openshift)"} {
+	for _, want := range []string{`"label":"bad 0/1","status":"error"`, "0 of 1 available; pod bad-5f01-0: CrashLoopBackOff", `"key":"Cluster down"`, "cannot be reached", "east (openshift)"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("view lacks %q: %s", want, s)
 		}

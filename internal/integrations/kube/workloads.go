@@ -44,6 +44,9 @@ type Pod struct {
 	Reason   string
 	Restarts int64
 	Health   Health
+	// Deployment is the deployment owning the pod through its ReplicaSet
+	// (<deployment>-<hash>), when there is one.
+	Deployment string
 }
 
 // Service is a service.
@@ -101,6 +104,16 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 	}
 	for _, p := range pods {
 		w.Pods = append(w.Pods, podOf(p))
+	}
+	// A deployment whose pods fail is degraded, whatever its rollout says.
+	for i, d := range w.Deployments {
+		for _, p := range w.Pods {
+			if p.Health == Degraded && p.Namespace == d.Namespace && p.Deployment == d.Name {
+				w.Deployments[i].Health = Degraded
+				w.Deployments[i].Rollout = d.Rollout + "; pod " + p.Name + ": " + orPhase(p)
+				break
+			}
+		}
 	}
 	svcs, err := c.listAll(ctx, GVRService, namespace, opts)
 	if err != nil {
@@ -214,6 +227,13 @@ func deploymentOf(d unstructured.Unstructured) Deployment {
 
 func podOf(p unstructured.Unstructured) Pod {
 	pod := Pod{Namespace: p.GetNamespace(), Name: p.GetName()}
+	for _, o := range p.GetOwnerReferences() {
+		if o.Kind == "ReplicaSet" {
+			if i := strings.LastIndex(o.Name, "-"); i > 0 {
+				pod.Deployment = o.Name[:i]
+			}
+		}
+	}
 	pod.Phase, _, _ = unstructured.NestedString(p.Object, "status", "phase")
 	statuses, _, _ := unstructured.NestedSlice(p.Object, "status", "containerStatuses")
 	for _, s := range statuses {
@@ -234,6 +254,13 @@ func podOf(p unstructured.Unstructured) Pod {
 		pod.Health = Unknown
 	}
 	return pod
+}
+
+func orPhase(p Pod) string {
+	if p.Reason != "" {
+		return p.Reason
+	}
+	return p.Phase
 }
 
 func num(v any) int64 {
