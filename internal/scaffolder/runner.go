@@ -15,9 +15,12 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/tracing"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
-var errCancelled = errors.New("task cancelled")
+// errCancelled is the cause of a task's context when it is cancelled;
+// actions see it through plugin.Abandoned.
+var errCancelled = plugin.ErrTaskCancelled
 
 // errInterrupted means the worker is shutting down: the task stays
 // processing and resumes on the next start (or on another worker).

@@ -207,12 +207,8 @@ func (a *LaunchAction) launchOrResume(ctx context.Context, req plugin.ActionRequ
 }
 
 // shuttingDown reports whether ctx ended because Atrium is stopping
-// rather than because the task was cancelled or the step timed out: the
-// scaffolder cancels a task with its own cause and a step's timeout is
-// a deadline, while a shutdown cancels the worker's context plainly.
-func shuttingDown(ctx context.Context) bool {
-	return context.Cause(ctx) == context.Canceled
-}
+// rather than because the task was cancelled or the step timed out.
+func shuttingDown(ctx context.Context) bool { return !plugin.Abandoned(ctx) }
 
 func orNone(s string) string {
 	if s == "" {

@@ -3,7 +3,6 @@ package azure
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -194,13 +193,9 @@ func (a *CreateDeployment) preview(ctx context.Context, rep plugin.ActionReporte
 }
 
 // stepAbandoned reports whether ctx ended because the task was cancelled
-// (the scaffolder's cause "task cancelled") or the step timed out, rather
-// than because Atrium is shutting down (plain cancel, or the job queue's
-// stop), after which the step runs again and resumes the deployment.
-func stepAbandoned(ctx context.Context) bool {
-	cause := context.Cause(ctx)
-	return errors.Is(cause, context.DeadlineExceeded) || (cause != nil && cause.Error() == "task cancelled")
-}
+// or the step timed out, rather than because Atrium is shutting down, after
+// which the step runs again and resumes the deployment.
+func stepAbandoned(ctx context.Context) bool { return plugin.Abandoned(ctx) }
 
 // cancel asks Azure to cancel a deployment that is no longer wanted.
 func (a *CreateDeployment) cancel(s *subscription, group, name string, rep plugin.ActionReporter) {

@@ -3,7 +3,6 @@ package azure_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,7 +126,7 @@ func TestCancelledTaskCancelsDeployment(t *testing.T) {
 		done <- a.Run(ctx, plugin.ActionRequest{TaskID: "t3", Workspace: ws, Input: map[string]any{"resourceGroup": "rg", "name": "c", "template": "azuredeploy.json", "parameters": map[string]any{"appName": "c"}}}, rep)
 	}()
 	time.Sleep(300 * time.Millisecond)
-	cancel(errors.New("task cancelled"))
+	cancel(plugin.ErrTaskCancelled)
 	select {
 	case err := <-done:
 		if err == nil {

@@ -135,7 +135,7 @@ func (a *SubscribeAction) Run(ctx context.Context, req plugin.ActionRequest, rep
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
-			detached = context.Cause(ctx) == context.Canceled
+			detached = !plugin.Abandoned(ctx)
 			return err
 		case fctx.Err() != nil:
 			return plugin.Errorf(plugin.ErrUnavailable, "the operator %s was not installed within %s (input.timeout): %s", s.Package, timeout, st)

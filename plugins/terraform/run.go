@@ -125,7 +125,7 @@ func (a *RunAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugi
 			rep.Log("info", line)
 		},
 		Detach: func(ctx context.Context) bool {
-			detached = context.Cause(ctx) == context.Canceled
+			detached = !plugin.Abandoned(ctx)
 			return detached
 		},
 	})
