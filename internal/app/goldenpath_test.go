@@ -28,8 +28,15 @@ atrium:
 // checks that the component is in the catalog and that its page shows the
 // GitLab, Terraform, Workloads, Ansible jobs and Azure cards with the data
 // the task created, each labelled simulated.
+// It runs on SQLite, and on PostgreSQL when ATRIUM_TEST_POSTGRES is set.
 func TestGoldenPath(t *testing.T) {
-	base := apptest.Start(t, goldenPathConfig)
+	for _, db := range apptest.Databases(t) {
+		t.Run(db.Name, func(t *testing.T) { testGoldenPath(t, db.YAML+goldenPathConfig) })
+	}
+}
+
+func testGoldenPath(t *testing.T, config string) {
+	base := apptest.Start(t, config)
 	id := createGoldenPathTask(t, base, "parcel-gp")
 
 	var task struct {
