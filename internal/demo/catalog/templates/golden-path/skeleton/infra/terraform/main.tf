@@ -33,12 +33,12 @@ resource "azurerm_resource_group" "main" {
 }
 
 resource "azurerm_postgresql_flexible_server" "db" {
-  name                   = "${{ values.name }}-db"
-  resource_group_name    = azurerm_resource_group.main.name
-  location               = azurerm_resource_group.main.location
-  version                = "16"
-  sku_name               = "B_${var.db_sku}"
-  storage_mb             = 32768
+  name                = "${{ values.name }}-db"
+  resource_group_name = azurerm_resource_group.main.name
+  location            = azurerm_resource_group.main.location
+  version             = "16"
+  sku_name            = "B_${var.db_sku}"
+  storage_mb          = 32768
   authentication {
     active_directory_auth_enabled = true
     password_auth_enabled         = false
