@@ -73,6 +73,10 @@ func TestBrowserGoldenPath(t *testing.T) {
 			t.Errorf("no %s card", plugin)
 			continue
 		}
+		// Wide tables scroll inside their wrapper; the card itself fits.
+		if !browsertest.Eval[bool](t, ctx, `(c => c.scrollWidth <= c.clientWidth + 1)(`+card+`)`) {
+			t.Errorf("the %s card overflows", plugin)
+		}
 		text := browsertest.Eval[string](t, ctx, card+`.textContent`)
 		for _, w := range wants {
 			if !strings.Contains(text, w) {
