@@ -8,9 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -22,6 +26,8 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/plugin"
+	"github.com/atrium-portal/atrium/plugins"
 )
 
 // templateCmd runs `atrium template dry-run`.
@@ -204,6 +210,11 @@ func dryRunLocal(ctx context.Context, e *catalog.Entity, file string, values map
 	if err != nil {
 		return nil, err
 	}
+	cleanup, err := addSimulatedPluginActions(ctx, reg, dir)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
 	key := make([]byte, 32)
 	box, _ := secrets.NewBox([]secrets.Key{{ID: "cli", Key: key}})
 	svc, err := scaffolder.New(scaffolder.Params{Store: db, Catalog: cat, Registry: reg, Tmpl: te, Box: box,
@@ -212,4 +223,70 @@ func dryRunLocal(ctx context.Context, e *catalog.Entity, file string, values map
 		return nil, err
 	}
 	return svc.DryRunEntity(ctx, e, file, values, nil)
+}
+
+// addSimulatedPluginActions registers the actions of the built-in
+// integration plugins (GitLab, AWX, Terraform, OpenShift, Azure) running
+// against their simulators, as in demo mode: a command-line dry run never
+// reaches a real system, and templates that use those actions render and
+// run through. Simulators that speak HTTP are served on a loopback port
+// under /sim/<plugin>/, where demo mode serves them.
+func addSimulatedPluginActions(ctx context.Context, reg *scaffolder.Registry, dir string) (cleanup func(), err error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var (
+		mu          sync.RWMutex
+		sims        = map[string]http.Handler{}
+		provisioned []plugin.Plugin
+	)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return func() {}, err
+	}
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/sim/"), "/")
+		mu.RLock()
+		h := sims[id]
+		mu.RUnlock()
+		if h == nil {
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	cleanup = func() {
+		for _, p := range provisioned {
+			_ = p.Cleanup(context.Background())
+		}
+		_ = srv.Close()
+	}
+	base := "http://" + ln.Addr().String()
+	for _, b := range plugins.Builtins() {
+		if b.ID == plugins.ScaffolderBuiltinID {
+			continue // its actions are registered above
+		}
+		p := b.New(plugins.Deps{Demo: true})
+		host := plugin.Host{Logger: quiet, BaseURL: base, DataDir: filepath.Join(dir, "plugins", b.ID)}
+		if err := os.MkdirAll(host.DataDir, 0o700); err != nil {
+			return cleanup, err
+		}
+		if err := p.Provision(ctx, host, nil); err != nil {
+			return cleanup, fmt.Errorf("the simulated %s plugin: %w", b.ID, err)
+		}
+		provisioned = append(provisioned, p)
+		if err := p.Validate(ctx); err != nil {
+			return cleanup, fmt.Errorf("the simulated %s plugin: %w", b.ID, err)
+		}
+		if s, ok := p.(interface{ Simulator() http.Handler }); ok {
+			mu.Lock()
+			sims[b.ID] = s.Simulator()
+			mu.Unlock()
+		}
+		for _, a := range p.Components().Actions {
+			if err := reg.Add(scaffolder.PluginAction(b.ID, a)); err != nil {
+				return cleanup, fmt.Errorf("the simulated %s plugin: %w", b.ID, err)
+			}
+		}
+	}
+	return cleanup, nil
 }

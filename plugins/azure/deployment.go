@@ -103,7 +103,12 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 	}
 	_, resuming := a.p.ops.load(req.TaskID, req.Input)
 	if (whatIf || req.DryRun) && !resuming {
-		if err := a.preview(ctx, rep, s, group, name, template, params); err != nil {
+		err := a.preview(ctx, rep, s, group, name, template, params)
+		switch {
+		case err != nil && req.DryRun && plugin.KindOf(err) == plugin.ErrNotFound:
+			// A dry run's azure:resourceGroup:ensure created nothing.
+			rep.Log("info", fmt.Sprintf("what-if skipped: resource group %s does not exist yet (an earlier step would create it)", group))
+		case err != nil:
 			return err
 		}
 	}

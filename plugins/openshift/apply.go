@@ -12,6 +12,11 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
 	"github.com/atrium-portal/atrium/internal/integrations/kube"
 	"github.com/atrium-portal/atrium/plugin"
 )
@@ -101,6 +106,18 @@ func (a *ApplyAction) Run(ctx context.Context, req plugin.ActionRequest, rep plu
 	}
 	rep.Log("info", fmt.Sprintf("%d object(s) from %s; server-side dry run on %s", len(ms), strings.Join(paths, ", "), a.p.where(c)))
 	rep.Progress(20, "dry run")
+	if req.DryRun && ns != "" {
+		// A task's dry run created no project: the cluster's own dry run
+		// would only say the namespace is missing.
+		_, err := c.client.Dynamic().Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Get(ctx, ns, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			rep.Log("info", fmt.Sprintf("dry run: namespace %s does not exist yet (an earlier step would create it); the %d object(s) parse, the cluster's own dry run is skipped", ns, len(ms)))
+			rep.Output("cluster", c.cfg.Name)
+			rep.Output("namespace", ns)
+			rep.Output("applied", []string{})
+			return nil
+		}
+	}
 	opts := kube.ApplyOptions{Namespace: ns, Force: force, DryRun: true}
 	if _, err := c.client.Apply(ctx, ms, opts); err != nil {
 		return a.problems(c, rep, err, "the dry run")
@@ -144,7 +161,9 @@ func (a *ApplyAction) waitRollouts(ctx context.Context, c cluster, rep plugin.Ac
 			rep.Log("info", fmt.Sprintf("%s: %d/%d ready, rollout %s", r.Ref, d.Ready, d.Desired, d.Rollout))
 		})
 		if err != nil {
-			if ctx.Err() == nil && wctx.Err() != nil {
+			// The client's rate limiter refuses a wait that would pass the
+			// deadline before the deadline itself: that is the timeout too.
+			if dl, _ := wctx.Deadline(); ctx.Err() == nil && (wctx.Err() != nil || time.Until(dl) <= a.p.poll) {
 				return plugin.Errorf(plugin.ErrUnavailable, "%s did not roll out within %s (input.waitTimeout): %s", r.Ref, timeout, d.Rollout)
 			}
 			if kube.StatusOf(err) != 0 {

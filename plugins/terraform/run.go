@@ -82,17 +82,19 @@ func (a *RunAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugi
 	if err != nil {
 		return err
 	}
-	ws, err := c.Workspace(ctx, org, name)
-	if err != nil {
-		return fault(err, "input.workspace")
-	}
 	if req.DryRun {
+		// The workspace may not exist yet (a dry run's ensure created
+		// nothing), so nothing is read from Terraform.
 		rep.Log("info", fmt.Sprintf("dry run: would upload %s and run workspace %s/%s", dir, org, name))
 		rep.Output("runId", "")
 		rep.Output("status", "dry-run")
 		rep.Output("url", c.WorkspaceURL(org, name))
 		rep.Output("outputs", map[string]any{})
 		return nil
+	}
+	ws, err := c.Workspace(ctx, org, name)
+	if err != nil {
+		return fault(err, "input.workspace")
 	}
 	run, err := a.queueOrResume(ctx, req, rep, c, ws, dir, message)
 	if err != nil {

@@ -87,6 +87,18 @@ func (a *SetVariables) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 		seen[id] = i
 		vars = append(vars, v)
 	}
+	if req.DryRun {
+		// The workspace may not exist yet: a dry run's
+		// terraform:workspace:ensure only said it would create it.
+		for _, v := range vars {
+			kind := string(v.Category)
+			if v.Sensitive {
+				kind += ", sensitive"
+			}
+			rep.Log("info", fmt.Sprintf("dry run: would set %s (%s) on %s/%s", v.Key, kind, org, name))
+		}
+		return nil
+	}
 	ws, err := c.Workspace(ctx, org, name)
 	if err != nil {
 		return fault(err, "input.workspace")
@@ -96,10 +108,6 @@ func (a *SetVariables) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 		kind := string(v.Category)
 		if v.Sensitive {
 			kind += ", sensitive"
-		}
-		if req.DryRun {
-			rep.Log("info", fmt.Sprintf("dry run: would set %s (%s)", v.Key, kind))
-			continue
 		}
 		isNew, err := c.SetVariable(ctx, ws.ID, v)
 		if err != nil {
