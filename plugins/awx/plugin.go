@@ -111,7 +111,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	}
 	p.cfg = Config{}
 	if host.DataDir != "" {
-		p.ops = operations{dir: filepath.Join(host.DataDir, "operations")}
+		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &p.cfg); err != nil {

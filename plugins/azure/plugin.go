@@ -143,7 +143,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	}
 	p.dataDir = host.DataDir
 	if host.DataDir != "" {
-		p.ops = operations{dir: filepath.Join(host.DataDir, "operations")}
+		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
 	if p.cfg.MaxTemplateBytes <= 0 {
 		p.cfg.MaxTemplateBytes = 4 << 20

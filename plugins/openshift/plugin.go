@@ -124,7 +124,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	}
 	p.cfg, p.clusters, p.sim, p.simulated = Config{}, nil, nil, false
 	if host.DataDir != "" {
-		p.ops = operations{dir: filepath.Join(host.DataDir, "operations")}
+		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &p.cfg); err != nil {

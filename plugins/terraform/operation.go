@@ -1,14 +1,6 @@
 package terraform
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"io/fs"
-	"os"
-	"path/filepath"
-)
+import "github.com/atrium-portal/atrium/plugin"
 
 // operation is a queued run persisted in the plugin's data directory
 // until its step ends: the resume token. When Atrium restarts in the
@@ -20,52 +12,17 @@ type operation struct {
 	Workspace string `json:"workspace"`
 }
 
-// operations stores operations as files named after the task and the
-// step's input (a task's steps differ by their input).
-type operations struct{ dir string }
-
-func (o operations) path(taskID string, input map[string]any) string {
-	b, _ := json.Marshal(input)
-	sum := sha256.Sum256(append([]byte(taskID+"\x00"), b...))
-	return filepath.Join(o.dir, hex.EncodeToString(sum[:16])+".json")
-}
+// operations keeps each step's operation as a plugin.Checkpoints entry.
+type operations struct{ plugin.Checkpoints }
 
 func (o operations) load(taskID string, input map[string]any) (operation, bool) {
-	if o.dir == "" || taskID == "" {
-		return operation{}, false
-	}
-	b, err := os.ReadFile(o.path(taskID, input))
-	if err != nil {
-		return operation{}, false
-	}
 	var op operation
-	if json.Unmarshal(b, &op) != nil || op.RunID == "" {
-		return operation{}, false
-	}
-	return op, true
+	ok := o.Load(taskID, input, &op) && op.RunID != ""
+	return op, ok
 }
 
 func (o operations) save(taskID string, input map[string]any, op operation) error {
-	if o.dir == "" || taskID == "" {
-		return nil
-	}
-	if err := os.MkdirAll(o.dir, 0o700); err != nil {
-		return err
-	}
-	b, _ := json.Marshal(op)
-	p := o.path(taskID, input)
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p)
+	return o.Save(taskID, input, op)
 }
 
-func (o operations) done(taskID string, input map[string]any) {
-	if o.dir == "" || taskID == "" {
-		return
-	}
-	if err := os.Remove(o.path(taskID, input)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return
-	}
-}
+func (o operations) done(taskID string, input map[string]any) { o.Clear(taskID, input) }

@@ -112,7 +112,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		}
 	}
 	if host.DataDir != "" {
-		p.ops = operations{dir: filepath.Join(host.DataDir, "operations")}
+		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
 	if p.cfg.RecentRuns <= 0 {
 		p.cfg.RecentRuns = 10
