@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 )
 
 // Config configures a Client.
@@ -56,7 +58,7 @@ type Client struct {
 	cfg     Config
 	base    *url.URL
 	http    *http.Client
-	breaker *breaker
+	breaker *breaker.Breaker
 }
 
 // New checks cfg and returns a client.
@@ -95,7 +97,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.BreakerCooldown = 30 * time.Second
 	}
 	return &Client{cfg: cfg, base: u, http: &http.Client{Transport: tr, Timeout: cfg.Timeout},
-		breaker: &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown}}, nil
+		breaker: breaker.New("AWX", cfg.BreakerThreshold, cfg.BreakerCooldown)}, nil
 }
 
 // BaseURL is the controller's URL.
@@ -168,22 +170,22 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if query != nil {
 		u.RawQuery = query.Encode()
 	}
-	if err := c.breaker.allow(); err != nil {
+	if err := c.breaker.Allow(); err != nil {
 		return 0, err
 	}
 	for attempt := 0; ; attempt++ {
 		status, retryIn, err := c.once(ctx, method, u.String(), u.Path, payload, out)
 		if err == nil {
-			c.breaker.record(false)
+			c.breaker.Record(false)
 			return status, nil
 		}
 		if retryIn < 0 || attempt >= c.cfg.MaxRetries || c.cfg.MaxRetries < 0 {
 			// AWX answering 4xx is up; only its silence or 5xx/429 count.
-			c.breaker.record(retryIn >= 0 && ctx.Err() == nil)
+			c.breaker.Record(retryIn >= 0 && ctx.Err() == nil)
 			return status, err
 		}
 		if retryIn > c.cfg.MaxRetryWait {
-			c.breaker.record(true)
+			c.breaker.Record(true)
 			return status, fmt.Errorf("%w; it asks to wait %s, longer than maxRetryWait %s", err, retryIn, c.cfg.MaxRetryWait)
 		}
 		t := time.NewTimer(retryIn)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	tfe "github.com/hashicorp/go-tfe"
+
+	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 )
 
 // Config configures a Client.
@@ -46,7 +48,7 @@ type Config struct {
 type Client struct {
 	tfe        *tfe.Client
 	address    string
-	breaker    *breaker
+	breaker    *breaker.Breaker
 	maxRetries int
 }
 
@@ -90,7 +92,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.MaxRetries = 3
 	}
 	return &Client{tfe: c, address: strings.TrimSuffix(cfg.Address, "/"), maxRetries: max(cfg.MaxRetries, 0),
-		breaker: &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown}}, nil
+		breaker: breaker.New("Terraform", cfg.BreakerThreshold, cfg.BreakerCooldown)}, nil
 }
 
 // Address is the server's URL.
@@ -165,10 +167,10 @@ type WorkspaceSpec struct {
 // EnsureWorkspace reads the workspace and updates it to spec, or creates
 // it. created reports which.
 func (c *Client) EnsureWorkspace(ctx context.Context, spec WorkspaceSpec) (ws *tfe.Workspace, created bool, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, false, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	var project *tfe.Project
 	if spec.Project != "" {
 		if project, err = c.project(ctx, spec.Organization, spec.Project); err != nil {
@@ -245,10 +247,10 @@ func (c *Client) project(ctx context.Context, org, ref string) (*tfe.Project, er
 
 // Workspace reads a workspace.
 func (c *Client) Workspace(ctx context.Context, org, name string) (_ *tfe.Workspace, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	ws, err := read(ctx, c, func() (*tfe.Workspace, error) { return c.tfe.Workspaces.Read(ctx, org, name) })
 	if err != nil {
 		return nil, fmt.Errorf("reading workspace %s/%s: %w", org, name, err)
@@ -269,10 +271,10 @@ type Variable struct {
 // SetVariable creates the variable or updates the one with the same key
 // and category. created reports which.
 func (c *Client) SetVariable(ctx context.Context, wsID string, v Variable) (created bool, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return false, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	opts := &tfe.VariableListOptions{ListOptions: tfe.ListOptions{PageSize: 100}}
 	for range 100 {
 		l, err := read(ctx, c, func() (*tfe.VariableList, error) { return c.tfe.Variables.List(ctx, wsID, opts) })
@@ -305,10 +307,10 @@ func (c *Client) SetVariable(ctx context.Context, wsID string, v Variable) (crea
 // Upload packs dir (go-slug, honouring .terraformignore) as a new
 // configuration version of the workspace and waits until it is uploaded.
 func (c *Client) Upload(ctx context.Context, wsID, dir string) (_ *tfe.ConfigurationVersion, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	cv, err := c.tfe.ConfigurationVersions.Create(ctx, wsID, tfe.ConfigurationVersionCreateOptions{AutoQueueRuns: tfe.Bool(false)})
 	if err != nil {
 		return nil, fmt.Errorf("creating a configuration version: %w", err)
@@ -338,10 +340,10 @@ func (c *Client) Upload(ctx context.Context, wsID, dir string) (_ *tfe.Configura
 
 // CreateRun queues a run of the configuration version.
 func (c *Client) CreateRun(ctx context.Context, wsID, cvID, message string, autoApply bool) (_ *tfe.Run, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	r, err := c.tfe.Runs.Create(ctx, tfe.RunCreateOptions{Workspace: &tfe.Workspace{ID: wsID},
 		ConfigurationVersion: &tfe.ConfigurationVersion{ID: cvID}, Message: tfe.String(message), AutoApply: tfe.Bool(autoApply)})
 	if err != nil {
@@ -352,10 +354,10 @@ func (c *Client) CreateRun(ctx context.Context, wsID, cvID, message string, auto
 
 // Run reads a run with its plan and apply.
 func (c *Client) Run(ctx context.Context, id string) (_ *tfe.Run, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	r, err := read(ctx, c, func() (*tfe.Run, error) {
 		return c.tfe.Runs.ReadWithOptions(ctx, id, &tfe.RunReadOptions{Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}})
 	})
@@ -367,10 +369,10 @@ func (c *Client) Run(ctx context.Context, id string) (_ *tfe.Run, err error) {
 
 // Runs lists a workspace's latest runs, newest first.
 func (c *Client) Runs(ctx context.Context, wsID string, limit int) (_ []*tfe.Run, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	var out []*tfe.Run
 	opts := &tfe.RunListOptions{ListOptions: tfe.ListOptions{PageSize: min(limit, 100)}, Include: []tfe.RunIncludeOpt{tfe.RunPlan, tfe.RunApply}}
 	for len(out) < limit {
@@ -397,10 +399,10 @@ type Output struct {
 // Outputs are the workspace's current state outputs; sensitive values
 // are nil.
 func (c *Client) Outputs(ctx context.Context, wsID string) (_ []Output, err error) {
-	if err = c.breaker.allow(); err != nil {
+	if err = c.breaker.Allow(); err != nil {
 		return nil, err
 	}
-	defer c.breaker.done(ctx, &err)
+	defer done(ctx, c.breaker, &err)
 	l, err := read(ctx, c, func() (*tfe.StateVersionOutputsList, error) { return c.tfe.StateVersionOutputs.ReadCurrent(ctx, wsID) })
 	if err != nil {
 		if errors.Is(err, tfe.ErrResourceNotFound) {
