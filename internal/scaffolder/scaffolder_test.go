@@ -63,10 +63,16 @@ func loadTemplate(t testing.TB, file string) *catalog.Entity {
 type syncQueue struct {
 	svc  *scaffolder.Service
 	done chan string
+	// hold, when set, is waited on before a task runs, so that a test can
+	// look at a task as it was queued.
+	hold chan struct{}
 }
 
 func (q *syncQueue) Enqueue(_ context.Context, id string) error {
 	go func() {
+		if q.hold != nil {
+			<-q.hold
+		}
 		_ = q.svc.Run(context.Background(), id)
 		q.done <- id
 	}()
@@ -114,6 +120,9 @@ func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite
 // the log, never returned, and deleted with the workspace at the end.
 func TestSecrets(t *testing.T) {
 	svc, q, db, work := newServiceWithStore(t)
+	// The task waits until the stored secrets have been looked at (a
+	// finished task has none left).
+	q.hold = make(chan struct{})
 	ctx := context.Background()
 	const token = "ghp-very-secret-token"
 	id, err := svc.Create(ctx, scaffolder.CreateParams{TemplateRef: "template:default/secret", Secrets: map[string]string{"token": token}})
@@ -127,6 +136,7 @@ func TestSecrets(t *testing.T) {
 	if stored.Secrets == "" || strings.Contains(stored.Secrets, token) {
 		t.Errorf("stored secrets: got %q, want sealed ciphertext", stored.Secrets)
 	}
+	close(q.hold)
 	<-q.done
 	stored, _ = db.TaskGet(ctx, id)
 	if stored.Status != scaffolder.StatusCompleted || stored.Secrets != "" {
