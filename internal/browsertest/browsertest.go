@@ -104,13 +104,24 @@ func Eval[T any](t testing.TB, ctx context.Context, expr string) T {
 }
 
 // Poll waits until a JavaScript expression is true, within StepTimeout.
+// It evaluates the expression again and again, so a page navigating in
+// between (its script context gone for a moment) is waited out, not an
+// error.
 func Poll(t testing.TB, ctx context.Context, what, expr string) {
 	t.Helper()
-	pctx, cancel := context.WithTimeout(ctx, StepTimeout)
-	defer cancel()
-	if _, err := chromedp.Run(pctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		t.Fatalf("%s (%s): %v", what, expr, err)
+	deadline := time.Now().Add(StepTimeout)
+	var last error
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		ectx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("%s (%s): not true within %s (last error: %v)", what, expr, StepTimeout, last)
 }
 
 // Text returns the text of the first element matching css.
