@@ -1,20 +1,23 @@
 package azure_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
+)
+
+// The scaffolder API as tests call it (apptest).
+type (
+	client = apptest.Client
+	event  = apptest.TaskEvent
+	task   = apptest.Task
 )
 
 const armTemplate = `{
@@ -116,74 +119,6 @@ func writeCatalog(t *testing.T) string {
 	return dir
 }
 
-type client struct {
-	t    *testing.T
-	base string
-}
-
-func (c client) json(method, path string, body any, want int, v any) {
-	c.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, r)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
-	}
-	if v != nil {
-		if err := json.Unmarshal(out, v); err != nil {
-			c.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-type event struct {
-	ID   int64  `json:"id"`
-	Type string `json:"type"`
-	Body struct {
-		Message string `json:"message"`
-		StepID  string `json:"stepId"`
-		Status  string `json:"status"`
-	} `json:"body"`
-}
-
-func (c client) events(id string, stop func(event) bool) []event {
-	c.t.Helper()
-	var all []event
-	var after int64
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var evs []event
-		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
-		for _, e := range evs {
-			all = append(all, e)
-			after = e.ID
-			if e.Type == "completion" || (stop != nil && stop(e)) {
-				return all
-			}
-		}
-	}
-	c.t.Fatalf("task %s: no end; events %+v", id, all)
-	return nil
-}
-
-type task struct {
-	Status string `json:"status"`
-	State  struct {
-		Output map[string]any `json:"output"`
-		Error  string         `json:"error"`
-	} `json:"state"`
-}
-
 func logOf(evs []event) string {
 	var b strings.Builder
 	for _, e := range evs {
@@ -198,12 +133,12 @@ func logOf(evs []event) string {
 func TestTemplateTaskInApp(t *testing.T) {
 	dir := writeCatalog(t)
 	base := apptest.Start(t, appConfig(dir, "60ms"))
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
-	evs := c.events(created.ID, nil)
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
+	evs := c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	log := logOf(evs)
 	if tk.Status != "completed" {
 		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
@@ -222,9 +157,9 @@ func TestTemplateTaskInApp(t *testing.T) {
 
 	// The same task again: the group is unchanged, the deployment runs
 	// again (Incremental).
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
-	evs = c.events(created.ID, nil)
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
+	evs = c.TaskEvents(created.ID, nil)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	if tk.Status != "completed" || !strings.Contains(logOf(evs), "resource group rg-payments unchanged") || !strings.Contains(logOf(evs), "what-if: 0 to create, 0 to modify, 0 to delete, 3 unchanged") {
 		t.Errorf("second run: %s %s\n%s", tk.Status, tk.State.Error, logOf(evs))
 	}
@@ -266,17 +201,17 @@ func TestDeploymentResumesAfterRestart(t *testing.T) {
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
 
 	first := apptest.StartServer(t, cfg)
-	c := client{t: t, base: first.BaseURL}
+	c := client{T: t, Base: first.BaseURL}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"}}, 201, &created)
-	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is Accepted") })
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"}}, 201, &created)
+	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is Accepted") })
 	first.Stop()
 
 	second := apptest.StartServer(t, cfg)
-	c = client{t: t, base: second.BaseURL}
-	evs := c.events(created.ID, nil)
+	c = client{T: t, Base: second.BaseURL}
+	evs := c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	log := logOf(evs)
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)\n%s", tk.Status, tk.State.Error, log)

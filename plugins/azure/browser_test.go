@@ -18,10 +18,10 @@ import (
 func TestBrowserCard(t *testing.T) {
 	dir := writeCatalog(t)
 	base := apptest.Start(t, appConfig(dir, "30ms"))
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
-	c.events(created.ID, nil)
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"}}, 201, &created)
+	c.TaskEvents(created.ID, nil)
 	for _, width := range []int{1280, 390} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			ctx := browsertest.New(t, width, 900)

@@ -1,10 +1,7 @@
 package openshift_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +14,13 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/integrations/kube/kubesim"
+)
+
+// The scaffolder API as tests call it (apptest).
+type (
+	client = apptest.Client
+	event  = apptest.TaskEvent
+	task   = apptest.Task
 )
 
 const token = "sim-cluster-token-4711"
@@ -147,81 +151,13 @@ func startSim(t *testing.T) (*kubesim.Sim, string) {
 	return sim, srv.URL
 }
 
-type client struct {
-	t    *testing.T
-	base string
-}
-
-func (c client) json(method, path string, body any, want int, v any) {
-	c.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, r)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
-	}
-	if v != nil {
-		if err := json.Unmarshal(out, v); err != nil {
-			c.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-type event struct {
-	ID   int64  `json:"id"`
-	Type string `json:"type"`
-	Body struct {
-		Message string `json:"message"`
-		StepID  string `json:"stepId"`
-	} `json:"body"`
-}
-
-// events long-polls the task's events until stop says so or it completes.
-func (c client) events(id string, stop func(event) bool) []event {
-	c.t.Helper()
-	var all []event
-	var after int64
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var evs []event
-		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
-		for _, e := range evs {
-			all = append(all, e)
-			after = e.ID
-			if e.Type == "completion" || (stop != nil && stop(e)) {
-				return all
-			}
-		}
-	}
-	c.t.Fatalf("task %s: no end; events %+v", id, all)
-	return nil
-}
-
-type task struct {
-	Status string `json:"status"`
-	State  struct {
-		Output map[string]any `json:"output"`
-		Error  string         `json:"error"`
-	} `json:"state"`
-}
-
-func (c client) run(values map[string]any) (task, string) {
-	c.t.Helper()
+func run(c client, values map[string]any) (task, string) {
+	c.T.Helper()
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": values}, 201, &created)
-	evs := c.events(created.ID, nil)
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": values}, 201, &created)
+	evs := c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	var log strings.Builder
 	for _, e := range evs {
 		log.WriteString(e.Body.Message + "\n")
@@ -260,9 +196,9 @@ func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	dir := writeCatalog(t)
 	base := apptest.Start(t, appConfig(dir, simURL)+dbYAML)
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 
-	tk, log := c.run(map[string]any{"name": "shop"})
+	tk, log := run(c, map[string]any{"name": "shop"})
 	if tk.Status != "completed" {
 		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
 	}
@@ -311,7 +247,7 @@ func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	}
 
 	// The same task again changes nothing and still succeeds.
-	tk, log = c.run(map[string]any{"name": "shop"})
+	tk, log = run(c, map[string]any{"name": "shop"})
 	if tk.Status != "completed" || !strings.Contains(log, "the project shop exists on cluster east") {
 		t.Errorf("second run: %s %s\n%s", tk.Status, tk.State.Error, log)
 	}
@@ -328,7 +264,7 @@ func TestApplyConflictInApp(t *testing.T) {
 	sim, simURL := startSim(t)
 	dir := writeCatalog(t)
 	base := apptest.Start(t, appConfig(dir, simURL))
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 	for _, o := range []map[string]any{
 		{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "shop"}},
 		{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "shop", "namespace": "shop"},
@@ -340,7 +276,7 @@ func TestApplyConflictInApp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tk, log := c.run(map[string]any{"name": "shop"})
+	tk, log := run(c, map[string]any{"name": "shop"})
 	if tk.Status != "failed" {
 		t.Fatalf("task %s, want failed\n%s", tk.Status, log)
 	}
@@ -352,7 +288,7 @@ func TestApplyConflictInApp(t *testing.T) {
 	if r := sim.Get("deployments", "shop", "shop")["spec"].(map[string]any)["replicas"]; r != float64(7) {
 		t.Errorf("replicas = %v after a refused apply", r)
 	}
-	tk, log = c.run(map[string]any{"name": "shop", "force": true})
+	tk, log = run(c, map[string]any{"name": "shop", "force": true})
 	if tk.Status != "completed" {
 		t.Fatalf("force: %s %s\n%s", tk.Status, tk.State.Error, log)
 	}
@@ -380,17 +316,17 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
 
 	first := apptest.StartServer(t, cfg)
-	c := client{t: t, base: first.BaseURL}
+	c := client{T: t, Base: first.BaseURL}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": map[string]any{"name": "shop"}}, 201, &created)
-	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "Installing") })
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": map[string]any{"name": "shop"}}, 201, &created)
+	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "Installing") })
 	first.Stop()
 
 	second := apptest.StartServer(t, cfg)
-	c = client{t: t, base: second.BaseURL}
-	evs := c.events(created.ID, nil)
+	c = client{T: t, Base: second.BaseURL}
+	evs := c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
 	}
@@ -416,12 +352,12 @@ atrium:
   demo: true
   allowedLocationTypes: [file, url]
 `)
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 	var dep struct {
 		Kind   string
 		Status struct{ Replicas int }
 	}
-	c.json("GET", "/sim/openshift/apis/apps/v1/namespaces/shipment-tracking/deployments/tracking-service", nil, 200, &dep)
+	c.JSON("GET", "/sim/openshift/apis/apps/v1/namespaces/shipment-tracking/deployments/tracking-service", nil, 200, &dep)
 	if dep.Kind != "Deployment" || dep.Status.Replicas != 3 {
 		t.Errorf("simulated deployment = %+v", dep)
 	}

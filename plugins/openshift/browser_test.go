@@ -20,8 +20,8 @@ func TestBrowserWorkloadsCard(t *testing.T) {
 	_, simURL := startSim(t)
 	dir := writeCatalog(t)
 	base := apptest.Start(t, appConfig(dir, simURL))
-	c := client{t: t, base: base}
-	if tk, log := c.run(map[string]any{"name": "shop"}); tk.Status != "completed" {
+	c := client{T: t, Base: base}
+	if tk, log := run(c, map[string]any{"name": "shop"}); tk.Status != "completed" {
 		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
 	}
 	time.Sleep(100 * time.Millisecond) // the simulated pods start

@@ -1,10 +1,7 @@
 package terraform_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +14,13 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/integrations/tfc/tfcsim"
+)
+
+// The scaffolder API as tests call it (apptest).
+type (
+	client = apptest.Client
+	event  = apptest.TaskEvent
+	task   = apptest.Task
 )
 
 var catalogFiles = map[string]string{
@@ -112,74 +116,6 @@ func writeCatalog(t *testing.T) string {
 	return dir
 }
 
-type client struct {
-	t    *testing.T
-	base string
-}
-
-func (c client) json(method, path string, body any, want int, v any) {
-	c.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		r = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, r)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		c.t.Fatalf("%s %s: got %d %s, want %d", method, path, res.StatusCode, out, want)
-	}
-	if v != nil {
-		if err := json.Unmarshal(out, v); err != nil {
-			c.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-type event struct {
-	ID   int64  `json:"id"`
-	Type string `json:"type"`
-	Body struct {
-		Message string `json:"message"`
-		StepID  string `json:"stepId"`
-		Status  string `json:"status"`
-	} `json:"body"`
-}
-
-func (c client) events(id string, stop func(event) bool) []event {
-	c.t.Helper()
-	var all []event
-	var after int64
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		var evs []event
-		c.json("GET", fmt.Sprintf("/api/scaffolder/v2/tasks/%s/events?after=%d", id, after), nil, 200, &evs)
-		for _, e := range evs {
-			all = append(all, e)
-			after = e.ID
-			if e.Type == "completion" || (stop != nil && stop(e)) {
-				return all
-			}
-		}
-	}
-	c.t.Fatalf("task %s: no end; events %+v", id, all)
-	return nil
-}
-
-type task struct {
-	Status string `json:"status"`
-	State  struct {
-		Output map[string]any `json:"output"`
-		Error  string         `json:"error"`
-	} `json:"state"`
-}
-
 func startSim(t *testing.T) *tfcsim.Sim {
 	t.Helper()
 	sim := tfcsim.New(token, "example")
@@ -205,13 +141,13 @@ func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	sim := startSim(t)
 	dir := writeCatalog(t)
 	base := apptest.Start(t, appConfig(dir, sim.Base)+dbYAML)
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"},
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "payments"},
 		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
-	evs := c.events(created.ID, nil)
+	evs := c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	var log strings.Builder
 	for _, e := range evs {
 		log.WriteString(e.Body.Message + "\n")
@@ -275,18 +211,18 @@ func testRunResumesAfterRestart(t *testing.T, dbYAML string) {
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
 
 	first := apptest.StartServer(t, cfg)
-	c := client{t: t, base: first.BaseURL}
+	c := client{T: t, Base: first.BaseURL}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"},
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"},
 		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
-	c.events(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is planning") })
+	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is planning") })
 	first.Stop()
 
 	second := apptest.StartServer(t, cfg)
-	c = client{t: t, base: second.BaseURL}
-	evs := c.events(created.ID, nil)
+	c = client{T: t, Base: second.BaseURL}
+	evs := c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
 	}
@@ -308,22 +244,22 @@ func TestTaskCancelCancelsRun(t *testing.T) {
 	sim := startSim(t)
 	sim.Step = time.Minute
 	base := apptest.Start(t, appConfig(writeCatalog(t), sim.Base))
-	c := client{t: t, base: base}
+	c := client{T: t, Base: base}
 	var created struct{ ID string }
-	c.json("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "cancel"},
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "cancel"},
 		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
 	var runID string
-	c.events(created.ID, func(e event) bool {
+	c.TaskEvents(created.ID, func(e event) bool {
 		if rest, ok := strings.CutPrefix(e.Body.Message, "run "); ok && strings.HasPrefix(rest, "run-") {
 			runID, _, _ = strings.Cut(rest, ":")
 			return true
 		}
 		return false
 	})
-	c.json("POST", "/api/scaffolder/v2/tasks/"+created.ID+"/cancel", nil, 200, nil)
-	c.events(created.ID, nil)
+	c.JSON("POST", "/api/scaffolder/v2/tasks/"+created.ID+"/cancel", nil, 200, nil)
+	c.TaskEvents(created.ID, nil)
 	var tk task
-	c.json("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
 	if tk.Status != "cancelled" {
 		t.Errorf("task = %s (%s)", tk.Status, tk.State.Error)
 	}
