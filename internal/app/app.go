@@ -25,6 +25,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/metrics"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
+	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/tracing"
@@ -90,6 +91,9 @@ type App struct {
 
 	// role is Options.Role, checked.
 	role string
+	// folders reads folders at URLs (the git host, manifests), for
+	// fetch:* and for TechDocs of url locations (set by scaffolder).
+	folders actions.Deps
 	// scaffolderSvc runs software templates.
 	scaffolderSvc *scaffolder.Service
 	closeOnce     sync.Once

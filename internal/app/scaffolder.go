@@ -52,11 +52,14 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	for i, h := range a.cfg.Backend.Reading.Allow {
 		allow[i] = engine.AllowedHost{Host: h.Host, Paths: h.Paths}
 	}
-	reg, err := a.pluginActions(ctx, actions.Deps{
+	deps := actions.Deps{
 		Catalog: a.engine, Templates: te, Git: git,
 		URLReader:    &engine.URLReader{MaxBytes: cfg.MaxFetchFileBytes, Allow: allow},
 		MaxFileBytes: cfg.MaxFetchFileBytes, MaxFiles: cfg.MaxFetchFiles,
-	})
+	}
+	// TechDocs of url locations read their folders the same way.
+	a.folders = deps
+	reg, err := a.pluginActions(ctx, deps)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package techdocs
 
 import (
+	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -55,4 +56,42 @@ func sourceDir(e *catalog.Entity) (string, error) {
 func within(dir, path string) bool {
 	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(path))
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// sourceURL resolves the docs folder of an entity registered from a url
+// location: the dir: path against the descriptor's URL. remote is false for
+// other locations (sourceDir handles file ones). The folder must lie under
+// the folder of the registered (origin) location's URL.
+func sourceURL(e *catalog.Entity) (folder string, remote bool, err error) {
+	loc, lerr := catalog.ParseLocationRef(e.Metadata.Annotations[catalog.AnnotationManagedByLocation])
+	if lerr != nil || loc.Type != "url" {
+		return "", false, nil
+	}
+	ref := strings.TrimSpace(e.Metadata.Annotations[Annotation])
+	typ, target, ok := strings.Cut(ref, ":")
+	if !ok || typ != "dir" {
+		return "", true, fault.New(fault.NotImplemented, "%s of %s is %q; only dir: references are built", Annotation, e.Ref(), ref)
+	}
+	if strings.HasPrefix(target, "/") || strings.Contains(target, "://") {
+		return "", true, fault.New(fault.Invalid, "%s of %s must be relative to the descriptor, got %q", Annotation, e.Ref(), target)
+	}
+	base, err := url.Parse(loc.Target)
+	if err != nil {
+		return "", true, fault.Wrap(fault.Invalid, err, "%s of %s", catalog.AnnotationManagedByLocation, e.Ref())
+	}
+	dir := strings.TrimSuffix(target, "/") + "/"
+	if target == "." || target == "./" {
+		dir = "./"
+	}
+	u := base.ResolveReference(&url.URL{Path: dir}).String()
+	bound := base.ResolveReference(&url.URL{Path: "./"}).String()
+	if o, err := catalog.ParseLocationRef(e.Metadata.Annotations[catalog.AnnotationManagedByOriginLocation]); err == nil && o.Type == "url" {
+		if ob, err := url.Parse(o.Target); err == nil {
+			bound = ob.ResolveReference(&url.URL{Path: "./"}).String()
+		}
+	}
+	if !strings.HasPrefix(u, bound) {
+		return "", true, fault.New(fault.Forbidden, "%s of %s points outside the registered location's folder", Annotation, e.Ref())
+	}
+	return strings.TrimSuffix(u, "/"), true, nil
 }

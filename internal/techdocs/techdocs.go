@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,13 @@ type Params struct {
 	// (atrium.limits.heavy.techdocs: 503 with Retry-After); the function
 	// it returns ends the build's slot.
 	Acquire func(ctx context.Context) (release func(), err error)
+	// FetchFolder reads the docs folder of an entity registered from a url
+	// location (dir: resolved against the descriptor's URL); nil leaves
+	// such entities without docs (501).
+	FetchFolder func(ctx context.Context, folderURL string) (map[string][]byte, error)
+	// RemoteTTL is how long a site built from a url location is served
+	// before its folder is fetched again (default 5 minutes).
+	RemoteTTL time.Duration
 }
 
 // Service builds, caches and searches documentation sites.
@@ -67,6 +75,9 @@ type Service struct {
 	// acquire, when set, takes a slot for a build from the process's
 	// limiter of heavy operations (Params.Acquire).
 	acquire func(ctx context.Context) (func(), error)
+	// fetch and remoteTTL build docs of url locations (Params.FetchFolder).
+	fetch     func(ctx context.Context, folderURL string) (map[string][]byte, error)
+	remoteTTL time.Duration
 
 	mu       sync.Mutex
 	sites    map[string]*Site
@@ -105,8 +116,9 @@ func New(p Params) *Service {
 	}
 	return &Service{
 		cat: p.Catalog, lim: lim, log: log,
-		builds:   make(chan struct{}, lim.MaxConcurrentBuilds),
-		acquire:  p.Acquire,
+		builds:  make(chan struct{}, lim.MaxConcurrentBuilds),
+		acquire: p.Acquire,
+		fetch:   p.FetchFolder, remoteTTL: remoteTTL(p.RemoteTTL),
 		sites:    map[string]*Site{},
 		used:     map[string]time.Time{},
 		inflight: map[string]*call{},
@@ -169,15 +181,26 @@ func (s *Service) Site(ctx context.Context, ref string) (*Site, error) {
 	if !HasDocs(e) {
 		return nil, fault.New(fault.NotFound, "%s has no documentation (no %s annotation)", e.Ref(), Annotation)
 	}
-	dir, err := sourceDir(e)
-	if err != nil {
+	var dir, folderURL, key string
+	if u, remote, err := sourceURL(e); err != nil {
 		return nil, err
+	} else if remote {
+		if s.fetch == nil {
+			return nil, fault.New(fault.NotImplemented, "the documentation of %s lives at a url location, which this server does not read", e.Ref())
+		}
+		// A remote folder is fetched again once per remoteTTL.
+		folderURL = u
+		key = e.Metadata.Etag + "/url/" + strconv.FormatInt(time.Now().UnixNano()/int64(s.remoteTTL), 10)
+	} else {
+		if dir, err = sourceDir(e); err != nil {
+			return nil, err
+		}
+		fp, err := fingerprint(dir, s.lim)
+		if err != nil {
+			return nil, fault.Wrap(fault.NotFound, err, "the documentation folder of %s cannot be read", e.Ref())
+		}
+		key = e.Metadata.Etag + "/" + fp
 	}
-	fp, err := fingerprint(dir, s.lim)
-	if err != nil {
-		return nil, fault.Wrap(fault.NotFound, err, "the documentation folder of %s cannot be read", e.Ref())
-	}
-	key := e.Metadata.Etag + "/" + fp
 	canon := e.Ref().String()
 
 	s.mu.Lock()
@@ -199,7 +222,11 @@ func (s *Service) Site(ctx context.Context, ref string) (*Site, error) {
 	s.inflight[canon] = c
 	s.mu.Unlock()
 
-	c.site, c.err = s.build(ctx, e.Ref(), dir, key)
+	if folderURL != "" {
+		c.site, c.err = s.buildRemote(ctx, e.Ref(), folderURL, key)
+	} else {
+		c.site, c.err = s.build(ctx, e.Ref(), dir, key)
+	}
 	s.mu.Lock()
 	delete(s.inflight, canon)
 	if c.err == nil {
@@ -210,6 +237,38 @@ func (s *Service) Site(ctx context.Context, ref string) (*Site, error) {
 	s.mu.Unlock()
 	close(c.done)
 	return c.site, c.err
+}
+
+// buildRemote fetches a docs folder into a temporary folder and builds it.
+func (s *Service) buildRemote(ctx context.Context, ref catalog.Ref, folderURL, key string) (*Site, error) {
+	files, err := s.fetch(ctx, folderURL)
+	if err != nil {
+		return nil, fault.Wrap(fault.KindOf(err), err, "fetching the documentation of %s: %s", ref, fault.MessageOf(err))
+	}
+	if len(files) > s.lim.MaxFiles {
+		return nil, fault.New(fault.Invalid, "the documentation of %s has %d files, more than %d (atrium.techdocs.maxFiles)", ref, len(files), s.lim.MaxFiles)
+	}
+	tmp, err := os.MkdirTemp("", "atrium-techdocs-")
+	if err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "techdocs: temporary folder")
+	}
+	defer os.RemoveAll(tmp)
+	root, err := os.OpenRoot(tmp)
+	if err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "techdocs: temporary folder")
+	}
+	defer root.Close()
+	for rel, data := range files {
+		if d := path.Dir(rel); d != "." {
+			if err := root.MkdirAll(d, 0o700); err != nil {
+				return nil, fault.Wrap(fault.Invalid, err, "the documentation of %s: %s", ref, rel)
+			}
+		}
+		if err := root.WriteFile(rel, data, 0o600); err != nil {
+			return nil, fault.Wrap(fault.Invalid, err, "the documentation of %s: %s", ref, rel)
+		}
+	}
+	return s.build(ctx, ref, tmp, key)
 }
 
 func (s *Service) build(ctx context.Context, ref catalog.Ref, dir, key string) (*Site, error) {
@@ -335,4 +394,12 @@ func (s *Service) Search(ctx context.Context, q string, limit int) ([]Hit, error
 		all = all[:limit]
 	}
 	return all, nil
+}
+
+// remoteTTL applies the default to Params.RemoteTTL.
+func remoteTTL(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 5 * time.Minute
+	}
+	return d
 }

@@ -257,3 +257,26 @@ func (d Deps) gitFile(f *object.File, name, where string) (file, error) {
 	}
 	return file{path: name, data: data, mode: mode}, nil
 }
+
+// FetchFolder reads the folder at an absolute URL the way fetch:plain does
+// — from the embedded git host's committed tree, or through the folder's
+// atrium-files.json manifest with the URL reader (backend.reading.allow
+// applies) — and returns its files by slash-separated relative path. A URL
+// that is neither is an error: HTTP cannot list a folder.
+func (d Deps) FetchFolder(ctx context.Context, folderURL string) (map[string][]byte, error) {
+	files, err := d.remoteFiles(ctx, folderURL, true)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, fault.Wrap(fault.NotFound, err, "%s is not a folder Atrium can list (%s): serve it from Atrium's git host, or add an %s manifest listing its files", folderURL, fault.MessageOf(err), ManifestName)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(files))
+	for _, f := range files {
+		if f.path == "." {
+			return nil, fault.New(fault.NotFound, "%s is not a folder Atrium can list: serve it from Atrium's git host, or add an %s manifest", folderURL, ManifestName)
+		}
+		out[f.path] = f.data
+	}
+	return out, nil
+}
