@@ -89,15 +89,9 @@ func (p *Plugin) Info() plugin.Info {
 	}
 }
 
+// durationOr reads a duration of the plugin's configuration.
 func durationOr(s, key string, def time.Duration) (time.Duration, error) {
-	if s == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, plugin.Errorf(plugin.ErrInvalid, "plugins.terraform.config.%s: %q is not a positive duration such as 30s or 5m", key, s)
-	}
-	return d, nil
+	return plugin.ConfigDuration(ID, key, s, def)
 }
 
 func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMessage) error {
