@@ -21,6 +21,7 @@ type Driver interface {
 	AuthStore
 	BulkStore
 	TaskStore
+	OperationStore
 
 	// Engine names the implementation: "sqlite" or "postgres".
 	Engine() string
