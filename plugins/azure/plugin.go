@@ -31,6 +31,10 @@ import (
 // ID is the plugin's id (plugins.azure in app-config).
 const ID = "azure"
 
+// SimPath is where Atrium serves the simulated subscriptions in demo
+// mode (/sim/azure/subscriptions/<id>/…).
+const SimPath = "/sim/" + ID
+
 // DemoSubscriptionID is the simulated subscription of demo mode.
 const DemoSubscriptionID = "00000000-0000-0000-0000-00000000a7e0"
 
@@ -91,6 +95,7 @@ type Plugin struct {
 	log  *slog.Logger
 
 	dataDir       string
+	baseURL       string
 	timeout       time.Duration
 	cooldown      time.Duration
 	poll          time.Duration
@@ -136,6 +141,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		}
 	}
 	p.dataDir = host.DataDir
+	p.baseURL = host.BaseURL
 	if host.DataDir != "" {
 		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
@@ -213,6 +219,12 @@ func (p *Plugin) Validate(ctx context.Context) error {
 			cfg.Credential = azuresim.Credential()
 			cfg.Transport = s.sim.Transport()
 			cfg.Endpoint = ""
+			if p.demoDefault && simEndpointOK(p.baseURL) {
+				// Like the other demo simulators: the client talks HTTP to
+				// Atrium's /sim/azure/, reached in process.
+				cfg.Endpoint = strings.TrimSuffix(p.baseURL, "/") + SimPath
+				cfg.Transport = handlerTransport{s.sim.Handler(SimPath)}
+			}
 		} else if p.opts.Transport == nil && (sc.TenantID == "" || sc.ClientID == "" || sc.ClientSecret == "") {
 			return plugin.Errorf(plugin.ErrInvalid, "%s: subscription %q needs tenantId, clientId and clientSecret (a service principal; the secret from a reference such as ${env:AZURE_CLIENT_SECRET}), or simulated: true", where, sc.Name)
 		} else if p.opts.Transport != nil {
