@@ -50,6 +50,8 @@ type DB struct {
 	pool *pgxpool.Pool
 	// bulk is set while this process runs a bulk load (see bulk.go).
 	bulk atomic.Bool
+	// sets keeps the id sets of filter leaves between counts.
+	sets *sqlplan.SetCache
 }
 
 // Open connects a pool to cfg.URL and checks that the server answers. Call
@@ -92,7 +94,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, sets: sqlplan.NewSetCache(sqlplan.Postgres)}, nil
 }
 
 // Engine returns "postgres".

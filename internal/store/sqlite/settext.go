@@ -7,7 +7,10 @@ import (
 	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
-var _ sqlplan.TextRunner = runner{}
+var _ sqlplan.CachingRunner = runner{}
+
+// SetCache returns the store's cache of leaf id sets; see sqlplan.CachingRunner.
+func (r runner) SetCache() *sqlplan.SetCache { return r.db.sets }
 
 // Text runs a query returning one text value; see sqlplan.TextRunner.
 func (r runner) Text(ctx context.Context, query string, args []any) (string, error) {

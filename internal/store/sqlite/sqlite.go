@@ -64,6 +64,8 @@ type DB struct {
 	stmts stmtCache
 	// writeCacheKiB is the write connection's configured page cache.
 	writeCacheKiB int
+	// sets keeps the id sets of filter leaves between counts.
+	sets *sqlplan.SetCache
 }
 
 // Open opens (creating when absent) the database at cfg.Path. Call Migrate
@@ -119,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	read.SetMaxIdleConns(cfg.MaxReadConns)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{write: write, read: read, writeCacheKiB: cfg.WriteCacheSizeKiB}, nil
+	return &DB{write: write, read: read, writeCacheKiB: cfg.WriteCacheSizeKiB, sets: sqlplan.NewSetCache(sqlplan.SQLite)}, nil
 }
 
 // Engine returns "sqlite".

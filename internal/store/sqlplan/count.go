@@ -42,6 +42,13 @@ const maxSetBytes = 64 << 20
 // write landing between them can skew the total by what it changed.
 func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (n int, ok bool, err error) {
 	c := setCounter{d: d, r: r}
+	if cr, ok := r.(CachingRunner); ok {
+		if c.cache = cr.SetCache(); c.cache != nil {
+			if c.epoch, err = c.cache.sync(ctx, r); err != nil {
+				return 0, false, err
+			}
+		}
+	}
 	s, complement, err := c.eval(ctx, f, 0)
 	if err != nil || c.tooLarge {
 		return 0, false, err
@@ -50,6 +57,13 @@ func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) 
 		return s.count(), true, nil
 	}
 	// The matches are every entity outside s; s holds stored entities only.
+	if c.cache != nil {
+		all, fits, err := c.cache.set(ctx, r, c.epoch, "SELECT id AS k FROM entities", nil)
+		if err != nil || !fits {
+			return 0, false, err
+		}
+		return all.andNot(s).count(), true, nil
+	}
 	total, err := r.Count(ctx, "SELECT count(*) FROM entities", nil)
 	if err != nil {
 		return 0, false, err
@@ -85,6 +99,8 @@ func setsPay(ctx context.Context, d Dialect, r Runner, f *catalog.Filter) (bool,
 type setCounter struct {
 	d        Dialect
 	r        TextRunner
+	cache    *SetCache // nil: every leaf is read
+	epoch    uint64    // the cache's sync epoch for this count
 	tooLarge bool
 	bytes    int // bitmap bytes read so far
 }
@@ -174,26 +190,24 @@ func (c *setCounter) leaf(ctx context.Context, f *catalog.Filter) (idSet, error)
 	if len(b.args) > MaxParams {
 		return nil, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
 	}
-	agg := "group_concat(k)"
-	if c.d == Postgres {
-		agg = "string_agg(k::text, ',')"
+	var s idSet
+	var fits bool
+	switch {
+	case col == "e.id" && c.cache != nil:
+		s, fits, err = c.cache.set(ctx, c.r, c.epoch, rows, b.Args())
+	case col == "e.ref":
+		s, fits, err = readSet(ctx, c.d, c.r, "(SELECT e.id AS k FROM entities e WHERE e.ref IN ("+rows+")) ids", b.Args())
+	default:
+		s, fits, err = readSet(ctx, c.d, c.r, "("+rows+") ids", b.Args())
 	}
-	var q string
-	if col == "e.ref" {
-		q = "SELECT " + agg + " FROM (SELECT e.id AS k FROM entities e WHERE e.ref IN (" + rows + ")) ids"
-	} else {
-		q = "SELECT " + agg + " FROM (" + rows + ") ids"
-	}
-	text, err := c.r.Text(ctx, q, b.Args())
 	if err != nil {
 		return nil, err
 	}
-	s, ok, err := parseIDs(text)
 	c.bytes += 8 * len(s)
-	if !ok || c.bytes > maxSetBytes {
+	if !fits || c.bytes > maxSetBytes {
 		c.tooLarge = true
 	}
-	return s, err
+	return s, nil
 }
 
 // idSet is a bitmap of entity ids.
