@@ -44,6 +44,9 @@ type options struct {
 	Profile       string
 	Src           string
 	Pages         bool
+	Users         int
+	Think         time.Duration
+	TargetP95     time.Duration
 }
 
 func parseFlags(args []string) (options, error) {
@@ -66,6 +69,9 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.Src, "src", "", "build ./cmd/atrium from the module in this folder (default: the module the harness runs in), e.g. a `git archive HEAD` export")
 	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint, and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
 	fs.BoolVar(&o.Pages, "pages", false, "also measure the portal's catalog list and entity pages")
+	fs.IntVar(&o.Users, "users", 0, "instead of loading each endpoint, simulate this many people browsing the catalog (catalog page, entity page, think) for -d")
+	fs.DurationVar(&o.Think, "think", time.Second, "with -users: mean of the exponential think time after each entity page")
+	fs.DurationVar(&o.TargetP95, "target-p95", 100*time.Millisecond, "with -users: the p95 of all requests that passes")
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -91,6 +97,12 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-src builds a binary; it cannot be used with -bin")
 	case o.Profile != "" && o.Bin != "":
 		return o, fmt.Errorf("-profile builds its own binary; it cannot be used with -bin")
+	case o.Users < 0 || o.Users > 5000:
+		return o, fmt.Errorf("-users must be between 0 and 5000, got %d", o.Users)
+	case o.Think < 0:
+		return o, fmt.Errorf("-think must not be negative, got %v", o.Think)
+	case o.Users > 0 && (o.Pages || o.Profile != ""):
+		return o, fmt.Errorf("-users runs its own load; it cannot be used with -pages or -profile")
 	case o.Samples < 0:
 		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
 	}
@@ -111,8 +123,13 @@ func main() {
 	defer stop()
 	res, err := run(ctx, o)
 	if res != nil {
-		fmt.Println(markdownHeader())
-		fmt.Println(res.MarkdownRow())
+		if res.Users != nil {
+			fmt.Println(usersHeader())
+			fmt.Println(usersRow(res))
+		} else {
+			fmt.Println(markdownHeader())
+			fmt.Println(res.MarkdownRow())
+		}
 		if o.Out != "" {
 			b, _ := json.MarshalIndent(res, "", "  ")
 			if werr := os.WriteFile(o.Out, append(b, '\n'), 0o644); werr != nil {
@@ -233,6 +250,10 @@ func run(ctx context.Context, o options) (*Result, error) {
 		if err := prof.heap(ctx, "ingest.heap.pprof"); err != nil {
 			return res, err
 		}
+	}
+
+	if o.Users > 0 {
+		return res, runUsersPhase(ctx, o, set, srv, res)
 	}
 
 	eps := endpoints(set)

@@ -35,6 +35,8 @@ type Result struct {
 	// (under a tenth of a core): the load phase starts then.
 	SettleSeconds float64 `json:"settleSeconds"`
 	Endpoints     []Stats `json:"endpoints"`
+	// Users is the -users load test, which replaces Endpoints.
+	Users *UsersResult `json:"users,omitempty"`
 	// Profiled runs carry the profiler's overhead.
 	Profiled bool `json:"profiled,omitempty"`
 }
