@@ -23,13 +23,14 @@ INSERT INTO entity_changes_pruned (id, below) VALUES (1, '0');
 
 CREATE FUNCTION entity_changes_log() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    me  bigint := pg_current_xact_id()::text::bigint;
     cut xid8;
 BEGIN
     INSERT INTO entity_changes (entity_id) SELECT id FROM changed;
     -- About one writing transaction in a thousand drops the rows older
     -- than the last 1 000 000 transactions.
-    IF pg_current_xact_id()::text::bigint % 1000 = 0 THEN
-        cut := (pg_current_xact_id()::text::bigint - 1000000)::text::xid8;
+    IF me % 1000 = 0 AND me > 1000000 THEN
+        cut := (me - 1000000)::text::xid8;
         UPDATE entity_changes_pruned
            SET below = greatest(below, (SELECT max(xid) FROM entity_changes WHERE xid < cut))
          WHERE EXISTS (SELECT 1 FROM entity_changes WHERE xid < cut);
