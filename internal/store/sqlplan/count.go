@@ -34,19 +34,24 @@ const maxSetBytes = 64 << 20
 // leaf: a correlated probe per row and leaf, which at 100 000 entities
 // costs several times the count itself (see docs/benchmarks.md,
 // "Authorization"). Reading a leaf's ids costs about what counting that
-// leaf's rows costs, and the bitmaps cost microseconds.
+// leaf's rows costs, and the bitmaps cost microseconds. A store that keeps
+// a SetCache reads, in one statement, only what changed since the sets
+// were last read.
 //
 // ok is false when the sets would be too large (an id above maxSetID, or
-// more than maxSetBytes of bitmaps); the caller then counts in SQL. Like
-// a page and its total, the leaves are read by separate statements: a
-// write landing between them can skew the total by what it changed.
+// more than maxSetBytes of bitmaps); the caller then counts in SQL.
+// Without a cache, like a page and its total, the leaves are read by
+// separate statements: a write landing between them can skew the total by
+// what it changed.
 func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (n int, ok bool, err error) {
 	c := setCounter{d: d, r: r}
-	if cr, ok := r.(CachingRunner); ok {
-		if c.cache = cr.SetCache(); c.cache != nil {
-			if c.epoch, err = c.cache.sync(ctx, r); err != nil {
-				return 0, false, err
-			}
+	var universe idSet
+	cache := cacheOf(r)
+	if cache != nil {
+		var fits bool
+		c.sets, universe, fits, err = cache.load(ctx, r, f, complemented(f))
+		if err != nil || !fits {
+			return 0, false, err
 		}
 	}
 	s, complement, err := c.eval(ctx, f, 0)
@@ -57,12 +62,8 @@ func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) 
 		return s.count(), true, nil
 	}
 	// The matches are every entity outside s; s holds stored entities only.
-	if c.cache != nil {
-		all, fits, err := c.cache.set(ctx, r, c.epoch, "SELECT id AS k FROM entities", nil)
-		if err != nil || !fits {
-			return 0, false, err
-		}
-		return all.andNot(s).count(), true, nil
+	if cache != nil {
+		return universe.andNot(s).count(), true, nil
 	}
 	total, err := r.Count(ctx, "SELECT count(*) FROM entities", nil)
 	if err != nil {
@@ -71,13 +72,46 @@ func countSets(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) 
 	return max(total-s.count(), 0), true, nil
 }
 
+// cacheOf returns the store's cache of leaf id sets, or nil.
+func cacheOf(r Runner) *SetCache {
+	if cr, ok := r.(CachingRunner); ok {
+		return cr.SetCache()
+	}
+	return nil
+}
+
+// complemented reports whether countSets' evaluation of f yields the ids
+// not matching f (see setCounter.eval).
+func complemented(f *catalog.Filter) bool {
+	switch f.Op {
+	case catalog.OpNot:
+		return len(f.Children) == 1 && !complemented(f.Children[0])
+	case catalog.OpAll:
+		for _, k := range f.Children {
+			if !complemented(k) {
+				return false
+			}
+		}
+		return true
+	case catalog.OpAny:
+		for _, k := range f.Children {
+			if complemented(k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // setsPay reports whether counting f by id sets beats SQL. On SQLite it
 // does whenever no selective leaf drives the query (the caller checks
-// that). PostgreSQL plans a filter with a selective positive leaf (fewer
-// than driveCap rows) as semi-joins from it, which is cheaper than
-// reading every leaf's index range, the largest included.
+// that), and so it does on a store that caches sets, where a count reads
+// only what changed. Without the cache PostgreSQL plans a filter with a
+// selective positive leaf (fewer than driveCap rows) as semi-joins from
+// it, which is cheaper than reading every leaf's index range, the largest
+// included.
 func setsPay(ctx context.Context, d Dialect, r Runner, f *catalog.Filter) (bool, error) {
-	if d != Postgres {
+	if d != Postgres || cacheOf(r) != nil {
 		return true, nil
 	}
 	for _, leaf := range conjuncts(f, nil) {
@@ -97,10 +131,11 @@ func setsPay(ctx context.Context, d Dialect, r Runner, f *catalog.Filter) (bool,
 }
 
 type setCounter struct {
-	d        Dialect
-	r        TextRunner
-	cache    *SetCache // nil: every leaf is read
-	epoch    uint64    // the cache's sync epoch for this count
+	d Dialect
+	r TextRunner
+	// sets holds the leaves' sets read beforehand (from a SetCache); nil:
+	// each leaf is read when evaluated.
+	sets     map[*catalog.Filter]idSet
 	tooLarge bool
 	bytes    int // bitmap bytes read so far
 }
@@ -182,6 +217,9 @@ func (c *setCounter) leaf(ctx context.Context, f *catalog.Filter) (idSet, error)
 	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
 		return nil, nil
 	}
+	if c.sets != nil {
+		return c.sets[f], nil
+	}
 	b := NewBuilder(c.d)
 	col, rows, err := b.leafRows(f, key)
 	if err != nil {
@@ -190,24 +228,26 @@ func (c *setCounter) leaf(ctx context.Context, f *catalog.Filter) (idSet, error)
 	if len(b.args) > MaxParams {
 		return nil, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
 	}
-	var s idSet
-	var fits bool
-	switch {
-	case col == "e.id" && c.cache != nil:
-		s, fits, err = c.cache.set(ctx, c.r, c.epoch, rows, b.Args())
-	case col == "e.ref":
-		s, fits, err = readSet(ctx, c.d, c.r, "(SELECT e.id AS k FROM entities e WHERE e.ref IN ("+rows+")) ids", b.Args())
-	default:
-		s, fits, err = readSet(ctx, c.d, c.r, "("+rows+") ids", b.Args())
+	agg := "group_concat(k)"
+	if c.d == Postgres {
+		agg = "string_agg(k::text, ',')"
 	}
+	var q string
+	if col == "e.ref" {
+		q = "SELECT " + agg + " FROM (SELECT e.id AS k FROM entities e WHERE e.ref IN (" + rows + ")) ids"
+	} else {
+		q = "SELECT " + agg + " FROM (" + rows + ") ids"
+	}
+	text, err := c.r.Text(ctx, q, b.Args())
 	if err != nil {
 		return nil, err
 	}
+	s, ok, err := parseIDs(text)
 	c.bytes += 8 * len(s)
-	if !fits || c.bytes > maxSetBytes {
+	if !ok || c.bytes > maxSetBytes {
 		c.tooLarge = true
 	}
-	return s, nil
+	return s, err
 }
 
 // idSet is a bitmap of entity ids.

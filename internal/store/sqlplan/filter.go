@@ -104,6 +104,15 @@ func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
 		return "1=0", nil // bind nothing: PostgreSQL refuses unused parameters
 	}
+	if key == "kind" && f.Match == catalog.MatchIn && b.d == SQLite {
+		// The kind is a column of the row the query reads anyway: a probe
+		// of the search table would read another page per candidate (a
+		// third of the pages of a team's components at 100k entities).
+		// Kinds are ASCII ([a-zA-Z0-9]), so NOCASE compares like lower();
+		// no index holds the bare column, so the planner's choice of
+		// where to start is unchanged.
+		return b.In("e.kind COLLATE NOCASE", lowerAll(f.Values)), nil
+	}
 	var from, col string
 	if typ, ok := strings.CutPrefix(key, RelationPrefix); ok {
 		if typ == "" {
@@ -171,19 +180,28 @@ func (b *Builder) leafRows(f *catalog.Filter, key string) (col, rows string, err
 		col, vcol = "e.id", "value"
 		rows = "SELECT entity_id AS k FROM search WHERE key = " + b.Arg(key)
 	}
+	m, err := b.match(f, vcol)
+	if err != nil {
+		return "", "", err
+	}
+	return col, rows + m, nil
+}
+
+// match returns the condition of a leaf's matcher on the value column
+// vcol, as " AND …", or "" for an existence test.
+func (b *Builder) match(f *catalog.Filter, vcol string) (string, error) {
 	switch f.Match {
 	case catalog.MatchExists:
+		return "", nil
 	case catalog.MatchIn:
-		rows += " AND " + b.In(vcol, lowerAll(f.Values))
+		return " AND " + b.In(vcol, lowerAll(f.Values)), nil
 	case catalog.MatchPrefix:
 		if len(f.Values) != 1 {
-			return "", "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
+			return "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
 		}
-		rows += " AND " + b.Prefix(vcol, strings.ToLower(f.Values[0]))
-	default:
-		return "", "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
+		return " AND " + b.Prefix(vcol, strings.ToLower(f.Values[0])), nil
 	}
-	return col, rows, nil
+	return "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
 }
 
 func lowerAll(values []string) []string {

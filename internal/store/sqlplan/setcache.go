@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
 )
 
@@ -17,7 +18,7 @@ type CachingRunner interface {
 	SetCache() *SetCache
 }
 
-// maxPending bounds the entity changes a sync applies to the cached sets;
+// maxPending bounds the entity changes a count applies to the cached sets;
 // past it the sets are read again, which costs about what patching them
 // would.
 const maxPending = 20000
@@ -33,36 +34,37 @@ const (
 // since; a set older than the oldest batch is read again.
 const maxBatches = 64
 
-// SetCache keeps the entity ids that filter leaves over search rows
-// select, so that a total counted after a write reads only what the write
-// changed instead of every leaf's whole index range.
+// SetCache keeps the entity ids that filter leaves select, so that a total
+// counted after a write reads only what the write changed instead of every
+// leaf's whole index range.
 //
-// The database logs the id of every entity row written (the
-// entity_changes table, filled by triggers on entities; search rows change
-// only with their entity's row). Before a count the cache reads the log
-// past its frontier (sync); each cached set then reads its leaf again for
-// the changed ids only. When the log cannot tell what changed (it was
-// pruned past the frontier, or the database was replaced) or too much
-// changed, every set is dropped and read again. Relation leaves are not
-// cached: relation rows of an entity change when other entities are
-// written, which the log does not name.
+// The database logs the id of every entity row written (the entity_changes
+// table, filled by triggers on entities). An entity's search rows and the
+// relation rows it originates change only with its row, so the log names
+// every entity whose leaves may have changed: for a search leaf, the
+// changed entities themselves; for a relation leaf, the relations they
+// originate and the relations whose source they are (a source that
+// appears or goes away). A relation leaf is kept as (originating entity,
+// source entity) pairs so that both can be patched.
 //
-// Like a page and its total, a count reads the sets and the log through
-// separate statements: a write landing meanwhile can skew that one total
-// by what it changed, and the next sync applies it.
+// A count reads, in one statement, the log past the cache's frontier and
+// every leaf it needs: cached leaves only for the changed ids, the others
+// whole. When the log cannot tell what changed (it was pruned past the
+// frontier, or the database was replaced or truncated) or too much
+// changed, every set is dropped and read again.
 type SetCache struct {
 	d  Dialect
 	mu sync.Mutex
 	// synced says frontier holds a position in the log: the seq of the
-	// last change applied (SQLite), or the oldest transaction id that may
-	// still commit rows not yet applied (PostgreSQL).
+	// last change applied (SQLite), or the oldest transaction that may
+	// still commit changes not yet applied (PostgreSQL).
 	synced   bool
 	frontier uint64
 	// epoch counts the syncs that found changes; batches holds the ids of
 	// the last ones, oldest first, with consecutive epochs.
 	epoch   uint64
 	batches []changeBatch
-	sets    map[string]cachedSet
+	sets    map[string]*cachedSet
 	bytes   int
 }
 
@@ -71,234 +73,458 @@ type changeBatch struct {
 	ids   []int64
 }
 
-// cachedSet is a leaf's ids as of the end of sync epoch.
+// cachedSet is a leaf's ids as of the end of sync epoch; a relation leaf
+// also keeps the (originating id, source id) pairs its ids come from.
 type cachedSet struct {
 	s     idSet
+	pairs [][2]int64
 	epoch uint64
 }
 
 // NewSetCache returns an empty cache for a store of dialect d.
 func NewSetCache(d Dialect) *SetCache {
-	return &SetCache{d: d, sets: map[string]cachedSet{}}
+	return &SetCache{d: d, sets: map[string]*cachedSet{}}
 }
 
-// sync applies the entity changes logged since the last sync and returns
-// the current epoch.
-func (c *SetCache) sync(ctx context.Context, r TextRunner) (uint64, error) {
+// allEntities is the leaf key of the set of every entity (complements).
+const allEntities = "\x00all"
+
+// cacheLeaf is one leaf of a count: f is nil for allEntities.
+type cacheLeaf struct {
+	f    *catalog.Filter
+	name string // the lowercased filter key
+	key  string // the cache key (leafKey)
+	rel  bool
+	hit  *cachedSet // the cached set, patched rather than read whole
+	// pending are the ids changed since hit was stored that earlier syncs
+	// logged.
+	pending []int64
+	out     *cachedSet
+}
+
+// load returns the id set of every leaf of f, and of every entity when all
+// is true, up to date with the log. ok is false when a set is too large
+// for bitmaps; the caller then counts in SQL.
+func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, all bool) (map[*catalog.Filter]idSet, idSet, bool, error) {
+	var leaves []*cacheLeaf
+	seen := map[string]*cacheLeaf{}
+	var walk func(f *catalog.Filter, depth int) error
+	walk = func(f *catalog.Filter, depth int) error {
+		if f == nil {
+			return fault.New(fault.Invalid, "filter has an empty node")
+		}
+		if depth > MaxFilterDepth {
+			return fault.New(fault.Invalid, "filter is nested deeper than %d levels", MaxFilterDepth)
+		}
+		if f.Op != catalog.OpMatch {
+			for _, k := range f.Children {
+				if err := walk(k, depth+1); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		key, err := leafKey(f)
+		if err != nil || seen[key] != nil || (f.Match == catalog.MatchIn && len(f.Values) == 0) {
+			return err
+		}
+		name := strings.ToLower(strings.TrimSpace(f.Key))
+		if name == RelationPrefix {
+			return fault.New(fault.Invalid, "filter: key %q names no relation type", f.Key)
+		}
+		l := &cacheLeaf{f: f, name: name, key: key, rel: strings.HasPrefix(name, RelationPrefix)}
+		seen[key] = l
+		leaves = append(leaves, l)
+		return nil
+	}
+	if err := walk(f, 0); err != nil {
+		return nil, nil, false, err
+	}
+	if all {
+		l := &cacheLeaf{key: allEntities}
+		seen[allEntities] = l
+		leaves = append(leaves, l)
+	}
+	// A read that finds the log unable to say what changed resets the
+	// cache and asks for a read of every leaf; another count syncing
+	// meanwhile could make that happen again.
+	for attempt := 0; ; attempt++ {
+		ok, retry, err := c.read(ctx, r, leaves)
+		if err != nil || !ok {
+			return nil, nil, ok, err
+		}
+		if !retry {
+			break
+		}
+		if attempt == 2 {
+			return nil, nil, false, nil
+		}
+	}
+	sets := map[*catalog.Filter]idSet{}
+	var walkSets func(f *catalog.Filter)
+	walkSets = func(f *catalog.Filter) {
+		if f.Op != catalog.OpMatch {
+			for _, k := range f.Children {
+				walkSets(k)
+			}
+			return
+		}
+		if key, err := leafKey(f); err == nil && seen[key] != nil {
+			sets[f] = seen[key].out.s
+		}
+	}
+	walkSets(f)
+	var universe idSet
+	if all {
+		universe = seen[allEntities].out.s
+	}
+	return sets, universe, true, nil
+}
+
+// read plans and runs the statement that syncs with the log and reads the
+// leaves, then applies it. retry is true when the log could not say what
+// changed: the cache was reset and the leaves must be read again.
+func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) (ok, retry bool, err error) {
+	c.mu.Lock()
+	synced, frontier, epoch := c.synced, c.frontier, c.epoch
+	for _, l := range leaves {
+		l.hit, l.pending, l.out = nil, nil, nil
+		hit := c.sets[l.key]
+		if !synced || hit == nil {
+			continue
+		}
+		if hit.epoch != epoch && (len(c.batches) == 0 || hit.epoch+1 < c.batches[0].epoch) {
+			continue // older than the batches kept
+		}
+		l.hit = hit
+		for _, b := range c.batches {
+			if b.epoch > hit.epoch {
+				l.pending = append(l.pending, b.ids...)
+			}
+		}
+		if len(l.pending) > maxPending {
+			l.hit, l.pending = nil, nil
+		}
+	}
+	c.mu.Unlock()
+
+	b := NewBuilder(c.d)
+	var parts []string
+	if synced {
+		parts = c.syncSQL(b, frontier)
+	} else {
+		parts = []string{c.frontierSQL()}
+	}
+	for _, l := range leaves {
+		q, err := c.leafSQL(b, l, synced, frontier)
+		if err != nil {
+			return false, false, err
+		}
+		parts = append(parts, "coalesce(("+q+"), '')")
+	}
+	if len(b.args) > MaxParams {
+		return false, false, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
+	}
+	text, err := r.Text(ctx, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
+	if err != nil {
+		return false, false, err
+	}
+	fields := strings.Split(text, ";")
+	head := 1
+	if synced {
+		head = 3
+	}
+	if len(fields) != head+len(leaves) {
+		return false, false, fault.New(fault.Internal, "counting: unexpected answer with %d fields", len(fields))
+	}
+	next, err := strconv.ParseUint(fields[0], 10, 64)
+	if err != nil {
+		return false, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+	}
+	var changed []int64
+	lost := false
+	if synced {
+		if changed, err = parseIDList(fields[2]); err != nil {
+			return false, false, err
+		}
+		lost = c.lost(frontier, next, fields[1], len(changed)) ||
+			slices.ContainsFunc(changed, func(id int64) bool { return id < 0 })
+	}
+	if lost {
+		c.mu.Lock()
+		if c.frontier == frontier && c.epoch == epoch {
+			c.reset()
+		}
+		c.mu.Unlock()
+		return true, true, nil
+	}
+	for i, l := range leaves {
+		if ok, err := l.apply(fields[head+i], changed); err != nil || !ok {
+			return ok, false, err
+		}
+	}
+
+	// Store only when no other count moved the cache meanwhile: these
+	// sets are up to date as of this statement, which may be older than
+	// what another count applied.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var ids []int64
-	var next uint64
-	var lost bool
-	var err error
-	if c.d == Postgres {
-		next, ids, lost, err = c.changesPostgres(ctx, r)
-	} else {
-		next, ids, lost, err = c.changesSQLite(ctx, r)
+	if c.synced != synced || c.frontier != frontier || c.epoch != epoch {
+		return true, false, nil
 	}
-	if err != nil {
-		return 0, err
-	}
-	// A negative id (PostgreSQL: the entities were truncated) names no
-	// entity: everything may have changed.
-	lost = lost || slices.ContainsFunc(ids, func(id int64) bool { return id < 0 })
-	switch {
-	case !c.synced:
-		c.synced = true
-	case lost || len(ids) > maxPending:
-		c.reset()
-	case len(ids) > 0:
+	c.synced, c.frontier = true, next
+	if len(changed) > 0 {
 		c.epoch++
-		c.batches = append(c.batches, changeBatch{epoch: c.epoch, ids: ids})
+		c.batches = append(c.batches, changeBatch{epoch: c.epoch, ids: changed})
 		if len(c.batches) > maxBatches {
 			c.batches = c.batches[len(c.batches)-maxBatches:]
 		}
 	}
-	c.frontier = next
-	return c.epoch, nil
+	for _, l := range leaves {
+		size := 8*len(l.out.s) + 16*len(l.out.pairs)
+		if len(c.sets) >= maxCachedSets || c.bytes+size > maxCachedBytes {
+			clear(c.sets)
+			c.bytes = 0
+		}
+		if old := c.sets[l.key]; old != nil {
+			c.bytes -= 8*len(old.s) + 16*len(old.pairs)
+		}
+		l.out.epoch = c.epoch
+		c.sets[l.key] = l.out
+		c.bytes += size
+	}
+	return true, false, nil
 }
 
 // reset drops every set: the log cannot say what changed since.
 func (c *SetCache) reset() {
+	c.synced = false
 	c.epoch++
 	c.batches = nil
 	clear(c.sets)
 	c.bytes = 0
 }
 
-// changesSQLite reads the log past the frontier. Seqs are consecutive
-// (one writer, AUTOINCREMENT), so fewer rows than the seqs span means the
-// log was pruned, and a lower last seq that the database was replaced.
-func (c *SetCache) changesSQLite(ctx context.Context, r TextRunner) (next uint64, ids []int64, lost bool, err error) {
-	last, err := r.Count(ctx, "SELECT coalesce(max(seq), 0) FROM entity_changes", nil)
-	if err != nil {
-		return 0, nil, false, err
+// frontierSQL reads the log's current position.
+func (c *SetCache) frontierSQL() string {
+	if c.d == Postgres {
+		return "pg_snapshot_xmin(pg_current_snapshot())::text"
 	}
-	next = uint64(last)
-	switch {
-	case !c.synced || next == c.frontier:
-		return next, nil, false, nil
-	case next < c.frontier || next-c.frontier > maxPending:
-		return next, nil, true, nil
-	}
-	text, err := r.Text(ctx, "SELECT count(*) || ';' || coalesce(group_concat(entity_id), '') FROM entity_changes WHERE seq > ? AND seq <= ?",
-		[]any{int64(c.frontier), int64(next)})
-	if err != nil {
-		return 0, nil, false, err
-	}
-	n, list, _ := strings.Cut(text, ";")
-	if n != strconv.FormatUint(next-c.frontier, 10) {
-		return next, nil, true, nil
-	}
-	ids, err = parseIDList(list)
-	return next, ids, false, err
+	return "(SELECT coalesce(max(seq), 0) FROM entity_changes)"
 }
 
-// changesPostgres reads the log from the frontier. The new frontier is the
-// oldest transaction running before the rows are read: every transaction
-// below it had ended, so its rows are among those read, and rows of later
-// transactions are read again next time (applying a change twice is
-// harmless).
-func (c *SetCache) changesPostgres(ctx context.Context, r TextRunner) (next uint64, ids []int64, lost bool, err error) {
-	xmin, err := r.Text(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text", nil)
-	if err != nil {
-		return 0, nil, false, err
+// syncSQL reads the new position, a check value and the ids changed past
+// frontier. On SQLite the check is the number of changes (seqs are
+// consecutive: one writer, AUTOINCREMENT); on PostgreSQL it is the
+// largest xid pruned from the log. On PostgreSQL the new frontier is the
+// oldest transaction running when this statement's snapshot was taken:
+// every transaction below it had ended, so its changes are among those
+// read, and the changes of later ones are read again next time (applying
+// a change twice is harmless).
+func (c *SetCache) syncSQL(b *Builder, frontier uint64) []string {
+	if c.d == Postgres {
+		since := changesSince(b, c.d, frontier)
+		return []string{
+			c.frontierSQL(),
+			"(SELECT below::text FROM entity_changes_pruned)",
+			"coalesce((SELECT string_agg(entity_id::text, ',') FROM entity_changes WHERE " + since + "), '')",
+		}
 	}
-	if next, err = strconv.ParseUint(xmin, 10, 64); err != nil {
-		return 0, nil, false, fault.Wrap(fault.Internal, err, "counting: reading the transaction horizon")
+	return []string{
+		c.frontierSQL(),
+		"(SELECT count(*) FROM entity_changes WHERE " + changesSince(b, c.d, frontier) + ")",
+		"coalesce((SELECT group_concat(entity_id) FROM entity_changes WHERE " + changesSince(b, c.d, frontier) + "), '')",
 	}
-	if !c.synced {
-		return next, nil, false, nil
-	}
-	text, err := r.Text(ctx, "SELECT (SELECT below::text FROM entity_changes_pruned) || ';' || count(*) || ';' || coalesce(string_agg(entity_id::text, ','), '')"+
-		" FROM (SELECT entity_id FROM entity_changes WHERE xid >= $1::text::xid8 LIMIT "+itoa(maxPending+1)+") c",
-		[]any{strconv.FormatUint(c.frontier, 10)})
-	if err != nil {
-		return 0, nil, false, err
-	}
-	parts := strings.SplitN(text, ";", 3)
-	if len(parts) != 3 {
-		return 0, nil, false, fault.New(fault.Internal, "counting: unexpected change log answer %q", text)
-	}
-	below, err := strconv.ParseUint(parts[0], 10, 64)
-	if err != nil {
-		return 0, nil, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
-	}
-	if below >= c.frontier || parts[1] == itoa(maxPending+1) {
-		return next, nil, true, nil
-	}
-	ids, err = parseIDList(parts[2])
-	return next, ids, false, err
 }
 
-// set returns the ids of a search leaf (rows selects them as column k
-// with args) as of sync epoch: from the cache, patched with the ids
-// changed since it was read, or read whole.
-func (c *SetCache) set(ctx context.Context, r TextRunner, epoch uint64, rows string, args []any) (idSet, bool, error) {
-	var key strings.Builder
-	key.WriteString(rows)
-	for _, a := range args {
-		key.WriteByte(0)
-		switch v := a.(type) {
-		case string:
-			key.WriteString(v)
-		case []string:
-			key.WriteString(strings.Join(v, "\x01"))
-		default:
-			return nil, false, fault.New(fault.Internal, "counting: unexpected argument %T", a)
-		}
+// lost reports whether the log cannot say what changed between frontier
+// and next.
+func (c *SetCache) lost(frontier, next uint64, check string, n int) bool {
+	if n > maxPending {
+		return true
 	}
-	k := key.String()
-	c.mu.Lock()
-	hit, ok := c.sets[k]
-	var changed []int64
-	switch {
-	case ok && hit.epoch == epoch:
-		c.mu.Unlock()
-		return hit.s, true, nil
-	case ok && len(c.batches) > 0 && hit.epoch+1 >= c.batches[0].epoch:
-		for _, b := range c.batches {
-			if b.epoch > hit.epoch && b.epoch <= epoch {
-				changed = append(changed, b.ids...)
-			}
-		}
-	default:
-		ok = false
+	v, err := strconv.ParseUint(check, 10, 64)
+	if err != nil {
+		return true
 	}
-	c.mu.Unlock()
-
-	var s idSet
-	var fits bool
-	var err error
-	if ok && len(changed) <= maxPending {
-		s, fits, err = c.patch(ctx, r, hit.s, changed, rows, args)
-	} else {
-		s, fits, err = readSet(ctx, c.d, r, "("+rows+") ids", args)
+	if c.d == Postgres {
+		return v >= frontier // rows below the frontier may have been pruned unread
 	}
-	if err != nil || !fits {
-		return nil, fits, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.sets) >= maxCachedSets || c.bytes+8*len(s) > maxCachedBytes {
-		clear(c.sets)
-		c.bytes = 0
-	}
-	if old, ok := c.sets[k]; !ok || old.epoch <= epoch {
-		c.bytes += 8 * (len(s) - len(old.s))
-		c.sets[k] = cachedSet{s: s, epoch: epoch}
-	}
-	return s, true, nil
+	// Fewer rows than seqs: pruned; a lower seq: the database was replaced.
+	return next < frontier || v != next-frontier
 }
 
-// patch returns a copy of s with the changed ids set as the leaf selects
-// them now.
-func (c *SetCache) patch(ctx context.Context, r TextRunner, s idSet, changed []int64, rows string, args []any) (idSet, bool, error) {
-	out := make(idSet, len(s))
-	copy(out, s)
-	for _, id := range changed {
-		if w := int(id / 64); id >= 0 && w < len(out) {
-			out[w] &^= 1 << (id % 64)
-		}
-	}
-	for start := 0; start < len(changed); start += chunkIDs {
-		part := changed[start:min(start+chunkIDs, len(changed))]
-		b := &Builder{d: c.d, args: append([]any(nil), args...)}
-		var in string
-		if c.d == Postgres {
-			in = "k = ANY(" + b.Arg(part) + "::bigint[])"
-		} else {
-			marks := make([]string, len(part))
-			for i, id := range part {
-				marks[i] = b.Arg(id)
-			}
-			in = "k IN (" + strings.Join(marks, ",") + ")"
-		}
-		now, fits, err := readSet(ctx, c.d, r, "("+rows+") ids WHERE "+in, b.Args())
-		if err != nil || !fits {
-			return nil, fits, err
-		}
-		out = out.or(now)
-	}
-	return out, true, nil
-}
-
-// chunkIDs is how many changed ids one patch query binds.
-const chunkIDs = 500
-
-// readSet reads the ids of column k of from (a FROM clause and an
-// optional WHERE) as one aggregated text value; fits is false when an id
-// is above maxSetID.
-func readSet(ctx context.Context, d Dialect, r TextRunner, from string, args []any) (s idSet, fits bool, err error) {
-	agg := "group_concat(k)"
+func changesSince(b *Builder, d Dialect, frontier uint64) string {
 	if d == Postgres {
-		agg = "string_agg(k::text, ',')"
+		return "xid >= " + b.Arg(strconv.FormatUint(frontier, 10)) + "::text::xid8"
 	}
-	text, err := r.Text(ctx, "SELECT "+agg+" FROM "+from, args)
+	return "seq > " + b.Arg(int64(frontier))
+}
+
+// leafSQL returns the sub-query that reads leaf l: whole, or, when it is
+// cached, for the ids changed since (pending, and the log past frontier).
+// A search leaf reads ids; a relation leaf reads "origin:source" pairs.
+func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf, synced bool, frontier uint64) (string, error) {
+	agg := func(expr string) string {
+		if c.d == Postgres {
+			return "string_agg(" + expr + ", ',')"
+		}
+		return "group_concat(" + expr + ")"
+	}
+	idText := func(col string) string {
+		if c.d == Postgres {
+			return col + "::text"
+		}
+		return col
+	}
+	// changed returns "col is among the changed ids".
+	changed := func(col string) string {
+		cond := col + " IN (SELECT entity_id FROM entity_changes WHERE " + changesSince(b, c.d, frontier) + ")"
+		if len(l.pending) > 0 {
+			cond += " OR " + inIDs(b, col, l.pending)
+		}
+		return "(" + cond + ")"
+	}
+	patch := l.hit != nil && synced
+	switch {
+	case l.f == nil:
+		q := "SELECT " + agg(idText("e.id")) + " FROM entities e"
+		if patch {
+			q += " WHERE " + changed("e.id")
+		}
+		return q, nil
+	case !l.rel:
+		_, rows, err := b.leafRows(l.f, l.name)
+		if err != nil {
+			return "", err
+		}
+		q := "SELECT " + agg(idText("k")) + " FROM (" + rows + ") ids"
+		if patch {
+			q += " WHERE " + changed("k")
+		}
+		return q, nil
+	}
+	typ := strings.TrimPrefix(l.name, RelationPrefix)
+	pair := idText("o.id") + " || ':' || " + idText("s.id")
+	join := " FROM relations r JOIN entities o ON o.ref = r.originating_ref JOIN entities s ON s.ref = r.source_ref WHERE "
+	cond := func() (string, error) {
+		// Bound in the order of the text: SQLite's placeholders are
+		// positional.
+		w := "r.type_lower = " + b.Arg(typ)
+		m, err := b.match(l.f, "r.target_ref")
+		return w + m, err
+	}
+	if !patch {
+		w, err := cond()
+		if err != nil {
+			return "", err
+		}
+		return "SELECT " + agg(pair) + join + w, nil
+	}
+	// The pairs whose origin or source changed, each side starting from
+	// the changed entities' rows.
+	w1, err := cond()
 	if err != nil {
-		return nil, false, err
+		return "", err
 	}
-	return parseIDs(text)
+	byOrigin := "SELECT " + pair + " AS p" + join + w1 + " AND " + changed("o.id")
+	w2, err := cond()
+	if err != nil {
+		return "", err
+	}
+	bySource := "SELECT " + pair + " AS p" + join + w2 + " AND " + changed("s.id")
+	return "SELECT " + agg("p") + " FROM (" + byOrigin + " UNION " + bySource + ") pairs", nil
+}
+
+// inIDs returns "col is one of ids".
+func inIDs(b *Builder, col string, ids []int64) string {
+	if b.d == Postgres {
+		return col + " = ANY(" + b.Arg(ids) + "::bigint[])"
+	}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		marks[i] = b.Arg(id)
+	}
+	return col + " IN (" + strings.Join(marks, ",") + ")"
+}
+
+// apply sets l.out from the text read for l: the whole set, or the cached
+// one with the changed ids (pending and changed) replaced by what was
+// read for them.
+func (l *cacheLeaf) apply(text string, changed []int64) (bool, error) {
+	if !l.rel {
+		now, fits, err := parseIDs(text)
+		if err != nil || !fits {
+			return fits, err
+		}
+		if l.hit == nil {
+			l.out = &cachedSet{s: now}
+			return true, nil
+		}
+		s := make(idSet, len(l.hit.s))
+		copy(s, l.hit.s)
+		for _, ids := range [][]int64{l.pending, changed} {
+			for _, id := range ids {
+				if w := int(id / 64); id >= 0 && w < len(s) {
+					s[w] &^= 1 << (id % 64)
+				}
+			}
+		}
+		l.out = &cachedSet{s: s.or(now)}
+		return true, nil
+	}
+	read, err := parsePairs(text)
+	if err != nil {
+		return false, err
+	}
+	var pairs [][2]int64
+	if l.hit != nil {
+		gone := map[int64]bool{}
+		for _, ids := range [][]int64{l.pending, changed} {
+			for _, id := range ids {
+				gone[id] = true
+			}
+		}
+		for _, p := range l.hit.pairs {
+			if !gone[p[0]] && !gone[p[1]] {
+				pairs = append(pairs, p)
+			}
+		}
+	}
+	pairs = append(pairs, read...)
+	var s idSet
+	for _, p := range pairs {
+		id := p[1]
+		if id > maxSetID || id < 0 {
+			return false, nil
+		}
+		w := int(id / 64)
+		if w >= len(s) {
+			grown := make(idSet, max(w+1, 2*len(s)))
+			copy(grown, s)
+			s = grown
+		}
+		s[w] |= 1 << (id % 64)
+	}
+	l.out = &cachedSet{s: s, pairs: pairs}
+	return true, nil
+}
+
+// leafKey identifies a leaf by what it matches.
+func leafKey(f *catalog.Filter) (string, error) {
+	key := strings.ToLower(strings.TrimSpace(f.Key))
+	if key == "" {
+		return "", fault.New(fault.Invalid, "filter: a condition has an empty key")
+	}
+	var sb strings.Builder
+	sb.WriteString(key)
+	sb.WriteByte(0)
+	sb.WriteString(strconv.Itoa(int(f.Match)))
+	for _, v := range lowerAll(f.Values) {
+		sb.WriteByte(0)
+		sb.WriteString(v)
+	}
+	return sb.String(), nil
 }
 
 // parseIDList reads comma-separated decimal ids.
@@ -314,6 +540,25 @@ func parseIDList(text string) ([]int64, error) {
 			return nil, fault.Wrap(fault.Internal, err, "counting: reading the change log")
 		}
 		out[i] = v
+	}
+	return out, nil
+}
+
+// parsePairs reads comma-separated "origin:source" id pairs.
+func parsePairs(text string) ([][2]int64, error) {
+	if text == "" {
+		return nil, nil
+	}
+	parts := strings.Split(text, ",")
+	out := make([][2]int64, len(parts))
+	for i, p := range parts {
+		a, b, ok := strings.Cut(p, ":")
+		o, err1 := strconv.ParseInt(a, 10, 64)
+		s, err2 := strconv.ParseInt(b, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fault.New(fault.Internal, "counting: unexpected %q in a relation pair list", p)
+		}
+		out[i] = [2]int64{o, s}
 	}
 	return out, nil
 }
