@@ -2,12 +2,17 @@ package authz
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/sqlite"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
 )
 
@@ -110,4 +115,80 @@ func checkTotals(t *testing.T, db store.Driver, filters map[string]*catalog.Filt
 			t.Errorf("%s, %s (%s): got total %d, want %d", when, name, FilterString(f), page.Total, len(all.Items))
 		}
 	}
+}
+
+// TestTotalsWhenTheLogCannotSay checks totals after writes that the
+// stores' entity change log cannot describe, so that the cached leaf sets
+// must be read again: on SQLite a gap in the log (what pruning leaves
+// behind for a reader that fell behind), on PostgreSQL a TRUNCATE (a
+// restore into a running server) followed by a smaller catalog.
+func TestTotalsWhenTheLogCannotSay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 3 000 entities")
+	}
+	ctx := context.Background()
+	const n = 3000
+	filters := map[string]*catalog.Filter{
+		"deny a tag":     catalog.All(catalog.In("kind", "component"), catalog.Not(catalog.In("metadata.tags", "payments"))),
+		"owners or prod": catalog.All(catalog.In("kind", "component"), catalog.Any(catalog.In("relations.ownedby", "group:default/team-0001"), catalog.In("spec.lifecycle", "production"))),
+		"not (a or b)":   catalog.Not(catalog.Any(catalog.In("metadata.tags", "go"), catalog.In("kind", "api"))),
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "authz.db")
+		db, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() })
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := storetest.Load(ctx, db, 0, n, n, 1000); err != nil {
+			t.Fatal(err)
+		}
+		checkTotals(t, db, filters, "loaded")
+		var recs []catalog.Record
+		for i := 0; i < 600; i += 10 {
+			rec := retag(storetest.Synthetic(i, n), "metadata.tags", "payments")
+			rec = retag(rec, "spec.lifecycle", "deprecated")
+			rec.Hash = "changed"
+			recs = append(recs, rec)
+		}
+		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		res, err := raw.ExecContext(ctx, "DELETE FROM entity_changes WHERE seq <= (SELECT max(seq) - 10 FROM entity_changes)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := res.RowsAffected(); n < 50 {
+			t.Fatalf("removed %d changes from the log, want at least 50", n)
+		}
+		checkTotals(t, db, filters, "after a gap in the log")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		dsn := postgresDSN(t)
+		db := openPostgresStore(t, dsn)
+		if err := storetest.Load(ctx, db, 0, n, n, 1000); err != nil {
+			t.Fatal(err)
+		}
+		checkTotals(t, db, filters, "loaded")
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "TRUNCATE entities, search, relations, entity_text"); err != nil {
+			t.Fatal(err)
+		}
+		if err := storetest.Load(ctx, db, 1000, 2000, n, 1000); err != nil {
+			t.Fatal(err)
+		}
+		checkTotals(t, db, filters, "after a truncation")
+	})
 }
