@@ -115,7 +115,8 @@ func number(v any) (float64, bool) {
 }
 
 // usageDate reads a UsageDate cell: a number such as 20261204 (as the
-// API sends it) or a date string.
+// API sends it) or a date string; or a BillingMonth cell
+// ("2026-12-01T00:00:00").
 func usageDate(v any) (time.Time, bool) {
 	var s string
 	switch d := v.(type) {
@@ -126,7 +127,7 @@ func usageDate(v any) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	for _, layout := range []string{"20060102", time.RFC3339, "2006-01-02"} {
+	for _, layout := range []string{"20060102", time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC().Truncate(24 * time.Hour), true
 		}

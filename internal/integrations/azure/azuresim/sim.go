@@ -12,7 +12,6 @@ package azuresim
 import (
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"sort"
@@ -253,19 +252,4 @@ func (s *Sim) provisioningStateLocked(d *Deployment) string {
 		s.saveLocked()
 	}
 	return "Succeeded"
-}
-
-// dailyCost is the synthetic cost of a group on a day: each resource
-// costs a fixed amount by type, varied a little by day.
-func dailyCost(resources []Resource, day time.Time) float64 {
-	total := 0.0
-	for _, r := range resources {
-		h := fnv.New32a()
-		h.Write([]byte(strings.ToLower(r.Type)))
-		base := 0.5 + float64(h.Sum32()%450)/100
-		d := fnv.New32a()
-		d.Write([]byte(r.ID + day.Format("20060102")))
-		total += base * (0.85 + float64(d.Sum32()%30)/100)
-	}
-	return float64(int(total*100+0.5)) / 100
 }

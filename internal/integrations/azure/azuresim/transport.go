@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
@@ -485,31 +484,29 @@ func (s *Sim) queryServer() costfake.QueryServer {
 	return costfake.QueryServer{
 		Usage: func(_ context.Context, scope string, q armcostmanagement.QueryDefinition, _ *armcostmanagement.QueryClientUsageOptions) (resp azfake.Responder[armcostmanagement.QueryClientUsageResponse], errResp azfake.ErrorResponder) {
 			parts := strings.Split(strings.Trim(scope, "/"), "/")
-			if len(parts) != 4 || !strings.EqualFold(parts[2], "resourceGroups") {
+			group := ""
+			switch {
+			case len(parts) == 4 && strings.EqualFold(parts[2], "resourceGroups"):
+				group = parts[3]
+				if s.Group(group) == nil {
+					errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
+					return
+				}
+			case len(parts) == 2 && strings.EqualFold(parts[0], "subscriptions"):
+			default:
 				errResp.SetResponseError(http.StatusBadRequest, "UnsupportedScope")
 				return
 			}
-			if s.Group(parts[3]) == nil {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
-				return
-			}
-			if q.TimePeriod == nil || q.TimePeriod.From == nil || q.TimePeriod.To == nil {
+			if q.TimePeriod == nil || q.TimePeriod.From == nil || q.TimePeriod.To == nil || q.TimePeriod.To.Before(*q.TimePeriod.From) {
 				errResp.SetResponseError(http.StatusBadRequest, "InvalidTimePeriod")
 				return
 			}
-			res := s.Resources(parts[3])
-			var rows [][]any
-			from := q.TimePeriod.From.UTC().Truncate(24 * time.Hour)
-			for day := from; !day.After(q.TimePeriod.To.UTC()); day = day.Add(24 * time.Hour) {
-				d, _ := json.Number(day.Format("20060102")).Float64()
-				rows = append(rows, []any{dailyCost(res, day), d, "EUR"})
+			res, err := s.query(group, q)
+			if err != nil {
+				errResp.SetResponseError(http.StatusBadRequest, err.Error())
+				return
 			}
-			resp.SetResponse(http.StatusOK, armcostmanagement.QueryClientUsageResponse{QueryResult: armcostmanagement.QueryResult{
-				Properties: &armcostmanagement.QueryProperties{
-					Columns: []*armcostmanagement.QueryColumn{{Name: to.Ptr("PreTaxCost"), Type: to.Ptr("Number")}, {Name: to.Ptr("UsageDate"), Type: to.Ptr("Number")}, {Name: to.Ptr("Currency"), Type: to.Ptr("String")}},
-					Rows:    rows,
-				},
-			}}, nil)
+			resp.SetResponse(http.StatusOK, armcostmanagement.QueryClientUsageResponse{QueryResult: res}, nil)
 			return
 		},
 	}
