@@ -364,88 +364,130 @@ func changesSince(b *Builder, d Dialect, frontier uint64) string {
 // leafSQL returns the sub-query that reads leaf l: whole, or, when it is
 // cached, for the ids changed since (pending, and the log past frontier).
 // A search leaf reads ids; a relation leaf reads "origin:source" pairs.
+//
+// A patch starts from the changed ids and probes the leaf's rows for each
+// (few ids, one index probe each): PostgreSQL would otherwise hash the
+// changed ids and scan the leaf's whole index range against them.
 func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf, synced bool, frontier uint64) (string, error) {
-	agg := func(expr string) string {
-		if c.d == Postgres {
-			return "string_agg(" + expr + ", ',')"
-		}
-		return "group_concat(" + expr + ")"
+	if l.hit == nil || !synced {
+		return c.wholeSQL(b, l)
 	}
-	idText := func(col string) string {
-		if c.d == Postgres {
-			return col + "::text"
-		}
-		return col
-	}
-	// changed returns "col is among the changed ids".
-	changed := func(col string) string {
-		cond := col + " IN (SELECT entity_id FROM entity_changes WHERE " + changesSince(b, c.d, frontier) + ")"
-		if len(l.pending) > 0 {
-			cond += " OR " + inIDs(b, col, l.pending)
-		}
-		return "(" + cond + ")"
-	}
-	patch := l.hit != nil && synced
 	switch {
 	case l.f == nil:
-		q := "SELECT " + agg(idText("e.id")) + " FROM entities e"
-		if patch {
-			q += " WHERE " + changed("e.id")
+		return "SELECT " + c.agg(c.idText("e.id")) + " FROM " + c.changedIDs(b, frontier, l.pending, "e") +
+			" WHERE (SELECT 1 FROM entities x WHERE x.id = e.id) IS NOT NULL", nil
+	case !l.rel:
+		// A scalar sub-query is a probe per changed id on both engines.
+		from := c.changedIDs(b, frontier, l.pending, "e")
+		probe := "(SELECT 1 FROM search fs WHERE fs.entity_id = e.id AND fs.key = " + b.Arg(l.name)
+		m, err := b.match(l.f, "fs.value")
+		if err != nil {
+			return "", err
 		}
-		return q, nil
+		return "SELECT " + c.agg(c.idText("e.id")) + " FROM " + from + " WHERE " + probe + m + " LIMIT 1) IS NOT NULL", nil
+	}
+	// The pairs whose origin changed, then those whose source changed,
+	// each walking from the changed entity to its relation rows and on to
+	// the entity at the other end.
+	var sides []string
+	for _, side := range [][2]string{{"o", "s"}, {"s", "o"}} {
+		from, to := side[0], side[1]
+		fromCol, toCol := "originating_ref", "source_ref"
+		if from == "s" {
+			fromCol, toCol = toCol, fromCol
+		}
+		changed := c.changedIDs(b, frontier, l.pending, "c")
+		var q string
+		if c.d == Postgres {
+			q = "SELECT " + c.pair() + " AS p FROM " + changed +
+				" CROSS JOIN LATERAL (SELECT id, ref FROM entities WHERE id = c.id OFFSET 0) " + from +
+				" CROSS JOIN LATERAL (SELECT r." + toCol + " AS ref FROM relations r WHERE r." + fromCol + " = " + from + ".ref AND "
+			cond, err := c.relationCond(b, l)
+			if err != nil {
+				return "", err
+			}
+			q += cond + " OFFSET 0) r" +
+				" CROSS JOIN LATERAL (SELECT id FROM entities WHERE ref = r.ref OFFSET 0) " + to
+		} else {
+			// SQLite keeps the order of CROSS JOINs.
+			q = "SELECT " + c.pair() + " AS p FROM " + changed +
+				" CROSS JOIN entities " + from + " ON " + from + ".id = c.id" +
+				" CROSS JOIN relations r ON r." + fromCol + " = " + from + ".ref AND "
+			cond, err := c.relationCond(b, l)
+			if err != nil {
+				return "", err
+			}
+			q += cond + " CROSS JOIN entities " + to + " ON " + to + ".ref = r." + toCol
+		}
+		sides = append(sides, q)
+	}
+	return "SELECT " + c.agg("p") + " FROM (" + strings.Join(sides, " UNION ") + ") pairs", nil
+}
+
+// wholeSQL returns the sub-query that reads leaf l whole.
+func (c *SetCache) wholeSQL(b *Builder, l *cacheLeaf) (string, error) {
+	switch {
+	case l.f == nil:
+		return "SELECT " + c.agg(c.idText("e.id")) + " FROM entities e", nil
 	case !l.rel:
 		_, rows, err := b.leafRows(l.f, l.name)
 		if err != nil {
 			return "", err
 		}
-		q := "SELECT " + agg(idText("k")) + " FROM (" + rows + ") ids"
-		if patch {
-			q += " WHERE " + changed("k")
-		}
-		return q, nil
+		return "SELECT " + c.agg(c.idText("k")) + " FROM (" + rows + ") ids", nil
 	}
-	typ := strings.TrimPrefix(l.name, RelationPrefix)
-	pair := idText("o.id") + " || ':' || " + idText("s.id")
-	join := " FROM relations r JOIN entities o ON o.ref = r.originating_ref JOIN entities s ON s.ref = r.source_ref WHERE "
-	cond := func() (string, error) {
-		// Bound in the order of the text: SQLite's placeholders are
-		// positional.
-		w := "r.type_lower = " + b.Arg(typ)
-		m, err := b.match(l.f, "r.target_ref")
-		return w + m, err
-	}
-	if !patch {
-		w, err := cond()
-		if err != nil {
-			return "", err
-		}
-		return "SELECT " + agg(pair) + join + w, nil
-	}
-	// The pairs whose origin or source changed, each side starting from
-	// the changed entities' rows.
-	w1, err := cond()
-	if err != nil {
-		return "", err
-	}
-	byOrigin := "SELECT " + pair + " AS p" + join + w1 + " AND " + changed("o.id")
-	w2, err := cond()
-	if err != nil {
-		return "", err
-	}
-	bySource := "SELECT " + pair + " AS p" + join + w2 + " AND " + changed("s.id")
-	return "SELECT " + agg("p") + " FROM (" + byOrigin + " UNION " + bySource + ") pairs", nil
+	q := "SELECT " + c.agg(c.pair()) + " FROM relations r JOIN entities o ON o.ref = r.originating_ref JOIN entities s ON s.ref = r.source_ref WHERE "
+	cond, err := c.relationCond(b, l)
+	return q + cond, err
 }
 
-// inIDs returns "col is one of ids".
-func inIDs(b *Builder, col string, ids []int64) string {
-	if b.d == Postgres {
-		return col + " = ANY(" + b.Arg(ids) + "::bigint[])"
+// relationCond returns the condition of relation leaf l on relation rows
+// "r".
+func (c *SetCache) relationCond(b *Builder, l *cacheLeaf) (string, error) {
+	// Bound in the order of the text: SQLite's placeholders are positional.
+	w := "r.type_lower = " + b.Arg(strings.TrimPrefix(l.name, RelationPrefix))
+	m, err := b.match(l.f, "r.target_ref")
+	return w + m, err
+}
+
+// changedIDs returns a FROM item, aliased alias, whose column id lists the
+// ids changed past frontier and the pending ones, once each.
+func (c *SetCache) changedIDs(b *Builder, frontier uint64, pending []int64, alias string) string {
+	q := "SELECT entity_id AS id FROM entity_changes WHERE " + changesSince(b, c.d, frontier)
+	if len(pending) > 0 {
+		if c.d == Postgres {
+			q += " UNION SELECT unnest(" + b.Arg(pending) + "::bigint[])"
+		} else {
+			ids := make([]string, len(pending))
+			for i, id := range pending {
+				ids[i] = strconv.FormatInt(id, 10)
+			}
+			q += " UNION SELECT value FROM json_each(" + b.Arg("["+strings.Join(ids, ",")+"]") + ")"
+		}
+	} else {
+		q = "SELECT DISTINCT" + strings.TrimPrefix(q, "SELECT")
 	}
-	marks := make([]string, len(ids))
-	for i, id := range ids {
-		marks[i] = b.Arg(id)
+	return "(" + q + ") " + alias
+}
+
+func (c *SetCache) agg(expr string) string {
+	if c.d == Postgres {
+		return "string_agg(" + expr + ", ',')"
 	}
-	return col + " IN (" + strings.Join(marks, ",") + ")"
+	return "group_concat(" + expr + ")"
+}
+
+func (c *SetCache) idText(col string) string {
+	if c.d == Postgres {
+		return col + "::text"
+	}
+	return col
+}
+
+// pair is the "origin:source" text of relation rows joined to entities o
+// and s.
+func (c *SetCache) pair() string {
+	return c.idText("o.id") + " || ':' || " + c.idText("s.id")
 }
 
 // apply sets l.out from the text read for l: the whole set, or the cached
