@@ -91,6 +91,11 @@ type App struct {
 
 	// role is Options.Role, checked.
 	role string
+	// backupQueue queues backups started through the API (nil when the
+	// store offers no job queue).
+	backupQueue interface {
+		Enqueue(ctx context.Context, runID int64) error
+	}
 	// folders reads folders at URLs (the git host, manifests), for
 	// fetch:* and for TechDocs of url locations (set by scaffolder).
 	folders actions.Deps

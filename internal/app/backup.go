@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -24,6 +25,7 @@ import (
 const (
 	TriggerCLI      = "cli"
 	TriggerSchedule = "schedule"
+	TriggerAPI      = "api"
 )
 
 // BackupOptions say where a backup goes.
@@ -32,8 +34,11 @@ type BackupOptions struct {
 	To string
 	// Keep is the retention (0 is atrium.backup.keep).
 	Keep int
-	// Trigger is TriggerCLI or TriggerSchedule.
+	// Trigger is TriggerCLI, TriggerSchedule or TriggerAPI.
 	Trigger string
+	// RunID is the backup_runs row already recorded as running (a backup
+	// started through the API); 0 records a new one.
+	RunID int64
 	// Progress is told the archive's bytes as they are written.
 	Progress io.Writer
 }
@@ -99,25 +104,43 @@ func (a *App) BackupStatus(ctx context.Context) (backup.Status, error) {
 }
 
 // Backup takes a backup, prunes old ones, and records and audits the run.
+// The run is recorded as running first, with a heartbeat while it lasts,
+// so that only one backup runs at once (a fault.Conflict otherwise) and a
+// backup whose process dies shows as interrupted.
 func (a *App) Backup(ctx context.Context, o BackupOptions) (*backup.Result, error) {
+	to := o.To
+	if to == "" {
+		to = a.BackupTo()
+	}
+	run := backup.Run{ID: o.RunID, Kind: "backup", Trigger: o.Trigger, Target: to, Started: time.Now().UTC()}
+	if runs := a.backupRuns(); runs != nil {
+		if run.ID == 0 {
+			id, err := runs.Start(ctx, run)
+			if err != nil {
+				return nil, err
+			}
+			run.ID = id
+		} else if ok, err := runs.Beat(ctx, run.ID); err != nil {
+			return nil, err
+		} else if !ok {
+			// A job retried after its run ended or was marked interrupted.
+			return nil, errRunOver
+		}
+		defer a.beatRun(ctx, runs, run.ID)()
+	}
 	target, err := a.backupTarget(o.To)
 	if err != nil {
 		// A target that cannot be opened is a failed backup too: it shows
 		// on the backups page and in the metrics.
-		now := time.Now().UTC()
-		to := o.To
-		if to == "" {
-			to = a.BackupTo()
-		}
-		a.recordRun(ctx, backup.Run{Kind: "backup", Trigger: o.Trigger, Target: to, Started: now, Finished: now, Error: err.Error()},
-			"atrium.backup.create", map[string]any{"target": to, "trigger": o.Trigger, "error": err.Error()})
+		run.Finished, run.Error = time.Now().UTC(), err.Error()
+		a.recordRun(ctx, run, "atrium.backup.create", map[string]any{"target": to, "trigger": o.Trigger, "error": err.Error()})
 		return nil, err
 	}
 	keep := o.Keep
 	if keep <= 0 {
 		keep = a.cfg.Atrium.Backup.Keep
 	}
-	run := backup.Run{Kind: "backup", Trigger: o.Trigger, Target: target.String(), Started: time.Now().UTC()}
+	run.Target = target.String()
 	res, err := backup.Create(ctx, backup.Params{
 		Source: a.backupSource(), Target: target, Keep: keep, AtriumVersion: a.version,
 		Progress: o.Progress,
@@ -127,7 +150,7 @@ func (a *App) Backup(ctx context.Context, o BackupOptions) (*backup.Result, erro
 		run.Name, run.Size = res.Name, res.Size
 	}
 	run.OK = err == nil
-	details := map[string]any{"target": target.String(), "trigger": o.Trigger}
+	details := map[string]any{"target": target.String(), "trigger": o.Trigger, "run": run.ID}
 	if res != nil {
 		details["size"] = res.Size
 		details["pruned"] = len(res.Pruned)
@@ -139,6 +162,57 @@ func (a *App) Backup(ctx context.Context, o BackupOptions) (*backup.Result, erro
 	}
 	a.recordRun(ctx, run, "atrium.backup.create", details)
 	return res, err
+}
+
+// errRunOver is the answer to a backup job whose run is no longer running.
+var errRunOver = errors.New("the backup run is no longer running")
+
+// beatRun renews the run's heartbeat until the returned stop is called.
+func (a *App) beatRun(ctx context.Context, runs backup.RunLog, id int64) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(backup.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := runs.Beat(ctx, id); err != nil && ctx.Err() == nil {
+				a.log.Warn("backup heartbeat", "run", id, "error", err.Error())
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// sweepBackupRuns marks backups whose process stopped as interrupted,
+// every heartbeat, on every replica (the update is idempotent).
+func (a *App) sweepBackupRuns(ctx context.Context) error {
+	runs := a.backupRuns()
+	if runs == nil {
+		return nil
+	}
+	t := time.NewTicker(backup.Heartbeat)
+	defer t.Stop()
+	for {
+		if n, err := runs.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("backup runs: marking interrupted runs", "error", err.Error())
+		} else if n > 0 {
+			a.log.Error("atrium.backup.create", "runs", n, "error", backup.InterruptedError)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // Restore verifies a backup and replaces the database and data files with
@@ -181,12 +255,17 @@ func (a *App) Restore(ctx context.Context, o RestoreOptions) (*backup.Manifest, 
 	return m, err
 }
 
-// recordRun writes the run to backup_runs and the audit log; failures to
-// record are logged, the run's own result stands.
+// recordRun writes the run to backup_runs (its outcome, when it was
+// recorded as running) and the audit log; failures to record are logged,
+// the run's own result stands.
 func (a *App) recordRun(ctx context.Context, run backup.Run, action string, details map[string]any) {
 	ctx = context.WithoutCancel(ctx)
 	if runs := a.backupRuns(); runs != nil {
-		if err := runs.Record(ctx, run); err != nil {
+		record := runs.Record
+		if run.ID != 0 {
+			record = runs.Finish
+		}
+		if err := record(ctx, run); err != nil {
 			a.log.Warn("recording the backup run", "error", err.Error())
 		}
 	}
@@ -206,24 +285,31 @@ func (a *App) recordRun(ctx context.Context, run backup.Run, action string, deta
 }
 
 // scheduleBackups runs the backup schedule (atrium.backup) on River, in
-// the store's database, next to the scaffolder's queue. API replicas
-// (--role=api) leave it to the workers.
+// the store's database, next to the scaffolder's queue, and works the
+// backups started through the API on the same queue, one at a time. API
+// replicas (--role=api) only queue backups; the workers take them.
 func (a *App) scheduleBackups() error {
 	b := a.cfg.Atrium.Backup
-	if !b.Enabled || a.role == RoleAPI {
-		return nil
-	}
-	if _, err := a.backupTarget(""); err != nil {
-		return fmt.Errorf("atrium.backup.to: %w", err)
-	}
 	p := backup.ScheduleParams{
-		Interval: b.Schedule,
-		Logger:   a.log,
-		Status:   a.BackupStatus,
-		Run: func(ctx context.Context) error {
-			_, err := a.Backup(ctx, BackupOptions{Trigger: TriggerSchedule})
+		Logger: a.log,
+		Status: a.BackupStatus,
+		Run: func(ctx context.Context, runID int64) error {
+			trigger := TriggerSchedule
+			if runID != 0 {
+				trigger = TriggerAPI
+			}
+			_, err := a.Backup(ctx, BackupOptions{Trigger: trigger, RunID: runID})
+			if errors.Is(err, errRunOver) {
+				return nil
+			}
 			return err
 		},
+	}
+	if b.Enabled {
+		if _, err := a.backupTarget(""); err != nil {
+			return fmt.Errorf("atrium.backup.to: %w", err)
+		}
+		p.Interval = b.Schedule
 	}
 	var run func(context.Context) error
 	switch db := a.store.(type) {
@@ -232,15 +318,22 @@ func (a *App) scheduleBackups() error {
 		if err != nil {
 			return err
 		}
-		run = s.Run
+		run, a.backupQueue = s.Run, s
 	case interface{ JobsPool() *pgxpool.Pool }:
 		s, err := backup.NewPostgresSchedule(db.JobsPool(), p)
 		if err != nil {
 			return err
 		}
-		run = s.Run
+		run, a.backupQueue = s.Run, s
 	default:
+		if !b.Enabled {
+			return nil
+		}
 		return fmt.Errorf("backups: the %s store offers no job queue", a.store.Engine())
+	}
+	a.background = append(a.background, a.sweepBackupRuns)
+	if a.role == RoleAPI {
+		return nil
 	}
 	stopped := make(chan struct{})
 	a.background = append(a.background, func(ctx context.Context) error {
@@ -258,13 +351,19 @@ func (a *App) scheduleBackups() error {
 }
 
 // operationsRoutes registers the backups page, framed by the portal's
-// layout, for principals holding atrium.admin.operations.read.
+// layout, for principals holding atrium.admin.operations.read, with its
+// "Back up now" button, and the backup API.
 func (a *App) operationsRoutes(portal *ui.UI) func(web.Mux) {
 	b := a.cfg.Atrium.Backup
 	target, terr := a.backupTarget("")
 	page := &backup.Page{
 		Authorize: func(r *http.Request) error { return a.allowed(r, operationsPermission) },
-		Status:    a.BackupStatus, Target: target, TargetErr: terr, Keep: b.Keep,
+		AuthorizeStart: func(r *http.Request) error {
+			return a.allowed(r, operationsManagePermission)
+		},
+		Status: a.BackupStatus, Target: target, TargetErr: terr, Keep: b.Keep,
+		Runs:  a.BackupRuns,
+		Start: a.StartBackup,
 		Render: func(w http.ResponseWriter, r *http.Request, title string, body template.HTML) {
 			portal.Render(w, r, ui.View{Title: title, Section: "settings", Body: body})
 		},
@@ -272,7 +371,10 @@ func (a *App) operationsRoutes(portal *ui.UI) func(web.Mux) {
 	if b.Enabled {
 		page.Schedule = b.Schedule
 	}
-	return page.Register
+	return func(mux web.Mux) {
+		page.Register(mux)
+		a.backupAPIRoutes(mux)
+	}
 }
 
 // ServerRunning reports whether a server works on the configured database.

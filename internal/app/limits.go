@@ -27,6 +27,8 @@ var heavyRoutes = map[string]string{
 	"POST " + scaffolderapi.Prefix + "/tasks/{id}/retry": config.HeavyTasks,
 	"POST /create/templates/{namespace}/{name}":          config.HeavyTasks,
 	"POST /create/tasks/{id}/retry":                      config.HeavyTasks,
+	"POST " + backupsPrefix:                              config.HeavyBackup,
+	"POST /settings/backups":                             config.HeavyBackup,
 }
 
 // heavyLimiter builds the limiter of heavy operations from

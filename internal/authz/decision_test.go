@@ -124,6 +124,8 @@ func TestDecisionsDefaultPolicy(t *testing.T) {
 		{"admin", "atrium.admin.secrets.manage", "", Allow},
 		{"jane", "atrium.admin.operations.read", "", Deny},
 		{"admin", "atrium.admin.operations.read", "", Allow},
+		{"jane", "atrium.admin.operations.manage", "", Deny},
+		{"admin", "atrium.admin.operations.manage", "", Allow},
 		{"scoped", "catalog.entity.read", "mine", Allow},
 		{"scoped", "catalog.entity.delete", "mine", Deny},
 	}
@@ -172,6 +174,8 @@ func TestDecisionsSamplePolicy(t *testing.T) {
 		{"admin", "atrium.admin.secrets.manage", "", Allow},
 		{"jane", "atrium.admin.operations.read", "", Deny},
 		{"admin", "atrium.admin.operations.read", "", Allow},
+		{"jane", "atrium.admin.operations.manage", "", Deny},
+		{"admin", "atrium.admin.operations.manage", "", Allow},
 	}
 	runDecisionTable(t, a, tablePrincipals, tableEntities, cases)
 }

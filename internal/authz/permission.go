@@ -59,6 +59,7 @@ var Permissions = []Permission{
 	{Name: "atrium.admin.plugins.read", Action: "read", Description: "See the plugins page and GET /api/plugins: health, memory, calls, the registry's compatibility matrix"},
 	{Name: "atrium.admin.plugins.manage", Action: "update", Description: "Restart an external plugin (POST /api/plugins/{id}/restart)"},
 	{Name: "atrium.admin.operations.read", Action: "read", Description: "Scrape /metrics and see the backups page"},
+	{Name: "atrium.admin.operations.manage", Action: "update", Description: "Start a backup now (POST /api/atrium/backups) and cancel any long-running operation (POST /api/atrium/operations/{id}/cancel)"},
 }
 
 // Lookup returns the permission named name.

@@ -15,12 +15,14 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
-// jobArgs is the River job of one scheduled backup. Period numbers the
-// schedule's slot since the Unix epoch; the job is unique by it, so
-// however many replicas schedule the same slot, River inserts one job and
-// one worker takes the backup.
+// jobArgs is the River job of one backup. Period numbers a scheduled
+// backup's slot since the Unix epoch; the job is unique by it, so however
+// many replicas schedule the same slot, River inserts one job and one
+// worker takes the backup. RunID is the backup_runs row of a backup
+// started through the API, recorded (running) before the job was queued.
 type jobArgs struct {
-	Period int64 `json:"period"`
+	Period int64 `json:"period,omitempty"`
+	RunID  int64 `json:"runId,omitempty"`
 }
 
 func (jobArgs) Kind() string { return "atrium_backup" }
@@ -33,7 +35,7 @@ const scheduleQueue = "backup"
 
 type jobWorker struct {
 	river.WorkerDefaults[jobArgs]
-	run func(ctx context.Context) error
+	run func(ctx context.Context, runID int64) error
 }
 
 // Timeout is unlimited: a large database takes long to copy, and ctx ends
@@ -41,16 +43,18 @@ type jobWorker struct {
 func (w *jobWorker) Timeout(*river.Job[jobArgs]) time.Duration { return -1 }
 
 func (w *jobWorker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
-	return w.run(ctx)
+	return w.run(ctx, job.Args.RunID)
 }
 
 // ScheduleParams configure scheduled backups.
 type ScheduleParams struct {
 	// Interval is the time between backups; slots start at multiples of
-	// it since the Unix epoch (UTC midnight for 24h).
+	// it since the Unix epoch (UTC midnight for 24h). 0 schedules none:
+	// only backups queued with Enqueue run.
 	Interval time.Duration
-	// Run takes one backup (and records and audits it).
-	Run func(ctx context.Context) error
+	// Run takes one backup (and records and audits it): the one recorded
+	// as runID, or a new one when runID is 0.
+	Run func(ctx context.Context, runID int64) error
 	// Status tells whether the last successful backup is older than an
 	// interval, so that a replica starting late catches up at once.
 	Status func(ctx context.Context) (Status, error)
@@ -78,7 +82,7 @@ func NewPostgresSchedule(pool *pgxpool.Pool, p ScheduleParams) (*Schedule[pgx.Tx
 }
 
 func newSchedule[TTx any](driver riverdriver.Driver[TTx], p ScheduleParams) (*Schedule[TTx], error) {
-	if p.Interval < time.Minute {
+	if p.Interval != 0 && p.Interval < time.Minute {
 		return nil, fmt.Errorf("backup schedule must be at least a minute, got %s", p.Interval)
 	}
 	if p.Logger == nil {
@@ -112,6 +116,10 @@ func (s *Schedule[TTx]) Run(ctx context.Context) error {
 		_ = s.client.StopAndCancel(sctx)
 	}()
 	iv := s.p.Interval
+	if iv == 0 {
+		<-ctx.Done()
+		return nil
+	}
 	slot := s.p.Now().UnixNano() / int64(iv)
 	if st, err := s.p.Status(ctx); err != nil {
 		s.p.Logger.Warn("backup schedule: reading the last backup", "error", err.Error())
@@ -131,6 +139,15 @@ func (s *Schedule[TTx]) Run(ctx context.Context) error {
 		slot = s.p.Now().UnixNano() / int64(iv)
 		s.insert(ctx, slot)
 	}
+}
+
+// Enqueue queues the backup recorded as runID, to run now on a worker
+// (through the same queue, one at a time, as the scheduled ones).
+func (s *Schedule[TTx]) Enqueue(ctx context.Context, runID int64) error {
+	if _, err := s.client.Insert(ctx, jobArgs{RunID: runID}, nil); err != nil {
+		return fmt.Errorf("queueing the backup: %w", err)
+	}
+	return nil
 }
 
 func (s *Schedule[TTx]) insert(ctx context.Context, slot int64) {

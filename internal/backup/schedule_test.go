@@ -53,7 +53,7 @@ func TestScheduleOncePerSlot(t *testing.T) {
 		s, err := NewSQLiteSchedule(db, ScheduleParams{
 			Interval: iv, Now: clock,
 			Status: func(context.Context) (Status, error) { return Status{}, nil },
-			Run: func(context.Context) error {
+			Run: func(context.Context, int64) error {
 				runs.Add(1)
 				done <- struct{}{}
 				return nil
@@ -107,7 +107,7 @@ func TestScheduleCatchUp(t *testing.T) {
 			s, err := NewSQLiteSchedule(db, ScheduleParams{
 				Interval: 24 * time.Hour,
 				Status:   func(context.Context) (Status, error) { return Status{LastSuccess: tc.last}, nil },
-				Run: func(context.Context) error {
+				Run: func(context.Context, int64) error {
 					ran <- struct{}{}
 					return nil
 				},

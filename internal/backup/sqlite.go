@@ -169,6 +169,12 @@ func writeRunRows(ctx context.Context, db *sql.DB, runs []runRow) error {
 			return err
 		}
 	}
+	// The rows' states follow their outcome (a snapshot older than the
+	// state column gets it, with the same values, when it is migrated).
+	if _, err := tx.ExecContext(ctx, "UPDATE backup_runs SET state = CASE WHEN ok THEN 'succeeded' ELSE 'failed' END"); err != nil &&
+		!strings.Contains(err.Error(), "no such column") {
+		return err
+	}
 	return tx.Commit()
 }
 

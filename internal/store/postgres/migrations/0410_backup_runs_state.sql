@@ -1,0 +1,8 @@
+-- A backup is recorded when it starts (state running) and updated when it
+-- ends, so that the API can show it and refuse a second one. A running
+-- backup beats heartbeat_at; one whose heartbeat stops (the process was
+-- killed) is marked failed as interrupted. At most one backup runs at once.
+ALTER TABLE backup_runs ADD COLUMN state text NOT NULL DEFAULT 'failed';
+ALTER TABLE backup_runs ADD COLUMN heartbeat_at timestamptz;
+UPDATE backup_runs SET state = CASE WHEN ok THEN 'succeeded' ELSE 'failed' END;
+CREATE UNIQUE INDEX backup_runs_one_running ON backup_runs (kind) WHERE state = 'running';
