@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"BatchDuplicates", testBatchDuplicates},
 		{"LargeBatch", testLargeBatch},
 		{"RelationReplacement", testRelationReplacement},
+		{"RelationOrder", testRelationOrder},
 		{"SearchReplacement", testSearchReplacement},
 		{"States", testStates},
 		{"Filters", testFilters},
