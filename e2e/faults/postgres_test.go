@@ -19,17 +19,34 @@ import (
 
 // postgresDSN returns the connection string of a PostgreSQL server for the
 // test: a fresh database on ATRIUM_TEST_POSTGRES when it is set, else a
-// throwaway cluster of its own (initdb as the postgres user, on a free
-// port of 127.0.0.1), never the machine's shared server. It skips the test
-// when neither is possible.
+// throwaway cluster of its own (newCluster), never the machine's shared
+// server. It skips the test when neither is possible.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
 	if admin := os.Getenv("ATRIUM_TEST_POSTGRES"); admin != "" {
 		return freshDatabase(t, admin)
 	}
-	bin := "/usr/lib/postgresql/15/bin"
-	if _, err := os.Stat(filepath.Join(bin, "initdb")); err != nil || os.Geteuid() != 0 {
-		t.Skip("needs ATRIUM_TEST_POSTGRES, or root and PostgreSQL 15's initdb for a throwaway cluster")
+	return freshDatabase(t, newCluster(t).admin)
+}
+
+// pgBin holds PostgreSQL 15's server programs (Debian's layout).
+const pgBin = "/usr/lib/postgresql/15/bin"
+
+// cluster is a throwaway PostgreSQL cluster: initdb as the postgres user
+// into a temporary folder, listening on a free port of 127.0.0.1 only. A
+// test may stop and restart it, which the machine's shared server must
+// never be. It needs root (CI runs as root) and initdb.
+type cluster struct {
+	t     *testing.T
+	dir   string
+	opts  string
+	admin string
+}
+
+func newCluster(t *testing.T) *cluster {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(pgBin, "initdb")); err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and PostgreSQL 15's initdb for a throwaway cluster")
 	}
 	dir, err := os.MkdirTemp("", "atrium-pg-")
 	if err != nil {
@@ -39,21 +56,31 @@ func postgresDSN(t *testing.T) string {
 	if out, err := exec.Command("chown", "postgres:", dir).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v %s", err, out)
 	}
-	asPG := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--"}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
 	port := freePort(t)
-	asPG(filepath.Join(bin, "initdb"), "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
-	asPG(filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "log"), "-w", "-t", "30",
-		"-o", fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, dir), "start")
+	c := &cluster{t: t, dir: dir,
+		opts:  fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c full_page_writes=off", port, dir),
+		admin: fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)}
+	c.run("initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+	c.ctl("start")
 	t.Cleanup(func() {
-		_ = exec.Command("runuser", "-u", "postgres", "--", filepath.Join(bin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop").Run()
+		_ = exec.Command("runuser", "-u", "postgres", "--", filepath.Join(pgBin, "pg_ctl"), "-D", filepath.Join(dir, "data"), "-m", "immediate", "-w", "stop").Run()
 	})
-	return freshDatabase(t, fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port))
+	return c
+}
+
+// run runs one of PostgreSQL's programs as the postgres user.
+func (c *cluster) run(prog string, args ...string) {
+	c.t.Helper()
+	cmd := exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(pgBin, prog)}, args...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		c.t.Fatalf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, out)
+	}
+}
+
+// ctl runs pg_ctl start, stop or restart (fast shutdown), waiting for it.
+func (c *cluster) ctl(action string) {
+	c.t.Helper()
+	c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "-m", "fast", "-o", c.opts, action)
 }
 
 func freshDatabase(t *testing.T, admin string) string {
