@@ -64,6 +64,9 @@ type userMenu struct {
 func (u *UI) Render(w http.ResponseWriter, r *http.Request, v View) {
 	data := layoutData{View: v, Development: auth.IsDevelopment(r.Context()), CSRF: csrfToken(r)}
 	for _, item := range u.nav {
+		if item.Shown != nil && !item.Shown() {
+			continue
+		}
 		data.Nav = append(data.Nav, navLink{NavItem: item, Current: item.Section == v.Section})
 	}
 	if p := auth.PrincipalFrom(r.Context()); p != nil && p.Type != auth.PrincipalNone {

@@ -49,6 +49,9 @@ type Params struct {
 	// Cards lists the plugins' entity cards; entity pages show those whose
 	// selector matches (plugincard.go). Nil shows none.
 	Cards func() []PluginCard
+	// Costs answers the FinOps page (/finops) and its export
+	// (/api/azure/costs); nil registers neither.
+	Costs CostReporter
 }
 
 // Limits bound the portal's work per request.
@@ -82,6 +85,9 @@ type NavItem struct {
 	Section string
 	Label   string
 	Href    string
+	// Shown, when set, hides the item while it reports false (a page
+	// that exists only while a plugin runs).
+	Shown func() bool
 }
 
 // UI serves the portal's pages.
@@ -188,4 +194,7 @@ func (u *UI) Routes(mux web.Mux) {
 	mux.HandleFunc("POST /catalog-import", u.locationsRegister)
 	mux.HandleFunc("POST /catalog-import/{id}/delete", u.locationsDelete)
 	mux.HandleFunc("GET /events/catalog", u.live.serve)
+	if u.p.Costs != nil {
+		u.finopsRoutes(mux, u.p.Costs)
+	}
 }
