@@ -35,6 +35,12 @@ type ActionRequest struct {
 	TemplateBaseURL string `json:"templateBaseUrl,omitempty"`
 	// DryRun is set for dry runs: change nothing outside the workspace.
 	DryRun bool `json:"dryRun,omitempty"`
+	// StepID is the template step's id.
+	StepID string `json:"stepId,omitempty"`
+	// Operations keeps the step's long-running external work with its
+	// resume token in Atrium's database (nil from a host older than
+	// plugin API 1.1: keep nothing).
+	Operations Operations `json:"-"`
 }
 
 // ActionReporter receives what an action reports while it runs.

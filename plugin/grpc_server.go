@@ -109,7 +109,7 @@ func (s *grpcServer) describe(context.Context, *wire.Empty) (any, error) {
 	s.mu.Lock()
 	s.index = indexComponents(c)
 	s.mu.Unlock()
-	var d wire.ComponentsResponse
+	d := wire.ComponentsResponse{Operations: true}
 	for _, a := range c.Actions {
 		in, out := a.Schema()
 		d.Actions = append(d.Actions, wire.ActionDesc{ID: a.ID(), Description: a.Description(), Input: in, Output: out})
@@ -203,6 +203,11 @@ func (s *grpcServer) runAction(stream grpc.ServerStream) error {
 		return status.Errorf(codes.InvalidArgument, "decoding the action request: %v", err)
 	}
 	rep := &streamReporter{stream: stream}
+	if req.Operations {
+		ops := newStreamOperations(rep)
+		go ops.receive()
+		ar.Operations = ops
+	}
 	if err := a.Run(stream.Context(), ar, rep); err != nil {
 		return toStatus(stream.Context(), err)
 	}
@@ -217,17 +222,18 @@ type streamReporter struct {
 	err    error
 }
 
-func (r *streamReporter) send(ev wire.ActionEvent) {
+func (r *streamReporter) send(ev wire.ActionEvent) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err != nil {
-		return
+		return r.err
 	}
 	m, err := wire.Encode(ev)
 	if err == nil {
 		err = r.stream.SendMsg(m)
 	}
 	r.err = err
+	return err
 }
 
 func (r *streamReporter) Log(level, message string) {
@@ -370,7 +376,8 @@ func serviceDesc() *grpc.ServiceDesc {
 			unaryMethod(wire.MethodRunService, (*grpcServer).runService),
 		},
 		Streams: []grpc.StreamDesc{
-			{StreamName: wire.MethodRunAction, ServerStreams: true, Handler: func(srv any, st grpc.ServerStream) error {
+			// Client-streaming too: the host answers plugin.Operations calls.
+			{StreamName: wire.MethodRunAction, ServerStreams: true, ClientStreams: true, Handler: func(srv any, st grpc.ServerStream) error {
 				return srv.(*grpcServer).runAction(st)
 			}},
 			{StreamName: wire.MethodRunProvider, ServerStreams: true, ClientStreams: true, Handler: func(srv any, st grpc.ServerStream) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/heavy"
 	"github.com/atrium-portal/atrium/internal/metrics"
+	"github.com/atrium-portal/atrium/internal/operations"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
@@ -101,6 +102,8 @@ type App struct {
 	folders actions.Deps
 	// scaffolderSvc runs software templates.
 	scaffolderSvc *scaffolder.Service
+	// operationsSvc keeps long-running external work.
+	operationsSvc *operations.Service
 	closeOnce     sync.Once
 	closeErr      error
 
@@ -199,6 +202,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	if err = a.startPluginHost(ctx); err != nil {
 		return nil, err
 	}
+	a.operationsSvc = a.newOperations()
 	scaffolderRoutes, err := a.scaffolder(ctx)
 	if err != nil {
 		return nil, err
@@ -225,7 +229,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		Logger:          a.log,
 		DB:              a.store,
 		Security:        security,
-		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, a.pluginHostRoutes(portal), taskRoutes, metricsRoutes, a.operationsRoutes(portal), createRoutes, a.pluginRoutes},
+		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, a.pluginHostRoutes(portal), taskRoutes, metricsRoutes, a.operationsRoutes(portal), a.operationRoutes(portal), createRoutes, a.pluginRoutes},
 		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), eventsRoute),
 		Authenticate:    authn.Middleware,
 		ErrorPage:       portal.ErrorPage,

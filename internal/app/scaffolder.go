@@ -66,7 +66,7 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	svc, err := scaffolder.New(scaffolder.Params{
 		Store: a.store, Catalog: a.catalog, Registry: reg, Tmpl: te, Box: box, Logger: a.log,
 		WorkDir: filepath.Join(dir, "workspaces"), StepTimeout: cfg.StepTimeout, StaleAfter: cfg.StaleTaskAfter,
-		Heartbeat: min(2*time.Second, cfg.StaleTaskAfter/3),
+		Heartbeat: min(2*time.Second, cfg.StaleTaskAfter/3), Operations: a.operationsSvc,
 	})
 	if err != nil {
 		return nil, err

@@ -55,6 +55,11 @@ type ActionContext struct {
 	// DryRun is set by POST /dry-run: actions that publish or register
 	// must not change anything outside the workspace.
 	DryRun bool
+	// StepID is the step's id.
+	StepID string
+	// Operations keeps the step's long-running external work (nil in dry
+	// runs and tests).
+	Operations Operations
 }
 
 // Registry holds the actions by id. It is safe for concurrent use:

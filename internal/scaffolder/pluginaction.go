@@ -55,7 +55,10 @@ func (p *pluginAction) Schema() (json.RawMessage, json.RawMessage) {
 func (p *pluginAction) Run(ctx context.Context, ac ActionContext) error {
 	req := plugin.ActionRequest{
 		TaskID: ac.TaskID, User: ac.User, Input: ac.Input, Workspace: ac.WorkspacePath,
-		Secrets: ac.Secrets, TemplateBaseURL: ac.TemplateBaseURL, DryRun: ac.DryRun,
+		Secrets: ac.Secrets, TemplateBaseURL: ac.TemplateBaseURL, DryRun: ac.DryRun, StepID: ac.StepID,
+	}
+	if ac.Operations != nil && ac.TaskID != "" {
+		req.Operations = ac.Operations.For(p.pluginID, ac.TaskID, ac.StepID)
 	}
 	ctx, span := tracing.StartSpan(ctx, "plugin.action "+p.a.ID(), attribute.String("atrium.plugin", p.pluginID))
 	err := p.a.Run(ctx, req, &taskReporter{ac: ac})
@@ -130,7 +133,7 @@ func (e *exported) Run(ctx context.Context, req plugin.ActionRequest, rep plugin
 		Input: req.Input, Workspace: root, WorkspacePath: req.Workspace,
 		Logger:  slog.New(&reporterHandler{rep: rep}),
 		Secrets: req.Secrets, Output: rep.Output, TemplateBaseURL: req.TemplateBaseURL,
-		TaskID: req.TaskID, User: req.User, DryRun: req.DryRun,
+		TaskID: req.TaskID, User: req.User, DryRun: req.DryRun, StepID: req.StepID,
 	})
 }
 

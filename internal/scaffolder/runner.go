@@ -349,7 +349,10 @@ func (r *run) step(ctx context.Context, step *StepSpec) (err error) {
 			Logger:          slog.New(&eventHandler{emit: func(c context.Context, b EventBody) { r.s.event(c, r.id, EventLog, b) }, stepID: step.ID, redact: r.redact}),
 			Output:          func(name string, v any) { out[name] = jsonValue(v) },
 			TemplateBaseURL: r.spec.TemplateInfo.BaseURL, TaskID: r.id,
-			DryRun: r.spec.DryRun,
+			DryRun: r.spec.DryRun, StepID: step.ID,
+		}
+		if !r.spec.DryRun {
+			ac.Operations = r.s.p.Operations
 		}
 		if r.spec.User != nil {
 			ac.User = r.spec.User.Ref

@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // Queue runs tasks durably: Enqueue schedules a task's run, which calls
@@ -45,6 +46,18 @@ type Params struct {
 	StaleAfter time.Duration
 	// MaxSecretsBytes bounds the secrets of one task (default 64 KiB).
 	MaxSecretsBytes int
+	// Operations keeps the steps' long-running external work (nil: plugin
+	// actions get no plugin.Operations).
+	Operations Operations
+}
+
+// Operations is where steps keep long-running external work
+// (*operations.Service implements it).
+type Operations interface {
+	// For returns the plugin.Operations of a step of a task.
+	For(pluginID, taskID, stepID string) plugin.Operations
+	// CancelTaskOperations asks a cancelled task's operations to cancel.
+	CancelTaskOperations(ctx context.Context, taskID string) error
 }
 
 // Service creates, runs and reports on tasks.
@@ -259,6 +272,11 @@ func (s *Service) Cancel(ctx context.Context, id string) (string, error) {
 	})
 	if err != nil {
 		return "", err
+	}
+	if s.p.Operations != nil && t.CancelRequested {
+		if err := s.p.Operations.CancelTaskOperations(ctx, id); err != nil {
+			s.p.Logger.Warn("cancelling the task's operations", "task", id, "err", err)
+		}
 	}
 	if cancelledNow {
 		s.event(ctx, id, EventCancelled, EventBody{Message: "Run cancelled", Status: StatusCancelled})

@@ -65,7 +65,7 @@ func idOrName(v any) string {
 	return ""
 }
 
-func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) (err error) {
 	c, err := a.p.ready()
 	if err != nil {
 		return err
@@ -132,7 +132,7 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 	detached := false
 	defer func() {
 		if !detached {
-			a.p.ops.done(req.TaskID, req.Input)
+			a.p.ops.Step(req).End(ctx, err)
 		}
 	}()
 	url := a.p.jobURL(j)
@@ -150,7 +150,7 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 			return detached
 		},
 		Checkpoint: func(next int) {
-			_ = a.p.ops.save(req.TaskID, req.Input, operation{JobID: j.ID, Type: j.Type, NextLine: next})
+			_ = a.p.ops.Step(req).Save(ctx, strconv.Itoa(j.ID), url, operation{JobID: j.ID, Type: j.Type, NextLine: next})
 		},
 		Line: func(l string) {
 			if strings.TrimSpace(l) != "" {
@@ -184,7 +184,8 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 // before Atrium restarted. The operation is saved before the job is
 // followed, so a restart at any later point resumes it.
 func (a *LaunchAction) launchOrResume(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter, c *awx.Client, t awx.Template, opts awx.LaunchOptions) (awx.Job, int, error) {
-	if op, ok := a.p.ops.load(req.TaskID, req.Input); ok {
+	var op operation
+	if _, ok := a.p.ops.Step(req).Resume(ctx, &op); ok && op.JobID != 0 {
 		j, err := c.Job(ctx, op.job())
 		if err == nil {
 			rep.Log("info", fmt.Sprintf("resuming job %d (launched before Atrium restarted; it is %s)", j.ID, j.Status))
@@ -200,7 +201,7 @@ func (a *LaunchAction) launchOrResume(ctx context.Context, req plugin.ActionRequ
 		}
 		return j, 0, fault(err, "launching "+strconv.Quote(t.Name))
 	}
-	if err := a.p.ops.save(req.TaskID, req.Input, operation{JobID: j.ID, Type: j.Type}); err != nil {
+	if err := a.p.ops.Step(req).Save(ctx, strconv.Itoa(j.ID), a.p.jobURL(j), operation{JobID: j.ID, Type: j.Type}); err != nil {
 		rep.Log("warn", fmt.Sprintf("job %d cannot be resumed after a restart: saving its resume token: %v", j.ID, err))
 	}
 	return j, 0, nil

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -74,7 +73,7 @@ type Plugin struct {
 	poll          time.Duration
 	maxJobTimeout time.Duration
 	refresh       time.Duration
-	ops           operations
+	ops           plugin.OperationKind
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -105,7 +104,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	}
 	p.cfg = Config{}
 	if host.DataDir != "" {
-		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
+		p.ops = plugin.OperationKind{System: func() string { return plugin.SystemName("awx", p.webBase) }, Kind: "job"}
 	}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &p.cfg); err != nil {

@@ -101,7 +101,10 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 	if b, ok := in["whatIf"].(bool); ok {
 		whatIf = b
 	}
-	_, resuming := a.p.ops.load(req.TaskID, req.Input)
+	step := deploymentOperation(req, s.cfg.Name)
+	var prior operation
+	_, resuming := step.Resume(ctx, &prior)
+	resuming = resuming && prior.ResumeToken != ""
 	if (whatIf || req.DryRun) && !resuming {
 		err := a.preview(ctx, rep, s, group, name, template, params)
 		switch {
@@ -120,7 +123,7 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 		rep.Output("resources", []any{})
 		return nil
 	}
-	d, err := a.startOrResume(ctx, req, rep, s, group, name, template, params, tags)
+	d, err := a.startOrResume(ctx, step, rep, s, group, name, template, params, tags)
 	if err != nil {
 		return err
 	}
@@ -137,7 +140,7 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 			// The task was cancelled or the step timed out: cancel the
 			// deployment too.
 			a.cancel(s, group, name, rep)
-			a.p.ops.done(req.TaskID, req.Input)
+			step.End(ctx, err)
 			return err
 		case ctx.Err() != nil:
 			// Atrium is shutting down: keep the resume token; the next
@@ -145,17 +148,18 @@ func (a *CreateDeployment) Run(ctx context.Context, req plugin.ActionRequest, re
 			return err
 		case fctx.Err() != nil:
 			a.cancel(s, group, name, rep)
-			a.p.ops.done(req.TaskID, req.Input)
 			rep.Output("provisioningState", "Canceled")
-			return plugin.Errorf(plugin.ErrUnavailable, "deployment %s did not finish within %s (input.timeout); it was cancelled", name, timeout)
+			err = plugin.Errorf(plugin.ErrUnavailable, "deployment %s did not finish within %s (input.timeout); it was cancelled", name, timeout)
+			step.End(ctx, err)
+			return err
 		}
-		a.p.ops.done(req.TaskID, req.Input)
+		step.End(ctx, err)
 		if st.ProvisioningState != "" {
 			rep.Output("provisioningState", st.ProvisioningState)
 		}
 		return err
 	}
-	a.p.ops.done(req.TaskID, req.Input)
+	step.End(ctx, nil)
 	rep.Output("provisioningState", st.ProvisioningState)
 	rep.Output("outputs", st.Outputs)
 	res := make([]any, 0, len(st.Resources))
@@ -215,8 +219,9 @@ func (a *CreateDeployment) cancel(s *subscription, group, name string, rep plugi
 
 // startOrResume starts the deployment, or follows the one this step
 // started before Atrium restarted.
-func (a *CreateDeployment) startOrResume(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter, s *subscription, group, name string, template, params map[string]any, tags map[string]string) (*az.Deployment, error) {
-	if op, ok := a.p.ops.load(req.TaskID, req.Input); ok && op.Subscription == s.cfg.Name && op.Group == group && op.Name == name {
+func (a *CreateDeployment) startOrResume(ctx context.Context, step plugin.StepOperation, rep plugin.ActionReporter, s *subscription, group, name string, template, params map[string]any, tags map[string]string) (*az.Deployment, error) {
+	var op operation
+	if _, ok := step.Resume(ctx, &op); ok && op.ResumeToken != "" && op.Subscription == s.cfg.Name && op.Group == group && op.Name == name {
 		d, err := s.client.ResumeDeployment(ctx, group, name, op.ResumeToken)
 		if err == nil {
 			rep.Log("info", fmt.Sprintf("resuming deployment %s in resource group %s (started before Atrium restarted)", name, group))
@@ -231,7 +236,7 @@ func (a *CreateDeployment) startOrResume(ctx context.Context, req plugin.ActionR
 	}
 	token, err := d.ResumeToken()
 	if err == nil {
-		err = a.p.ops.save(req.TaskID, req.Input, operation{Subscription: s.cfg.Name, Group: group, Name: name, ResumeToken: token})
+		err = step.Save(ctx, name, "", operation{Subscription: s.cfg.Name, Group: group, Name: name, ResumeToken: token})
 	}
 	if err != nil {
 		rep.Log("warn", fmt.Sprintf("deployment %s cannot be resumed after a restart: saving its resume token: %v", name, err))

@@ -2,11 +2,12 @@ package azure
 
 import "github.com/atrium-portal/atrium/plugin"
 
-// operation is a started deployment persisted in the plugin's data
-// directory until its step ends. When Atrium restarts in the middle of a
-// step, the scaffolder runs the step again; the action then finds the
-// operation and follows the deployment from the poller's resume token
-// instead of starting another.
+// operation is the resume token of a started deployment, kept in Atrium's
+// operations store (plugin.StepOperation) until its step ends. When Atrium
+// restarts in the middle of a step (on this replica or another), the
+// scaffolder runs the step again; the action then finds the operation and
+// follows the deployment from the poller's resume token instead of
+// starting another.
 type operation struct {
 	Subscription string `json:"subscription"`
 	Group        string `json:"group"`
@@ -14,17 +15,8 @@ type operation struct {
 	ResumeToken  string `json:"resumeToken"`
 }
 
-// operations keeps each step's operation as a plugin.Checkpoints entry.
-type operations struct{ plugin.Checkpoints }
-
-func (o operations) load(taskID string, input map[string]any) (operation, bool) {
-	var op operation
-	ok := o.Load(taskID, input, &op) && op.ResumeToken != ""
-	return op, ok
+// deploymentOperation is the operation of a step that deploys to the
+// subscription named subscription.
+func deploymentOperation(req plugin.ActionRequest, subscription string) plugin.StepOperation {
+	return plugin.OperationKind{System: func() string { return plugin.SystemName("azure", subscription) }, Kind: "deployment"}.Step(req)
 }
-
-func (o operations) save(taskID string, input map[string]any, op operation) error {
-	return o.Save(taskID, input, op)
-}
-
-func (o operations) done(taskID string, input map[string]any) { o.Clear(taskID, input) }

@@ -104,7 +104,6 @@ type Plugin struct {
 	simStep       time.Duration
 	subs          []*subscription
 	demoDefault   bool
-	ops           operations
 	costs         costCache
 }
 
@@ -143,7 +142,6 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	p.dataDir = host.DataDir
 	p.baseURL = host.BaseURL
 	if host.DataDir != "" {
-		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
 	if p.cfg.MaxTemplateBytes <= 0 {
 		p.cfg.MaxTemplateBytes = 4 << 20

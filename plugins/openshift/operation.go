@@ -2,28 +2,20 @@ package openshift
 
 import "github.com/atrium-portal/atrium/plugin"
 
-// operation is an operator installation persisted in the plugin's data
-// directory until its step ends: the resume token. When Atrium restarts
-// in the middle of the step, the scaffolder runs the step again; the
-// action then finds the operation and goes on following the Subscription
-// it created instead of starting over.
+// operation is the resume token of an operator installation, kept in
+// Atrium's operations store (plugin.StepOperation) until its step ends.
+// When Atrium restarts in the middle of the step (on this replica or
+// another), the scaffolder runs the step again; the action then finds the
+// operation and goes on following the Subscription it created instead of
+// starting over.
 type operation struct {
 	Cluster      string `json:"cluster"`
 	Namespace    string `json:"namespace"`
 	Subscription string `json:"subscription"`
 }
 
-// operations keeps each step's operation as a plugin.Checkpoints entry.
-type operations struct{ plugin.Checkpoints }
-
-func (o operations) load(taskID string, input map[string]any) (operation, bool) {
-	var op operation
-	ok := o.Load(taskID, input, &op) && op.Subscription != ""
-	return op, ok
+// installOperation is the operation of a step that installs an operator
+// on the cluster named cluster.
+func installOperation(req plugin.ActionRequest, cluster string) plugin.StepOperation {
+	return plugin.OperationKind{System: func() string { return plugin.SystemName("kube", cluster) }, Kind: "operator-install"}.Step(req)
 }
-
-func (o operations) save(taskID string, input map[string]any, op operation) error {
-	return o.Save(taskID, input, op)
-}
-
-func (o operations) done(taskID string, input map[string]any) { o.Clear(taskID, input) }

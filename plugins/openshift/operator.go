@@ -51,7 +51,7 @@ func (a *SubscribeAction) Schema() (json.RawMessage, json.RawMessage) {
 }`)
 }
 
-func (a *SubscribeAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+func (a *SubscribeAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) (err error) {
 	in := req.Input
 	clusterName, _ := in["cluster"].(string)
 	c, err := a.p.cluster(clusterName)
@@ -98,21 +98,23 @@ func (a *SubscribeAction) Run(ctx context.Context, req plugin.ActionRequest, rep
 		rep.Log("info", fmt.Sprintf("dry run: would subscribe %s to the operator %s (%s, channel %q) on %s", s.Namespace, s.Package, s.Source, s.Channel, a.p.where(c)))
 		return nil
 	}
-	if op, ok := a.p.ops.load(req.TaskID, req.Input); ok && op.Cluster == c.cfg.Name {
+	step := installOperation(req, c.cfg.Name)
+	var op operation
+	if _, resumed := step.Resume(ctx, &op); resumed && op.Subscription != "" && op.Cluster == c.cfg.Name {
 		rep.Log("info", fmt.Sprintf("resuming the installation of %s/%s (subscribed before Atrium restarted)", op.Namespace, op.Subscription))
 	} else {
 		if err := c.client.Subscribe(ctx, s); err != nil {
 			return fault(c, err, "subscribing to "+s.Package)
 		}
 		rep.Log("info", fmt.Sprintf("subscribed %s to %s from %s (approval %s) on %s", s.Namespace, s.Package, s.Source, map[bool]string{true: "Manual", false: "Automatic"}[s.Manual], a.p.where(c)))
-		if err := a.p.ops.save(req.TaskID, req.Input, operation{Cluster: c.cfg.Name, Namespace: s.Namespace, Subscription: s.Name}); err != nil {
+		if err := step.Save(ctx, s.Namespace+"/"+s.Name, "", operation{Cluster: c.cfg.Name, Namespace: s.Namespace, Subscription: s.Name}); err != nil {
 			rep.Log("warn", "the installation cannot be resumed after a restart: saving its resume token: "+err.Error())
 		}
 	}
 	detached := false
 	defer func() {
 		if !detached {
-			a.p.ops.done(req.TaskID, req.Input)
+			step.End(ctx, err)
 		}
 	}()
 	rep.Progress(20, "subscribed")

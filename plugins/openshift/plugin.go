@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -87,7 +86,6 @@ type Plugin struct {
 	maxOpWait   time.Duration
 	maxRollout  time.Duration
 	cardTimeout time.Duration
-	ops         operations
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -118,7 +116,6 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	}
 	p.cfg, p.clusters, p.sim, p.simulated = Config{}, nil, nil, false
 	if host.DataDir != "" {
-		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
 	}
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &p.cfg); err != nil {

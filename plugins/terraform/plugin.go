@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -70,7 +69,7 @@ type Plugin struct {
 	simulated     bool
 	poll          time.Duration
 	maxRunTimeout time.Duration
-	ops           operations
+	ops           plugin.OperationKind
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -106,7 +105,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		}
 	}
 	if host.DataDir != "" {
-		p.ops = operations{plugin.Checkpoints{Dir: filepath.Join(host.DataDir, "operations")}}
+		p.ops = plugin.OperationKind{System: func() string { return plugin.SystemName("tfc", p.clientCfg.Address) }, Kind: "run"}
 	}
 	if p.cfg.RecentRuns <= 0 {
 		p.cfg.RecentRuns = 10

@@ -51,7 +51,7 @@ func (a *RunAction) Schema() (json.RawMessage, json.RawMessage) {
 }`)
 }
 
-func (a *RunAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+func (a *RunAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) (err error) {
 	c, err := a.p.ready()
 	if err != nil {
 		return err
@@ -96,20 +96,17 @@ func (a *RunAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugi
 	if err != nil {
 		return fault(err, "input.workspace")
 	}
-	run, err := a.queueOrResume(ctx, req, rep, c, ws, dir, message)
+	run, err := a.queueOrResume(ctx, req, rep, c, org, ws, dir, message)
 	if err != nil {
 		return err
 	}
 	detached := false
 	defer func() {
 		if !detached {
-			a.p.ops.done(req.TaskID, req.Input)
+			a.p.ops.Step(req).End(ctx, err)
 		}
 	}()
-	url := c.RunURL(org, name, run.ID)
-	if a.p.simulated {
-		url = strings.TrimSuffix(c.Address(), "/") + "/api/v2/runs/" + run.ID
-	}
+	url := a.runURL(c, org, name, run.ID)
 	rep.Output("runId", run.ID)
 	rep.Output("url", url)
 	rep.Log("info", fmt.Sprintf("run %s: %s", run.ID, url))
@@ -212,10 +209,20 @@ func (a *RunAction) folder(req plugin.ActionRequest, in map[string]any) (string,
 	return filepath.Join(req.Workspace, filepath.Clean(rel)), nil
 }
 
+// runURL is where a person sees the run: the workspace's run page, or
+// the simulator's JSON:API document in the demo.
+func (a *RunAction) runURL(c *tfc.Client, org, workspace, runID string) string {
+	if a.p.simulated {
+		return strings.TrimSuffix(c.Address(), "/") + "/api/v2/runs/" + runID
+	}
+	return c.RunURL(org, workspace, runID)
+}
+
 // queueOrResume uploads the configuration and queues a run, or finds the
 // run this step queued before Atrium restarted.
-func (a *RunAction) queueOrResume(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter, c *tfc.Client, ws *tfe.Workspace, dir, message string) (*tfe.Run, error) {
-	if op, ok := a.p.ops.load(req.TaskID, req.Input); ok && op.Workspace == ws.ID {
+func (a *RunAction) queueOrResume(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter, c *tfc.Client, org string, ws *tfe.Workspace, dir, message string) (*tfe.Run, error) {
+	var op operation
+	if _, ok := a.p.ops.Step(req).Resume(ctx, &op); ok && op.RunID != "" && op.Workspace == ws.ID {
 		r, err := c.Run(ctx, op.RunID)
 		if err == nil {
 			rep.Log("info", fmt.Sprintf("resuming run %s (queued before Atrium restarted; it is %s)", r.ID, r.Status))
@@ -232,7 +239,7 @@ func (a *RunAction) queueOrResume(ctx context.Context, req plugin.ActionRequest,
 	if err != nil {
 		return nil, fault(err, "queueing the run")
 	}
-	if err := a.p.ops.save(req.TaskID, req.Input, operation{RunID: run.ID, Workspace: ws.ID}); err != nil {
+	if err := a.p.ops.Step(req).Save(ctx, run.ID, a.runURL(c, org, ws.Name, run.ID), operation{RunID: run.ID, Workspace: ws.ID}); err != nil {
 		rep.Log("warn", fmt.Sprintf("run %s cannot be resumed after a restart: saving its resume token: %v", run.ID, err))
 	}
 	return run, nil

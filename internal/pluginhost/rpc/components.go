@@ -32,6 +32,9 @@ var (
 type actionClient struct {
 	c    *Client
 	desc wire.ActionDesc
+	// operations: the plugin answers OperationCall replies on the stream
+	// (wire.ComponentsResponse.Operations).
+	operations bool
 }
 
 func (a *actionClient) ID() string          { return a.desc.ID }
@@ -49,23 +52,32 @@ func (a *actionClient) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if !a.operations {
+		req.Operations = nil
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return fault.Wrap(fault.Invalid, err, "action %s: the request cannot be encoded", a.desc.ID)
 	}
-	stream, err := a.c.conn.NewStream(ctx, actionStream, wire.FullMethod(wire.MethodRunAction))
+	desc := actionStream
+	if req.Operations != nil {
+		desc = actionRunStream
+	}
+	stream, err := a.c.conn.NewStream(ctx, desc, wire.FullMethod(wire.MethodRunAction))
 	if err != nil {
 		return a.c.fault(ctx, false, what, err)
 	}
-	msg, err := wire.Encode(wire.ActionRunRequest{Action: a.desc.ID, Request: body})
+	msg, err := wire.Encode(wire.ActionRunRequest{Action: a.desc.ID, Request: body, Operations: req.Operations != nil})
 	if err != nil {
 		return fault.Wrap(fault.Internal, err, "%s", what)
 	}
 	if err := stream.SendMsg(msg); err != nil && !errors.Is(err, io.EOF) {
 		return a.c.fault(ctx, false, what, err)
 	}
-	if err := stream.CloseSend(); err != nil {
-		return a.c.fault(ctx, false, what, err)
+	if req.Operations == nil {
+		if err := stream.CloseSend(); err != nil {
+			return a.c.fault(ctx, false, what, err)
+		}
 	}
 	for {
 		m := new(wrapperspb.BytesValue)
@@ -90,6 +102,14 @@ func (a *actionClient) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 			rep.Output(ev.Output.Name, v)
 		case ev.Progress != nil:
 			rep.Progress(ev.Progress.Percent, ev.Progress.Message)
+		case ev.Operation != nil && req.Operations != nil:
+			reply, err := wire.Encode(answerOperation(ctx, req.Operations, ev.Operation))
+			if err != nil {
+				return fault.Wrap(fault.Internal, err, "%s", what)
+			}
+			if err := stream.SendMsg(reply); err != nil && !errors.Is(err, io.EOF) {
+				return a.c.fault(ctx, false, what, err)
+			}
 		}
 	}
 }

@@ -48,7 +48,7 @@ const (
 	MethodValidate    = "Validate"
 	MethodComponents  = "Components"
 	MethodCleanup     = "Cleanup"
-	MethodRunAction   = "RunAction"   // server stream of ActionEvent
+	MethodRunAction   = "RunAction"   // server stream of ActionEvent; ActionReply back when operations are offered
 	MethodRunProvider = "RunProvider" // bidirectional: ProviderMessage ⇄ ProviderAck
 	MethodProcess     = "Process"
 	MethodRenderCard  = "RenderCard"
@@ -79,6 +79,10 @@ type ComponentsResponse struct {
 	Cards       []CardDesc   `json:"cards,omitempty"`
 	Subscribers []string     `json:"subscribers,omitempty"`
 	Services    []string     `json:"services,omitempty"`
+	// Operations says that the plugin's RunAction reads the host's
+	// ActionReply messages (an SDK of plugin API 1.1 or later); only then
+	// does the host offer plugin.Operations to its actions.
+	Operations bool `json:"operations,omitempty"`
 }
 
 // ActionDesc describes an action.
@@ -100,13 +104,48 @@ type CardDesc struct {
 type ActionRunRequest struct {
 	Action  string          `json:"action"`
 	Request json.RawMessage `json:"request"`
+	// Operations says that the host answers OperationCall events with an
+	// ActionReply on the same stream (plugin.Operations). Hosts that
+	// predate it leave it false, and the plugin sees no Operations.
+	Operations bool `json:"operations,omitempty"`
 }
 
 // ActionEvent is one report of a running action; exactly one field is set.
 type ActionEvent struct {
-	Log      *LogEvent      `json:"log,omitempty"`
-	Output   *OutputEvent   `json:"output,omitempty"`
-	Progress *ProgressEvent `json:"progress,omitempty"`
+	Log       *LogEvent      `json:"log,omitempty"`
+	Output    *OutputEvent   `json:"output,omitempty"`
+	Progress  *ProgressEvent `json:"progress,omitempty"`
+	Operation *OperationCall `json:"operation,omitempty"`
+}
+
+// The methods of an OperationCall: those of plugin.Operations.
+const (
+	OperationBegin  = "begin"
+	OperationUpdate = "update"
+	OperationGet    = "get"
+)
+
+// OperationCall is a call of plugin.Operations from a running action;
+// the host answers with an ActionReply carrying the same Seq.
+type OperationCall struct {
+	Seq    int64  `json:"seq"`
+	Method string `json:"method"`
+	ID     string `json:"id,omitempty"`
+	// Body is a plugin.OperationStart (begin) or plugin.OperationUpdate
+	// (update).
+	Body json.RawMessage `json:"body,omitempty"`
+}
+
+// ActionReply is the host's message to a running action: the answer to an
+// OperationCall.
+type ActionReply struct {
+	Seq int64 `json:"seq"`
+	// Operation is a plugin.Operation.
+	Operation json.RawMessage `json:"operation,omitempty"`
+	Resumed   bool            `json:"resumed,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	// Kind is the plugin.ErrorKind of Error.
+	Kind string `json:"kind,omitempty"`
 }
 
 // LogEvent is a line of an action's log.

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"html/template"
+	"net/http"
+
+	"github.com/atrium-portal/atrium/internal/auth"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/operations"
+	"github.com/atrium-portal/atrium/internal/web"
+	"github.com/atrium-portal/atrium/internal/web/ui"
+)
+
+// Operations returns the service of long-running external work.
+func (a *App) Operations() *operations.Service { return a.operationsSvc }
+
+// newOperations builds the operations service; cancelling a running
+// operation cancels the task whose step follows it.
+func (a *App) newOperations() *operations.Service {
+	return &operations.Service{Store: a.store, CancelTask: func(ctx context.Context, taskID string) error {
+		if a.scaffolderSvc == nil {
+			return nil
+		}
+		_, err := a.scaffolderSvc.Cancel(ctx, taskID)
+		return err
+	}}
+}
+
+// taskAllowed lets the creator of a task, or whoever the policy allows
+// perm, act on it (the scaffolder API's rule).
+func (a *App) taskAllowed(r *http.Request, perm, taskID string) error {
+	if a.scaffolderSvc == nil {
+		return fault.New(fault.NotFound, "task %s not found", taskID)
+	}
+	t, err := a.scaffolderSvc.Get(r.Context(), taskID)
+	if err != nil {
+		return err
+	}
+	if err := a.allowed(r, perm); err == nil {
+		return nil
+	}
+	if p := auth.PrincipalFrom(r.Context()); p != nil && p.Ref != "" && p.Ref == t.CreatedBy {
+		return nil
+	}
+	return fault.New(fault.Forbidden, "not allowed: %s on task %s", perm, taskID)
+}
+
+// operationRoutes registers GET/POST /api/atrium/operations… and the
+// Operations page.
+func (a *App) operationRoutes(portal *ui.UI) func(web.Mux) {
+	api := &operations.API{
+		Service:     a.operationsSvc,
+		Access:      operations.Access{Allowed: a.allowed, TaskAllowed: a.taskAllowed},
+		MaxPageSize: a.cfg.Atrium.Limits.MaxPageSize,
+	}
+	page := &operations.Page{API: api, Breakers: a.breakerStates, Render: func(w http.ResponseWriter, r *http.Request, title string, body template.HTML) {
+		portal.Render(w, r, ui.View{Title: title, Section: "settings", Body: body})
+	}}
+	return func(mux web.Mux) {
+		api.Register(mux)
+		page.Register(mux)
+	}
+}
+
+// breakerStates lists the circuit breakers of the external systems.
+func (a *App) breakerStates() []operations.BreakerState { return nil }
