@@ -47,9 +47,9 @@ const maxBatches = 64
 // appears or goes away). A relation leaf is kept as (originating entity,
 // source entity) pairs so that both can be patched.
 //
-// A count reads, in one statement, the log past the cache's frontier and
-// every leaf it needs: cached leaves only for the changed ids, the others
-// whole. When the log cannot tell what changed (it was pruned past the
+// A count reads the log past the cache's frontier, then, when something
+// changed or a leaf is not cached, reads in one statement the cached
+// leaves for the changed ids only and the others whole. When the log cannot tell what changed (it was pruned past the
 // frontier, or the database was replaced or truncated) or too much
 // changed, every set is dropped and read again.
 type SetCache struct {
@@ -181,9 +181,18 @@ func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, al
 	return sets, universe, true, nil
 }
 
-// read plans and runs the statement that syncs with the log and reads the
-// leaves, then applies it. retry is true when the log could not say what
-// changed: the cache was reset and the leaves must be read again.
+// read syncs with the log and reads the leaves, then stores what it read.
+// retry is true when the log could not say what changed: the cache was
+// reset and the leaves must be read again.
+//
+// The first read of a cache takes the log's position and reads every leaf
+// in one statement (one snapshot). Later ones read the log past the
+// position first; when nothing changed and every leaf is cached, that
+// small statement is the whole count. Otherwise a second statement reads
+// the cached leaves for the changed ids only (a probe per id) and the
+// others whole. Entities written between the two statements are not among
+// the changed ids: their changes lie past the new position, so the next
+// sync reads them again.
 func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) (ok, retry bool, err error) {
 	c.mu.Lock()
 	synced, frontier, epoch := c.synced, c.frontier, c.epoch
@@ -202,71 +211,79 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 				l.pending = append(l.pending, b.ids...)
 			}
 		}
-		if len(l.pending) > maxPending {
-			l.hit, l.pending = nil, nil
-		}
 	}
 	c.mu.Unlock()
 
+	var next uint64
+	var changed []int64
+	if synced {
+		var lost bool
+		next, changed, lost, err = c.sync(ctx, r, frontier)
+		if err != nil {
+			return false, false, err
+		}
+		if lost {
+			c.mu.Lock()
+			if c.synced == synced && c.frontier == frontier && c.epoch == epoch {
+				c.reset()
+			}
+			c.mu.Unlock()
+			return true, true, nil
+		}
+	}
+
 	b := NewBuilder(c.d)
 	var parts []string
-	if synced {
-		parts = c.syncSQL(b, frontier)
-	} else {
-		parts = []string{c.frontierSQL()}
+	var reading []*cacheLeaf
+	if !synced {
+		parts = append(parts, c.frontierSQL())
 	}
 	for _, l := range leaves {
-		q, err := c.leafSQL(b, l, synced, frontier)
+		if l.hit != nil {
+			l.pending = append(l.pending, changed...)
+			if len(l.pending) == 0 {
+				l.out = &cachedSet{s: l.hit.s, pairs: l.hit.pairs}
+				continue
+			}
+			if len(l.pending) > maxPending {
+				l.hit, l.pending = nil, nil
+			}
+		}
+		q, err := c.leafSQL(b, l)
 		if err != nil {
 			return false, false, err
 		}
 		parts = append(parts, "coalesce(("+q+"), '')")
+		reading = append(reading, l)
 	}
 	if len(b.args) > MaxParams {
 		return false, false, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
 	}
-	text, err := r.Text(ctx, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
-	if err != nil {
-		return false, false, err
-	}
-	fields := strings.Split(text, ";")
-	head := 1
-	if synced {
-		head = 3
-	}
-	if len(fields) != head+len(leaves) {
-		return false, false, fault.New(fault.Internal, "counting: unexpected answer with %d fields", len(fields))
-	}
-	next, err := strconv.ParseUint(fields[0], 10, 64)
-	if err != nil {
-		return false, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
-	}
-	var changed []int64
-	lost := false
-	if synced {
-		if changed, err = parseIDList(fields[2]); err != nil {
+	if len(parts) > 0 {
+		text, err := r.Text(ctx, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
+		if err != nil {
 			return false, false, err
 		}
-		lost = c.lost(frontier, next, fields[1], len(changed)) ||
-			slices.ContainsFunc(changed, func(id int64) bool { return id < 0 })
-	}
-	if lost {
-		c.mu.Lock()
-		if c.frontier == frontier && c.epoch == epoch {
-			c.reset()
+		fields := strings.Split(text, ";")
+		if !synced {
+			if next, err = strconv.ParseUint(fields[0], 10, 64); err != nil {
+				return false, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+			}
+			fields = fields[1:]
 		}
-		c.mu.Unlock()
-		return true, true, nil
-	}
-	for i, l := range leaves {
-		if ok, err := l.apply(fields[head+i], changed); err != nil || !ok {
-			return ok, false, err
+		if len(fields) != len(reading) {
+			return false, false, fault.New(fault.Internal, "counting: unexpected answer with %d fields", len(fields))
+		}
+		for i, l := range reading {
+			if ok, err := l.apply(fields[i]); err != nil || !ok {
+				return ok, false, err
+			}
 		}
 	}
 
 	// Store only when no other count moved the cache meanwhile: these
-	// sets are up to date as of this statement, which may be older than
-	// what another count applied.
+	// sets are up to date as of this count, which may be older than what
+	// another count applied.
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.synced != synced || c.frontier != frontier || c.epoch != epoch {
@@ -294,6 +311,32 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		c.bytes += size
 	}
 	return true, false, nil
+}
+
+// sync reads the log past frontier: the new position, the ids changed,
+// and whether the log cannot say what changed.
+func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (next uint64, changed []int64, lost bool, err error) {
+	b := NewBuilder(c.d)
+	parts := c.syncSQL(b, frontier)
+	text, err := r.Text(ctx, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
+	if err != nil {
+		return 0, nil, false, err
+	}
+	fields := strings.Split(text, ";")
+	if len(fields) != 3 {
+		return 0, nil, false, fault.New(fault.Internal, "counting: unexpected change log answer %q", text)
+	}
+	if next, err = strconv.ParseUint(fields[0], 10, 64); err != nil {
+		return 0, nil, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+	}
+	if changed, err = parseIDList(fields[2]); err != nil {
+		return 0, nil, false, err
+	}
+	// A negative id (PostgreSQL: the entities were truncated) names no
+	// entity: everything may have changed.
+	lost = c.lost(frontier, next, fields[1], len(changed)) ||
+		slices.ContainsFunc(changed, func(id int64) bool { return id < 0 })
+	return next, changed, lost, nil
 }
 
 // reset drops every set: the log cannot say what changed since.
@@ -367,23 +410,23 @@ func changesSince(b *Builder, d Dialect, frontier uint64) string {
 }
 
 // leafSQL returns the sub-query that reads leaf l: whole, or, when it is
-// cached, for the ids changed since (pending, and the log past frontier).
+// cached, for the ids changed since it was stored (l.pending).
 // A search leaf reads ids; a relation leaf reads "origin:source" pairs.
 //
 // A patch starts from the changed ids and probes the leaf's rows for each
 // (few ids, one index probe each): PostgreSQL would otherwise hash the
 // changed ids and scan the leaf's whole index range against them.
-func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf, synced bool, frontier uint64) (string, error) {
-	if l.hit == nil || !synced {
+func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf) (string, error) {
+	if l.hit == nil {
 		return c.wholeSQL(b, l)
 	}
 	switch {
 	case l.f == nil:
-		return "SELECT " + c.agg(c.idText("e.id")) + " FROM " + c.changedIDs(b, frontier, l.pending, "e") +
+		return "SELECT " + c.agg(c.idText("e.id")) + " FROM " + c.changedIDs(b, l.pending, "e") +
 			" WHERE (SELECT 1 FROM entities x WHERE x.id = e.id) IS NOT NULL", nil
 	case !l.rel:
 		// A scalar sub-query is a probe per changed id on both engines.
-		from := c.changedIDs(b, frontier, l.pending, "e")
+		from := c.changedIDs(b, l.pending, "e")
 		probe := "(SELECT 1 FROM search fs WHERE fs.entity_id = e.id AND fs.key = " + b.Arg(l.name)
 		m, err := b.match(l.f, "fs.value")
 		if err != nil {
@@ -401,7 +444,7 @@ func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf, synced bool, frontier uint6
 		if from == "s" {
 			fromCol, toCol = toCol, fromCol
 		}
-		changed := c.changedIDs(b, frontier, l.pending, "c")
+		changed := c.changedIDs(b, l.pending, "c")
 		var q string
 		if c.d == Postgres {
 			q = "SELECT " + c.pair() + " AS p FROM " + changed +
@@ -455,24 +498,17 @@ func (c *SetCache) relationCond(b *Builder, l *cacheLeaf) (string, error) {
 	return w + m, err
 }
 
-// changedIDs returns a FROM item, aliased alias, whose column id lists the
-// ids changed past frontier and the pending ones, once each.
-func (c *SetCache) changedIDs(b *Builder, frontier uint64, pending []int64, alias string) string {
-	q := "SELECT entity_id AS id FROM entity_changes WHERE " + changesSince(b, c.d, frontier)
-	if len(pending) > 0 {
-		if c.d == Postgres {
-			q += " UNION SELECT unnest(" + b.Arg(pending) + "::bigint[])"
-		} else {
-			ids := make([]string, len(pending))
-			for i, id := range pending {
-				ids[i] = strconv.FormatInt(id, 10)
-			}
-			q += " UNION SELECT value FROM json_each(" + b.Arg("["+strings.Join(ids, ",")+"]") + ")"
-		}
-	} else {
-		q = "SELECT DISTINCT" + strings.TrimPrefix(q, "SELECT")
+// changedIDs returns a FROM item, aliased alias, whose column id lists
+// ids once each.
+func (c *SetCache) changedIDs(b *Builder, ids []int64, alias string) string {
+	if c.d == Postgres {
+		return "(SELECT DISTINCT unnest(" + b.Arg(ids) + "::bigint[]) AS id) " + alias
 	}
-	return "(" + q + ") " + alias
+	text := make([]string, len(ids))
+	for i, id := range ids {
+		text[i] = strconv.FormatInt(id, 10)
+	}
+	return "(SELECT DISTINCT value AS id FROM json_each(" + b.Arg("["+strings.Join(text, ",")+"]") + ")) " + alias
 }
 
 func (c *SetCache) agg(expr string) string {
@@ -498,7 +534,7 @@ func (c *SetCache) pair() string {
 // apply sets l.out from the text read for l: the whole set, or the cached
 // one with the changed ids (pending and changed) replaced by what was
 // read for them.
-func (l *cacheLeaf) apply(text string, changed []int64) (bool, error) {
+func (l *cacheLeaf) apply(text string) (bool, error) {
 	if !l.rel {
 		now, fits, err := parseIDs(text)
 		if err != nil || !fits {
@@ -510,11 +546,9 @@ func (l *cacheLeaf) apply(text string, changed []int64) (bool, error) {
 		}
 		s := make(idSet, len(l.hit.s))
 		copy(s, l.hit.s)
-		for _, ids := range [][]int64{l.pending, changed} {
-			for _, id := range ids {
-				if w := int(id / 64); id >= 0 && w < len(s) {
-					s[w] &^= 1 << (id % 64)
-				}
+		for _, id := range l.pending {
+			if w := int(id / 64); id >= 0 && w < len(s) {
+				s[w] &^= 1 << (id % 64)
 			}
 		}
 		l.out = &cachedSet{s: s.or(now)}
@@ -527,10 +561,8 @@ func (l *cacheLeaf) apply(text string, changed []int64) (bool, error) {
 	var pairs [][2]int64
 	if l.hit != nil {
 		gone := map[int64]bool{}
-		for _, ids := range [][]int64{l.pending, changed} {
-			for _, id := range ids {
-				gone[id] = true
-			}
+		for _, id := range l.pending {
+			gone[id] = true
 		}
 		for _, p := range l.hit.pairs {
 			if !gone[p[0]] && !gone[p[1]] {
