@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/atrium-portal/atrium/internal/engine"
 )
@@ -20,6 +21,16 @@ func writeRaw(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write([]byte{'\n'})
 }
 
+// pageBufs recycles the buffers pages are assembled in: a page is tens to
+// hundreds of KiB (a team's 23 components at 100k entities: 28 KiB) that
+// would otherwise be allocated, and collected, per request. Writers only
+// copy what they are given, so a buffer is free again once written.
+var pageBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledPage bounds the buffers kept for reuse, so that one very large
+// page does not stay in memory.
+const maxPooledPage = 1 << 20
+
 // writeRawQuery answers a by-query page whose items are final JSON: the
 // items are copied, the rest of resp (totalItems, pageInfo) is encoded.
 func writeRawQuery(w http.ResponseWriter, items []*engine.Raw, resp queryResponse) {
@@ -27,7 +38,13 @@ func writeRawQuery(w http.ResponseWriter, items []*engine.Raw, resp queryRespons
 	for _, it := range items {
 		size += len(it.JSON) + 1
 	}
-	var buf bytes.Buffer
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledPage {
+			buf.Reset()
+			pageBufs.Put(buf)
+		}
+	}()
 	buf.Grow(size + 512)
 	buf.WriteString(`{"items":[`)
 	for i, it := range items {
