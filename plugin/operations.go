@@ -155,8 +155,11 @@ func (s StepOperation) Resume(ctx context.Context, v any) (Operation, bool) {
 }
 
 // Save records the started work: running, its external id and URL, and
-// the resume token.
+// the resume token. It completes even when ctx ends meanwhile (Atrium
+// stopping right after the work moved on), so a resume never repeats it.
 func (s StepOperation) Save(ctx context.Context, externalID, externalURL string, token any) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	op, _, ok := s.begin(ctx)
 	if !ok {
 		return nil

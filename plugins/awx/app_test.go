@@ -225,6 +225,12 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "TASK [Gathering Facts]") })
 	first.Stop()
 
+	// On PostgreSQL the second Atrium is another replica: its own data
+	// folder, only the database shared. It finds the job through the
+	// operations store.
+	if dbYAML != "" && !strings.Contains(dbYAML, "sqlite") {
+		cfg = strings.Replace(cfg, filepath.Join(dir, "data"), filepath.Join(dir, "replica-2"), 1)
+	}
 	second := apptest.StartServer(t, cfg)
 	c = client{T: t, Base: second.BaseURL}
 	evs := c.TaskEvents(created.ID, nil)
@@ -249,6 +255,13 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	}
 	if facts != 1 {
 		t.Errorf("the output was repeated after the resume: %d 'Gathering Facts' lines", facts)
+	}
+	ops := c.Operations(created.ID)
+	if len(ops) != 1 {
+		t.Fatalf("operations of the task: got %+v, want one", ops)
+	}
+	if op := ops[0]; op.State != "succeeded" || op.Kind != "job" || !strings.HasPrefix(op.System, "awx:127.0.0.1:") || op.ExternalID == "" || op.StepID == "" {
+		t.Errorf("operation: got %+v, want the job succeeded", op)
 	}
 }
 

@@ -225,4 +225,8 @@ func TestDeploymentResumesAfterRestart(t *testing.T) {
 	if got := fmt.Sprint(tk.State.Output["text"]); !strings.Contains(got, "resumedata") {
 		t.Errorf("output text = %s", got)
 	}
+	// The deployment was followed through the operations store.
+	if ops := c.Operations(created.ID); len(ops) != 1 || ops[0].Kind != "deployment" || ops[0].State != "succeeded" || !strings.HasPrefix(ops[0].System, "azure:") || ops[0].ExternalID != "resume-infra" {
+		t.Errorf("operations of the task: got %+v, want one succeeded deployment", ops)
+	}
 }

@@ -340,6 +340,16 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	if got := sim.Requests("PATCH", "/subscriptions/postgresql-operator"); got != 1 {
 		t.Errorf("subscription applies = %d, want 1 (resumed, not subscribed again)", got)
 	}
+	// The installation was followed through the operations store.
+	var install []apptest.Operation
+	for _, op := range c.Operations(created.ID) {
+		if op.Kind == "operator-install" {
+			install = append(install, op)
+		}
+	}
+	if len(install) != 1 || install[0].State != "succeeded" || !strings.HasPrefix(install[0].System, "kube:") || install[0].ExternalID != "shop/postgresql-operator" {
+		t.Errorf("operator-install operations: got %+v, want one succeeded", install)
+	}
 }
 
 // TestDemoMode: without clusters in demo mode the plugin uses one

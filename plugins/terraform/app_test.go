@@ -236,6 +236,11 @@ func testRunResumesAfterRestart(t *testing.T, dbYAML string) {
 	if !resumed {
 		t.Error("no 'resuming run' line in the log")
 	}
+	// The run was followed through the operations store.
+	ops := c.Operations(created.ID)
+	if len(ops) != 1 || ops[0].Kind != "run" || ops[0].State != "succeeded" || !strings.HasPrefix(ops[0].System, "tfc:") || !strings.HasPrefix(ops[0].ExternalID, "run-") {
+		t.Errorf("operations of the task: got %+v, want one succeeded run", ops)
+	}
 }
 
 // TestTaskCancelCancelsRun cancels the task through the scaffolder API
@@ -265,5 +270,8 @@ func TestTaskCancelCancelsRun(t *testing.T) {
 	}
 	if runID == "" || !sim.Canceled(runID) {
 		t.Errorf("run %q was not cancelled in Terraform", runID)
+	}
+	if ops := c.Operations(created.ID); len(ops) != 1 || ops[0].State != "cancelled" || ops[0].ExternalID != runID {
+		t.Errorf("operations of the task: got %+v, want run %s cancelled", ops, runID)
 	}
 }

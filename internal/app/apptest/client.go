@@ -95,3 +95,31 @@ func (c Client) TaskEvents(id string, stop func(TaskEvent) bool) []TaskEvent {
 	c.T.Fatalf("task %s: no end; events %+v", id, all)
 	return nil
 }
+
+// Operation is the part of an operation (GET /api/atrium/operations)
+// tests look at.
+type Operation struct {
+	ID          string `json:"id"`
+	TaskID      string `json:"taskId"`
+	StepID      string `json:"stepId"`
+	System      string `json:"system"`
+	Kind        string `json:"kind"`
+	ExternalID  string `json:"externalId"`
+	ExternalURL string `json:"externalUrl"`
+	State       string `json:"state"`
+	Attempts    int    `json:"attempts"`
+	LastError   *struct {
+		System, Answer, Action string
+	} `json:"lastError"`
+	CancelRequested bool `json:"cancelRequested"`
+}
+
+// Operations returns the operations of a task, newest first.
+func (c Client) Operations(taskID string) []Operation {
+	c.T.Helper()
+	var page struct {
+		Items []Operation `json:"items"`
+	}
+	c.JSON("GET", "/api/atrium/operations?task="+taskID, nil, http.StatusOK, &page)
+	return page.Items
+}
