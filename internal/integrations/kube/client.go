@@ -73,12 +73,14 @@ type Config struct {
 
 // Client talks to one cluster.
 type Client struct {
-	name   string
-	kind   string
-	url    string
-	dyn    dynamic.Interface
-	disc   discovery.DiscoveryInterface
-	mapper meta.ResettableRESTMapper
+	name string
+	kind string
+	url  string
+	dyn  dynamic.Interface
+	disc discovery.DiscoveryInterface
+	// watchDyn is dyn without a request timeout, for informers.
+	watchDyn dynamic.Interface
+	mapper   meta.ResettableRESTMapper
 	// pageSize is the limit of one list request.
 	pageSize int64
 }
@@ -140,6 +142,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := NewFromInterfaces(cfg.Name, cfg.Kind, cfg.URL, dyn, disc)
+	// Watches stream for minutes: their client has no request timeout
+	// (the informers ask the server to end them, timeoutSeconds).
+	wrc := rest.CopyConfig(rc)
+	wrc.Timeout = 0
+	if c.watchDyn, err = dynamic.NewForConfig(wrc); err != nil {
+		return nil, err
+	}
 	if cfg.PageSize > 0 {
 		c.pageSize = cfg.PageSize
 	}
@@ -150,7 +159,7 @@ func New(cfg Config) (*Client, error) {
 // (client-go's fakes in tests).
 func NewFromInterfaces(name, kind, url string, dyn dynamic.Interface, disc discovery.DiscoveryInterface) *Client {
 	return &Client{
-		name: name, kind: kind, url: url, dyn: dyn, disc: disc, pageSize: PageSize,
+		name: name, kind: kind, url: url, dyn: dyn, watchDyn: dyn, disc: disc, pageSize: PageSize,
 		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc)),
 	}
 }

@@ -95,12 +95,29 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 	if err != nil {
 		return w, err
 	}
-	for _, d := range deps {
-		w.Deployments = append(w.Deployments, deploymentOf(d))
-	}
 	pods, err := c.listAll(ctx, GVRPod, namespace, opts)
 	if err != nil {
 		return w, err
+	}
+	svcs, err := c.listAll(ctx, GVRService, namespace, opts)
+	if err != nil {
+		return w, err
+	}
+	var routes []unstructured.Unstructured
+	if c.OpenShift() {
+		routes, err = c.listAll(ctx, GVRRoute, namespace, opts)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return w, err
+		}
+	}
+	return workloadsOf(deps, pods, svcs, routes), nil
+}
+
+// workloadsOf reads the state of listed (or cached) objects.
+func workloadsOf(deps, pods, svcs, routes []unstructured.Unstructured) Workloads {
+	var w Workloads
+	for _, d := range deps {
+		w.Deployments = append(w.Deployments, deploymentOf(d))
 	}
 	for _, p := range pods {
 		w.Pods = append(w.Pods, podOf(p))
@@ -114,10 +131,6 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 				break
 			}
 		}
-	}
-	svcs, err := c.listAll(ctx, GVRService, namespace, opts)
-	if err != nil {
-		return w, err
 	}
 	for _, s := range svcs {
 		sv := Service{Namespace: s.GetNamespace(), Name: s.GetName()}
@@ -137,35 +150,27 @@ func (c *Client) Workloads(ctx context.Context, selector, namespace string) (Wor
 		}
 		w.Services = append(w.Services, sv)
 	}
-	if c.OpenShift() {
-		routes, err := c.listAll(ctx, GVRRoute, namespace, opts)
-		if err != nil && !apierrors.IsNotFound(err) {
-			return w, err
-		}
-		{
-			for _, r := range routes {
-				rt := Route{Namespace: r.GetNamespace(), Name: r.GetName()}
-				rt.Host, _, _ = unstructured.NestedString(r.Object, "spec", "host")
-				_, rt.TLS, _ = unstructured.NestedMap(r.Object, "spec", "tls")
-				ingress, _, _ := unstructured.NestedSlice(r.Object, "status", "ingress")
-				for _, in := range ingress {
-					im, _ := in.(map[string]any)
-					if rt.Host == "" {
-						rt.Host, _ = im["host"].(string)
-					}
-					conds, _ := im["conditions"].([]any)
-					for _, c := range conds {
-						cm, _ := c.(map[string]any)
-						if cm["type"] == "Admitted" && cm["status"] == "True" {
-							rt.Admitted = true
-						}
-					}
+	for _, r := range routes {
+		rt := Route{Namespace: r.GetNamespace(), Name: r.GetName()}
+		rt.Host, _, _ = unstructured.NestedString(r.Object, "spec", "host")
+		_, rt.TLS, _ = unstructured.NestedMap(r.Object, "spec", "tls")
+		ingress, _, _ := unstructured.NestedSlice(r.Object, "status", "ingress")
+		for _, in := range ingress {
+			im, _ := in.(map[string]any)
+			if rt.Host == "" {
+				rt.Host, _ = im["host"].(string)
+			}
+			conds, _ := im["conditions"].([]any)
+			for _, c := range conds {
+				cm, _ := c.(map[string]any)
+				if cm["type"] == "Admitted" && cm["status"] == "True" {
+					rt.Admitted = true
 				}
-				w.Routes = append(w.Routes, rt)
 			}
 		}
+		w.Routes = append(w.Routes, rt)
 	}
-	return w, nil
+	return w
 }
 
 // PageSize is how many objects one list request asks for by default.

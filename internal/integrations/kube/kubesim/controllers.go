@@ -53,7 +53,7 @@ func (s *Sim) reconcile() {
 		}
 		p := s.objs[k]
 		if owner := str(p, "metadata", "annotations", "sim.atrium/deployment"); owner != "" && s.objs["deployments/"+str(p, "metadata", "namespace")+"/"+owner] == nil {
-			delete(s.objs, k)
+			s.remove(k)
 		}
 	}
 }
@@ -73,7 +73,7 @@ func (s *Sim) reconcileDeployment(d map[string]any, podKeys []string) {
 			continue
 		}
 		if str(p, "metadata", "annotations", "sim.atrium/generation") != genTag || int64(len(current)) >= want {
-			delete(s.objs, k)
+			s.remove(k)
 			continue
 		}
 		current = append(current, p)

@@ -2,7 +2,10 @@
 // Kubernetes / OpenShift API that Atrium's client uses, spoken over HTTP
 // so that the real client-go talks to it: legacy discovery (/api, /apis,
 // /api/v1, /apis/<group>/<version>), and GET, LIST (label selectors,
-// all namespaces), POST, PATCH (server-side apply with
+// all namespaces), WATCH (?watch=1 from a resourceVersion: ADDED,
+// MODIFIED, DELETED and BOOKMARK events as a chunked JSON stream, 410
+// Gone as an ERROR event when the version is older than the history
+// kept), POST, PATCH (server-side apply with
 // application/apply-patch+yaml, merge patches) and DELETE of namespaces,
 // pods, services, configmaps, deployments, routes, projects,
 // projectrequests and the OLM types (operatorgroups, subscriptions,
@@ -96,6 +99,15 @@ type Sim struct {
 	requests map[string]int
 	rv       int
 	now      func() time.Time
+
+	// WatchHistory is how many changes are kept for watches (default
+	// 1000); a watch from an older resourceVersion is answered 410 Gone.
+	WatchHistory int
+	// Tick is how often an open watch runs the controllers, so that
+	// pods start while nobody else asks (default 100ms).
+	Tick    time.Duration
+	events  []event
+	changed chan struct{}
 }
 
 // New returns an empty cluster (OpenShift when openshift is true).
@@ -105,6 +117,7 @@ func New(token string, openshift bool) *Sim {
 		PodStart: 300 * time.Millisecond, Install: 400 * time.Millisecond,
 		objs: map[string]map[string]any{}, owners: map[string]map[string]string{},
 		born: map[string]time.Time{}, requests: map[string]int{}, now: time.Now,
+		WatchHistory: 1000, Tick: 100 * time.Millisecond, changed: make(chan struct{}),
 	}
 	for _, ns := range []string{"default", "openshift-operators", "openshift-marketplace"} {
 		s.put(Resources[0], "", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns}})
@@ -119,7 +132,8 @@ func (s *Sim) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
-// Requests counts the requests of method whose path contains path.
+// Requests counts the requests of method whose path contains path; a
+// watch counts as method "WATCH", not "GET".
 func (s *Sim) Requests(method, path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -183,7 +197,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.requests[r.Method+" "+r.URL.Path]++
+	method := r.Method
+	if method == http.MethodGet && isWatch(r.URL.Query()) {
+		method = "WATCH"
+	}
+	s.requests[method+" "+r.URL.Path]++
 	var fault *Fault
 	for _, f := range s.faults {
 		if (f.Method == "" || f.Method == r.Method) && strings.Contains(r.URL.Path, f.Path) && f.Times >= 0 {
@@ -315,13 +333,33 @@ func (s *Sim) serveResource(w http.ResponseWriter, r *http.Request, group, versi
 	q := r.URL.Query()
 	dryRun := slices.Contains(q["dryRun"], "All")
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			s.mu.Unlock()
+		}
+	}()
+	if isWatch(q) && r.Method == http.MethodGet && name == "" {
+		// watch takes over the lock.
+		locked = false
+	}
 	s.reconcile()
 	if res.Namespaced && ns != "" && s.objs["namespaces//"+ns] == nil && r.Method != http.MethodGet {
 		writeStatus(w, statusErr(404, "NotFound", fmt.Sprintf("namespaces %q not found", ns)))
 		return
 	}
 	switch {
+	case r.Method == http.MethodGet && name == "" && isWatch(q):
+		sel, err := labels.Parse(q.Get("labelSelector"))
+		if err != nil {
+			writeStatus(w, statusErr(400, "BadRequest", "labelSelector: "+err.Error()))
+			return
+		}
+		if res.Resource == "projects" || res.Resource == "projectrequests" {
+			writeStatus(w, statusErr(405, "MethodNotAllowed", "the simulator does not watch "+res.Resource))
+			return
+		}
+		s.watch(w, r, res, ns, sel) // unlocks s.mu while it streams
 	case r.Method == http.MethodGet && name == "":
 		sel, err := labels.Parse(q.Get("labelSelector"))
 		if err != nil {
@@ -389,7 +427,7 @@ func (s *Sim) serveResource(w http.ResponseWriter, r *http.Request, group, versi
 			return
 		}
 		if !dryRun {
-			delete(s.objs, key)
+			o = s.remove(key)
 		}
 		writeJSON(w, 200, o)
 	default:
@@ -645,9 +683,12 @@ func (s *Sim) put(res Resource, ns string, obj map[string]any) map[string]any {
 	obj = s.stamp(res, obj, cur)
 	s.rv++
 	s.objs[key] = obj
+	typ := "MODIFIED"
 	if cur == nil {
 		s.born[key] = s.now()
+		typ = "ADDED"
 	}
+	s.record(typ, res.Resource, obj)
 	return clone(obj)
 }
 
