@@ -4,7 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -160,6 +165,20 @@ func testBackupAPI(t *testing.T, dbYAML string) {
 		}
 	}
 
+	// The button posts the page's form, as a browser does.
+	page := newBrowser(t)
+	form := page.get(srv.BaseURL + "/settings/backups")
+	if got := page.postForm(srv.BaseURL+"/settings/backups", form); got != http.StatusSeeOther {
+		t.Fatalf("Back up now: got %d, want 303", got)
+	}
+	guest.JSON("GET", "/api/atrium/backups?limit=1", nil, http.StatusOK, &history)
+	if len(history.Items) != 1 || history.Items[0].ID <= started.ID || history.Items[0].Trigger != "api" {
+		t.Fatalf("after Back up now: got %+v, want a new api run", history.Items)
+	}
+	if run := waitRun(t, guest, history.Items[0].ID); run.State != backup.StateSucceeded {
+		t.Errorf("the button's backup: got %+v", run)
+	}
+
 	events, err := srv.App.Audit().List(ctx, audit.Query{AuditListParams: store.AuditListParams{Action: "atrium.backup.start"}})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +188,56 @@ func testBackupAPI(t *testing.T, dbYAML string) {
 		outcomes = append(outcomes, string(e.Outcome)+" by "+e.Actor.Ref)
 	}
 	slices.Sort(outcomes)
-	if want := []string{"failed by user:default/guest", "succeeded by user:default/guest"}; !slices.Equal(outcomes, want) {
+	if want := []string{"failed by user:default/guest", "succeeded by user:default/guest", "succeeded by user:default/guest"}; !slices.Equal(outcomes, want) {
 		t.Errorf("audited starts: got %v, want %v", outcomes, want)
 	}
+}
+
+// browser keeps cookies and posts forms with the page's CSRF token.
+type browser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfInput = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+
+// get fetches a page and returns the CSRF token of its form.
+func (b *browser) get(url string) string {
+	b.t.Helper()
+	res, err := b.c.Get(url)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	m := csrfInput.FindSubmatch(body)
+	if res.StatusCode != http.StatusOK || m == nil {
+		b.t.Fatalf("GET %s: got %d without a csrf_token field", url, res.StatusCode)
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
+// postForm posts the form with the token and returns the status.
+func (b *browser) postForm(target, token string) int {
+	b.t.Helper()
+	req, err := http.NewRequest("POST", target, strings.NewReader(url.Values{"csrf_token": {token}}.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", strings.TrimSuffix(target, "/settings/backups"))
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
