@@ -43,7 +43,8 @@ type Run struct {
 	Name     string    `json:"name,omitempty"`
 	Target   string    `json:"target,omitempty"`
 	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
+	// Finished is zero while the run is running.
+	Finished time.Time `json:"finished,omitzero"`
 	OK       bool      `json:"ok"`
 	Size     int64     `json:"size,omitempty"`
 	Error    string    `json:"error,omitempty"`
@@ -54,7 +55,7 @@ func (r Run) Duration() time.Duration {
 	if r.State == StateRunning {
 		return time.Since(r.Started).Round(time.Second)
 	}
-	return r.Finished.Sub(r.Started)
+	return r.Finished.Sub(r.Started).Round(time.Millisecond)
 }
 
 // Status is the last successful and the last failed backup.
@@ -199,6 +200,9 @@ func scanSQLiteRun(row interface{ Scan(...any) error }) (Run, error) {
 	var started, finished int64
 	err := row.Scan(&r.ID, &r.Kind, &r.Trigger, &r.State, &r.Name, &r.Target, &started, &finished, &r.OK, &r.Size, &r.Error)
 	r.Started, r.Finished = time.UnixMicro(started).UTC(), time.UnixMicro(finished).UTC()
+	if r.State == StateRunning {
+		r.Finished = time.Time{}
+	}
 	return r, err
 }
 
@@ -299,6 +303,9 @@ func scanPGRun(row pgx.Row) (Run, error) {
 	var r Run
 	err := row.Scan(&r.ID, &r.Kind, &r.Trigger, &r.State, &r.Name, &r.Target, &r.Started, &r.Finished, &r.OK, &r.Size, &r.Error)
 	r.Started, r.Finished = r.Started.UTC(), r.Finished.UTC()
+	if r.State == StateRunning {
+		r.Finished = time.Time{}
+	}
 	return r, err
 }
 
