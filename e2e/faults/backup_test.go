@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/atrium-portal/atrium/internal/backup"
 )
 
@@ -73,13 +75,19 @@ func (p *proc) waitRun(id int64, limit time.Duration) apiRun {
 // the catalog. The backup folder then holds no archive under a final name
 // (only the hidden partial file); started again, the server marks the run
 // failed as interrupted instead of leaving it running, the next backup
-// succeeds, and `atrium restore` of the newest backup brings every entity
-// back.
+// succeeds, and `atrium restore` of the newest backup brings back what was
+// deleted after it. On SQLite, and on PostgreSQL in a throwaway cluster.
 func TestKillDuringBackup(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 48 MB database")
 	}
-	const n = 50
+	t.Run("sqlite", func(t *testing.T) { testKillDuringBackup(t, "") })
+	t.Run("postgres", func(t *testing.T) { testKillDuringBackup(t, freshDatabase(t, newCluster(t).admin)) })
+}
+
+// testKillDuringBackup runs on SQLite, or on PostgreSQL at dsn.
+func testKillDuringBackup(t *testing.T, dsn string) {
+	const n, fillerRows = 50, 48
 	dir := t.TempDir()
 	var b strings.Builder
 	for i := range n {
@@ -99,7 +107,40 @@ catalog:
   locations:
     - { type: file, target: %q }
 `, backups, target))
-	dbPath := filepath.Join(dir, "atrium.db")
+	driver, source, blob, insert := "sqlite", filepath.Join(dir, "atrium.db"), "BLOB", "INSERT INTO filler VALUES (?)"
+	if dsn != "" {
+		raw, _ := os.ReadFile(cfg)
+		raw = []byte(strings.Replace(string(raw), fmt.Sprintf("database: { client: sqlite, connection: %q }", source),
+			fmt.Sprintf("database: { client: pg, connection: %q }", dsn), 1))
+		if err := os.WriteFile(cfg, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		driver, source, blob, insert = "pgx", dsn, "bytea", "INSERT INTO filler VALUES ($1)"
+	}
+	count := func(table string) int {
+		t.Helper()
+		db, err := sql.Open(driver, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatalf("counting %s: %v", table, err)
+		}
+		return n
+	}
+	run := func(query string, args ...any) {
+		t.Helper()
+		db, err := sql.Open(driver, source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(query, args...); err != nil {
+			t.Fatalf("%s: %v", query, err)
+		}
+	}
 
 	// Migrate and ingest, then add incompressible rows so that the archive
 	// takes long enough to be caught midway.
@@ -107,25 +148,17 @@ catalog:
 	first.ready(30 * time.Second)
 	waitEntities(t, first, n)
 	first.kill()
-	raw, err := sql.Open("sqlite", dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec("CREATE TABLE filler (b BLOB)"); err != nil {
-		t.Fatal(err)
-	}
+	run("CREATE TABLE filler (b " + blob + ")")
 	buf := make([]byte, 1<<20)
-	for range 48 {
+	for range fillerRows {
 		_, _ = rand.Read(buf)
-		if _, err := raw.Exec("INSERT INTO filler VALUES (?)", buf); err != nil {
-			t.Fatal(err)
-		}
+		run(insert, buf)
 	}
-	raw.Close()
 
 	second := start(t, cfg, port, "second.log", nil)
 	second.ready(30 * time.Second)
 	var reads, failed atomic.Int64
+	var dead atomic.Bool // set just before the kill: later failures are expected
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range 3 {
@@ -141,7 +174,7 @@ catalog:
 				status, _ := second.call("GET", fmt.Sprintf("/api/catalog/entities/by-name/component/default/svc-%d", (w*17+i)%n), "")
 				if status == 200 {
 					reads.Add(1)
-				} else {
+				} else if !dead.Load() {
 					failed.Add(1)
 				}
 			}
@@ -153,6 +186,7 @@ catalog:
 		matches, _ := filepath.Glob(filepath.Join(backups, ".atrium-backup-*.partial"))
 		if len(matches) == 1 {
 			if st, err := os.Stat(matches[0]); err == nil && st.Size() > 1<<20 {
+				dead.Store(true)
 				second.kill()
 				killed = true
 				break
@@ -164,9 +198,9 @@ catalog:
 	if !killed {
 		t.Fatalf("the backup was not caught writing within 60 s; log:\n%s", second.tail())
 	}
-	t.Logf("killed during backup run %d; %d reads served before the kill", id, reads.Load())
-	if reads.Load() == 0 {
-		t.Error("no read was served during the backup")
+	t.Logf("killed during backup run %d; %d reads served, %d failed before the kill", id, reads.Load(), failed.Load())
+	if reads.Load() == 0 || failed.Load() != 0 {
+		t.Errorf("reads during the backup: %d served, %d failed; want all served", reads.Load(), failed.Load())
 	}
 	entries, _ := os.ReadDir(backups)
 	for _, e := range entries {
@@ -192,23 +226,19 @@ catalog:
 	waitEntities(t, third, n)
 
 	// Restore the newest backup with the server stopped, as an operator
-	// would, after losing the components' rows.
+	// would, after losing rows.
 	third.stop()
-	before := countRows(t, dbPath)
-	raw, err = sql.Open("sqlite", dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec("DELETE FROM entities WHERE kind = 'Component'"); err != nil {
-		t.Fatal(err)
-	}
-	raw.Close()
+	entities := count("entities")
+	run("DELETE FROM filler")
 	out, err := exec.Command(binary(t), "restore", "--config", cfg).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "restored the backup of") {
 		t.Fatalf("atrium restore: %v\n%s", err, out)
 	}
-	if got := countRows(t, dbPath); got != before {
-		t.Errorf("entities after the restore: got %d rows, want %d", got, before)
+	if got := count("filler"); got != fillerRows {
+		t.Errorf("rows of the deleted table after the restore: got %d, want %d", got, fillerRows)
+	}
+	if got := count("entities"); got != entities {
+		t.Errorf("entities after the restore: got %d, want %d", got, entities)
 	}
 	fourth := start(t, cfg, port, "fourth.log", nil)
 	fourth.ready(30 * time.Second)

@@ -4,10 +4,11 @@
 // checks that nothing is lost or duplicated, that failures come back as
 // clear errors, and that the server recovers by itself.
 //
-// Killing a template run and a backup midway is covered next to their
-// code: internal/app/scaffolder_test.go (a restarted task does not run its
-// finished steps again) and cmd/atrium/backup_kill_test.go (no archive that
-// looks complete).
+// Also: the server killed during a backup it takes (backup_test.go),
+// PostgreSQL restarted and stopped under load (pgrestart_test.go), and,
+// next to their code, internal/app/scaffolder_test.go (a restarted task
+// does not run its finished steps again) and cmd/atrium/backup_kill_test.go
+// (`atrium backup` killed: no archive that looks complete).
 package faults
 
 import (
