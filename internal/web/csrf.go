@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -9,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/atrium-portal/atrium/internal/fault"
 )
@@ -46,20 +46,39 @@ func (c CSRFConfig) cookieName() string {
 	return "atrium-csrf"
 }
 
+// csrfState is the CSRF middleware's view of a request.
 type csrfState struct {
-	cfg     *CSRFConfig
-	browser string
+	cfg *CSRFConfig // nil outside the CSRF middleware
+
+	mu      sync.Mutex
+	browser string              // the browser cookie's value
+	w       http.ResponseWriter // where to set a new browser cookie
 }
 
 // CSRFToken returns the token a page must send back with a state-changing
 // request: as the hidden form field csrf_token, or the X-CSRF-Token header
-// for fetch. It is empty outside the CSRF middleware.
+// for fetch. It is empty outside the CSRF middleware. A safe request that
+// came without the browser cookie gets one here, with the answer: it must
+// be called before the answer's header is written, as pages do when they
+// gather their data. API clients, which never ask for a token, are not
+// sent a cookie they would not keep.
 func CSRFToken(r *http.Request) string {
-	st, _ := r.Context().Value(keyCSRF).(*csrfState)
-	if st == nil {
+	s := stateOf(r.Context())
+	if s == nil || s.csrf.cfg == nil {
 		return ""
 	}
-	return st.cfg.token(st.browser, st.cfg.binding(r))
+	st := &s.csrf
+	st.mu.Lock()
+	if st.browser == "" && st.w != nil {
+		st.browser = newID() + newID()
+		http.SetCookie(st.w, &http.Cookie{
+			Name: st.cfg.cookieName(), Value: st.browser, Path: "/", HttpOnly: true,
+			Secure: st.cfg.TLS, SameSite: http.SameSiteLaxMode,
+		})
+	}
+	browser := st.browser
+	st.mu.Unlock()
+	return st.cfg.token(browser, st.cfg.binding(r))
 }
 
 func (c *CSRFConfig) binding(r *http.Request) string {
@@ -81,8 +100,8 @@ func (c *CSRFConfig) token(browser, binding string) string {
 // Exempt are requests with an Authorization header (API clients: a browser
 // never adds one by itself), and requests with neither cookies nor a
 // cross-site Origin or Sec-Fetch-Site header (command-line clients). The
-// browser cookie the token is bound to is set on the first request that
-// lacks it.
+// browser cookie the token is bound to is set with the first token given
+// out to a browser that lacks it.
 func CSRF(c CSRFConfig) Middleware {
 	if len(c.Key) == 0 {
 		c.Key = make([]byte, 32)
@@ -92,23 +111,21 @@ func CSRF(c CSRFConfig) Middleware {
 	name := c.cookieName()
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			st := &csrfState{cfg: cfg}
-			if ck, err := r.Cookie(name); err == nil && len(ck.Value) >= 16 {
-				st.browser = ck.Value
+			s, r := withState(r)
+			st := &s.csrf
+			st.cfg = cfg
+			if r.Header.Get("Cookie") != "" {
+				if ck, err := r.Cookie(name); err == nil && len(ck.Value) >= 16 {
+					st.browser = ck.Value
+				}
 			}
 			if safeMethod(r.Method) {
-				if st.browser == "" {
-					st.browser = newID() + newID()
-					http.SetCookie(w, &http.Cookie{
-						Name: name, Value: st.browser, Path: "/", HttpOnly: true,
-						Secure: c.TLS, SameSite: http.SameSiteLaxMode,
-					})
-				}
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCSRF, st)))
+				st.w = w // CSRFToken sets the browser cookie when it is missing
+				next.ServeHTTP(w, r)
 				return
 			}
 			if !cfg.needsToken(r) {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCSRF, st)))
+				next.ServeHTTP(w, r)
 				return
 			}
 			got := r.Header.Get(CSRFHeader)
@@ -119,7 +136,7 @@ func CSRF(c CSRFConfig) Middleware {
 				WriteError(w, r, fault.New(fault.Forbidden, "missing or invalid CSRF token: send the page's csrf_token form field or the X-CSRF-Token header"))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyCSRF, st)))
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -21,14 +21,18 @@ func WithErrorPage(page ErrorPageFunc) Middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyErrorPage, page)))
+			s, r := withState(r)
+			s.errorPage = page
+			next.ServeHTTP(w, r)
 		})
 	}
 }
 
 func errorPageFrom(ctx context.Context) ErrorPageFunc {
-	f, _ := ctx.Value(keyErrorPage).(ErrorPageFunc)
-	return f
+	if s := stateOf(ctx); s != nil {
+		return s.errorPage
+	}
+	return nil
 }
 
 // WantsHTML reports whether r comes from a browser that expects a page: its

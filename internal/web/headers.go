@@ -10,6 +10,14 @@ import (
 const ContentSecurityPolicy = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; " +
 	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
+var (
+	cspValue        = []string{ContentSecurityPolicy}[:1:1]
+	nosniffValue    = []string{"nosniff"}[:1:1]
+	referrerValue   = []string{"strict-origin-when-cross-origin"}[:1:1]
+	denyValue       = []string{"DENY"}[:1:1]
+	sameOriginValue = []string{"same-origin"}[:1:1]
+)
+
 // HeadersConfig configures SecurityHeaders.
 type HeadersConfig struct {
 	// TLS says the server is reached over HTTPS; only then is HSTS sent.
@@ -28,12 +36,15 @@ func SecurityHeaders(c HeadersConfig) Middleware {
 	hsts := "max-age=" + strconv.Itoa(c.HSTSMaxAge) + "; includeSubDomains"
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Canonical keys set directly, with one value slice for every
+			// response (capacity 1: an Add copies instead of appending into
+			// it): five allocations fewer per request than Header.Set.
 			h := w.Header()
-			h.Set("Content-Security-Policy", ContentSecurityPolicy)
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Cross-Origin-Opener-Policy", "same-origin")
+			h["Content-Security-Policy"] = cspValue
+			h["X-Content-Type-Options"] = nosniffValue
+			h["Referrer-Policy"] = referrerValue
+			h["X-Frame-Options"] = denyValue
+			h["Cross-Origin-Opener-Policy"] = sameOriginValue
 			if c.TLS || r.TLS != nil {
 				h.Set("Strict-Transport-Security", hsts)
 			}

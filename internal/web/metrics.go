@@ -22,7 +22,7 @@ func observeRequests(o RequestObserver) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			rec := &recorder{ResponseWriter: w}
+			rec, w := recording(w)
 			done := false
 			defer func() {
 				status := rec.status
@@ -39,7 +39,7 @@ func observeRequests(o RequestObserver) Middleware {
 				}
 				o.ObserveRequest(route, r.Method, status, time.Since(start))
 			}()
-			next.ServeHTTP(rec, r)
+			next.ServeHTTP(w, r)
 			done = true
 		})
 	}

@@ -29,14 +29,8 @@ func Chain(h http.Handler, mw ...Middleware) http.Handler {
 type ctxKey int
 
 const (
-	keyRequestID ctxKey = iota
-	keyLogger
-	keyPublic    // mux.go: the route needs no principal
-	keyPattern   // pattern.go: the matched route pattern
-	keyErrorPage // errorpage.go: how to render errors as pages
-	keyCSRF      // csrf.go: the request's CSRF token
-	keyRedact    // security.go: values to redact from answers
-	keyLimited   // ratelimit.go: AnonymousRateLimit has charged the request
+	keyState  ctxKey = iota // state.go: what the middleware knows of the request
+	keyLogger               // tracelog.go: a logger set by ContextWithLogger
 )
 
 // RequestIDHeader carries the request id in both directions.
@@ -44,8 +38,10 @@ const RequestIDHeader = "X-Request-Id"
 
 // RequestID returns the id of the request that ctx belongs to.
 func RequestID(ctx context.Context) string {
-	s, _ := ctx.Value(keyRequestID).(string)
-	return s
+	if s := stateOf(ctx); s != nil {
+		return s.id
+	}
+	return ""
 }
 
 // Logger returns the request-scoped logger (with the request id), or the
@@ -53,6 +49,11 @@ func RequestID(ctx context.Context) string {
 func Logger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
 		return l
+	}
+	if s := stateOf(ctx); s != nil {
+		if l := s.log(); l != nil {
+			return l
+		}
 	}
 	return slog.Default()
 }
@@ -66,10 +67,11 @@ func WithRequestID(base *slog.Logger) Middleware {
 			if !saneID(id) {
 				id = newID()
 			}
-			w.Header().Set(RequestIDHeader, id)
-			ctx := context.WithValue(r.Context(), keyRequestID, id)
-			ctx = context.WithValue(ctx, keyLogger, base.With("request_id", id))
-			next.ServeHTTP(w, r.WithContext(ctx))
+			w.Header()[RequestIDHeader] = []string{id}
+			// A new state for every request, also for one re-dispatched
+			// through the server with the context of another.
+			s := &reqState{id: id, base: base}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyState, s)))
 		})
 	}
 }
@@ -131,13 +133,23 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 func AccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &recorder{ResponseWriter: w}
+		rec, w := recording(w)
 		defer func() {
 			status := rec.status
 			if status == 0 {
 				status = http.StatusOK
 			}
-			Logger(r.Context()).LogAttrs(r.Context(), slog.LevelInfo, "http",
+			ctx := r.Context()
+			l, id := accessLogger(ctx)
+			if !l.Enabled(ctx, slog.LevelInfo) {
+				return
+			}
+			attrs := [8]slog.Attr{}
+			a := attrs[:0]
+			if id != "" {
+				a = append(a, slog.String("request_id", id))
+			}
+			a = append(a,
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
@@ -145,16 +157,45 @@ func AccessLog(next http.Handler) http.Handler {
 				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			)
+			l.LogAttrs(ctx, slog.LevelInfo, "http", a...)
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(w, r)
 	})
+}
+
+// accessLogger returns the logger of the access log line and the request id
+// to add to it: the base logger and the id, which gives the same line as
+// the request's logger without building that logger, unless a middleware
+// replaced the request's logger (ContextWithLogger).
+func accessLogger(ctx context.Context) (*slog.Logger, string) {
+	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
+		return l, ""
+	}
+	if s := stateOf(ctx); s != nil && s.base != nil {
+		if l := s.logger.Load(); l != nil {
+			return l, ""
+		}
+		return s.base, s.id
+	}
+	return slog.Default(), ""
+}
+
+// recording returns w's recorder, wrapping w in one when it is not one
+// already: the middleware that watch the answer (access log, panics,
+// metrics) share one.
+func recording(w http.ResponseWriter) (*recorder, http.ResponseWriter) {
+	if rec, ok := w.(*recorder); ok {
+		return rec, rec
+	}
+	rec := &recorder{ResponseWriter: w}
+	return rec, rec
 }
 
 // Recover turns a panic in a handler into a logged 500 answer. A panic with
 // http.ErrAbortHandler is passed on: it deliberately cuts the connection.
 func Recover(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &recorder{ResponseWriter: w}
+		rec, w := recording(w)
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -171,7 +212,7 @@ func Recover(next http.Handler) http.Handler {
 			}
 			WriteError(rec, r, fault.New(fault.Internal, "internal error"))
 		}()
-		next.ServeHTTP(rec, r)
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -72,17 +72,16 @@ func (pm *publicMatcher) match(r *http.Request) bool {
 // principal (health checks, sign-in, static assets). Authentication
 // middleware lets such requests through without credentials.
 func IsPublic(ctx context.Context) bool {
-	v, _ := ctx.Value(keyPublic).(bool)
-	return v
+	s := stateOf(ctx)
+	return s != nil && s.public
 }
 
 // markPublic records in the context whether the request is for a public route.
 func markPublic(pm *publicMatcher) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if pm.match(r) {
-				r = r.WithContext(context.WithValue(r.Context(), keyPublic, true))
-			}
+			s, r := withState(r)
+			s.public = pm.match(r)
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -10,8 +10,10 @@ import (
 // (audit, rate limits) can name the route even for requests refused before
 // they reach it. It is empty outside a request.
 func Pattern(ctx context.Context) string {
-	s, _ := ctx.Value(keyPattern).(string)
-	return s
+	if s := stateOf(ctx); s != nil {
+		return s.pattern
+	}
+	return ""
 }
 
 // withPattern puts the pattern that mux would route r to into the context.
@@ -19,7 +21,9 @@ func withPattern(mux *http.ServeMux) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, pattern := mux.Handler(r)
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPattern, pattern)))
+			s, r := withState(r)
+			s.pattern = pattern
+			next.ServeHTTP(w, r)
 		})
 	}
 }

@@ -66,7 +66,7 @@ func RateLimit(c RateLimitConfig) Middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if charged, _ := r.Context().Value(keyLimited).(bool); charged {
+			if s := stateOf(r.Context()); s != nil && s.limited {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -103,7 +103,9 @@ func AnonymousRateLimit(c RateLimitConfig) Middleware {
 				return
 			}
 			if c.allow(w, r, "ip:"+remoteIP(r)) {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyLimited, true)))
+				s, r := withState(r)
+				s.limited = true
+				next.ServeHTTP(w, r)
 			}
 		})
 	}

@@ -28,8 +28,8 @@ type Security struct {
 // Redactor returns the function that masks secrets in text sent to the
 // caller for the request in ctx (the identity outside a server).
 func Redactor(ctx context.Context) func(string) string {
-	if f, ok := ctx.Value(keyRedact).(func(string) string); ok {
-		return f
+	if s := stateOf(ctx); s != nil && s.redact != nil {
+		return s.redact
 	}
 	return func(s string) string { return s }
 }
@@ -41,7 +41,9 @@ func withRedact(f func(string) string) Middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRedact, f)))
+			s, r := withState(r)
+			s.redact = f
+			next.ServeHTTP(w, r)
 		})
 	}
 }

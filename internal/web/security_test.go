@@ -161,6 +161,43 @@ func TestCSRF(t *testing.T) {
 	}
 }
 
+// TestCSRFCookieOnlyWithAToken checks that the browser cookie is set only
+// on answers that give out a token (pages with forms), once, and never
+// replaced: API answers carry no Set-Cookie.
+func TestCSRFCookieOnlyWithAToken(t *testing.T) {
+	cfg := CSRFConfig{Key: []byte("k")}
+	s := NewServer(Params{
+		Security: Security{CSRF: cfg},
+		Routes: []func(Mux){func(m Mux) {
+			m.HandleFunc("GET /api/entity", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, 200, map[string]string{}) })
+			m.HandleFunc("GET /page", func(w http.ResponseWriter, r *http.Request) {
+				first, second := CSRFToken(r), CSRFToken(r)
+				if first == "" || first != second {
+					t.Errorf("tokens of one request: got %q and %q, want one non-empty token", first, second)
+				}
+				WriteJSON(w, 200, map[string]string{"csrf": first})
+			})
+		}},
+	})
+	h := s.Handler()
+	if w := send(h, "GET", "/api/entity", nil, ""); w.Code != 200 || w.Header().Values("Set-Cookie") != nil {
+		t.Fatalf("API answer: got %d, Set-Cookie %q, want 200 and none", w.Code, w.Header().Values("Set-Cookie"))
+	}
+	w := send(h, "GET", "/page", nil, "")
+	if got := w.Header().Values("Set-Cookie"); w.Code != 200 || len(got) != 1 || !strings.HasPrefix(got[0], "atrium-csrf=") {
+		t.Fatalf("page without the cookie: got %d, Set-Cookie %q, want one atrium-csrf cookie", w.Code, got)
+	}
+	const browser = "0123456789abcdef0123"
+	w = send(h, "GET", "/page", map[string]string{"Cookie": "atrium-csrf=" + browser}, "")
+	if got := w.Header().Values("Set-Cookie"); got != nil {
+		t.Fatalf("page with the cookie: Set-Cookie %q, want none", got)
+	}
+	var body struct{ CSRF string }
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.CSRF != cfg.token(browser, "") {
+		t.Fatalf("token for the sent cookie: got %q, %v, want %q", body.CSRF, err, cfg.token(browser, ""))
+	}
+}
+
 func TestRateLimit(t *testing.T) {
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	lim := &MemoryLimiter{Now: func() time.Time { return now }}

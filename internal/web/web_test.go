@@ -126,6 +126,9 @@ func TestMiddleware(t *testing.T) {
 			}
 			w.WriteHeader(204)
 		})
+		mux.HandleFunc("GET /logs", func(w http.ResponseWriter, r *http.Request) {
+			Logger(r.Context()).Info("inner", "route", Pattern(r.Context()))
+		})
 		mux.HandleFunc("GET /deadline", func(w http.ResponseWriter, r *http.Request) {
 			if _, ok := r.Context().Deadline(); !ok {
 				t.Errorf("request has no deadline")
@@ -163,6 +166,17 @@ func TestMiddleware(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"request_id":"abc-123"`) || !strings.Contains(logs.String(), `"path":"/healthz"`) {
 		t.Errorf("access log missing: %s", logs.String())
+	}
+
+	// The handler's logger and the access log line both carry the id, as
+	// the first attribute after the message.
+	req = httptest.NewRequest("GET", "/logs", nil)
+	req.Header.Set(RequestIDHeader, "id-logs")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	for _, want := range []string{`"msg":"inner","request_id":"id-logs","route":"GET /logs"`, `"msg":"http","request_id":"id-logs","method":"GET","path":"/logs","status":200`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lines: want %s in %s", want, logs.String())
+		}
 	}
 
 	rec = do(t, h, "GET", "/nothing/here", nil)

@@ -1,0 +1,56 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+)
+
+// reqState is what the server's middleware learns about one request: its
+// id, logger, route pattern and so on. It is one context value, filled in
+// place as the request passes the middleware, so that a request costs one
+// context and one copy of the *http.Request instead of one per middleware,
+// and lookups walk a short context chain. Each field is written by one
+// middleware before it calls the next handler and only read after, so
+// handlers (and their goroutines) see it settled; only the lazily built
+// logger is shared between goroutines, and it is atomic.
+type reqState struct {
+	id        string
+	base      *slog.Logger
+	logger    atomic.Pointer[slog.Logger] // base.With("request_id", id), built on first use
+	redact    func(string) string
+	errorPage ErrorPageFunc
+	pattern   string
+	public    bool
+	limited   bool // AnonymousRateLimit has charged the request
+	csrf      csrfState
+}
+
+// stateOf returns the request state in ctx, or nil outside the middleware.
+func stateOf(ctx context.Context) *reqState {
+	s, _ := ctx.Value(keyState).(*reqState)
+	return s
+}
+
+// withState returns the state of r, adding a new one to r when it has none
+// (middleware used without WithRequestID, as in tests).
+func withState(r *http.Request) (*reqState, *http.Request) {
+	if s := stateOf(r.Context()); s != nil {
+		return s, r
+	}
+	s := &reqState{}
+	return s, r.WithContext(context.WithValue(r.Context(), keyState, s))
+}
+
+// log returns the request's logger: the base logger with the request id.
+func (s *reqState) log() *slog.Logger {
+	if l := s.logger.Load(); l != nil {
+		return l
+	}
+	if s.base == nil {
+		return nil
+	}
+	s.logger.CompareAndSwap(nil, s.base.With("request_id", s.id))
+	return s.logger.Load()
+}
