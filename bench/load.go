@@ -58,6 +58,11 @@ type Stats struct {
 	P99ms    float64 `json:"p99ms"`
 	MaxMs    float64 `json:"maxMs"`
 	RPS      float64 `json:"rps"`
+	// ServerCPUus is the server's CPU time (user and system) per answered
+	// request during the measurement, in microseconds: unlike latency it
+	// hardly depends on other load on the machine, so it compares builds
+	// measured at different times. 0 when unknown.
+	ServerCPUus float64 `json:"serverCpuUsPerReq,omitempty"`
 	// FirstError is the first failure seen, if any.
 	FirstError string `json:"firstError,omitempty"`
 }
@@ -69,6 +74,8 @@ type loadParams struct {
 	Duration time.Duration
 	Warmup   time.Duration
 	Seed     int64
+	// ServerCPU, when set, returns the server process's CPU seconds so far.
+	ServerCPU func() (float64, error)
 }
 
 // runLoad runs p.Clients loops against the endpoint, each sending one
@@ -83,9 +90,11 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	if p.Warmup > 0 {
 		loop(ctx, p, time.Now().Add(p.Warmup), 1000)
 	}
+	cpu0, cpuErr := serverCPU(p)
 	start := time.Now()
 	results := loop(ctx, p, start.Add(p.Duration), 0)
 	elapsed := time.Since(start)
+	cpu1, cpuErr1 := serverCPU(p)
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
@@ -100,6 +109,9 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	}
 	st.Requests = len(lat) + st.Errors
 	st.RPS = float64(len(lat)) / elapsed.Seconds()
+	if cpuErr == nil && cpuErr1 == nil && len(lat) > 0 && cpu1 > cpu0 {
+		st.ServerCPUus = (cpu1 - cpu0) * 1e6 / float64(len(lat)+st.Errors)
+	}
 	slices.Sort(lat)
 	st.P50ms = ms(percentile(lat, 50))
 	st.P90ms = ms(percentile(lat, 90))
@@ -108,6 +120,14 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 		st.MaxMs = ms(lat[len(lat)-1])
 	}
 	return st, nil
+}
+
+// serverCPU returns the server's CPU seconds, or an error when unknown.
+func serverCPU(p loadParams) (float64, error) {
+	if p.ServerCPU == nil {
+		return 0, fmt.Errorf("no server CPU")
+	}
+	return p.ServerCPU()
 }
 
 type clientResult struct {

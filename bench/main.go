@@ -269,6 +269,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 		}
 		st, err := runLoad(ctx, loadParams{
 			Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
+			ServerCPU: func() (float64, error) { return procCPUSeconds(srv.PID()) },
 		})
 		if err != nil {
 			return res, err
@@ -278,7 +279,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 				return res, err
 			}
 		}
-		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors", st.P50ms, st.P99ms, st.RPS, st.Errors)
+		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors, server CPU %.0f µs per request", st.P50ms, st.P99ms, st.RPS, st.Errors, st.ServerCPUus)
 		res.Endpoints = append(res.Endpoints, st)
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()

@@ -257,7 +257,9 @@ func (a *Authorizer) decide(p *auth.Principal, name string, res *Resource) (Deci
 		return d, nil
 	}
 	c := a.cur.Load()
-	act := activation(p)
+	// The CEL variables only for a rule with a condition: a decision that
+	// needs none (read allowed outright) stays cheap.
+	var act map[string]any
 	var allows, denies []*catalog.Filter
 	var denyRules []*compiledRule
 	var denyFilters []*catalog.Filter
@@ -267,6 +269,9 @@ func (a *Authorizer) decide(p *auth.Principal, name string, res *Resource) (Deci
 		}
 		t := all()
 		if r.cond != nil {
+			if act == nil {
+				act = activation(p)
+			}
 			t, _ = r.cond.filters(act)
 		}
 		if r.effect == EffectDeny {
