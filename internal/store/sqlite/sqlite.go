@@ -42,7 +42,12 @@ type Config struct {
 	// 4 MiB; the operating system caches the file as well).
 	CacheSizeKiB int
 	// WriteCacheSizeKiB is the write connection's page cache (default
-	// 32768, 32 MiB): index inserts touch pages all over the indexes.
+	// 16384, 16 MiB): index inserts touch pages all over the indexes.
+	// A cache costs about twice its size in memory: each 4 KiB page and
+	// its header take an 8 KiB slot of the C allocator under modernc (a
+	// 64 MiB cache filled by a scan: 125 MB of RSS). At 100k entities 16
+	// MiB instead of 32 took 31 MB off the peak RSS for an ingest CPU time
+	// within the noise (docs/benchmarks.md, "Query path and memory work").
 	// Together the caches are most of what SQLite adds to the process's
 	// memory: at 30k entities, 64 MiB + 4 × 8 MiB gave a peak RSS of 268 MB,
 	// 32 MiB + 4 × 4 MiB 195 MB, for the same ingest CPU time.
@@ -87,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cfg.CacheSizeKiB = 4096
 	}
 	if cfg.WriteCacheSizeKiB <= 0 {
-		cfg.WriteCacheSizeKiB = 32768
+		cfg.WriteCacheSizeKiB = 16384
 	}
 	if dir := filepath.Dir(cfg.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
