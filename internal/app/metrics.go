@@ -67,6 +67,7 @@ func (a *App) observe() (func(web.Mux), error) {
 				return 0
 			}),
 	}
+	cs = append(cs, breakerCollector{})
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("metrics: %w", err)

@@ -5,8 +5,11 @@ import (
 	"html/template"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 	"github.com/atrium-portal/atrium/internal/operations"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
@@ -64,4 +67,34 @@ func (a *App) operationRoutes(portal *ui.UI) func(web.Mux) {
 }
 
 // breakerStates lists the circuit breakers of the external systems.
-func (a *App) breakerStates() []operations.BreakerState { return nil }
+func (a *App) breakerStates() []operations.BreakerState {
+	var out []operations.BreakerState
+	for _, s := range breaker.States() {
+		out = append(out, operations.BreakerState{System: s.System, Open: s.Open, Failures: s.Failures})
+	}
+	return out
+}
+
+var (
+	descBreakerOpen     = prometheus.NewDesc("atrium_integration_breaker_open", "1 while the circuit breaker of an external system refuses requests, by system.", []string{"system"}, nil)
+	descBreakerFailures = prometheus.NewDesc("atrium_integration_breaker_failures", "Failed requests in a row to an external system, by system.", []string{"system"}, nil)
+)
+
+// breakerCollector exports the circuit breakers of this replica.
+type breakerCollector struct{}
+
+func (breakerCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descBreakerOpen
+	ch <- descBreakerFailures
+}
+
+func (breakerCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range breaker.States() {
+		open := 0.0
+		if s.Open {
+			open = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descBreakerOpen, prometheus.GaugeValue, open, s.System)
+		ch <- prometheus.MustNewConstMetric(descBreakerFailures, prometheus.GaugeValue, float64(s.Failures), s.System)
+	}
+}

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -128,6 +130,15 @@ func testOperationsAPI(t *testing.T, dbYAML string) {
 		t.Errorf("audit of operation.cancel: got %v (%+v), want one success and jane's denial", outcomes, audit.Items)
 	}
 
+	// A breaker that opened shows on /metrics and on the page.
+	down := breaker.New("AWX ops-test.example", 2, time.Minute)
+	down.Record(true)
+	down.Record(true)
+	if status, body := opsGet(t, srv.BaseURL+"/metrics", ""); status != 200 || !strings.Contains(body, `atrium_integration_breaker_open{system="AWX ops-test.example"} 1`) ||
+		!strings.Contains(body, `atrium_integration_breaker_failures{system="AWX ops-test.example"} 2`) {
+		t.Errorf("/metrics: got %d, want the open breaker of AWX ops-test.example", status)
+	}
+
 	// The Operations page shows both with their state badges and links.
 	status, body := opsGet(t, srv.BaseURL+"/operations?task="+created.ID, "")
 	if status != 200 {
@@ -149,6 +160,10 @@ func testOperationsAPI(t *testing.T, dbYAML string) {
 	}
 	if doc.Find(`#operations tr[data-operation="`+run.ID+`"] .op-state.info`).Text() != "running" {
 		t.Error("the running run has no blue running badge")
+	}
+	brow := doc.Find("#breakers tr").FilterFunction(func(_ int, r *goquery.Selection) bool { return strings.Contains(r.Text(), "AWX ops-test.example") })
+	if brow.Find(".badge.err").Text() != "open" {
+		t.Errorf("breakers table: got %q, want AWX ops-test.example open", brow.Text())
 	}
 	if status, _ := opsGet(t, srv.BaseURL+"/operations", jane); status != 403 {
 		t.Errorf("GET /operations as jane: got %d, want 403", status)

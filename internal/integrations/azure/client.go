@@ -24,6 +24,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armdeployments"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/v3"
 
+	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -112,17 +113,16 @@ func New(cfg Config) (*Client, error) {
 		Telemetry: policy.TelemetryOptions{ApplicationID: "atrium"},
 	}}
 	if cfg.BreakerThreshold >= 0 {
-		b := &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown, now: cfg.Now}
-		if b.threshold == 0 {
-			b.threshold = 5
+		threshold, cooldown := cfg.BreakerThreshold, cfg.BreakerCooldown
+		if threshold == 0 {
+			threshold = 5
 		}
-		if b.cooldown <= 0 {
-			b.cooldown = 30 * time.Second
+		if cooldown <= 0 {
+			cooldown = 30 * time.Second
 		}
-		if b.now == nil {
-			b.now = time.Now
-		}
-		opts.PerCallPolicies = []policy.Policy{b}
+		b := breaker.New("Azure subscription "+cfg.SubscriptionID, threshold, cooldown)
+		b.Now = cfg.Now
+		opts.PerCallPolicies = []policy.Policy{breakerPolicy{b: b}}
 	}
 	// A loopback endpoint (a test server) may be plain http.
 	if u, _ := url.Parse(cfg.Endpoint); u != nil && u.Scheme == "http" && loopback(u.Hostname()) {

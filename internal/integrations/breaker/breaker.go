@@ -1,13 +1,21 @@
-// Package breaker is the circuit breaker of Atrium's integration clients:
-// it stops calling an external system that keeps failing, so that a dead
-// system costs a fast, clear error instead of a timeout per request.
+// Package breaker is the one circuit breaker of Atrium's integration
+// clients (GitLab, Kubernetes, AWX, Terraform, Azure): it stops calling an
+// external system that keeps failing, so that a dead system costs a fast,
+// clear error instead of a timeout per request. Every breaker made by New
+// is listed by States, for /metrics and the Operations page.
 package breaker
 
 import (
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
+
+// ErrOpen is what every *OpenError is (errors.Is).
+var ErrOpen = errors.New("circuit breaker open")
 
 // Breaker opens after Threshold failed requests in a row (whatever the
 // client counts as failed: no answer, a timeout, 5xx or 429 after its
@@ -15,19 +23,45 @@ import (
 // through as a probe, and its outcome closes or reopens it. A nil Breaker
 // or one with Threshold <= 0 never opens.
 type Breaker struct {
-	// System names what is called, in errors ("AWX", "Terraform").
+	// System names what is called, in errors and metrics ("AWX",
+	// "GitLab gitlab.example.com").
 	System    string
 	Threshold int
 	Cooldown  time.Duration
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 
 	mu        sync.Mutex
 	fails     int
 	openUntil time.Time
 }
 
-// New returns a closed breaker.
+// New returns a closed breaker, listed by States under system (replacing
+// an earlier breaker of the same system, as when a client is rebuilt).
 func New(system string, threshold int, cooldown time.Duration) *Breaker {
-	return &Breaker{System: system, Threshold: threshold, Cooldown: cooldown}
+	b := &Breaker{System: system, Threshold: threshold, Cooldown: cooldown}
+	registry.Store(system, b)
+	return b
+}
+
+var registry sync.Map // system → *Breaker
+
+// State is a breaker as /metrics and the Operations page show it.
+type State struct {
+	System   string
+	Open     bool
+	Failures int
+}
+
+// States returns the state of every breaker made by New, by system.
+func States() []State {
+	var out []State
+	registry.Range(func(_, v any) bool {
+		out = append(out, v.(*Breaker).State())
+		return true
+	})
+	slices.SortFunc(out, func(a, b State) int { return strings.Compare(a.System, b.System) })
+	return out
 }
 
 // OpenError is a request refused because the breaker is open.
@@ -42,6 +76,16 @@ func (e *OpenError) Error() string {
 		e.System, e.Failures, e.Until.UTC().Format(time.TimeOnly))
 }
 
+// Is makes every OpenError match ErrOpen.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+func (b *Breaker) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
 // Allow refuses a request while the breaker is open (an *OpenError).
 func (b *Breaker) Allow() error {
 	if b == nil || b.Threshold <= 0 {
@@ -49,14 +93,17 @@ func (b *Breaker) Allow() error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := time.Now()
+	if b.fails < b.Threshold {
+		return nil
+	}
+	now := b.now()
 	if now.Before(b.openUntil) {
 		return &OpenError{System: b.System, Failures: b.fails, Until: b.openUntil}
 	}
-	if b.fails >= b.Threshold {
-		// Half-open: this request is the probe; others wait for it.
-		b.openUntil = now.Add(b.Cooldown)
-	}
+	// Half-open: this request is the probe; others are refused for
+	// another cooldown unless its outcome closes the breaker first (a
+	// probe whose outcome never comes costs one cooldown, not forever).
+	b.openUntil = now.Add(b.Cooldown)
 	return nil
 }
 
@@ -73,6 +120,20 @@ func (b *Breaker) Record(failed bool) {
 	}
 	b.fails++
 	if b.fails >= b.Threshold {
-		b.openUntil = time.Now().Add(b.Cooldown)
+		b.openUntil = b.now().Add(b.Cooldown)
 	}
+}
+
+// Open reports whether the breaker refuses requests now.
+func (b *Breaker) Open() bool { return b.State().Open }
+
+// State returns the breaker's state now.
+func (b *Breaker) State() State {
+	if b == nil {
+		return State{}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	open := b.Threshold > 0 && b.fails >= b.Threshold && b.now().Before(b.openUntil)
+	return State{System: b.System, Open: open, Failures: b.fails}
 }

@@ -38,3 +38,37 @@ func TestBreaker(t *testing.T) {
 		t.Error("a nil or zero breaker refused")
 	}
 }
+
+// TestStates: every breaker is listed by system with its state, its
+// refusal is ErrOpen and says which system and why, and a rebuilt
+// client's breaker replaces the old one.
+func TestStates(t *testing.T) {
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	old := breaker.New("GitLab states.test", 3, time.Minute)
+	old.Record(true)
+	b := breaker.New("GitLab states.test", 2, time.Minute)
+	b.Now = func() time.Time { return now }
+	b.Record(true)
+	b.Record(true)
+	err := b.Allow()
+	if !errors.Is(err, breaker.ErrOpen) || err.Error() != "GitLab states.test is treated as down after 2 failed requests in a row; the next try is at 10:01:00 (circuit breaker)" {
+		t.Errorf("open: got %v", err)
+	}
+	var got []breaker.State
+	for _, s := range breaker.States() {
+		if s.System == "GitLab states.test" {
+			got = append(got, s)
+		}
+	}
+	if len(got) != 1 || !got[0].Open || got[0].Failures != 2 {
+		t.Errorf("States: got %+v, want the newer breaker, open after 2 failures", got)
+	}
+	now = now.Add(time.Minute)
+	if err := b.Allow(); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	b.Record(false)
+	if s := b.State(); s.Open || s.Failures != 0 {
+		t.Errorf("after a good probe: got %+v, want closed", s)
+	}
+}

@@ -97,7 +97,7 @@ func New(c Config) (*Client, error) {
 	if budget == nil {
 		budget = NewBudget(c.RequestsPerSecond, c.Burst)
 	}
-	breaker := NewBreaker(c.BreakerThreshold, c.BreakerCooldown)
+	breaker := newBreaker(c.Host, c.BreakerThreshold, c.BreakerCooldown)
 	next := c.Transport
 	if next == nil {
 		next = http.DefaultTransport

@@ -23,6 +23,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
+
+	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 )
 
 // FieldManager is the manager of the fields Atrium applies.
@@ -129,7 +131,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.BreakerCooldown = 30 * time.Second
 	}
 	retries := cfg.MaxRetries
-	br := &breaker{threshold: cfg.BreakerThreshold, cooldown: cfg.BreakerCooldown, now: time.Now}
+	br := breaker.New("Kubernetes cluster "+cfg.Name, cfg.BreakerThreshold, cfg.BreakerCooldown)
 	rc.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return &breakerTransport{next: &retryTransport{next: rt, max: retries}, b: br}
 	}
