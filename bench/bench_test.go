@@ -61,6 +61,10 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-clients", "0"}, wantErr: "-clients must be"},
 		{args: []string{"-d", "0s"}, wantErr: "-d must be"},
 		{args: []string{"-per-file", "0"}, wantErr: "-per-file must be"},
+		{args: []string{"-users", "200", "-d", "5m", "-think", "2s"}},
+		{args: []string{"-users", "-1"}, wantErr: "-users must be"},
+		{args: []string{"-users", "10", "-think", "-1s"}, wantErr: "-think must not"},
+		{args: []string{"-users", "10", "-pages"}, wantErr: "-users runs its own load"},
 	}
 	for _, tt := range tests {
 		_, err := parseFlags(tt.args)
