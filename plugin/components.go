@@ -73,6 +73,16 @@ type Mutation struct {
 	Entities []json.RawMessage `json:"entities,omitempty"`
 	// Removed are entity refs to remove (delta only).
 	Removed []string `json:"removed,omitempty"`
+	// LocationKeys, when set, has one entry per entity of Entities: the
+	// location key that owns it (Backstage's locationKey). An entity owned
+	// by one key is not overwritten by an entity of the same ref under
+	// another key: the first location wins, and the loser is reported as a
+	// conflict. An empty entry (or no LocationKeys) means the provider
+	// itself owns the entity. The host keeps a plugin's keys apart from
+	// every other source's, so a plugin cannot take over entities of
+	// catalog locations or of another plugin. The field is optional on the
+	// wire: hosts that predate it ignore it.
+	LocationKeys []string `json:"locationKeys,omitempty"`
 }
 
 // EntityProvider feeds entities into the catalog on its own schedule.

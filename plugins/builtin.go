@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-portal/atrium/plugins/awx"
 	"github.com/atrium-portal/atrium/plugins/azure"
 	"github.com/atrium-portal/atrium/plugins/gitlab"
+	"github.com/atrium-portal/atrium/plugins/locations"
 	"github.com/atrium-portal/atrium/plugins/openshift"
 	"github.com/atrium-portal/atrium/plugins/terraform"
 )
@@ -23,6 +24,10 @@ type Deps struct {
 	// Demo is atrium.demo: plugins without a configured endpoint use
 	// their simulator.
 	Demo bool
+	// Locations are the catalog engine's own entity providers (the static
+	// and the registered locations), offered by the catalog-locations
+	// plugin.
+	Locations []plugin.EntityProvider
 }
 
 // Builtin is one entry of the table.
@@ -31,11 +36,15 @@ type Builtin struct {
 	ID string
 	// New builds the plugin; it must not start anything (Provision does).
 	New func(Deps) plugin.Plugin
+	// Required built-ins are part of Atrium's core and cannot be disabled
+	// (plugins.<id>.enabled: false is refused).
+	Required bool
 }
 
 // Builtins returns the table of built-in plugins, in start order.
 func Builtins() []Builtin {
 	return []Builtin{
+		{ID: locations.ID, New: func(d Deps) plugin.Plugin { return locations.New(d.Locations) }, Required: true},
 		{ID: ScaffolderBuiltinID, New: func(d Deps) plugin.Plugin { return NewScaffolderBuiltin(d.Actions) }},
 		{ID: gitlab.ID, New: func(d Deps) plugin.Plugin { return gitlab.New(gitlab.Options{Demo: d.Demo}) }},
 		{ID: awx.ID, New: func(d Deps) plugin.Plugin { return awx.New(awx.Options{Demo: d.Demo}) }},

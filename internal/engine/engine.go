@@ -283,7 +283,7 @@ func New(cfg Config) (*Engine, error) {
 	for i := range e.static {
 		e.staticByKey[e.static[i].loc.String()] = &e.static[i]
 	}
-	e.providers = []Provider{&configProvider{e: e}, &databaseProvider{e: e}}
+	e.providers = e.newLocationProviders()
 	return e, nil
 }
 
@@ -314,6 +314,11 @@ func (e *Engine) staticRef(sl StaticLocation) (catalog.LocationRef, error) {
 func (e *Engine) AddProvider(p Provider) error {
 	e.provMu.Lock()
 	defer e.provMu.Unlock()
+	if e.isBuiltin(p) {
+		// The built-in plugin that lists the engine's own providers
+		// wires them like any plugin's: they are registered already.
+		return nil
+	}
 	for _, q := range e.providers {
 		if q.Name() == p.Name() {
 			return fmt.Errorf("engine: a provider named %q is already registered", p.Name())
@@ -336,7 +341,7 @@ func (e *Engine) RemoveProvider(ctx context.Context, name string) error {
 		e.provMu.Unlock()
 		return fmt.Errorf("engine: no provider named %q is registered", name)
 	}
-	if _, builtin := e.providers[i].(builtinProvider); builtin {
+	if e.isBuiltin(e.providers[i]) {
 		e.provMu.Unlock()
 		return fmt.Errorf("engine: provider %q is built in and cannot be removed", name)
 	}
@@ -438,7 +443,7 @@ func (e *Engine) runLeading(ctx context.Context) error {
 	e.provMu.Lock()
 	providers := slices.Clone(e.providers)
 	for _, p := range providers {
-		if _, builtin := p.(builtinProvider); !builtin {
+		if !e.isBuiltin(p) {
 			e.connectLocked(ctx, p)
 		}
 	}
@@ -456,7 +461,7 @@ func (e *Engine) runLeading(ctx context.Context) error {
 	_ = e.timedPass(func() error {
 		var errs []error
 		for _, p := range providers {
-			if _, builtin := p.(builtinProvider); !builtin {
+			if !e.isBuiltin(p) {
 				continue
 			}
 			if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
@@ -496,7 +501,7 @@ func (e *Engine) runLeading(ctx context.Context) error {
 // RefreshAll reprocesses the static and the registered locations now.
 func (e *Engine) RefreshAll(ctx context.Context) error {
 	var errs []error
-	for _, p := range []Provider{&configProvider{e: e}, &databaseProvider{e: e}} {
+	for _, p := range e.builtinProviders() {
 		if err := p.Connect(ctx, &connection{e: e, name: p.Name()}); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", p.Name(), err))
 		}
@@ -512,11 +517,29 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// builtinProvider marks the engine's own providers.
-type builtinProvider interface{ builtin() }
+// isBuiltin reports whether p is one of the engine's own providers (the
+// static and the registered locations), which it refreshes itself.
+func (e *Engine) isBuiltin(p Provider) bool {
+	pp, ok := p.(*PluginProvider)
+	if !ok {
+		return false
+	}
+	lp := pp.own()
+	return lp != nil && lp.e == e
+}
 
-func (*configProvider) builtin()   {}
-func (*databaseProvider) builtin() {}
+// builtinProviders returns the engine's own providers.
+func (e *Engine) builtinProviders() []*PluginProvider {
+	e.provMu.Lock()
+	defer e.provMu.Unlock()
+	var out []*PluginProvider
+	for _, p := range e.providers {
+		if e.isBuiltin(p) {
+			out = append(out, p.(*PluginProvider))
+		}
+	}
+	return out
+}
 
 // providerKey is the edge parent of a provider's entities.
 func providerKey(name string) string { return "provider:" + name }

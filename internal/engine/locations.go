@@ -13,10 +13,11 @@ import (
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // databaseKey is the edge parent of registered locations' entities.
-var databaseKey = providerKey("database")
+var databaseKey = providerKey(DatabaseProviderName)
 
 // AddLocation registers a location (§2.12) and processes it at once. With
 // dryRun nothing is stored: the location and everything it emits is
@@ -63,9 +64,11 @@ func (e *Engine) AddLocation(ctx context.Context, spec LocationSpec, dryRun bool
 	if err := e.store.LocationCreate(ctx, l); err != nil {
 		return nil, err
 	}
-	doc := locationDocument(loc, loc.String())
-	conn := &connection{e: e, name: "database"}
-	if err := conn.ApplyMutation(ctx, Mutation{Type: MutationDelta, Entities: []Deferred{{Document: doc, LocationKey: loc.String()}}}); err != nil {
+	m := plugin.Mutation{Type: plugin.MutationDelta}
+	if err := addLocation(&m, loc, loc.String()); err != nil {
+		return nil, err
+	}
+	if err := e.emitOwn(ctx, DatabaseProviderName, m); err != nil {
 		// The location is registered; the periodic refresh completes it.
 		e.log.Error("catalog could not process a registered location", "location", loc.String(), "err", err)
 	}

@@ -6,15 +6,22 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
 // PluginProvider runs a plugin's entity provider as a catalog provider.
 // Its bucket is named "plugin:<plugin id>:<provider name>", and its
-// entities are owned by that key: no location can overwrite them. When
-// Run returns an error (or the plugin crashes) the provider is run again
-// after a backoff that doubles from MinBackoff to MaxBackoff; a run that
-// lasted longer than MaxBackoff resets it.
+// entities are owned by that key (or by "<bucket>:<key>" for an entity
+// the mutation gives a location key of its own): no location can
+// overwrite them. When Run returns an error (or the plugin crashes) the
+// provider is run again after a backoff that doubles from MinBackoff to
+// MaxBackoff; a run that lasted longer than MaxBackoff resets it.
+//
+// The engine's own location providers (LocationProvider) come through
+// this adapter too. They keep the buckets "config" and "database", their
+// location keys are the locations' own, and they are refreshed by the
+// engine rather than run: Connect emits their entities once.
 type PluginProvider struct {
 	PluginID   string
 	Provider   plugin.EntityProvider
@@ -26,7 +33,18 @@ type PluginProvider struct {
 var _ Provider = (*PluginProvider)(nil)
 
 // Name is the provider's bucket.
-func (p *PluginProvider) Name() string { return "plugin:" + p.PluginID + ":" + p.Provider.Name() }
+func (p *PluginProvider) Name() string {
+	if lp := p.own(); lp != nil {
+		return lp.Name()
+	}
+	return "plugin:" + p.PluginID + ":" + p.Provider.Name()
+}
+
+// own returns the engine's location provider that p adapts, or nil.
+func (p *PluginProvider) own() *LocationProvider {
+	lp, _ := p.Provider.(*LocationProvider)
+	return lp
+}
 
 // Connect runs the plugin's provider until ctx is done.
 func (p *PluginProvider) Connect(ctx context.Context, conn Connection) error {
@@ -48,6 +66,10 @@ func (p *PluginProvider) Connect(ctx context.Context, conn Connection) error {
 			return err
 		}
 		return conn.ApplyMutation(ctx, em)
+	}
+	if lp := p.own(); lp != nil {
+		// The engine schedules its own providers (Ready, RefreshAll).
+		return lp.Refresh(ctx, emit)
 	}
 	for {
 		started := time.Now()
@@ -89,11 +111,29 @@ func (p *PluginProvider) mutation(m plugin.Mutation) (Mutation, error) {
 	default:
 		return Mutation{}, plugin.Errorf(plugin.ErrInvalid, "mutation type %q is not %q or %q", m.Type, plugin.MutationFull, plugin.MutationDelta)
 	}
+	if len(m.LocationKeys) > 0 && len(m.LocationKeys) != len(m.Entities) {
+		return Mutation{}, plugin.Errorf(plugin.ErrInvalid, "locationKeys has %d entries for %d entities; give one per entity (empty for the provider's own)", len(m.LocationKeys), len(m.Entities))
+	}
+	own := p.own() != nil
 	for i, e := range m.Entities {
 		if len(e) == 0 {
 			return Mutation{}, plugin.Errorf(plugin.ErrInvalid, "entities[%d] is empty", i)
 		}
-		out.Entities = append(out.Entities, Deferred{Entity: e, LocationKey: key})
+		d := Deferred{Entity: e, LocationKey: key}
+		if i < len(m.LocationKeys) && m.LocationKeys[i] != "" {
+			d.LocationKey = key + ":" + m.LocationKeys[i]
+			if own {
+				// The catalog's own locations: the key is the
+				// location's, and problems name it as their file.
+				d.LocationKey = m.LocationKeys[i]
+				doc, err := catalog.DocumentFromJSON(d.LocationKey, e)
+				if err != nil {
+					return Mutation{}, err
+				}
+				d.Document = doc
+			}
+		}
+		out.Entities = append(out.Entities, d)
 	}
 	for _, ref := range m.Removed {
 		out.Removed = append(out.Removed, Deferred{Ref: ref, LocationKey: key})

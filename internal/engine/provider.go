@@ -181,36 +181,3 @@ func locationDocument(loc catalog.LocationRef, origin string) catalog.Document {
 		},
 	}
 }
-
-// configProvider emits a Location entity for every static location.
-type configProvider struct{ e *Engine }
-
-func (p *configProvider) Name() string { return "config" }
-
-func (p *configProvider) Connect(ctx context.Context, conn Connection) error {
-	m := Mutation{Type: MutationFull}
-	for _, sl := range p.e.static {
-		m.Entities = append(m.Entities, Deferred{Document: locationDocument(sl.loc, OriginBootstrap), LocationKey: sl.loc.String()})
-	}
-	return conn.ApplyMutation(ctx, m)
-}
-
-// databaseProvider emits a Location entity for every registered location.
-type databaseProvider struct{ e *Engine }
-
-func (p *databaseProvider) Name() string { return "database" }
-
-func (p *databaseProvider) Connect(ctx context.Context, conn Connection) error {
-	p.e.locMu.Lock()
-	defer p.e.locMu.Unlock()
-	locs, err := p.e.store.LocationList(ctx)
-	if err != nil {
-		return err
-	}
-	m := Mutation{Type: MutationFull}
-	for _, l := range locs {
-		loc := catalog.LocationRef{Type: l.Type, Target: l.Target}
-		m.Entities = append(m.Entities, Deferred{Document: locationDocument(loc, loc.String()), LocationKey: loc.String()})
-	}
-	return conn.ApplyMutation(ctx, m)
-}
