@@ -2,13 +2,13 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/authz"
+	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
@@ -30,11 +30,7 @@ func (a *App) startPluginHost(ctx context.Context) error {
 	var h *pluginhost.Host
 	h = pluginhost.NewHost(pluginhost.HostOptions{
 		Store: set.Store, Launcher: pluginhost.RPCLauncher{}, Limits: set.Limits, Overrides: set.Overrides,
-		Config: func(id string) json.RawMessage { return a.cfg.Plugins[id].Config },
-		PluginHost: func(id string) plugin.Host {
-			return plugin.Host{Logger: a.log.With("plugin", id), BaseURL: a.cfg.Backend.BaseURL,
-				DataDir: filepath.Join(a.cfg.Atrium.DataDir, "plugin-data", id)}
-		},
+		Config: a.pluginConfig, PluginHost: a.pluginHostFor,
 		Registry: set.Registry, Fetcher: set.Fetcher, UnmaintainedAfter: c.UnmaintainedAfter,
 		WatchInterval: c.WatchInterval, HealthInterval: c.HealthInterval,
 		Audit: a.audit, Logger: a.log, Builtins: a.builtinStats,
@@ -76,7 +72,8 @@ func (a *App) wireExternal(h *pluginhost.Host, id string, s *pluginhost.Supervis
 	if s == nil {
 		return
 	}
-	if st := s.Stats(); st.Wired || st.State != pluginhost.StateRunning && st.State != pluginhost.StateDegraded {
+	st := s.Stats()
+	if st.State != pluginhost.StateRunning && st.State != pluginhost.StateDegraded {
 		return
 	}
 	a.pluginSet.wire.Lock()
@@ -92,6 +89,14 @@ func (a *App) wireExternal(h *pluginhost.Host, id string, s *pluginhost.Supervis
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if st.Wired {
+		// An upgrade (or a restart) may have changed what the plugin
+		// offers.
+		if lp := a.pluginSet.find(id); lp != nil && lp.p == plugin.Plugin(s) && lp.status.State == PluginRunning {
+			a.updateComponents(ctx, lp, s.Components())
+		}
+		return
+	}
 	if stale := a.pluginSet.find(id); stale != nil {
 		if stale.status.State == PluginRunning && stale.p == plugin.Plugin(s) {
 			s.MarkWired()
@@ -126,6 +131,140 @@ func (a *App) wireExternal(h *pluginhost.Host, id string, s *pluginhost.Supervis
 	s.SetWireError(lp.status.Error)
 	s.MarkWired()
 	a.log.Info("plugin wired while Atrium runs", "plugin", id, "version", s.Stats().Version)
+}
+
+// updateComponents brings the wired components of the running plugin lp
+// in line with next, what its running version offers: after an upgrade
+// the components only the new version declares are wired and those it no
+// longer declares unwired. Components of both versions stay wired
+// throughout (their supervisor's wrappers follow the new process), so no
+// request finds them missing; an action whose input schema changed is
+// registered again with the new one. a.pluginSet.wire is held.
+func (a *App) updateComponents(ctx context.Context, lp *loadedPlugin, next plugin.Components) {
+	id := lp.status.ID
+	if info := lp.p.Info(); info.Version != lp.status.Version {
+		a.pluginSet.mu.Lock()
+		lp.status.Version, lp.status.Info = info.Version, info
+		a.pluginSet.mu.Unlock()
+	}
+	changed := false
+	// Actions.
+	want := map[string]plugin.Action{}
+	for _, act := range next.Actions {
+		want[act.ID()] = act
+	}
+	var kept []string
+	for _, aid := range lp.actions {
+		act, ok := want[aid]
+		if ok && string(inputSchema(act)) == lp.inputs[aid] {
+			kept = append(kept, aid)
+			continue
+		}
+		a.pluginSet.actions.Remove(aid)
+		delete(lp.inputs, aid)
+		changed = true
+	}
+	lp.actions = kept
+	var added []plugin.Action
+	for _, act := range next.Actions {
+		if !slices.Contains(lp.actions, act.ID()) {
+			added = append(added, act)
+		}
+	}
+	if len(added) > 0 {
+		changed = true
+		// An external plugin's action that cannot be added is left out
+		// with the reason in its status; the error is a built-in's only.
+		_ = a.wireActions(a.pluginSet.actions, lp, added)
+	}
+	// Providers and processors, by the engine's names.
+	wantProv := map[string]plugin.EntityProvider{}
+	for _, prov := range next.Providers {
+		wantProv[(&engine.PluginProvider{PluginID: id, Provider: prov}).Name()] = prov
+	}
+	lp.providers = slices.DeleteFunc(lp.providers, func(name string) bool {
+		if _, ok := wantProv[name]; ok {
+			return false
+		}
+		changed = true
+		if err := a.engine.RemoveProvider(ctx, name); err != nil {
+			a.log.Warn("removing a plugin's entity provider", "plugin", id, "err", err)
+		}
+		return true
+	})
+	for name, prov := range wantProv {
+		if slices.Contains(lp.providers, name) {
+			continue
+		}
+		changed = true
+		if err := a.engine.AddProvider(&engine.PluginProvider{PluginID: id, Provider: prov, Logger: a.log}); err != nil {
+			a.log.Error("adding a plugin's entity provider", "plugin", id, "provider", name, "err", err)
+			continue
+		}
+		lp.providers = append(lp.providers, name)
+	}
+	wantProc := map[string]plugin.Processor{}
+	for _, proc := range next.Processors {
+		wantProc[(&namedProcessor{id: id, p: proc}).Name()] = proc
+	}
+	lp.processors = slices.DeleteFunc(lp.processors, func(name string) bool {
+		if _, ok := wantProc[name]; ok {
+			return false
+		}
+		changed = true
+		if err := a.engine.RemoveProcessor(name); err != nil {
+			a.log.Warn("removing a plugin's processor", "plugin", id, "err", err)
+		}
+		return true
+	})
+	for name, proc := range wantProc {
+		if slices.Contains(lp.processors, name) {
+			continue
+		}
+		changed = true
+		if err := a.engine.AddProcessor(&namedProcessor{id: id, p: proc}); err != nil {
+			a.log.Error("adding a plugin's processor", "plugin", id, "processor", name, "err", err)
+			continue
+		}
+		lp.processors = append(lp.processors, name)
+	}
+	// Services run again when their set changed.
+	restart := !sameNames(lp.comps.Services, next.Services, plugin.Service.Name)
+	changed = changed || restart ||
+		!sameNames(lp.comps.Cards, next.Cards, plugin.EntityCard.ID) ||
+		!sameNames(lp.comps.Subscribers, next.Subscribers, plugin.EventSubscriber.Name)
+	if !changed {
+		return
+	}
+	if restart && lp.stopServices != nil {
+		lp.stopServices()
+		lp.services.Wait()
+		lp.stopServices = nil
+	}
+	// Cards and subscribers are looked up through the plugin set.
+	a.pluginSet.mu.Lock()
+	lp.comps = next
+	a.pluginSet.mu.Unlock()
+	a.startServices(lp)
+	a.log.Info("plugin components rewired after a change of version", "plugin", id, "version", lp.p.Info().Version,
+		"actions", lp.actions, "cards", len(next.Cards))
+}
+
+// sameNames reports whether a and b hold components of the same names.
+func sameNames[T any](a, b []T, name func(T) string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	names := map[string]bool{}
+	for _, x := range a {
+		names[name(x)] = true
+	}
+	for _, x := range b {
+		if !names[name(x)] {
+			return false
+		}
+	}
+	return true
 }
 
 // builtinStats lists the built-in plugins for the plugins page.

@@ -63,6 +63,9 @@ type loadedPlugin struct {
 	providers  []string
 	processors []string
 	actions    []string
+	// inputs are the input schemas of the wired actions, by id, to tell
+	// an upgrade that changed one.
+	inputs map[string]string
 	// stopServices ends its services (nil until they run); services
 	// counts those still running.
 	stopServices context.CancelFunc
@@ -85,6 +88,10 @@ type pluginSet struct {
 	// context of Run once it started, under which services run.
 	actions *scaffolder.Registry
 	runCtx  context.Context
+	// deps build the built-ins (again, when a secret of theirs rotates);
+	// configs are plugins' configurations with rotated secrets, by id.
+	deps    plugins.Deps
+	configs map[string]json.RawMessage
 }
 
 // find returns the plugin id; wire or mu is held.
@@ -136,11 +143,16 @@ func (a *App) loadPlugins(ctx context.Context, deps plugins.Deps, extra []plugin
 	// The plugin host may wire a plugin that came up late meanwhile.
 	a.pluginSet.wire.Lock()
 	defer a.pluginSet.wire.Unlock()
+	a.pluginSet.deps = deps
 	known := map[string]bool{}
 	var problems []string
 	for _, b := range plugins.Builtins() {
 		known[b.ID] = true
 		pc := a.cfg.Plugins[b.ID]
+		if pc.Enabled != nil && !*pc.Enabled && b.Required {
+			problems = append(problems, fmt.Sprintf("plugins.%s.enabled: plugin %s is part of Atrium's core and cannot be disabled", b.ID, b.ID))
+			continue
+		}
 		if pc.Enabled != nil && !*pc.Enabled {
 			p := b.New(deps)
 			a.pluginSet.mu.Lock()
@@ -207,6 +219,7 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 		return apiErr
 	}
 	pc := a.cfg.Plugins[info.ID]
+	pc.Config = a.pluginConfig(info.ID)
 	if err := plugins.ValidateConfig(info, pc.Config); err != nil {
 		where := ""
 		if pc.File != "" {
@@ -221,11 +234,7 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 		a.pluginSet.list = append(a.pluginSet.list, lp)
 		a.pluginSet.mu.Unlock()
 	}()
-	host := plugin.Host{
-		Logger:  a.log.With("plugin", info.ID),
-		BaseURL: a.cfg.Backend.BaseURL,
-		DataDir: filepath.Join(a.cfg.Atrium.DataDir, "plugin-data", info.ID),
-	}
+	host := a.pluginHostFor(info.ID)
 	fail := func(step string, err error) error {
 		a.unwire(ctx, lp)
 		lp.comps = plugin.Components{}
@@ -249,22 +258,11 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 		return fail("validate", err)
 	}
 	lp.comps = p.Components()
-	for _, prov := range lp.comps.Providers {
-		pp := &engine.PluginProvider{PluginID: info.ID, Provider: prov, Logger: a.log}
-		if err := a.engine.AddProvider(pp); err != nil {
-			return fail("adding entity provider "+prov.Name(), err)
-		}
-		lp.providers = append(lp.providers, pp.Name())
-	}
-	for _, proc := range lp.comps.Processors {
-		np := &namedProcessor{id: info.ID, p: proc}
-		if err := a.engine.AddProcessor(np); err != nil {
-			return fail("adding processor "+proc.Name(), err)
-		}
-		lp.processors = append(lp.processors, np.Name())
+	if step, err := a.wireEngine(lp); err != nil {
+		return fail(step, err)
 	}
 	if reg := a.pluginSet.actions; reg != nil {
-		if err := a.wireActions(reg, lp); err != nil {
+		if err := a.wireActions(reg, lp, lp.comps.Actions); err != nil {
 			return err
 		}
 	}
@@ -273,15 +271,60 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 	return nil
 }
 
-// wireActions adds lp's actions to reg. An action whose id another plugin
-// took first, or whose schema does not compile, is left out with the
-// reason in lp's status; a built-in's is returned (a bug: Atrium stops).
-// a.pluginSet.wire is held.
-func (a *App) wireActions(reg *scaffolder.Registry, lp *loadedPlugin) error {
-	for _, act := range lp.comps.Actions {
+// wireEngine adds lp's providers and processors to the engine and returns
+// the step that failed. a.pluginSet.wire is held.
+func (a *App) wireEngine(lp *loadedPlugin) (string, error) {
+	id := lp.status.ID
+	for _, prov := range lp.comps.Providers {
+		pp := &engine.PluginProvider{PluginID: id, Provider: prov, Logger: a.log}
+		if err := a.engine.AddProvider(pp); err != nil {
+			return "adding entity provider " + prov.Name(), err
+		}
+		lp.providers = append(lp.providers, pp.Name())
+	}
+	for _, proc := range lp.comps.Processors {
+		np := &namedProcessor{id: id, p: proc}
+		if err := a.engine.AddProcessor(np); err != nil {
+			return "adding processor " + proc.Name(), err
+		}
+		lp.processors = append(lp.processors, np.Name())
+	}
+	return "", nil
+}
+
+// pluginHostFor is what Atrium offers plugin id.
+func (a *App) pluginHostFor(id string) plugin.Host {
+	return plugin.Host{
+		Logger:  a.log.With("plugin", id),
+		BaseURL: a.cfg.Backend.BaseURL,
+		DataDir: filepath.Join(a.cfg.Atrium.DataDir, "plugin-data", id),
+	}
+}
+
+// pluginConfig is plugins.<id>.config with the current values of the
+// secrets it references (reprovisionPlugin keeps them).
+func (a *App) pluginConfig(id string) json.RawMessage {
+	a.pluginSet.mu.RLock()
+	defer a.pluginSet.mu.RUnlock()
+	if c, ok := a.pluginSet.configs[id]; ok {
+		return c
+	}
+	return a.cfg.Plugins[id].Config
+}
+
+// wireActions adds acts, actions of lp, to reg. An action whose id
+// another plugin took first, or whose schema does not compile, is left out
+// with the reason in lp's status; a built-in's is returned (a bug: Atrium
+// stops). a.pluginSet.wire is held.
+func (a *App) wireActions(reg *scaffolder.Registry, lp *loadedPlugin, acts []plugin.Action) error {
+	for _, act := range acts {
 		err := reg.Add(scaffolder.PluginAction(lp.status.ID, act))
 		if err == nil {
 			lp.actions = append(lp.actions, act.ID())
+			if lp.inputs == nil {
+				lp.inputs = map[string]string{}
+			}
+			lp.inputs[act.ID()] = string(inputSchema(act))
 			continue
 		}
 		if first := a.pluginSet.actionOwner(act.ID()); first != "" {
@@ -294,6 +337,12 @@ func (a *App) wireActions(reg *scaffolder.Registry, lp *loadedPlugin) error {
 		lp.status.Error = strings.TrimPrefix(lp.status.Error+"; ", "; ") + fault.MessageOf(err)
 	}
 	return nil
+}
+
+// inputSchema is act's input schema.
+func inputSchema(act plugin.Action) json.RawMessage {
+	in, _ := act.Schema()
+	return in
 }
 
 // startServices runs lp's services under the context of Run, once Run
@@ -452,7 +501,7 @@ func (a *App) pluginActions(ctx context.Context, d actions.Deps) (*scaffolder.Re
 	a.pluginSet.wire.Lock()
 	a.pluginSet.actions = reg
 	a.pluginSet.wire.Unlock()
-	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d, Demo: a.cfg.Atrium.Demo}, a.extraPlugins); err != nil {
+	if err := a.loadPlugins(ctx, plugins.Deps{Actions: d, Demo: a.cfg.Atrium.Demo, Locations: a.engine.LocationProviders()}, a.extraPlugins); err != nil {
 		return nil, err
 	}
 	return reg, nil

@@ -188,10 +188,12 @@ func (a *App) RefreshSecrets(ctx context.Context) int {
 }
 
 // secretRotated hands a rotated secret to the values that contain it and
+// to the plugin whose configuration references it (re-provisioned), and
 // records the rotation (never the value) in the audit log.
 func (a *App) secretRotated(r secrets.Ref, old, value string) {
 	n := a.live.Rotate(old, value)
 	a.log.Info("rotated secret passed to its consumers", "key", r.Key, "ref", r.Kind+":"+r.Ref, "consumers", n)
+	a.reprovisionPlugin(r, old, value)
 	if a.audit == nil {
 		return
 	}

@@ -212,6 +212,38 @@ func (h *Host) Reconcile(ctx context.Context) {
 	}
 }
 
+// Reprovision starts plugin id again with the configuration that
+// HostOptions.Config returns now (a secret it references rotated): a
+// fresh process is provisioned with it and takes over, and calls in flight
+// on the old one finish first (Supervisor.Swap). A plugin that is not
+// running, or is being started, upgraded or stopped, gets the
+// configuration at that start; nothing is done now.
+func (h *Host) Reprovision(ctx context.Context, id string) error {
+	h.mu.Lock()
+	s := h.sups[id]
+	if s == nil || h.busy[id] {
+		h.mu.Unlock()
+		return nil
+	}
+	s.mu.Lock()
+	m, running := s.spec.Manifest, s.cur != nil
+	s.mu.Unlock()
+	if !running {
+		s.setDesired(h.spec(m))
+		h.mu.Unlock()
+		return nil
+	}
+	spec := h.spec(m)
+	h.busy[id] = true
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		delete(h.busy, id)
+		h.mu.Unlock()
+	}()
+	return s.Swap(ctx, spec)
+}
+
 // background runs op for plugin id off the caller's goroutine, audits it,
 // and tells OnChange; h.mu is held.
 func (h *Host) background(ctx context.Context, id, action, version string, op func(context.Context) error) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/atrium-portal/atrium/plugin"
@@ -54,8 +55,20 @@ func (testPlugin) Provision(_ context.Context, _ plugin.Host, config json.RawMes
 
 func (testPlugin) Validate(context.Context) error { return nil }
 func (testPlugin) Cleanup(context.Context) error  { return nil }
+
+// Components depend on the major version, for tests of upgrades that
+// change the set: 3.x also offers test:legacy; 4.x drops it and offers
+// test:shout and the entity card "shout" instead.
 func (testPlugin) Components() plugin.Components {
-	return plugin.Components{Actions: []plugin.Action{echo{}}}
+	c := plugin.Components{Actions: []plugin.Action{echo{}}}
+	switch {
+	case strings.HasPrefix(version, "3."):
+		c.Actions = append(c.Actions, legacy{})
+	case strings.HasPrefix(version, "4."):
+		c.Actions = append(c.Actions, shout{})
+		c.Cards = append(c.Cards, shoutCard{})
+	}
+	return c
 }
 
 type echo struct{}
@@ -78,6 +91,40 @@ func (echo) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.Action
 	rep.Output("version", version)
 	rep.Output("pid", strconv.Itoa(os.Getpid()))
 	return nil
+}
+
+type legacy struct{}
+
+func (legacy) ID() string          { return "test:legacy" }
+func (legacy) Description() string { return "Does nothing; only version 3.x has it." }
+func (legacy) Schema() (json.RawMessage, json.RawMessage) {
+	return json.RawMessage(`{"type":"object"}`), nil
+}
+func (legacy) Run(context.Context, plugin.ActionRequest, plugin.ActionReporter) error { return nil }
+
+type shout struct{}
+
+func (shout) ID() string { return "test:shout" }
+func (shout) Description() string {
+	return "Answers its input's text in capitals; only version 4.x has it."
+}
+func (shout) Schema() (json.RawMessage, json.RawMessage) {
+	return json.RawMessage(`{"type":"object","required":["text"],"properties":{"text":{"type":"string"}}}`), nil
+}
+func (shout) Run(_ context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+	text, _ := req.Input["text"].(string)
+	rep.Output("text", strings.ToUpper(text))
+	rep.Output("version", version)
+	return nil
+}
+
+type shoutCard struct{}
+
+func (shoutCard) ID() string       { return "shout" }
+func (shoutCard) Title() string    { return "Shout" }
+func (shoutCard) Selector() string { return "" }
+func (shoutCard) Render(context.Context, json.RawMessage) (plugin.View, error) {
+	return plugin.View{}, nil
 }
 
 func main() { plugin.Serve(testPlugin{}) }
