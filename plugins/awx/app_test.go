@@ -359,3 +359,57 @@ func TestTaskCancelCancelsJob(t *testing.T) {
 		t.Errorf("job %d was not cancelled in AWX", jobID)
 	}
 }
+
+// TestFollowRetriesTransientFailures: AWX answers 503 with Retry-After
+// while the job is followed; the step waits and retries from where it
+// was, recording the attempts and AWX's answer on the operation, and the
+// task completes. A 404 is not retried: the step fails at once, saying
+// what AWX answered.
+func TestFollowRetriesTransientFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		fault               awxsim.Fault
+		status, opState     string
+		attempts            int
+		answer, errorSaying string
+	}{
+		{"503 retried", awxsim.Fault{Method: "GET", Path: "/jobs/", Status: 503, RetryAfter: 1, Times: 2}, "completed", "succeeded", 2, "503 Service Unavailable", ""},
+		{"404 not retried", awxsim.Fault{Method: "GET", Path: "/jobs/", Status: 404, Times: 1}, "failed", "failed", 0, "404 Not Found", "404 Not Found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, simURL := startSim(t)
+			cfg := appConfig(writeCatalog(t), simURL) + "      maxRetries: -1\n      followRetries: 3\n      followRetryMaxWait: 2s\n"
+			base := apptest.Start(t, cfg)
+			sim.Inject(tc.fault)
+			c := client{T: t, Base: base}
+			var created struct{ ID string }
+			c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/run-job", "values": map[string]any{"component": "payment-service"}}, 201, &created)
+			evs := c.TaskEvents(created.ID, nil)
+			var tk task
+			c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+			if tk.Status != tc.status || !strings.Contains(tk.State.Error, tc.errorSaying) {
+				t.Fatalf("task: got %s (%s), want %s", tk.Status, tk.State.Error, tc.status)
+			}
+			ops := c.Operations(created.ID)
+			if len(ops) != 1 {
+				t.Fatalf("operations: got %+v, want one", ops)
+			}
+			op := ops[0]
+			if op.State != tc.opState || op.Attempts != tc.attempts || op.LastError == nil || !strings.Contains(op.LastError.Answer, tc.answer) {
+				t.Errorf("operation: got %+v (last error %+v), want %s after %d retries with AWX's %q", op, op.LastError, tc.opState, tc.attempts, tc.answer)
+			}
+			if tc.attempts > 0 && !strings.Contains(op.LastError.Action, "tries again") {
+				t.Errorf("last error's action: got %q, want when Atrium tries again", op.LastError.Action)
+			}
+			retried := 0
+			for _, e := range evs {
+				if strings.Contains(e.Body.Message, "AWX answered 503") {
+					retried++
+				}
+			}
+			if retried != tc.attempts {
+				t.Errorf("log lines about the 503: got %d, want %d", retried, tc.attempts)
+			}
+		})
+	}
+}

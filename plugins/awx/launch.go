@@ -142,24 +142,39 @@ func (a *LaunchAction) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 	rep.Progress(10, "job "+strconv.Itoa(j.ID)+" launched")
 	fctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	done, err := c.Follow(fctx, j, awx.FollowOptions{
-		Poll:      a.p.poll,
-		StartLine: startLine,
-		Detach: func(ctx context.Context) bool {
-			detached = shuttingDown(ctx)
-			return detached
-		},
-		Checkpoint: func(next int) {
-			_ = a.p.ops.Step(req).Save(ctx, strconv.Itoa(j.ID), url, operation{JobID: j.ID, Type: j.Type, NextLine: next})
-		},
-		Line: func(l string) {
-			if strings.TrimSpace(l) != "" {
-				rep.Log("info", l)
+	// A transient failure while following (AWX down for a moment)
+	// retries with backoff from the last line read, recorded on the
+	// operation; the job itself goes on in AWX.
+	var done awx.Job
+	next := startLine
+	err = a.p.ops.Step(req).Retry(fctx, a.p.retry, func(fctx context.Context) error {
+		var ferr error
+		done, ferr = c.Follow(fctx, j, awx.FollowOptions{
+			Poll:      a.p.poll,
+			StartLine: next,
+			Detach: func(ctx context.Context) bool {
+				detached = shuttingDown(ctx)
+				return detached
+			},
+			Checkpoint: func(n int) {
+				next = n
+				_ = a.p.ops.Step(req).Save(ctx, strconv.Itoa(j.ID), url, operation{JobID: j.ID, Type: j.Type, NextLine: n})
+			},
+			Line: func(l string) {
+				if strings.TrimSpace(l) != "" {
+					rep.Log("info", l)
+				}
+			},
+			Status: func(s string) {
+				rep.Progress(progressOf(s), "job "+strconv.Itoa(j.ID)+" is "+s)
+			},
+		})
+		if ferr != nil && fctx.Err() == nil {
+			if ok, _ := plugin.Transient(ferr); ok {
+				rep.Log("warn", fmt.Sprintf("following job %d: %v", j.ID, ferr))
 			}
-		},
-		Status: func(s string) {
-			rep.Progress(progressOf(s), "job "+strconv.Itoa(j.ID)+" is "+s)
-		},
+		}
+		return ferr
 	})
 	if err != nil {
 		if ctx.Err() == nil && fctx.Err() != nil {

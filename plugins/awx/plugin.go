@@ -44,6 +44,8 @@ type Config struct {
 	BreakerThreshold int    `json:"breakerThreshold"`
 	BreakerCooldown  string `json:"breakerCooldown"`
 	PollInterval     string `json:"pollInterval"`
+	FollowRetries    int    `json:"followRetries"`
+	FollowRetryMax   string `json:"followRetryMaxWait"`
 	MaxJobTimeout    string `json:"maxJobTimeout"`
 	Owner            string `json:"owner"`
 	Refresh          string `json:"refresh"`
@@ -74,6 +76,7 @@ type Plugin struct {
 	maxJobTimeout time.Duration
 	refresh       time.Duration
 	ops           plugin.OperationKind
+	retry         plugin.Retry
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -130,6 +133,10 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		return err
 	}
 	if p.poll, err = durationOr(p.cfg.PollInterval, "pollInterval", 2*time.Second); err != nil {
+		return err
+	}
+	p.retry = plugin.Retry{Attempts: p.cfg.FollowRetries}
+	if p.retry.Max, err = durationOr(p.cfg.FollowRetryMax, "followRetryMaxWait", time.Minute); err != nil {
 		return err
 	}
 	if p.maxJobTimeout, err = durationOr(p.cfg.MaxJobTimeout, "maxJobTimeout", 2*time.Hour); err != nil {

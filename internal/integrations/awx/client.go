@@ -329,3 +329,9 @@ func list[T any](ctx context.Context, c *Client, path string, query url.Values, 
 	}
 	return out, nil
 }
+
+// HTTPStatus is the controller's status code (plugin.HTTPStatusError).
+func (e *Error) HTTPStatus() int { return e.Status }
+
+// RetryAfterHint is the wait a 429 or 503 asked for (plugin.HTTPStatusError).
+func (e *Error) RetryAfterHint() time.Duration { return e.RetryAfter }
