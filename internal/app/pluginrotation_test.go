@@ -1,12 +1,14 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/app"
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/integrations/gitlab/gitlabsim"
+	"github.com/atrium-portal/atrium/internal/pluginhost/pluginhosttest"
 )
 
 // runTemplate runs template:default/<name> with values and returns the
@@ -129,5 +132,82 @@ plugins:
 		if b := getBody(t, srv.BaseURL+p); strings.Contains(b, oldToken) || strings.Contains(b, newToken) {
 			t.Errorf("%s holds a token value", p)
 		}
+	}
+}
+
+// TestExternalPluginSecretRotation: an external plugin's configuration
+// holds a ${file:…} secret; after a rotation its supervisor swaps it for a
+// fresh process provisioned with the new value, without a restart of
+// Atrium, and the re-provisioning is audited without the value.
+func TestExternalPluginSecretRotation(t *testing.T) {
+	reg := pluginhosttest.NewRegistry(t)
+	reg.Publish("echo", pluginhosttest.Release{Version: "1.0.0", APIVersions: "^1.0.0", ReleasedAt: "2024-01-01", Binary: pluginhosttest.BuildPlugin(t, "1.0.0", "^1.0.0")})
+	dir := t.TempDir()
+	pluginDir := filepath.Join(dir, "plugins")
+	installEcho(t, reg, pluginDir, "1.0.0")
+	oldValue, newValue := "greeting-before-"+randomHex(t, 8), "greeting-after-"+randomHex(t, 8)
+	secretFile := filepath.Join(dir, "greeting")
+	if err := os.WriteFile(secretFile, []byte(oldValue+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := `apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: { name: greet }
+spec:
+  type: service
+  steps:
+    - id: echo
+      action: test:echo
+      input: { text: hi }
+  output:
+    text:
+      - title: Greeting
+        content: 'pid ${{ steps.echo.output.pid }} sees ${{ steps.echo.output.greeting | length }} characters, the new value: ${{ steps.echo.output.greeting == "` + newValue + `" }}'
+`
+	if err := os.WriteFile(filepath.Join(dir, "greet.yaml"), []byte(tmpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := apptest.StartServer(t, fmt.Sprintf(`catalog:
+  rules: [{ allow: [Template, Location] }]
+  locations: [{ type: file, target: %q }]
+atrium:
+  rateLimit: { enabled: false }
+  pluginHost:
+    directory: %q
+    registry: %q
+    allowedHosts: [%q]
+    caFile: %q
+    watchInterval: 100ms
+    healthInterval: 200ms
+plugins:
+  echo:
+    config: { greeting: '${file:%s}' }
+`, filepath.Join(dir, "greet.yaml"), pluginDir, reg.URL(), reg.Host(), reg.CAFile, secretFile))
+	c := sclient{t: t, base: srv.BaseURL}
+	st, before := runTemplate(c, "greet", nil)
+	if st != "completed" || !strings.Contains(before, "the new value: false") {
+		t.Fatalf("before the rotation: %s: %s", st, before)
+	}
+	if err := os.WriteFile(secretFile, []byte(newValue+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.App.RefreshSecrets(context.Background()); got != 1 {
+		t.Fatalf("RefreshSecrets: %d changed, want 1", got)
+	}
+	st, after := runTemplate(c, "greet", nil)
+	if st != "completed" || !strings.Contains(after, "the new value: true") {
+		t.Errorf("after the rotation: %s: %s, want the new value", st, after)
+	}
+	pid := regexp.MustCompile(`pid [0-9]+`)
+	if p := pid.FindString(before); p == "" || p == pid.FindString(after) {
+		t.Errorf("before the rotation %q, after %q: want answers from two processes", before, after)
+	}
+	audit := getBody(t, srv.BaseURL+"/api/audit/events?action=plugin.reprovisioned")
+	if !strings.Contains(audit, `"plugin:echo"`) || !strings.Contains(audit, `"succeeded"`) {
+		t.Errorf("audit of the re-provisioning: %s, want plugin:echo succeeded", audit)
+	}
+	all := getBody(t, srv.BaseURL+"/api/audit/events?limit=500")
+	if strings.Contains(all, oldValue) || strings.Contains(all, newValue) {
+		t.Errorf("the audit log holds the secret")
 	}
 }

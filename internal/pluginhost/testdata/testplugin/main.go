@@ -1,7 +1,8 @@
 // Command testplugin is the external plugin the pluginhost tests install,
 // upgrade, kill and starve of memory. Its version is set at build time
 // (-ldflags "-X main.version=1.1.0"); with {"leak": true} as configuration
-// it allocates memory until it is stopped.
+// it allocates memory until it is stopped; test:echo answers the
+// configuration's greeting.
 package main
 
 import (
@@ -24,20 +25,26 @@ type testPlugin struct{}
 
 func (testPlugin) Info() plugin.Info {
 	return plugin.Info{ID: "echo", Version: version, APIVersions: apiVersions, Description: "Echoes text; a test plugin.",
-		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"leak":{"type":"boolean"}},"additionalProperties":false}`)}
+		ConfigSchema: json.RawMessage(`{"type":"object","properties":{"leak":{"type":"boolean"},"greeting":{"type":"string"}},"additionalProperties":false}`)}
 }
 
 var leaked [][]byte
 
+// greeting is the configuration's greeting (a secret in tests of
+// rotation), answered by test:echo as its output "greeting".
+var greeting string
+
 func (testPlugin) Provision(_ context.Context, _ plugin.Host, config json.RawMessage) error {
 	var cfg struct {
-		Leak bool `json:"leak"`
+		Leak     bool   `json:"leak"`
+		Greeting string `json:"greeting"`
 	}
 	if len(config) > 0 {
 		if err := json.Unmarshal(config, &cfg); err != nil {
 			return plugin.Errorf(plugin.ErrInvalid, "config: %v", err)
 		}
 	}
+	greeting = cfg.Greeting
 	if cfg.Leak {
 		go func() {
 			for {
@@ -90,6 +97,7 @@ func (echo) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.Action
 	rep.Output("text", text)
 	rep.Output("version", version)
 	rep.Output("pid", strconv.Itoa(os.Getpid()))
+	rep.Output("greeting", greeting)
 	return nil
 }
 
