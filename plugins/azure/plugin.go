@@ -64,6 +64,8 @@ type Config struct {
 	MaxTemplateBytes     int64                `json:"maxTemplateBytes"`
 	MaxResources         int                  `json:"maxResources"`
 	CostCacheTTL         string               `json:"costCacheTtl"`
+	CostTag              string               `json:"costTag"`
+	CostMonths           int                  `json:"costMonths"`
 	SimulationStep       string               `json:"simulationStep"`
 }
 
@@ -105,6 +107,12 @@ type Plugin struct {
 	subs          []*subscription
 	demoDefault   bool
 	costs         costCache
+	monthly       monthlyCache
+	costTag       string
+	costMonths    int
+
+	catalogMu sync.Mutex
+	catalog   Catalog
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -164,6 +172,17 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	}
 	if p.costTTL, err = durationOr(p.cfg.CostCacheTTL, "costCacheTtl", time.Hour); err != nil {
 		return err
+	}
+	p.costTag = p.cfg.CostTag
+	if p.costTag == "" {
+		p.costTag = DefaultCostTag
+	}
+	p.costMonths = p.cfg.CostMonths
+	if p.costMonths == 0 {
+		p.costMonths = 6
+	}
+	if p.costMonths < 1 || p.costMonths > MaxMonths {
+		return plugin.Errorf(plugin.ErrInvalid, "plugins.azure.config.costMonths: %d is not between 1 and %d", p.costMonths, MaxMonths)
 	}
 	if p.simStep, err = durationOr(p.cfg.SimulationStep, "simulationStep", time.Second); err != nil {
 		return err
@@ -241,7 +260,7 @@ func (p *Plugin) Validate(ctx context.Context) error {
 func (p *Plugin) Components() plugin.Components {
 	return plugin.Components{
 		Actions: []plugin.Action{&EnsureGroup{p: p}, &CreateDeployment{p: p}},
-		Cards:   []plugin.EntityCard{&Card{p: p}},
+		Cards:   []plugin.EntityCard{&Card{p: p}, &CostCard{p: p}},
 	}
 }
 
@@ -355,18 +374,48 @@ func openRoot(dir string) (*os.Root, error) { return os.OpenRoot(dir) }
 // azure.com/resource-group: demo/rg-payment-service to see it).
 const DemoResourceGroup = "rg-payment-service"
 
-// seedDemo gives an empty demo subscription the demo's resource group.
+// demoGroups are the demo subscription's resource groups beyond
+// DemoResourceGroup: resources tagged for demo catalog components (the
+// FinOps view attributes them by the idp-component tag) and shared ones
+// that no component claims (unattributed).
+var demoGroups = []struct {
+	name, component string
+	resources       [][2]string
+}{
+	{"rg-invoicing", "invoice-service", [][2]string{{"Microsoft.Web/sites", "invoice-service"}, {"Microsoft.Sql/servers/databases", "invoices-db"}}},
+	{"rg-inventory", "inventory-service", [][2]string{{"Microsoft.ContainerService/managedClusters", "aks-inventory"}, {"Microsoft.DocumentDB/databaseAccounts", "cosmos-stock"}}},
+	{"rg-routing", "routing-engine", [][2]string{{"Microsoft.Web/sites", "routing-engine"}, {"Microsoft.Cache/redis", "redis-routes"}}},
+	{"rg-eta", "eta-predictor", [][2]string{{"Microsoft.MachineLearningServices/workspaces", "mlw-eta"}, {"Microsoft.Storage/storageAccounts", "steta"}}},
+	{"rg-analytics", "analytics-pipeline", [][2]string{{"Microsoft.Synapse/workspaces", "syn-analytics"}, {"Microsoft.Storage/storageAccounts", "stlake"}}},
+	{"rg-notifications", "notification-service", [][2]string{{"Microsoft.Web/sites", "notification-service"}, {"Microsoft.ServiceBus/namespaces", "sb-notify"}}},
+	{"rg-shared-network", "", [][2]string{{"Microsoft.Network/virtualNetworks", "vnet-hub"}, {"Microsoft.Network/azureFirewalls", "fw-hub"}}},
+}
+
+// seedDemo gives the demo subscription its resource groups (those it
+// lacks: the state may have been kept from an earlier run).
 func seedDemo(sim *azuresim.Sim) {
-	if sim.Group(DemoResourceGroup) != nil {
-		return
+	if sim.Group(DemoResourceGroup) == nil {
+		sim.PutGroup(DemoResourceGroup, "westeurope", map[string]string{"idp-component": "payment-service", "cost-center": "cc-billing"})
+		for _, r := range [][2]string{
+			{"Microsoft.Web/serverfarms", "payment-service-plan"},
+			{"Microsoft.Web/sites", "payment-service"},
+			{"Microsoft.DBforPostgreSQL/flexibleServers", "payment-db"},
+			{"Microsoft.KeyVault/vaults", "kv-payment-service"},
+		} {
+			sim.PutResource(DemoResourceGroup, r[0], r[1], "westeurope")
+		}
 	}
-	sim.PutGroup(DemoResourceGroup, "westeurope", map[string]string{"idp-component": "payment-service", "cost-center": "cc-billing"})
-	for _, r := range [][2]string{
-		{"Microsoft.Web/serverfarms", "payment-service-plan"},
-		{"Microsoft.Web/sites", "payment-service"},
-		{"Microsoft.DBforPostgreSQL/flexibleServers", "payment-db"},
-		{"Microsoft.KeyVault/vaults", "kv-payment-service"},
-	} {
-		sim.PutResource(DemoResourceGroup, r[0], r[1], "westeurope")
+	for _, g := range demoGroups {
+		if sim.Group(g.name) != nil {
+			continue
+		}
+		tags := map[string]string{"environment": "production"}
+		if g.component != "" {
+			tags["idp-component"] = g.component
+		}
+		sim.PutGroup(g.name, "westeurope", tags)
+		for _, r := range g.resources {
+			sim.PutResource(g.name, r[0], r[1], "westeurope")
+		}
 	}
 }

@@ -60,7 +60,8 @@ type CostSeries struct {
 	Costs     []float64 `json:"costs"`
 	ThisMonth float64   `json:"thisMonth"`
 	LastMonth float64   `json:"lastMonth"`
-	// ChangePercent is this month against last month (nil when last
+	// ChangePercent is this month's run rate (its cost to date,
+	// projected to the whole month) against last month (nil when last
 	// month cost nothing).
 	ChangePercent *float64 `json:"changePercent"`
 }
@@ -108,6 +109,7 @@ func Attribute(in AttributionInput) *Report {
 		in.Months = 6
 	}
 	last := MonthStart(in.Now)
+	elapsed := float64(in.Now.Sub(last)) / float64(last.AddDate(0, 1, 0).Sub(last))
 	r := &Report{GroupBy: in.GroupBy, Components: map[string]ReportRow{}}
 	index := map[time.Time]int{}
 	for i := range in.Months {
@@ -159,9 +161,9 @@ func Attribute(in AttributionInput) *Report {
 	// Components are summed in cents, so a team's or system's cost is
 	// exactly the sum of its components' as shown.
 	for ref, c := range costs {
-		costs[ref] = series(c).Costs
+		costs[ref] = series(c, 1).Costs
 	}
-	unattributed = series(unattributed).Costs
+	unattributed = series(unattributed, 1).Costs
 
 	// The teams each component counts for: its owners and their
 	// ancestors.
@@ -215,7 +217,7 @@ func Attribute(in AttributionInput) *Report {
 			continue
 		}
 		row := ReportRow{Ref: ref, Kind: "component", Title: c.Title, System: c.System, Owners: c.Owners}
-		row.CostSeries = series(costs[ref])
+		row.CostSeries = series(costs[ref], elapsed)
 		r.Components[ref] = row
 		switch in.GroupBy {
 		case ByTeam:
@@ -231,7 +233,7 @@ func Attribute(in AttributionInput) *Report {
 		}
 	}
 	for _, row := range agg {
-		row.CostSeries = series(row.Costs)
+		row.CostSeries = series(row.Costs, elapsed)
 		r.Rows = append(r.Rows, *row)
 	}
 	sort.SliceStable(r.Rows, func(i, j int) bool {
@@ -247,20 +249,21 @@ func Attribute(in AttributionInput) *Report {
 		}
 	}
 	if in.Team == "" && in.System == "" {
-		r.Unattributed = series(unattributed)
+		r.Unattributed = series(unattributed, elapsed)
 		for i, v := range unattributed {
 			total[i] += v
 		}
 	} else {
-		r.Unattributed = series(make([]float64, in.Months))
+		r.Unattributed = series(make([]float64, in.Months), elapsed)
 	}
-	r.Total = series(total)
+	r.Total = series(total, elapsed)
 	return r
 }
 
 // series rounds a cost by month to cents and compares its last two
-// months.
-func series(costs []float64) CostSeries {
+// months: elapsed is how much of the last month has passed (0 to 1), so
+// that its month-to-date cost is compared at its run rate.
+func series(costs []float64, elapsed float64) CostSeries {
 	s := CostSeries{Costs: make([]float64, len(costs))}
 	for i, v := range costs {
 		s.Costs[i] = cents(v)
@@ -271,7 +274,12 @@ func series(costs []float64) CostSeries {
 		if n > 1 {
 			s.LastMonth = s.Costs[n-2]
 			if s.LastMonth != 0 {
-				p := float64(int64((s.ThisMonth-s.LastMonth)/s.LastMonth*1000+signHalf(s.ThisMonth-s.LastMonth))) / 10
+				rate := s.ThisMonth / max(elapsed, 1.0/31)
+				if elapsed >= 1 {
+					rate = s.ThisMonth
+				}
+				d := (rate - s.LastMonth) / s.LastMonth * 100
+				p := float64(int64(d*10+signHalf(d))) / 10
 				s.ChangePercent = &p
 			}
 		}

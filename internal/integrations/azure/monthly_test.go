@@ -140,8 +140,14 @@ func TestAttribute(t *testing.T) {
 	eq("checkout", row(r, "component:default/checkout").Costs, []float64{0, 5})
 	eq("unattributed", r.Unattributed.Costs, []float64{7, 1.5})
 	eq("total", r.Total.Costs, []float64{17, 21.5})
-	if p := row(r, "component:default/payments").ChangePercent; p == nil || *p != 20 {
-		t.Errorf("payments change: got %v, want +20%%", p)
+	// Five days into December, 12 to date is a run rate of 12/5×31.
+	if p := row(r, "component:default/payments").ChangePercent; p == nil || *p != 644 {
+		t.Errorf("payments change on 6 December: got %v, want +644%% (run rate 74.4 against 10)", p)
+	}
+	end := in
+	end.Now = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)
+	if p := row(azure.Attribute(end), "component:default/payments").ChangePercent; p == nil || *p != 20 {
+		t.Errorf("payments change at the end of December: got %v, want +20%%", p)
 	}
 	if r.MonthLabels[0] != "2026-11" || r.MonthLabels[1] != "2026-12" || r.Currency != "EUR" {
 		t.Errorf("months %v currency %q", r.MonthLabels, r.Currency)
