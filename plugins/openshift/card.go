@@ -72,13 +72,21 @@ func (c *Card) selector(ann map[string]string) (string, error) {
 
 func (c *Card) Render(ctx context.Context, raw json.RawMessage) (plugin.View, error) {
 	var e struct {
+		Kind     string `json:"kind"`
 		Metadata struct {
+			Name        string            `json:"name"`
+			Namespace   string            `json:"namespace"`
 			Annotations map[string]string `json:"annotations"`
 		} `json:"metadata"`
 	}
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return plugin.View{}, plugin.Errorf(plugin.ErrInvalid, "entity: %v", err)
 	}
+	ens := e.Metadata.Namespace
+	if ens == "" {
+		ens = "default"
+	}
+	ref := strings.ToLower(e.Kind + ":" + ens + "/" + e.Metadata.Name)
 	sel, err := c.selector(e.Metadata.Annotations)
 	if err != nil {
 		return plugin.View{}, err
@@ -96,7 +104,17 @@ func (c *Card) Render(ctx context.Context, raw json.RawMessage) (plugin.View, er
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, c.p.cardTimeout)
 			defer cancel()
-			w, err := cl.client.Workloads(cctx, sel, ns)
+			var (
+				w   kube.Workloads
+				err error
+			)
+			if cl.live != nil {
+				// From the cluster's informers: no API call once the scope
+				// is watched, and the page is told when it changes.
+				w, err = cl.live.Workloads(cctx, sel, ns, ref)
+			} else {
+				w, err = cl.client.Workloads(cctx, sel, ns)
+			}
 			results[i] = clusterResult{c: cl, w: w, err: err}
 		})
 	}
@@ -107,6 +125,9 @@ func (c *Card) Render(ctx context.Context, raw json.RawMessage) (plugin.View, er
 		head = append(head, plugin.Badge{Label: "simulated OpenShift", Status: plugin.StatusWarning})
 	}
 	head = append(head, plugin.Badge{Label: "selector " + sel, Status: plugin.StatusUnknown})
+	if len(c.p.clusters) > 0 && c.p.clusters[0].live != nil {
+		head = append(head, plugin.Badge{Label: "live", Status: plugin.StatusUnknown})
+	}
 	v.Blocks = append(v.Blocks, plugin.Block{Badges: head})
 	found := false
 	for _, r := range results {

@@ -57,6 +57,9 @@ type Config struct {
 	MaxOperatorTimeout string          `json:"maxOperatorTimeout"`
 	MaxRolloutTimeout  string          `json:"maxRolloutTimeout"`
 	CardTimeout        string          `json:"cardTimeout"`
+	LiveWorkloads      *bool           `json:"liveWorkloads"`
+	MaxWatches         int             `json:"maxWatches"`
+	WatchIdleAfter     string          `json:"watchIdleAfter"`
 }
 
 // Options are what Atrium hands the built-in besides its configuration.
@@ -71,6 +74,9 @@ type Options struct {
 type cluster struct {
 	cfg    ClusterConfig
 	client *kube.Client
+	// live serves the Workloads card from informers (nil: list on
+	// every view).
+	live *kube.Live
 }
 
 // Plugin is the OpenShift / Kubernetes plugin.
@@ -86,6 +92,7 @@ type Plugin struct {
 	maxOpWait   time.Duration
 	maxRollout  time.Duration
 	cardTimeout time.Duration
+	cards       cardNotifier
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -161,7 +168,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 			base = "http://atrium.invalid"
 		}
 		clusters = []ClusterConfig{{Name: "demo", URL: base + SimPath, Kind: kube.KindOpenShift}}
-		transport = handlerTransport{p.Simulator()}
+		transport = streamTransport{p.Simulator()}
 		if p.cfg.PollInterval == "" {
 			p.poll = 100 * time.Millisecond
 		}
@@ -184,9 +191,9 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		if err != nil {
 			return plugin.Errorf(plugin.ErrInvalid, "plugins.openshift.config.clusters[%d].%v", i, err)
 		}
-		p.clusters = append(p.clusters, cluster{cfg: cc, client: c})
+		p.clusters = append(p.clusters, cluster{cfg: cc, client: c, live: p.live(c)})
 	}
-	return nil
+	return p.liveConfig()
 }
 
 // Validate logs when no cluster is configured: the actions fail saying so.
@@ -204,7 +211,10 @@ func (p *Plugin) Components() plugin.Components {
 	}
 }
 
-func (p *Plugin) Cleanup(context.Context) error { return nil }
+func (p *Plugin) Cleanup(context.Context) error {
+	p.stopLive()
+	return nil
+}
 
 // cluster finds the cluster an action names (the first one when name is
 // empty), or an error saying which exist.

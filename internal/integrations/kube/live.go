@@ -61,6 +61,8 @@ type scope struct {
 	refs      map[string]time.Time
 	synced    bool
 	pending   bool
+	// err is the last list or watch error before the first listing.
+	err error
 }
 
 // Live starts nothing: scopes are watched on their first view.
@@ -104,16 +106,9 @@ func (l *Live) Workloads(ctx context.Context, selector, namespace, ref string) (
 	if err != nil {
 		return Workloads{}, err
 	}
-	var synced []cache.InformerSynced
-	for _, inf := range sc.informers {
-		synced = append(synced, inf.HasSynced)
+	if err := l.waitSynced(ctx, sc); err != nil {
+		return Workloads{}, err
 	}
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
-		return Workloads{}, fmt.Errorf("cluster %s: the watch of %s has not listed yet: %w", l.c.name, describeScope(sc.key), context.Cause(ctx))
-	}
-	l.mu.Lock()
-	sc.synced = true
-	l.mu.Unlock()
 	items := func(gvr schema.GroupVersionResource) []unstructured.Unstructured {
 		inf := sc.informers[gvr]
 		if inf == nil {
@@ -134,6 +129,41 @@ func (l *Live) Workloads(ctx context.Context, selector, namespace, ref string) (
 		return out
 	}
 	return workloadsOf(items(GVRDeployment), items(GVRPod), items(GVRService), items(GVRRoute)), nil
+}
+
+// waitSynced waits until the scope's informers have listed, returning
+// at once the error of a failed list or watch before that (the cluster
+// is down, refuses the token…).
+func (l *Live) waitSynced(ctx context.Context, sc *scope) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		all := true
+		for _, inf := range sc.informers {
+			all = all && inf.HasSynced()
+		}
+		l.mu.Lock()
+		if all {
+			sc.synced = true
+		}
+		err := sc.err
+		l.mu.Unlock()
+		if all {
+			return nil
+		}
+		if err != nil {
+			// Forget it: the reflector retries, a later view may succeed.
+			l.mu.Lock()
+			sc.err = nil
+			l.mu.Unlock()
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster %s: the watch of %s has not listed yet: %w", l.c.name, describeScope(sc.key), context.Cause(ctx))
+		case <-t.C:
+		}
+	}
 }
 
 func describeScope(k scopeKey) string {
@@ -191,6 +221,15 @@ func (l *Live) startLocked(k scopeKey) *scope {
 	for _, gvr := range l.kinds() {
 		inf := sc.factory.ForResource(gvr).Informer()
 		_, _ = inf.AddEventHandler(handler)
+		// The reflector retries with backoff; the error is kept for the
+		// view waiting for the first listing, not logged each time.
+		_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			if !sc.synced {
+				sc.err = err
+			}
+		})
 		sc.informers[gvr] = inf
 	}
 	sc.factory.Start(sc.stop)

@@ -18,6 +18,8 @@ import (
 // connection open.
 type hub struct {
 	subscribe func(buffer int) (<-chan engine.ChangeEvent, func())
+	// cards, when set, adds the changes of plugin cards (Params.CardEvents).
+	cards     func(buffer int) (<-chan engine.ChangeEvent, func())
 	max       int64
 	open      atomic.Int64
 	heartbeat time.Duration
@@ -81,6 +83,12 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 
 	events, cancel := h.subscribe(64)
 	defer cancel()
+	var cardEvents <-chan engine.ChangeEvent
+	if h.cards != nil {
+		ch, cancelCards := h.cards(16)
+		defer cancelCards()
+		cardEvents = ch
+	}
 
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
@@ -104,25 +112,42 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			flusher.Flush()
+		case ev, ok := <-cardEvents:
+			if !ok {
+				cardEvents = nil
+				continue
+			}
+			if !h.send(w, flusher, ev, watch) {
+				return
+			}
 		case ev, ok := <-events:
 			if !ok {
 				return
 			}
-			c, send := filterEvent(ev, watch)
-			if !send {
-				continue
-			}
-			b, err := json.Marshal(c)
-			if err != nil {
-				h.log.Error("encoding a change event", "error", err.Error())
-				continue
-			}
-			if _, err := fmt.Fprintf(w, "event: change\ndata: %s\n\n", b); err != nil {
+			if !h.send(w, flusher, ev, watch) {
 				return
 			}
-			flusher.Flush()
 		}
 	}
+}
+
+// send writes ev as a "change" event when the stream watches its refs;
+// false when the client is gone.
+func (h *hub) send(w http.ResponseWriter, flusher http.Flusher, ev engine.ChangeEvent, watch map[string]bool) bool {
+	c, send := filterEvent(ev, watch)
+	if !send {
+		return true
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		h.log.Error("encoding a change event", "error", err.Error())
+		return true
+	}
+	if _, err := fmt.Fprintf(w, "event: change\ndata: %s\n\n", b); err != nil {
+		return false
+	}
+	flusher.Flush()
+	return true
 }
 
 // filterEvent keeps the refs a stream watches (all when it watches none);

@@ -49,6 +49,10 @@ type Params struct {
 	// Cards lists the plugins' entity cards; entity pages show those whose
 	// selector matches (plugincard.go). Nil shows none.
 	Cards func() []PluginCard
+	// CardEvents delivers changes of what plugin cards show (a workload
+	// scaled), as change events of the entities whose pages show them;
+	// open entity pages reload like after a catalog change. Nil: none.
+	CardEvents func(buffer int) (<-chan engine.ChangeEvent, func())
 	// Costs answers the FinOps page (/finops) and its export
 	// (/api/azure/costs); nil registers neither.
 	Costs CostReporter
@@ -155,6 +159,7 @@ func New(p Params) (*UI, error) {
 	}, p.Nav...)
 	u.facets = &facetCache{max: 256, wait: l.FacetWait, maxStale: l.FacetMaxStale, now: time.Now}
 	u.live = newHub(p.Subscribe, l.MaxSubscribers, l.Heartbeat, p.Logger)
+	u.live.cards = p.CardEvents
 	if p.Subscribe != nil {
 		var ctx context.Context
 		ctx, u.stop = context.WithCancel(context.Background())
