@@ -216,6 +216,16 @@ catalog:
 	if interrupted.State != backup.StateFailed || interrupted.Error != backup.InterruptedError {
 		t.Errorf("the killed run: got %+v, want failed with %q", interrupted, backup.InterruptedError)
 	}
+	// …and audited as a failed backup, with the run and the reason.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		status, body := third.call("GET", "/api/audit/events?action=atrium.backup.create&outcome=failed", "")
+		if status == 200 && strings.Contains(string(body), backup.InterruptedError) && strings.Contains(string(body), fmt.Sprintf(`"run":%d`, id)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no audit record of the interrupted run: %d %s", status, body)
+		}
+	}
 	next := third.waitRun(third.startBackup(), 2*time.Minute)
 	if next.State != backup.StateSucceeded || next.Size == 0 {
 		t.Fatalf("the backup after the kill: got %+v; log:\n%s", next, third.tail())

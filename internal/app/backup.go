@@ -202,10 +202,12 @@ func (a *App) sweepBackupRuns(ctx context.Context) error {
 	t := time.NewTicker(backup.Heartbeat)
 	defer t.Stop()
 	for {
-		if n, err := runs.Sweep(ctx); err != nil && ctx.Err() == nil {
+		swept, err := runs.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
 			a.log.Warn("backup runs: marking interrupted runs", "error", err.Error())
-		} else if n > 0 {
-			a.log.Error("atrium.backup.create", "runs", n, "error", backup.InterruptedError)
+		}
+		for _, run := range swept {
+			a.auditRun(ctx, run, "atrium.backup.create", map[string]any{"target": run.Target, "trigger": run.Trigger, "run": run.ID, "error": run.Error})
 		}
 		select {
 		case <-ctx.Done():
@@ -269,6 +271,12 @@ func (a *App) recordRun(ctx context.Context, run backup.Run, action string, deta
 			a.log.Warn("recording the backup run", "error", err.Error())
 		}
 	}
+	a.auditRun(ctx, run, action, details)
+}
+
+// auditRun audits a finished run as the system and logs it.
+func (a *App) auditRun(ctx context.Context, run backup.Run, action string, details map[string]any) {
+	ctx = context.WithoutCancel(ctx)
 	outcome := audit.Succeeded
 	if !run.OK {
 		outcome = audit.Failed

@@ -39,10 +39,10 @@ type Run struct {
 	Kind    string `json:"kind"`
 	Trigger string `json:"trigger"`
 	// State is StateRunning, StateSucceeded or StateFailed.
-	State    string    `json:"state"`
-	Name     string    `json:"name,omitempty"`
-	Target   string    `json:"target,omitempty"`
-	Started  time.Time `json:"started"`
+	State   string    `json:"state"`
+	Name    string    `json:"name,omitempty"`
+	Target  string    `json:"target,omitempty"`
+	Started time.Time `json:"started"`
 	// Finished is zero while the run is running.
 	Finished time.Time `json:"finished,omitzero"`
 	OK       bool      `json:"ok"`
@@ -79,8 +79,8 @@ type RunLog interface {
 	// Finish stores the outcome of the running run r.ID.
 	Finish(ctx context.Context, r Run) error
 	// Sweep marks running runs whose heartbeat is older than StaleAfter as
-	// failed with InterruptedError and returns how many.
-	Sweep(ctx context.Context) (int64, error)
+	// failed with InterruptedError and returns them.
+	Sweep(ctx context.Context) ([]Run, error)
 	// List returns the newest runs first, at most limit.
 	List(ctx context.Context, limit int) ([]Run, error)
 	// Get returns one run; fault.NotFound when there is none.
@@ -157,13 +157,22 @@ func (s sqliteRuns) Finish(ctx context.Context, r Run) error {
 	return err
 }
 
-func (s sqliteRuns) Sweep(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE backup_runs SET state = 'failed', ok = false, error = ?, finished_at = heartbeat_at
-		WHERE state = 'running' AND heartbeat_at < ?`, InterruptedError, time.Now().Add(-StaleAfter).UnixMicro())
+func (s sqliteRuns) Sweep(ctx context.Context) ([]Run, error) {
+	rows, err := s.db.QueryContext(ctx, `UPDATE backup_runs SET state = 'failed', ok = false, error = ?, finished_at = heartbeat_at
+		WHERE state = 'running' AND heartbeat_at < ? RETURNING `+backupRunColumns, InterruptedError, time.Now().Add(-StaleAfter).UnixMicro())
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return res.RowsAffected()
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanSQLiteRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (s sqliteRuns) List(ctx context.Context, limit int) ([]Run, error) {
@@ -261,13 +270,23 @@ func (s pgRuns) Finish(ctx context.Context, r Run) error {
 	return err
 }
 
-func (s pgRuns) Sweep(ctx context.Context) (int64, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE backup_runs SET state = 'failed', ok = false, error = $1, finished_at = coalesce(heartbeat_at, started_at)
-		WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $2))`, InterruptedError, StaleAfter.Seconds())
+func (s pgRuns) Sweep(ctx context.Context) ([]Run, error) {
+	rows, err := s.pool.Query(ctx, `UPDATE backup_runs SET state = 'failed', ok = false, error = $1, finished_at = coalesce(heartbeat_at, started_at)
+		WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $2)) RETURNING `+backupRunColumns,
+		InterruptedError, StaleAfter.Seconds())
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return tag.RowsAffected(), nil
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanPGRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func (s pgRuns) List(ctx context.Context, limit int) ([]Run, error) {
