@@ -53,10 +53,20 @@ func (p *Plugin) mergeRequestAction() plugin.Action {
 	}
 }
 
+// mergeRequestToken is the resume token of a merge request's operation.
+type mergeRequestToken struct {
+	Project      string `json:"project"`
+	SourceBranch string `json:"sourceBranch"`
+	TargetBranch string `json:"targetBranch"`
+	IID          int    `json:"iid,omitempty"`
+}
+
 // mergeRequest commits the changes to branchName (from the target
-// branch) and opens the merge request. Run again it finds the branch and
-// the open merge request it made, so a retry never opens a second one.
-func (p *Plugin) mergeRequest(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+// branch) and opens the merge request, kept as the step's operation (kind
+// merge-request). Run again — a retry, or after a restart on any replica —
+// it finds the branch and the open merge request by its source branch, so
+// it never opens a second one.
+func (p *Plugin) mergeRequest(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) (err error) {
 	var in mergeRequestInput
 	if err := decodeInput(mergeRequestID, req.Input, &in); err != nil {
 		return err
@@ -123,6 +133,16 @@ func (p *Plugin) mergeRequest(ctx context.Context, req plugin.ActionRequest, rep
 		rep.Output("targetBranchName", target)
 		return nil
 	}
+	step := plugin.OperationKind{System: func() string { return plugin.SystemName("gitlab", r.Host) }, Kind: "merge-request"}.Step(req)
+	token := mergeRequestToken{Project: r.Path(), SourceBranch: in.BranchName, TargetBranch: target}
+	var prior mergeRequestToken
+	if _, resumed := step.Resume(ctx, &prior); resumed && prior.IID != 0 {
+		rep.Log("info", fmt.Sprintf("resuming merge request !%d of %s (opened before)", prior.IID, prior.Project))
+	}
+	if err := step.Save(ctx, "", "", token); err != nil {
+		rep.Log("warn", "the merge request cannot be followed as an operation: "+err.Error())
+	}
+	defer func() { step.End(ctx, err) }()
 	if len(actions) > 0 {
 		opts := &gl.CreateCommitOptions{Branch: gl.Ptr(in.BranchName), CommitMessage: gl.Ptr(in.GitCommitMessage),
 			AuthorName: optional(in.GitAuthorName), AuthorEmail: optional(in.GitAuthorEmail), Actions: actions}
@@ -141,7 +161,7 @@ func (p *Plugin) mergeRequest(ctx context.Context, req plugin.ActionRequest, rep
 	}
 	var mrURL string
 	if len(existing) > 0 {
-		mrURL = existing[0].WebURL
+		mrURL, token.IID = existing[0].WebURL, int(existing[0].IID)
 		rep.Log("info", fmt.Sprintf("merge request !%d is already open: %s", existing[0].IID, mrURL))
 	} else {
 		mr, _, err := c.API.MergeRequests.CreateMergeRequest(proj.ID, &gl.CreateMergeRequestOptions{
@@ -150,8 +170,11 @@ func (p *Plugin) mergeRequest(ctx context.Context, req plugin.ActionRequest, rep
 		if err != nil {
 			return c.Err("opening a merge request in "+r.Path(), err)
 		}
-		mrURL = mr.WebURL
+		mrURL, token.IID = mr.WebURL, int(mr.IID)
 		rep.Log("info", fmt.Sprintf("opened merge request !%d: %s", mr.IID, mrURL))
+	}
+	if err := step.Save(ctx, fmt.Sprintf("!%d", token.IID), mrURL, token); err != nil {
+		rep.Log("warn", "the merge request cannot be followed as an operation: "+err.Error())
 	}
 	rep.Output("mergeRequestUrl", mrURL)
 	rep.Output("projectid", proj.ID)

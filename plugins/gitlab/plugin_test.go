@@ -16,6 +16,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/integrations/gitlab/gitlabsim"
 	"github.com/atrium-portal/atrium/plugin"
+	"github.com/atrium-portal/atrium/plugin/plugintest"
 	"github.com/atrium-portal/atrium/plugins"
 	"github.com/atrium-portal/atrium/plugins/gitlab"
 )
@@ -190,6 +191,24 @@ func TestMergeRequestComputesChanges(t *testing.T) {
 	}
 	if _, mrs, _ := b.sim.Count(); mrs != 1 {
 		t.Errorf("merge requests = %d, want 1", mrs)
+	}
+	// As a task's step, the merge request is an operation; the step run
+	// again (after a restart) resumes it instead of opening a second one.
+	ops := plugintest.NewOperations(t)
+	in3 := map[string]any{"repoUrl": b.host + "?owner=platform&repo=svc", "title": "Docs", "branchName": "docs"}
+	stepReq := plugin.ActionRequest{TaskID: "task-mr", StepID: "mr", Input: in3, Workspace: ws, Operations: ops.For("gitlab", "task-mr", "mr")}
+	for range 2 {
+		if err := b.action(t, "publish:gitlab:merge-request").Run(context.Background(), stepReq, &reporter{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, mrs, _ := b.sim.Count(); mrs != 2 {
+		t.Errorf("merge requests = %d, want 2 (the step's, opened once)", mrs)
+	}
+	mrOps := ops.List(t, "task-mr")
+	if len(mrOps) != 1 || mrOps[0].Kind != "merge-request" || mrOps[0].State != plugin.OperationSucceeded || mrOps[0].ExternalID != "!2" ||
+		!strings.HasSuffix(mrOps[0].ExternalURL, "/-/merge_requests/2") || !strings.HasPrefix(mrOps[0].System, "gitlab:") {
+		t.Errorf("operations of the step: got %+v, want one succeeded merge request !2", mrOps)
 	}
 	// targetPath limits the changes to a directory.
 	ws2 := workspace(t, map[string]string{"new.yaml": "z"})
