@@ -175,7 +175,7 @@ func TestTemplateTaskInApp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card := doc.Find(`section.plugin-card[data-plugin="azure"]`)
+	card := doc.Find(`#card-azure-resources`)
 	text := strings.Join(strings.Fields(card.Text()), " ")
 	for _, want := range []string{"simulated Azure", "rg-payments", "westeurope", "paymentsdata", "Microsoft.Web/sites", "payments-plan", "Month-to-date cost", "EUR"} {
 		if !strings.Contains(text, want) {

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"time"
@@ -266,18 +265,6 @@ func (p *Plugin) SecretValues() []string {
 		}
 	}
 	return out
-}
-
-// handlerTransport sends requests to an in-process handler: the demo's
-// simulator, reached by the real client without a network round trip.
-type handlerTransport struct{ h http.Handler }
-
-func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
-	res := rec.Result()
-	res.Request = req
-	return res, nil
 }
 
 // fault turns a client error into a plugin error of the right kind,
