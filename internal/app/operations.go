@@ -11,8 +11,10 @@ import (
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 	"github.com/atrium-portal/atrium/internal/operations"
+	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // Operations returns the service of long-running external work.
@@ -28,6 +30,12 @@ func (a *App) newOperations() *operations.Service {
 		_, err := a.scaffolderSvc.Cancel(ctx, taskID)
 		return err
 	}}
+}
+
+// taskOperations lists a task's operations for its page (at most 100).
+func (a *App) taskOperations(ctx context.Context, taskID string) ([]plugin.Operation, error) {
+	ops, _, err := a.operationsSvc.List(ctx, store.OperationListParams{TaskID: taskID, Limit: 100})
+	return ops, err
 }
 
 // taskAllowed lets the creator of a task, or whoever the policy allows

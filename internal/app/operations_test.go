@@ -40,7 +40,7 @@ func testOperationsAPI(t *testing.T, dbYAML string) {
 
 	// Two operations of the task's step, as an action keeps them.
 	ctx := context.Background()
-	ops := srv.App.Operations().For("awx", created.ID, "launch")
+	ops := srv.App.Operations().For("awx", created.ID, "log")
 	job, _, err := ops.Begin(ctx, plugin.OperationStart{System: "awx:controller.test", Kind: "job"})
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +164,19 @@ func testOperationsAPI(t *testing.T, dbYAML string) {
 	brow := doc.Find("#breakers tr").FilterFunction(func(_ int, r *goquery.Selection) bool { return strings.Contains(r.Text(), "AWX ops-test.example") })
 	if brow.Find(".badge.err").Text() != "open" {
 		t.Errorf("breakers table: got %q, want AWX ops-test.example open", brow.Text())
+	}
+	// The task page lists them under their step.
+	status, body = opsGet(t, srv.BaseURL+"/create/tasks/"+created.ID, "")
+	if status != 200 {
+		t.Fatalf("task page: %d", status)
+	}
+	if doc, err = goquery.NewDocumentFromReader(strings.NewReader(body)); err != nil {
+		t.Fatal(err)
+	}
+	stepOps := doc.Find(`.task-step[data-step="log"] .step-operations li`)
+	if stepOps.Length() != 2 || stepOps.First().Find(".op-state.warn").Text() != "cancelled" || !strings.Contains(stepOps.First().Text(), "awx:controller.test") {
+		h, _ := goquery.OuterHtml(doc.Find(`.task-step[data-step="log"]`))
+		t.Errorf("operations on the task page: %s", h)
 	}
 	if status, _ := opsGet(t, srv.BaseURL+"/operations", jane); status != 403 {
 		t.Errorf("GET /operations as jane: got %d, want 403", status)

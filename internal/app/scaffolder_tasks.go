@@ -14,6 +14,7 @@ func (a *App) taskPages(portal *ui.UI) (func(web.Mux), error) {
 		Service: a.scaffolderSvc, Authz: a.authz, Render: portal,
 		Limits: taskui.Limits{PageSize: lim.DefaultPageSize, MaxPageSize: lim.MaxPageSize,
 			MaxStreams: sc.TaskStreams, MaxEvents: sc.TaskLogLines},
+		Operations: a.taskOperations,
 	})
 	if err != nil {
 		return nil, err

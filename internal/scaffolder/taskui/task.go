@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // taskView is what templates/task.html shows.
@@ -49,6 +50,8 @@ type stepView struct {
 	Duration                 time.Duration
 	Error                    string
 	Log                      []logLine
+	// Operations are the step's long-running external work.
+	Operations []plugin.Operation
 }
 
 type logLine struct {
@@ -138,6 +141,18 @@ func (pg *Pages) view(r *http.Request, t *scaffolder.SerializedTask) (*taskView,
 		v.Steps = append(v.Steps, sv)
 	}
 	v.Total = len(v.Steps)
+	if pg.p.Operations != nil {
+		ops, err := pg.p.Operations(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		// Oldest first under each step.
+		for i := len(ops) - 1; i >= 0; i-- {
+			if n, ok := index[ops[i].StepID]; ok {
+				v.Steps[n].Operations = append(v.Steps[n].Operations, ops[i])
+			}
+		}
+	}
 	live, err := pg.logs(r, t.ID, v, index)
 	if err != nil {
 		return nil, err

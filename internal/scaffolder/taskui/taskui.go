@@ -20,9 +20,11 @@ import (
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/operations"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
+	"github.com/atrium-portal/atrium/plugin"
 )
 
 // Scaffolder permissions, as the API checks them.
@@ -67,6 +69,9 @@ type Params struct {
 	Limits Limits
 	// Now is the clock (time.Now when nil), for durations.
 	Now func() time.Time
+	// Operations returns a task's long-running operations (nil: none
+	// shown), listed under their steps.
+	Operations func(ctx context.Context, taskID string) ([]plugin.Operation, error)
 }
 
 // Pages serves the task pages.
@@ -117,6 +122,7 @@ var templateFS embed.FS
 
 var templates = template.Must(template.New("taskui").Funcs(template.FuncMap{
 	"statusClass": statusClass,
+	"opClass":     operations.StateClass,
 	"statusIcon":  statusIcon,
 	"statusLabel": statusLabel,
 	"duration":    formatDuration,
