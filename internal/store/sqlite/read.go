@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"slices"
 	"strings"
 	"time"
 
@@ -96,8 +95,7 @@ func (db *DB) getOne(ctx context.Context, cond string, key string, notFound stri
 			}
 			s.Relations = append(s.Relations, catalog.Relation{Type: typ, TargetRef: target})
 		}
-		slices.SortFunc(s.Relations, compareRelations)
-		s.Relations = slices.Compact(s.Relations)
+		s.Relations = store.SortRelations(s.Relations)
 	}
 	return &s, rows.Err()
 }
@@ -271,19 +269,9 @@ func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error 
 		}
 	}
 	for _, it := range byRef {
-		slices.SortFunc(it.Relations, compareRelations)
-		it.Relations = slices.Compact(it.Relations)
+		it.Relations = store.SortRelations(it.Relations)
 	}
 	return nil
-}
-
-// compareRelations orders relations by type, then target, bytewise as
-// SQLite's BINARY collation does.
-func compareRelations(a, b catalog.Relation) int {
-	if c := strings.Compare(a.Type, b.Type); c != 0 {
-		return c
-	}
-	return strings.Compare(a.TargetRef, b.TargetRef)
 }
 
 // EntityFacets counts entities per distinct value of each facet key.
