@@ -57,7 +57,12 @@ var _ policy.Transporter = handlerTransport{}
 
 func (t handlerTransport) Do(req *http.Request) (*http.Response, error) {
 	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
+	in := req.Clone(req.Context())
+	if in.Body == nil {
+		in.Body = http.NoBody // as a server's request
+	}
+	in.Host = req.URL.Host
+	t.h.ServeHTTP(rec, in)
 	res := rec.Result()
 	res.Request = req
 	return res, nil

@@ -45,7 +45,11 @@ func (s *Sim) Handler(prefix string) http.Handler {
 			}
 			path = strings.TrimPrefix(path, prefix)
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+		var body []byte
+		var err error
+		if r.Body != nil { // nil in a client's request handed over in process
+			body, err = io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
+		}
 		if err != nil {
 			writeResponse(w, jsonResponse(r, http.StatusBadRequest, errorBody("InvalidRequestContent", "The request body could not be read."), nil))
 			return

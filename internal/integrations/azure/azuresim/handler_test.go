@@ -136,3 +136,20 @@ func asResponseError(err error, re **azcore.ResponseError) bool {
 	}
 	return ok
 }
+
+// TestHandlerInProcess hands the handler a client's request as it is
+// (a GET has no body at all), as the demo's in-process transport does.
+func TestHandlerInProcess(t *testing.T) {
+	sim := azuresim.New(sub)
+	sim.PutGroup("rg-a", "westeurope", nil)
+	req, _ := http.NewRequest("GET", "http://127.0.0.1:7007/sim/azure/subscriptions/"+sub+"/resourcegroups/rg-a?api-version=2024-03-01", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	if req.Body != nil {
+		t.Fatal("a client's GET has a body")
+	}
+	rec := httptest.NewRecorder()
+	sim.Handler("/sim/azure").ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"name":"rg-a"`) {
+		t.Errorf("got %d %s, want the group", rec.Code, rec.Body)
+	}
+}
