@@ -20,6 +20,9 @@ type Retry struct {
 	// Initial is the first wait (0: 1s); each next doubles up to Max
 	// (0: 1m), ±20% jitter. A longer Retry-After wins, up to Max.
 	Initial, Max time.Duration
+	// Classify judges an error for clients whose errors do not implement
+	// HTTPStatusError (nil: Transient).
+	Classify func(error) (transient bool, retryAfter time.Duration)
 }
 
 func (r Retry) attempts() int {
@@ -94,7 +97,11 @@ func (s StepOperation) Retry(ctx context.Context, r Retry, fn func(ctx context.C
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		ok, asked := Transient(err)
+		classify := r.Classify
+		if classify == nil {
+			classify = Transient
+		}
+		ok, asked := classify(err)
 		if !ok {
 			return err
 		}

@@ -275,3 +275,44 @@ func TestTaskCancelCancelsRun(t *testing.T) {
 		t.Errorf("operations of the task: got %+v, want run %s cancelled", ops, runID)
 	}
 }
+
+// TestFollowRetriesTransientFailures: Terraform answers 503 while the run
+// is followed; the step waits and follows again, recording the retries
+// and the answer on the operation, and the task completes. A 404 for the
+// run is not retried: the step fails at once.
+func TestFollowRetriesTransientFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name            string
+		fault           tfcsim.Fault
+		status, opState string
+		attempts        int
+		answer          string
+	}{
+		{"503 retried", tfcsim.Fault{Method: "GET", Path: "/runs/", Status: 503, RetryAfter: 1, Times: 2}, "completed", "succeeded", 2, "Service Unavailable"},
+		{"404 not retried", tfcsim.Fault{Method: "GET", Path: "/runs/", Status: 404, Times: 1}, "failed", "failed", 0, "not found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t)
+			cfg := appConfig(writeCatalog(t), sim.Base) + "      maxRetries: -1\n      followRetries: 3\n      followRetryMaxWait: 2s\n"
+			base := apptest.Start(t, cfg)
+			sim.Inject(tc.fault)
+			c := client{T: t, Base: base}
+			var created struct{ ID string }
+			c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "retry"},
+				"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
+			c.TaskEvents(created.ID, nil)
+			var tk task
+			c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+			if tk.Status != tc.status {
+				t.Fatalf("task: got %s (%s), want %s", tk.Status, tk.State.Error, tc.status)
+			}
+			ops := c.Operations(created.ID)
+			if len(ops) != 1 {
+				t.Fatalf("operations: got %+v, want one", ops)
+			}
+			if op := ops[0]; op.State != tc.opState || op.Attempts != tc.attempts || op.LastError == nil || !strings.Contains(strings.ToLower(op.LastError.Answer), strings.ToLower(tc.answer)) {
+				t.Errorf("operation: got %+v (last error %+v), want %s after %d retries with %q", op, op.LastError, tc.opState, tc.attempts, tc.answer)
+			}
+		})
+	}
+}

@@ -44,6 +44,8 @@ type Config struct {
 	BreakerThreshold int    `json:"breakerThreshold"`
 	BreakerCooldown  string `json:"breakerCooldown"`
 	PollInterval     string `json:"pollInterval"`
+	FollowRetries    int    `json:"followRetries"`
+	FollowRetryMax   string `json:"followRetryMaxWait"`
 	MaxRunTimeout    string `json:"maxRunTimeout"`
 	MaxUploadBytes   int64  `json:"maxUploadBytes"`
 	RecentRuns       int    `json:"recentRuns"`
@@ -70,6 +72,7 @@ type Plugin struct {
 	poll          time.Duration
 	maxRunTimeout time.Duration
 	ops           plugin.OperationKind
+	retry         plugin.Retry
 }
 
 var _ plugin.Plugin = (*Plugin)(nil)
@@ -123,6 +126,10 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 		return err
 	}
 	if p.poll, err = durationOr(p.cfg.PollInterval, "pollInterval", 3*time.Second); err != nil {
+		return err
+	}
+	p.retry = plugin.Retry{Attempts: p.cfg.FollowRetries, Classify: transient}
+	if p.retry.Max, err = durationOr(p.cfg.FollowRetryMax, "followRetryMaxWait", time.Minute); err != nil {
 		return err
 	}
 	if p.maxRunTimeout, err = durationOr(p.cfg.MaxRunTimeout, "maxRunTimeout", 2*time.Hour); err != nil {

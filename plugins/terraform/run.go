@@ -113,20 +113,18 @@ func (a *RunAction) Run(ctx context.Context, req plugin.ActionRequest, rep plugi
 	fctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	wantApply := apply || ws.AutoApply
-	r, err := c.Follow(fctx, run.ID, tfc.FollowOptions{
-		Poll: a.p.poll, Apply: wantApply, Comment: "Applied by Atrium task " + req.TaskID,
-		Status: func(r *tfe.Run) {
-			rep.Progress(progressOf(r.Status), "run "+string(r.Status))
-			line := "run " + run.ID + " is " + string(r.Status)
-			if r.Plan != nil && (r.Status == tfe.RunPlanned || r.Status == tfe.RunPolicyChecked || r.Status == tfe.RunCostEstimated) {
-				line += fmt.Sprintf(" (plan: %d to add, %d to change, %d to destroy)", r.Plan.ResourceAdditions, r.Plan.ResourceChanges, r.Plan.ResourceDestructions)
+	// A transient failure while following (Terraform down for a moment)
+	// retries with backoff, recorded on the operation; the run goes on.
+	var r *tfe.Run
+	err = a.p.ops.Step(req).Retry(fctx, a.p.retry, func(fctx context.Context) error {
+		var ferr error
+		r, ferr = c.Follow(fctx, run.ID, a.followOptions(rep, req, run.ID, wantApply, &detached))
+		if ferr != nil && fctx.Err() == nil {
+			if ok, _ := transient(ferr); ok {
+				rep.Log("warn", fmt.Sprintf("following run %s: %v", run.ID, ferr))
 			}
-			rep.Log("info", line)
-		},
-		Detach: func(ctx context.Context) bool {
-			detached = !plugin.Abandoned(ctx)
-			return detached
-		},
+		}
+		return ferr
 	})
 	if err != nil {
 		if ctx.Err() == nil && fctx.Err() != nil {
@@ -207,6 +205,26 @@ func (a *RunAction) folder(req plugin.ActionRequest, in map[string]any) (string,
 		return "", plugin.Errorf(plugin.ErrInvalid, "input.directory: %q holds over %d bytes (plugins.terraform.config.maxUploadBytes)", rel, a.p.cfg.MaxUploadBytes)
 	}
 	return filepath.Join(req.Workspace, filepath.Clean(rel)), nil
+}
+
+// followOptions report a followed run's states to the task and leave
+// the run running when Atrium shuts down (*detached).
+func (a *RunAction) followOptions(rep plugin.ActionReporter, req plugin.ActionRequest, runID string, apply bool, detached *bool) tfc.FollowOptions {
+	return tfc.FollowOptions{
+		Poll: a.p.poll, Apply: apply, Comment: "Applied by Atrium task " + req.TaskID,
+		Status: func(r *tfe.Run) {
+			rep.Progress(progressOf(r.Status), "run "+string(r.Status))
+			line := "run " + runID + " is " + string(r.Status)
+			if r.Plan != nil && (r.Status == tfe.RunPlanned || r.Status == tfe.RunPolicyChecked || r.Status == tfe.RunCostEstimated) {
+				line += fmt.Sprintf(" (plan: %d to add, %d to change, %d to destroy)", r.Plan.ResourceAdditions, r.Plan.ResourceChanges, r.Plan.ResourceDestructions)
+			}
+			rep.Log("info", line)
+		},
+		Detach: func(ctx context.Context) bool {
+			*detached = !plugin.Abandoned(ctx)
+			return *detached
+		},
+	}
 }
 
 // runURL is where a person sees the run: the workspace's run page, or
