@@ -134,3 +134,63 @@ func TestScheduleCatchUp(t *testing.T) {
 		})
 	}
 }
+
+// TestEnqueueWithoutSchedule: with no schedule (Interval 0) a worker still
+// takes the backups queued with Enqueue, with their run ids, including
+// ones queued by a replica that only inserts (an API replica, never
+// started).
+func TestEnqueueWithoutSchedule(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	worker := openReplicaDB(t, path)
+	m, err := rivermigrate.New(riversqlite.New(worker), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int64, 4)
+	params := ScheduleParams{
+		Status: func(context.Context) (Status, error) { return Status{}, nil },
+		Run: func(_ context.Context, runID int64) error {
+			got <- runID
+			return nil
+		},
+	}
+	w, err := NewSQLiteSchedule(worker, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := NewSQLiteSchedule(openReplicaDB(t, path), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := w.Run(ctx); err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	})
+	if err := api.Enqueue(ctx, 41); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Enqueue(ctx, 42); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for len(ids) < 2 {
+		select {
+		case id := <-got:
+			ids = append(ids, id)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("queued backups run: got %v, want 41 and 42", ids)
+		}
+	}
+	cancel()
+	wg.Wait()
+	if !(ids[0] == 41 && ids[1] == 42) && !(ids[0] == 42 && ids[1] == 41) {
+		t.Errorf("run ids: got %v, want 41 and 42", ids)
+	}
+}
