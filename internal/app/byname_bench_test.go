@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,8 @@ import (
 // cache off, so each request reads the store. Besides ns/op it reports
 // cpu-µs/op: the process's CPU time (server and client, but not a
 // PostgreSQL server's) per request, which hardly depends on other load on
-// the machine:
+// the machine. The in-process variants serve the same requests without
+// network or client, one at a time: the server's own cost per request.
 //
 //	go test ./internal/app -run XX -bench ByName -benchtime 20000x
 func BenchmarkByName(b *testing.B) {
@@ -43,8 +45,9 @@ func BenchmarkByName(b *testing.B) {
 	for _, db := range apptest.Databases(b) {
 		for _, tc := range []struct{ name, cache string }{{"cached", "64MiB"}, {"uncached", "0"}} {
 			b.Run(db.Name+"/"+tc.name, func(b *testing.B) {
-				base := apptest.Start(b, fmt.Sprintf("catalog:\n  locations:\n    - { type: file, target: %q }\n"+
+				srv := apptest.StartServer(b, fmt.Sprintf("catalog:\n  locations:\n    - { type: file, target: %q }\n"+
 					"atrium:\n  cache: { entities: %s }\n  rateLimit: { enabled: false }\n%s", file, tc.cache, db.YAML))
+				base := srv.BaseURL
 				client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 				b.Cleanup(client.CloseIdleConnections)
 				get := func(rng *rand.Rand) error {
@@ -79,6 +82,38 @@ func BenchmarkByName(b *testing.B) {
 						}
 					}
 				})
+				b.StopTimer()
+				b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+			})
+			// The server alone: the same requests served in process, one
+			// at a time, with neither network nor client.
+			b.Run(db.Name+"/"+tc.name+"/in-process", func(b *testing.B) {
+				srv := apptest.StartServer(b, fmt.Sprintf("catalog:\n  locations:\n    - { type: file, target: %q }\n"+
+					"atrium:\n  cache: { entities: %s }\n  rateLimit: { enabled: false }\n%s", file, tc.cache, db.YAML))
+				h := srv.App.Handler()
+				paths := make([]string, n)
+				for i := range paths {
+					paths[i] = fmt.Sprintf("/api/catalog/entities/by-name/component/default/svc-%d", i)
+				}
+				serve := func(i int) {
+					req := httptest.NewRequest("GET", paths[i%n], nil)
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Fatalf("%s: got %d", paths[i%n], rec.Code)
+					}
+				}
+				for i := range n {
+					serve(i)
+				}
+				b.ReportAllocs()
+				cpu := processCPU(b)
+				b.ResetTimer()
+				i := 0
+				for b.Loop() {
+					serve(i * 7919)
+					i++
+				}
 				b.StopTimer()
 				b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 			})
