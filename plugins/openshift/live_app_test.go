@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/integrations/kube/kubesim"
 )
 
 const liveCatalog = `apiVersion: backstage.io/v1alpha1
@@ -36,24 +37,7 @@ func shopDeployment(replicas int) map[string]any {
 // reached the cluster after the first view (the informers' cache serves
 // the card).
 func TestWorkloadsLive(t *testing.T) {
-	sim, simURL := startSim(t)
-	if err := sim.Seed(shopDeployment(2)); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(liveCatalog), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	base := apptest.Start(t, fmt.Sprintf(`catalog:
-  rules: [{ allow: [Component] }]
-  locations: [{ type: file, target: %q }]
-plugins:
-  openshift:
-    config:
-      clusters:
-        - { name: east, url: %s, token: '${env:OCP_TEST_TOKEN}', kind: openshift }
-      cardTimeout: 5s
-`, filepath.Join(dir, "catalog.yaml"), simURL))
+	sim, simURL, base := startLive(t)
 
 	wait := func(what string, ok func() bool) {
 		t.Helper()
@@ -95,14 +79,7 @@ plugins:
 		close(events)
 	}()
 
-	patch, _ := http.NewRequest("PATCH", simURL+"/apis/apps/v1/namespaces/default/deployments/web", strings.NewReader(`{"spec":{"replicas":4}}`))
-	patch.Header.Set("Authorization", "Bearer "+token)
-	patch.Header.Set("Content-Type", "application/merge-patch+json")
-	pres, err := http.DefaultClient.Do(patch)
-	if err != nil || pres.StatusCode != 200 {
-		t.Fatalf("scale: %v %v", pres, err)
-	}
-	pres.Body.Close()
+	scale(t, simURL, 4)
 
 	select {
 	case ev, ok := <-events:
@@ -119,4 +96,43 @@ plugins:
 	if got := sim.Requests("GET", "/deployments") + sim.Requests("GET", "/pods"); got != lists {
 		t.Errorf("list calls: %d after the scale and the views, %d before; want none more", got, lists)
 	}
+}
+
+// startLive starts a simulated cluster holding the shop's deployment (2
+// replicas) and Atrium with the shop component.
+func startLive(t *testing.T) (*kubesim.Sim, string, string) {
+	t.Helper()
+	sim, simURL := startSim(t)
+	if err := sim.Seed(shopDeployment(2)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(liveCatalog), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := apptest.Start(t, fmt.Sprintf(`catalog:
+  rules: [{ allow: [Component] }]
+  locations: [{ type: file, target: %q }]
+plugins:
+  openshift:
+    config:
+      clusters:
+        - { name: east, url: %s, token: '${env:OCP_TEST_TOKEN}', kind: openshift }
+      cardTimeout: 5s
+`, filepath.Join(dir, "catalog.yaml"), simURL))
+	return sim, simURL, base
+}
+
+// scale sets the shop deployment's replicas in the simulated cluster, as
+// someone running kubectl scale would.
+func scale(t *testing.T, simURL string, replicas int) {
+	t.Helper()
+	patch, _ := http.NewRequest("PATCH", simURL+"/apis/apps/v1/namespaces/default/deployments/web", strings.NewReader(fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas)))
+	patch.Header.Set("Authorization", "Bearer "+token)
+	patch.Header.Set("Content-Type", "application/merge-patch+json")
+	res, err := http.DefaultClient.Do(patch)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("scale: %v %v", res, err)
+	}
+	res.Body.Close()
 }
