@@ -316,3 +316,38 @@ func TestFollowRetriesTransientFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestOperationCancelCancelsRun cancels the run's operation through
+// POST /api/atrium/operations/{id}/cancel while the run waits: the task
+// is cancelled, and the run with it in Terraform.
+func TestOperationCancelCancelsRun(t *testing.T) {
+	sim := startSim(t)
+	sim.Step = time.Minute
+	base := apptest.Start(t, appConfig(writeCatalog(t), sim.Base))
+	c := client{T: t, Base: base}
+	var created struct{ ID string }
+	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "opcancel"},
+		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
+	c.TaskEvents(created.ID, func(e event) bool { return strings.HasPrefix(e.Body.Message, "run run-") })
+	ops := c.Operations(created.ID)
+	if len(ops) != 1 || ops[0].State != "running" {
+		t.Fatalf("operations while planning: got %+v, want the running run", ops)
+	}
+	var got apptest.Operation
+	c.JSON("POST", "/api/atrium/operations/"+ops[0].ID+"/cancel", nil, 200, &got)
+	if !got.CancelRequested {
+		t.Errorf("cancel answer: got %+v, want cancel requested", got)
+	}
+	c.TaskEvents(created.ID, nil)
+	var tk task
+	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	if tk.Status != "cancelled" {
+		t.Errorf("task = %s (%s), want cancelled", tk.Status, tk.State.Error)
+	}
+	if !sim.Canceled(ops[0].ExternalID) {
+		t.Errorf("run %s was not cancelled in Terraform", ops[0].ExternalID)
+	}
+	if after := c.Operations(created.ID); len(after) != 1 || after[0].State != "cancelled" {
+		t.Errorf("operation after the cancel: got %+v, want cancelled", after)
+	}
+}
