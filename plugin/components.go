@@ -38,8 +38,8 @@ type ActionRequest struct {
 	// StepID is the template step's id.
 	StepID string `json:"stepId,omitempty"`
 	// Operations keeps the step's long-running external work with its
-	// resume token in Atrium's database (nil from a host older than
-	// plugin API 1.1: keep nothing).
+	// resume token in Atrium's database (nil in dry runs and from a host
+	// that predates operations: keep nothing).
 	Operations Operations `json:"-"`
 }
 

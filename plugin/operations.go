@@ -128,7 +128,7 @@ type Operations interface {
 // StepOperation is the one operation an action keeps for its step, over
 // Req.Operations: Resume at the start, Save once the work is started (and
 // whenever its token changes), End when the step ends. Without Operations
-// (a host older than plugin API 1.1) it keeps nothing.
+// (a dry run, or a host that predates operations) it keeps nothing.
 type StepOperation struct {
 	Req   ActionRequest
 	Start OperationStart

@@ -80,7 +80,7 @@ type ComponentsResponse struct {
 	Subscribers []string     `json:"subscribers,omitempty"`
 	Services    []string     `json:"services,omitempty"`
 	// Operations says that the plugin's RunAction reads the host's
-	// ActionReply messages (an SDK of plugin API 1.1 or later); only then
+	// ActionReply messages (an SDK that knows operations); only then
 	// does the host offer plugin.Operations to its actions.
 	Operations bool `json:"operations,omitempty"`
 }
