@@ -14,6 +14,13 @@ import (
 // Currency is the simulated subscription's billing currency.
 const Currency = "EUR"
 
+// CostQueries is how many Cost Management queries were answered.
+func (s *Sim) CostQueries() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.costQueries
+}
+
 // query answers a Cost Management query over the resources of group (all
 // groups when empty) the way the API shapes it: one column per grouping
 // (ResourceGroupName; TagKey and TagValue for a tag), the date column of

@@ -75,6 +75,7 @@ type Sim struct {
 	resources   map[string]*Resource
 	deployments map[string]*Deployment
 	deploys     int
+	costQueries int
 }
 
 // New returns an empty simulated subscription.

@@ -501,6 +501,9 @@ func (s *Sim) queryServer() costfake.QueryServer {
 				errResp.SetResponseError(http.StatusBadRequest, "InvalidTimePeriod")
 				return
 			}
+			s.mu.Lock()
+			s.costQueries++
+			s.mu.Unlock()
 			res, err := s.query(group, q)
 			if err != nil {
 				errResp.SetResponseError(http.StatusBadRequest, err.Error())
