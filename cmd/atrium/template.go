@@ -28,6 +28,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
 	"github.com/atrium-portal/atrium/plugin"
 	"github.com/atrium-portal/atrium/plugins"
+	"github.com/atrium-portal/atrium/plugins/locations"
 )
 
 // templateCmd runs `atrium template dry-run`.
@@ -264,6 +265,9 @@ func addSimulatedPluginActions(ctx context.Context, reg *scaffolder.Registry, di
 	for _, b := range plugins.Builtins() {
 		if b.ID == plugins.ScaffolderBuiltinID {
 			continue // its actions are registered above
+		}
+		if b.ID == locations.ID {
+			continue // it feeds the catalog's engine, which a dry run has none of
 		}
 		p := b.New(plugins.Deps{Demo: true})
 		host := plugin.Host{Logger: quiet, BaseURL: base, DataDir: filepath.Join(dir, "plugins", b.ID)}

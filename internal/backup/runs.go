@@ -3,6 +3,7 @@ package backup
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -133,8 +134,8 @@ func (s sqliteRuns) Start(ctx context.Context, r Run) (int64, error) {
 	}
 	now := time.Now().UnixMicro()
 	var id int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO backup_runs (kind, trigger, state, name, target, started_at, finished_at, heartbeat_at, ok, size, error)
-		VALUES (?, ?, 'running', ?, ?, ?, ?, ?, false, 0, '') RETURNING id`, r.Kind, r.Trigger, r.Name, r.Target, r.Started.UnixMicro(), r.Started.UnixMicro(), now).Scan(&id)
+	err := s.db.QueryRowContext(ctx, `INSERT INTO backup_runs (kind, trigger, state, name, target, started_at, finished_at, heartbeat_at, holder, ok, size, error)
+		VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, false, 0, '') RETURNING id`, r.Kind, r.Trigger, r.Name, r.Target, r.Started.UnixMicro(), r.Started.UnixMicro(), now, holder()).Scan(&id)
 	if isUnique(err) {
 		running, _ := s.one(ctx, `WHERE kind = ? AND state = 'running' LIMIT 1`, r.Kind)
 		return 0, conflict(r.Kind, running, err)
@@ -158,8 +159,24 @@ func (s sqliteRuns) Finish(ctx context.Context, r Run) error {
 }
 
 func (s sqliteRuns) Sweep(ctx context.Context) ([]Run, error) {
+	var holders []string
+	hrows, err := s.db.QueryContext(ctx, `SELECT DISTINCT holder FROM backup_runs WHERE state = 'running' AND holder <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	for hrows.Next() {
+		var h string
+		if err := hrows.Scan(&h); err != nil {
+			hrows.Close()
+			return nil, err
+		}
+		holders = append(holders, h)
+	}
+	hrows.Close()
+	dead, _ := json.Marshal(deadHolders(holders))
 	rows, err := s.db.QueryContext(ctx, `UPDATE backup_runs SET state = 'failed', ok = false, error = ?, finished_at = heartbeat_at
-		WHERE state = 'running' AND heartbeat_at < ? RETURNING `+backupRunColumns, InterruptedError, time.Now().Add(-StaleAfter).UnixMicro())
+		WHERE state = 'running' AND (heartbeat_at < ? OR holder IN (SELECT value FROM json_each(?))) RETURNING `+backupRunColumns,
+		InterruptedError, time.Now().Add(-StaleAfter).UnixMicro(), string(dead))
 	if err != nil {
 		return nil, err
 	}
@@ -247,8 +264,8 @@ func (s pgRuns) Start(ctx context.Context, r Run) (int64, error) {
 		return 0, err
 	}
 	var id int64
-	err := s.pool.QueryRow(ctx, `INSERT INTO backup_runs (kind, trigger, state, name, target, started_at, finished_at, heartbeat_at, ok, size, error)
-		VALUES ($1, $2, 'running', $3, $4, $5, $5, now(), false, 0, '') RETURNING id`, r.Kind, r.Trigger, r.Name, r.Target, r.Started).Scan(&id)
+	err := s.pool.QueryRow(ctx, `INSERT INTO backup_runs (kind, trigger, state, name, target, started_at, finished_at, heartbeat_at, holder, ok, size, error)
+		VALUES ($1, $2, 'running', $3, $4, $5, $5, now(), $6, false, 0, '') RETURNING id`, r.Kind, r.Trigger, r.Name, r.Target, r.Started, holder()).Scan(&id)
 	if isUnique(err) {
 		running, _ := s.one(ctx, `WHERE kind = $1 AND state = 'running' LIMIT 1`, r.Kind)
 		return 0, conflict(r.Kind, running, err)
@@ -271,9 +288,18 @@ func (s pgRuns) Finish(ctx context.Context, r Run) error {
 }
 
 func (s pgRuns) Sweep(ctx context.Context) ([]Run, error) {
+	hrows, err := s.pool.Query(ctx, `SELECT DISTINCT holder FROM backup_runs WHERE state = 'running' AND holder <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	holders, err := pgx.CollectRows(hrows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, `UPDATE backup_runs SET state = 'failed', ok = false, error = $1, finished_at = coalesce(heartbeat_at, started_at)
-		WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $2)) RETURNING `+backupRunColumns,
-		InterruptedError, StaleAfter.Seconds())
+		WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $2) OR holder = ANY($3))
+		RETURNING `+backupRunColumns,
+		InterruptedError, StaleAfter.Seconds(), deadHolders(holders))
 	if err != nil {
 		return nil, err
 	}
