@@ -58,17 +58,9 @@ func (c *Client) DailyCost(ctx context.Context, group string, from, to_ time.Tim
 	if res.Properties == nil {
 		return out, nil
 	}
-	col := map[string]int{}
-	for i, cl := range res.Properties.Columns {
-		if cl != nil && cl.Name != nil {
-			col[strings.ToLower(*cl.Name)] = i
-		}
-	}
-	costCol, ok := col["pretaxcost"]
-	if !ok {
-		if costCol, ok = col["cost"]; !ok {
-			return Cost{}, fmt.Errorf("Cost Management answered without a PreTaxCost or Cost column")
-		}
+	col, costCol, err := costColumns(res.QueryResult)
+	if err != nil {
+		return Cost{}, err
 	}
 	dateCol, ok := col["usagedate"]
 	if !ok {
@@ -133,4 +125,23 @@ func usageDate(v any) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// costColumns indexes a Cost Management answer's columns by lower-case
+// name (the API's columns are positional) and finds its cost column,
+// PreTaxCost or Cost.
+func costColumns(res armcostmanagement.QueryResult) (map[string]int, int, error) {
+	col := map[string]int{}
+	for i, cl := range res.Properties.Columns {
+		if cl != nil && cl.Name != nil {
+			col[strings.ToLower(*cl.Name)] = i
+		}
+	}
+	costCol, ok := col["pretaxcost"]
+	if !ok {
+		if costCol, ok = col["cost"]; !ok {
+			return nil, 0, fmt.Errorf("Cost Management answered without a PreTaxCost or Cost column")
+		}
+	}
+	return col, costCol, nil
 }

@@ -75,17 +75,9 @@ func monthlyRows(res armcostmanagement.QueryResult, tagKey string) (MonthlyCosts
 	if res.Properties == nil {
 		return out, nil
 	}
-	col := map[string]int{}
-	for i, cl := range res.Properties.Columns {
-		if cl != nil && cl.Name != nil {
-			col[strings.ToLower(*cl.Name)] = i
-		}
-	}
-	costCol, ok := col["pretaxcost"]
-	if !ok {
-		if costCol, ok = col["cost"]; !ok {
-			return out, fmt.Errorf("Cost Management answered without a PreTaxCost or Cost column")
-		}
+	col, costCol, err := costColumns(res)
+	if err != nil {
+		return out, err
 	}
 	monthCol, ok := col["billingmonth"]
 	if !ok {
