@@ -93,20 +93,7 @@ spec:
 // entityCount is every entity above plus the Location.
 const entityCount = 11
 
-func writeCatalog(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range descriptors {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeCatalog(t testing.TB) string { return apptest.WriteFiles(t, descriptors) }
 
 func catalogConfig(dir string, extra string) string {
 	return fmt.Sprintf(`catalog:

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,16 +82,7 @@ plugins:
 `, filepath.Join(dir, "all.yaml"), simURL)
 }
 
-func writeCatalog(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range catalogFiles {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeCatalog(t *testing.T) string { return apptest.WriteFiles(t, catalogFiles) }
 
 func startSim(t *testing.T) (*awxsim.Sim, string) {
 	t.Helper()

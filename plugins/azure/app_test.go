@@ -3,7 +3,6 @@ package azure_test
 import (
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -104,20 +103,7 @@ plugins:
 `, filepath.Join(dir, "all.yaml"), step)
 }
 
-func writeCatalog(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range catalogFiles {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeCatalog(t *testing.T) string { return apptest.WriteFiles(t, catalogFiles) }
 
 func logOf(evs []event) string {
 	var b strings.Builder

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -101,20 +100,7 @@ plugins:
 `, filepath.Join(dir, "all.yaml"), simURL)
 }
 
-func writeCatalog(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range catalogFiles {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
+func writeCatalog(t *testing.T) string { return apptest.WriteFiles(t, catalogFiles) }
 
 func startSim(t *testing.T) *tfcsim.Sim {
 	t.Helper()
