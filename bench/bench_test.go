@@ -65,6 +65,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-users", "-1"}, wantErr: "-users must be"},
 		{args: []string{"-users", "10", "-think", "-1s"}, wantErr: "-think must not"},
 		{args: []string{"-users", "10", "-pages"}, wantErr: "-users runs its own load"},
+		{args: []string{"-users", "10", "-profile", "prof"}},
+		{args: []string{"-users", "10", "-profile", "prof", "-bin", "atrium"}, wantErr: "-profile builds its own binary"},
 	}
 	for _, tt := range tests {
 		_, err := parseFlags(tt.args)

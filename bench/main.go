@@ -67,7 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary folder (data, config, server log) and the PostgreSQL database")
 	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
 	fs.StringVar(&o.Src, "src", "", "build ./cmd/atrium from the module in this folder (default: the module the harness runs in), e.g. a `git archive HEAD` export")
-	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint, and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
+	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint (with -users: of the measured load, users.cpu.pprof), and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
 	fs.BoolVar(&o.Pages, "pages", false, "also measure the portal's catalog list and entity pages")
 	fs.IntVar(&o.Users, "users", 0, "instead of loading each endpoint, simulate this many people browsing the catalog (catalog page, entity page, think) for -d")
 	fs.DurationVar(&o.Think, "think", time.Second, "with -users: mean of the exponential think time after each entity page")
@@ -101,8 +101,8 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-users must be between 0 and 5000, got %d", o.Users)
 	case o.Think < 0:
 		return o, fmt.Errorf("-think must not be negative, got %v", o.Think)
-	case o.Users > 0 && (o.Pages || o.Profile != ""):
-		return o, fmt.Errorf("-users runs its own load; it cannot be used with -pages or -profile")
+	case o.Users > 0 && o.Pages:
+		return o, fmt.Errorf("-users runs its own load; it cannot be used with -pages")
 	case o.Samples < 0:
 		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
 	}
@@ -253,7 +253,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 
 	if o.Users > 0 {
-		return res, runUsersPhase(ctx, o, set, srv, res)
+		return res, runUsersPhase(ctx, o, set, srv, prof, res)
 	}
 
 	eps := endpoints(set)

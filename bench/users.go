@@ -37,7 +37,13 @@ type usersParams struct {
 	Think      time.Duration
 	ReqTimeout time.Duration
 	Seed       int64
+	// Profiler, when set, records a CPU profile of the server over the
+	// measured time (after the warm-up) into usersProfile.
+	Profiler *profiler
 }
+
+// usersProfile is the CPU profile of the -users load test.
+const usersProfile = "users.cpu.pprof"
 
 // pageRow is what a catalog page's table shows of one listed entity; the
 // by-query asks for these fields only.
@@ -180,6 +186,20 @@ func runUsers(ctx context.Context, p usersParams) (*UsersResult, error) {
 	}
 	cpu0, _ := selfCPUSeconds()
 	var wg sync.WaitGroup
+	profErr := make(chan error, 1)
+	if p.Profiler != nil {
+		// The profile covers the measured time only, as the samples do.
+		go func() {
+			t := time.NewTimer(time.Until(warmEnd))
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				profErr <- ctx.Err()
+			case <-t.C:
+				profErr <- p.Profiler.startCPU(ctx, usersProfile)
+			}
+		}()
+	}
 	for _, u := range users {
 		wg.Add(1)
 		go func() {
@@ -205,6 +225,14 @@ func runUsers(ctx context.Context, p usersParams) (*UsersResult, error) {
 		return nil, err
 	}
 	elapsed := time.Since(warmEnd)
+	if p.Profiler != nil {
+		if err := <-profErr; err != nil {
+			return nil, fmt.Errorf("users: starting the CPU profile: %w", err)
+		}
+		if err := p.Profiler.stopCPU(ctx); err != nil {
+			return nil, fmt.Errorf("users: stopping the CPU profile: %w", err)
+		}
+	}
 	cpu1, _ := selfCPUSeconds()
 	res := &UsersResult{
 		Users: p.Users, Think: p.Think.String(), Duration: p.Duration.String(),
@@ -476,13 +504,15 @@ func usersRow(r *Result) string {
 
 // runUsersPhase runs the -users load test on the ingested, settled server
 // and puts its figures, with the server's CPU time and memory, into res.
-func runUsersPhase(ctx context.Context, o options, set *gen.Set, srv *server, res *Result) error {
+// With prof set, the server's CPU profile of the measured time goes into
+// usersProfile in the profile folder.
+func runUsersPhase(ctx context.Context, o options, set *gen.Set, srv *server, prof *profiler, res *Result) error {
 	log.Printf("load: %d users, think %v, %v after %v warm-up; load average %s", o.Users, o.Think, o.Duration, o.Warmup, loadAvg())
 	cpu0, _ := procCPUSeconds(srv.PID())
 	t0 := time.Now()
 	u, err := runUsers(ctx, usersParams{
 		Base: srv.BaseURL, Set: set, Users: o.Users, Duration: o.Duration, Warmup: o.Warmup,
-		Think: o.Think, ReqTimeout: o.ReqTimeout, Seed: o.Seed,
+		Think: o.Think, ReqTimeout: o.ReqTimeout, Seed: o.Seed, Profiler: prof,
 	})
 	if err != nil {
 		return err

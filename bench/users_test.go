@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -139,5 +140,59 @@ func TestRunUsersCountsErrors(t *testing.T) {
 		if p.Name == pageEntity && (p.Errors == 0 || p.Errors != p.Count) {
 			t.Errorf("%s: got %+v, want every page failed", p.Name, p)
 		}
+	}
+}
+
+// fakeShim stands in for the profiling shim: it records the commands it
+// got and what the portal had served when each came.
+type fakeShim struct {
+	mu     sync.Mutex
+	portal *fakePortal
+	calls  []string
+	served []int
+}
+
+func (s *fakeShim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.portal.mu.Lock()
+	n := 0
+	for _, c := range s.portal.paths {
+		n += c
+	}
+	s.portal.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, r.Method+" "+r.URL.Path+" "+r.URL.Query().Get("file"))
+	s.served = append(s.served, n)
+}
+
+// TestRunUsersProfiles: with a profiler, the server's CPU profile starts
+// once, after the warm-up's requests, into users.cpu.pprof in the
+// profile folder, and stops once at the end.
+func TestRunUsersProfiles(t *testing.T) {
+	set, err := gen.New(200, 1, gen.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakePortal{paths: map[string]int{}, byName: http.StatusOK}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	shim := &fakeShim{portal: f}
+	shimSrv := httptest.NewServer(shim)
+	defer shimSrv.Close()
+	dir := t.TempDir()
+	prof := &profiler{dir: dir, addr: strings.TrimPrefix(shimSrv.URL, "http://")}
+	_, err = runUsers(context.Background(), usersParams{
+		Base: srv.URL, Set: set, Users: 1, Duration: 300 * time.Millisecond, Warmup: 200 * time.Millisecond,
+		Think: time.Millisecond, ReqTimeout: 10 * time.Second, Seed: 1, Profiler: prof,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POST /cpu/start " + filepath.Join(dir, usersProfile), "POST /cpu/stop "}
+	if !slices.Equal(shim.calls, want) {
+		t.Fatalf("shim commands: got %q, want %q", shim.calls, want)
+	}
+	if shim.served[0] == 0 || shim.served[1] <= shim.served[0] {
+		t.Errorf("requests served at start / stop: got %v, want some during the warm-up and more after the start", shim.served)
 	}
 }
