@@ -68,6 +68,8 @@ type Client struct {
 	res     *armresources.Client
 	deps    *armdeployments.DeploymentsClient
 	query   *armcostmanagement.QueryClient
+	// pages follows Cost Management's nextLinks with the same pipeline.
+	pages *arm.Client
 }
 
 // New builds the clients of cfg's subscription. It does no request.
@@ -140,6 +142,9 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if c.query, err = armcostmanagement.NewQueryClient(cred, opts); err != nil {
+		return nil, err
+	}
+	if c.pages, err = arm.NewClient("atrium/azure-cost-pages", "v1.0.0", cred, opts); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -40,7 +40,7 @@ func (c *Client) DailyCost(ctx context.Context, group string, from, to_ time.Tim
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	scope := "/subscriptions/" + c.sub + "/resourceGroups/" + group
-	res, err := c.query.Usage(ctx, scope, armcostmanagement.QueryDefinition{
+	res, err := c.usage(ctx, scope, armcostmanagement.QueryDefinition{
 		Type:       to.Ptr(armcostmanagement.ExportTypeActualCost),
 		Timeframe:  to.Ptr(armcostmanagement.TimeframeTypeCustom),
 		TimePeriod: &armcostmanagement.QueryTimePeriod{From: to.Ptr(from), To: to.Ptr(to_)},
@@ -50,7 +50,7 @@ func (c *Client) DailyCost(ctx context.Context, group string, from, to_ time.Tim
 				"totalCost": {Name: to.Ptr("PreTaxCost"), Function: to.Ptr(armcostmanagement.FunctionTypeSum)},
 			},
 		},
-	}, nil)
+	})
 	if err != nil {
 		return Cost{}, Fault(err, "Cost Management query of resource group "+group)
 	}
@@ -58,7 +58,7 @@ func (c *Client) DailyCost(ctx context.Context, group string, from, to_ time.Tim
 	if res.Properties == nil {
 		return out, nil
 	}
-	col, costCol, err := costColumns(res.QueryResult)
+	col, costCol, err := costColumns(res)
 	if err != nil {
 		return Cost{}, err
 	}

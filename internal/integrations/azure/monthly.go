@@ -49,7 +49,7 @@ func (c *Client) MonthlyCost(ctx context.Context, tagKey string, from, to_ time.
 	if tagKey != "" {
 		grouping = append(grouping, &armcostmanagement.QueryGrouping{Type: to.Ptr(armcostmanagement.QueryColumnTypeTagKey), Name: to.Ptr(tagKey)})
 	}
-	res, err := c.query.Usage(ctx, scope, armcostmanagement.QueryDefinition{
+	res, err := c.usage(ctx, scope, armcostmanagement.QueryDefinition{
 		Type:       to.Ptr(armcostmanagement.ExportTypeActualCost),
 		Timeframe:  to.Ptr(armcostmanagement.TimeframeTypeCustom),
 		TimePeriod: &armcostmanagement.QueryTimePeriod{From: to.Ptr(MonthStart(from)), To: to.Ptr(to_.UTC())},
@@ -60,11 +60,11 @@ func (c *Client) MonthlyCost(ctx context.Context, tagKey string, from, to_ time.
 			},
 			Grouping: grouping,
 		},
-	}, nil)
+	})
 	if err != nil {
 		return MonthlyCosts{}, Fault(err, "Cost Management query of subscription "+c.sub+" by month")
 	}
-	return monthlyRows(res.QueryResult, tagKey)
+	return monthlyRows(res, tagKey)
 }
 
 // monthlyRows reads the rows of a monthly query by column name (the

@@ -66,6 +66,9 @@ type Sim struct {
 	Step time.Duration
 	// PageSize is how many resources a page of a list holds (default 50).
 	PageSize int
+	// CostPageSize is how many rows a page of a Cost Management answer
+	// holds (default DefaultCostPageSize; 0: one page).
+	CostPageSize int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 
@@ -76,12 +79,17 @@ type Sim struct {
 	deployments map[string]*Deployment
 	deploys     int
 	costQueries int
+	// costAnswers are the rows of paged cost answers, by answer id, for
+	// their next pages.
+	costAnswers   map[string][][]any
+	costAnswerSeq int
 }
 
 // New returns an empty simulated subscription.
 func New(subscriptionID string) *Sim {
-	return &Sim{SubscriptionID: subscriptionID, Step: time.Second, PageSize: 50,
-		groups: map[string]*Group{}, resources: map[string]*Resource{}, deployments: map[string]*Deployment{}}
+	return &Sim{SubscriptionID: subscriptionID, Step: time.Second, PageSize: 50, CostPageSize: DefaultCostPageSize,
+		costAnswers: map[string][][]any{},
+		groups:      map[string]*Group{}, resources: map[string]*Resource{}, deployments: map[string]*Deployment{}}
 }
 
 // state is what the file holds.

@@ -50,7 +50,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	}
 	switch {
 	case strings.Contains(path, "/providers/microsoft.costmanagement/"):
-		return t.costs.Do(req)
+		return t.s.costQuery(req, t.costs)
 	case strings.Contains(path, "/providers/microsoft.resources/deployments/"):
 		if strings.HasSuffix(path, fakePollSuffix) && !strings.Contains(path, "/whatif") {
 			return t.s.pollDeployment(req)
