@@ -3,10 +3,15 @@ package postgres
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
-var _ sqlplan.CachingRunner = runner{}
+var (
+	_ sqlplan.CachingRunner = runner{}
+	_ sqlplan.GenericRunner = runner{}
+)
 
 // SetCache returns the store's cache of leaf id sets; see sqlplan.CachingRunner.
 func (r runner) SetCache() *sqlplan.SetCache { return r.db.sets }
@@ -15,6 +20,27 @@ func (r runner) SetCache() *sqlplan.SetCache { return r.db.sets }
 func (r runner) Text(ctx context.Context, query string, args []any) (string, error) {
 	var s *string
 	if err := r.db.pool.QueryRow(ctx, query, args...).Scan(&s); err != nil {
+		return "", dbErr(ctx, err, "count entities")
+	}
+	if s == nil {
+		return "", nil
+	}
+	return *s, nil
+}
+
+// TextGeneric runs a query returning one text value under a generic plan;
+// see sqlplan.GenericRunner. The pool's sessions plan every execution
+// (plan_cache_mode force_custom_plan, see Open); set_config with is_local
+// lifts that for this statement alone: the batch is one implicit
+// transaction, which ends at its Sync, so the setting never outlives it.
+// The statement is then planned once per connection instead of on every
+// run (0.8 ms of a 1 ms patch of three leaves at 100k entities).
+func (r runner) TextGeneric(ctx context.Context, query string, args []any) (string, error) {
+	var s *string
+	b := &pgx.Batch{}
+	b.Queue("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
+	b.Queue(query, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&s) })
+	if err := r.db.pool.SendBatch(ctx, b).Close(); err != nil {
 		return "", dbErr(ctx, err, "count entities")
 	}
 	if s == nil {

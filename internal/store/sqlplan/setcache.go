@@ -18,6 +18,25 @@ type CachingRunner interface {
 	SetCache() *SetCache
 }
 
+// GenericRunner is a TextRunner that can also run a statement under one
+// generic plan, made once and reused, where its engine would otherwise plan
+// every execution for its parameter values. The log reads and the patches
+// of cached sets probe a few changed ids by primary key whatever the
+// values, so their plan never depends on them; planning them on every
+// count cost more than running them.
+type GenericRunner interface {
+	TextRunner
+	TextGeneric(ctx context.Context, query string, args []any) (string, error)
+}
+
+// textGeneric runs query through r's generic plan when r has one.
+func textGeneric(ctx context.Context, r TextRunner, query string, args []any) (string, error) {
+	if g, ok := r.(GenericRunner); ok {
+		return g.TextGeneric(ctx, query, args)
+	}
+	return r.Text(ctx, query, args)
+}
+
 // maxPending bounds the entity changes a count applies to the cached sets;
 // past it the sets are read again, which costs about what patching them
 // would.
@@ -235,6 +254,9 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 	b := NewBuilder(c.d)
 	var parts []string
 	var reading []*cacheLeaf
+	// A statement of patches only probes the changed ids; reading a leaf
+	// whole depends on how many rows its values select.
+	patchesOnly := synced
 	if !synced {
 		parts = append(parts, c.frontierSQL())
 	}
@@ -249,6 +271,9 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 				l.hit, l.pending = nil, nil
 			}
 		}
+		if l.hit == nil {
+			patchesOnly = false
+		}
 		q, err := c.leafSQL(b, l)
 		if err != nil {
 			return false, false, err
@@ -260,7 +285,13 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		return false, false, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
 	}
 	if len(parts) > 0 {
-		text, err := r.Text(ctx, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
+		query := "SELECT " + strings.Join(parts, " || ';' || ")
+		var text string
+		if patchesOnly {
+			text, err = textGeneric(ctx, r, query, b.Args())
+		} else {
+			text, err = r.Text(ctx, query, b.Args())
+		}
 		if err != nil {
 			return false, false, err
 		}
@@ -318,7 +349,7 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (next uint64, changed []int64, lost bool, err error) {
 	b := NewBuilder(c.d)
 	parts := c.syncSQL(b, frontier)
-	text, err := r.Text(ctx, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
+	text, err := textGeneric(ctx, r, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
 	if err != nil {
 		return 0, nil, false, err
 	}
@@ -399,9 +430,9 @@ func (c *SetCache) lost(frontier, next uint64, check string, n int) bool {
 
 // changesSince returns the condition on entity_changes rows past
 // frontier. On PostgreSQL the bound is a sub-query: its selectivity is
-// then estimated alike with and without the value, so that after a few
-// runs the statement keeps one generic plan instead of being planned
-// again on every count (a millisecond for a relation leaf's patch).
+// then estimated alike with and without the value, so that the generic
+// plan the statement runs under (see GenericRunner) does not look costlier
+// than a custom one.
 func changesSince(b *Builder, d Dialect, frontier uint64) string {
 	if d == Postgres {
 		return "xid >= (SELECT " + b.Arg(strconv.FormatUint(frontier, 10)) + "::text::xid8)"
