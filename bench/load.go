@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -63,6 +63,10 @@ type Stats struct {
 	// hardly depends on other load on the machine, so it compares builds
 	// measured at different times. 0 when unknown.
 	ServerCPUus float64 `json:"serverCpuUsPerReq,omitempty"`
+	// ClientCPUus is the load generator's own CPU time per request (this
+	// process, user and system): it shares the cores with the server, so
+	// what it spends the server cannot.
+	ClientCPUus float64 `json:"clientCpuUsPerReq,omitempty"`
 	// FirstError is the first failure seen, if any.
 	FirstError string `json:"firstError,omitempty"`
 }
@@ -91,10 +95,12 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 		loop(ctx, p, time.Now().Add(p.Warmup), 1000)
 	}
 	cpu0, cpuErr := serverCPU(p)
+	self0, selfErr := procCPUSeconds(os.Getpid())
 	start := time.Now()
 	results := loop(ctx, p, start.Add(p.Duration), 0)
 	elapsed := time.Since(start)
 	cpu1, cpuErr1 := serverCPU(p)
+	self1, selfErr1 := procCPUSeconds(os.Getpid())
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
@@ -111,6 +117,9 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	st.RPS = float64(len(lat)) / elapsed.Seconds()
 	if cpuErr == nil && cpuErr1 == nil && len(lat) > 0 && cpu1 > cpu0 {
 		st.ServerCPUus = (cpu1 - cpu0) * 1e6 / float64(len(lat)+st.Errors)
+	}
+	if selfErr == nil && selfErr1 == nil && st.Requests > 0 {
+		st.ClientCPUus = (self1 - self0) * 1e6 / float64(st.Requests)
 	}
 	slices.Sort(lat)
 	st.P50ms = ms(percentile(lat, 50))
@@ -147,13 +156,20 @@ func loop(ctx context.Context, p loadParams, deadline time.Time, salt uint64) []
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(p.Seed), uint64(i)+salt))
 			r := &results[i]
+			conn, err := newLoadConn(p.Client.base, p.Client.http.Timeout)
+			if err != nil {
+				r.errors++
+				r.firstErr = err.Error()
+				return
+			}
+			defer conn.close()
 			r.lat = make([]time.Duration, 0, 1<<14)
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				if !t0.Before(deadline) {
 					return
 				}
-				err := fetch(ctx, p.Client, p.Endpoint.Path(rng))
+				err := fetch(ctx, conn, p.Endpoint.Path(rng))
 				d := time.Since(t0)
 				if err != nil {
 					if ctx.Err() != nil {
@@ -173,22 +189,16 @@ func loop(ctx context.Context, p loadParams, deadline time.Time, salt uint64) []
 	return results
 }
 
-// fetch sends one GET and reads the whole body.
-func fetch(ctx context.Context, c *client, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+// fetch sends one GET on conn and reads the whole body.
+func fetch(ctx context.Context, conn *loadConn, path string) error {
+	code, _, err := conn.get(ctx, path)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
+	if code != http.StatusOK {
+		return fmt.Errorf("GET %s: status %d", path, code)
 	}
-	_, cerr := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: status %d", path, resp.StatusCode)
-	}
-	return cerr
+	return nil
 }
 
 // percentile returns the p-th percentile of sorted latencies by the

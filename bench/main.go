@@ -279,7 +279,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 				return res, err
 			}
 		}
-		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors, server CPU %.0f µs per request", st.P50ms, st.P99ms, st.RPS, st.Errors, st.ServerCPUus)
+		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors, server CPU %.0f µs per request, client CPU %.0f µs", st.P50ms, st.P99ms, st.RPS, st.Errors, st.ServerCPUus, st.ClientCPUus)
 		res.Endpoints = append(res.Endpoints, st)
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()
