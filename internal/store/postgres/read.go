@@ -201,19 +201,22 @@ func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error 
 		}
 		byRef[it.Ref] = it
 	}
-	rows, err := db.pool.Query(ctx, "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref = ANY($1)"+
-		" ORDER BY source_ref, type, target_ref", refs)
-	if err != nil {
-		return dbErr(ctx, err, "read relations")
-	}
+	// The plan (the relations of a few refs through relations_source) is
+	// the same whatever the refs: a generic plan spares planning it for
+	// every page.
 	var src string
 	var r catalog.Relation
-	if _, err := pgx.ForEachRow(rows, []any{&src, &r.Type, &r.TargetRef}, func() error {
-		if it := byRef[src]; it != nil {
-			it.Relations = append(it.Relations, r)
-		}
-		return nil
-	}); err != nil {
+	err := db.queryGeneric(ctx, "SELECT DISTINCT source_ref, type, target_ref FROM relations WHERE source_ref = ANY($1)"+
+		" ORDER BY source_ref, type, target_ref", []any{refs}, func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&src, &r.Type, &r.TargetRef}, func() error {
+			if it := byRef[src]; it != nil {
+				it.Relations = append(it.Relations, r)
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
 		return dbErr(ctx, err, "read relations")
 	}
 	return nil
