@@ -149,6 +149,26 @@ func (r runner) Entities(ctx context.Context, query string, args []any) ([]*cata
 	if err != nil {
 		return nil, dbErr(ctx, err, "query entities")
 	}
+	return scanEntities(ctx, rows)
+}
+
+// EntitiesGeneric runs an entity query under a generic plan; see
+// sqlplan.GenericEntitiesRunner.
+func (r runner) EntitiesGeneric(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
+	var out []*catalog.Stored
+	err := r.db.queryGeneric(ctx, query, args, func(rows pgx.Rows) error {
+		var err error
+		out, err = scanEntities(ctx, rows)
+		return err
+	})
+	if err != nil {
+		return nil, dbErr(ctx, err, "query entities")
+	}
+	return out, nil
+}
+
+// scanEntities reads the rows of an entity query; see sqlplan.Runner.
+func scanEntities(ctx context.Context, rows pgx.Rows) ([]*catalog.Stored, error) {
 	var out []*catalog.Stored
 	var (
 		id        int64
@@ -158,7 +178,7 @@ func (r runner) Entities(ctx context.Context, query string, args []any) ([]*cata
 		created   time.Time
 		updated   time.Time
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &sortValue}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &sortValue}, func() error {
 		it := s
 		it.Body = append([]byte(nil), s.Body...)
 		it.CreatedAt, it.UpdatedAt = created.UTC(), updated.UTC()

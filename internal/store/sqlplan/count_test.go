@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
 )
 
 // setRunner answers countSets' queries from in-memory id sets keyed by the
@@ -130,5 +131,54 @@ func TestParseIDs(t *testing.T) {
 	}
 	if _, _, err := parseIDs("1,x"); err == nil {
 		t.Error("a malformed list was accepted")
+	}
+}
+
+// planRunner records which kind of plan each entity query asked for.
+type planRunner struct{ generic, custom int }
+
+func (r *planRunner) Entities(context.Context, string, []any) ([]*catalog.Stored, error) {
+	r.custom++
+	return nil, nil
+}
+
+func (r *planRunner) EntitiesGeneric(context.Context, string, []any) ([]*catalog.Stored, error) {
+	r.generic++
+	return nil, nil
+}
+
+func (r *planRunner) Count(context.Context, string, []any) (int, error) { return 0, nil }
+
+// TestGenericPlanOnlyForProbes checks that a page of one kind by name runs
+// under a generic plan only when no other leaf of the top-level AND could
+// start the query: a plan for the values must see a selective one.
+func TestGenericPlanOnlyForProbes(t *testing.T) {
+	kind := catalog.In("kind", "component")
+	owned := catalog.In("relations.ownedby", "group:default/a")
+	prod := catalog.In("spec.lifecycle", "production")
+	tagged := catalog.In("metadata.tags", "payments")
+	for _, c := range []struct {
+		name    string
+		filter  *catalog.Filter
+		generic bool
+	}{
+		{"kind only", kind, true},
+		{"owners-only policy", catalog.All(kind, catalog.Any(owned, prod)), true},
+		{"deny rule on a tag", catalog.All(kind, catalog.Not(tagged)), true},
+		{"nested AND of probes", catalog.All(catalog.All(kind), catalog.Not(tagged)), true},
+		{"another leaf", catalog.All(kind, owned), false},
+		{"another leaf beside a policy", catalog.All(kind, catalog.Any(owned, prod), tagged), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &planRunner{}
+			_, err := List(context.Background(), Postgres, r, store.EntityListParams{
+				Filter: c.filter, Order: &store.Order{Field: "metadata.name"}, Limit: 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.generic > 0; got != c.generic {
+				t.Errorf("generic plan: got %v, want %v (generic %d, custom %d)", got, c.generic, r.generic, r.custom)
+			}
+		})
 	}
 }
