@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/integrations/breaker"
 	"github.com/atrium-portal/atrium/internal/operations"
+	"github.com/atrium-portal/atrium/internal/operations/opsweb"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
@@ -60,12 +61,12 @@ func (a *App) taskAllowed(r *http.Request, perm, taskID string) error {
 // operationRoutes registers GET/POST /api/atrium/operations… and the
 // Operations page.
 func (a *App) operationRoutes(portal *ui.UI) func(web.Mux) {
-	api := &operations.API{
+	api := &opsweb.API{
 		Service:     a.operationsSvc,
-		Access:      operations.Access{Allowed: a.allowed, TaskAllowed: a.taskAllowed},
+		Access:      opsweb.Access{Allowed: a.allowed, TaskAllowed: a.taskAllowed},
 		MaxPageSize: a.cfg.Atrium.Limits.MaxPageSize,
 	}
-	page := &operations.Page{API: api, Breakers: a.breakerStates, Render: func(w http.ResponseWriter, r *http.Request, title string, body template.HTML) {
+	page := &opsweb.Page{API: api, Breakers: a.breakerStates, Render: func(w http.ResponseWriter, r *http.Request, title string, body template.HTML) {
 		portal.Render(w, r, ui.View{Title: title, Section: "settings", Body: body})
 	}}
 	return func(mux web.Mux) {
@@ -75,10 +76,10 @@ func (a *App) operationRoutes(portal *ui.UI) func(web.Mux) {
 }
 
 // breakerStates lists the circuit breakers of the external systems.
-func (a *App) breakerStates() []operations.BreakerState {
-	var out []operations.BreakerState
+func (a *App) breakerStates() []opsweb.BreakerState {
+	var out []opsweb.BreakerState
 	for _, s := range breaker.States() {
-		out = append(out, operations.BreakerState{System: s.System, Open: s.Open, Failures: s.Failures})
+		out = append(out, opsweb.BreakerState{System: s.System, Open: s.Open, Failures: s.Failures})
 	}
 	return out
 }

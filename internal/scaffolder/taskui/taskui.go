@@ -20,7 +20,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/authz"
 	"github.com/atrium-portal/atrium/internal/fault"
-	"github.com/atrium-portal/atrium/internal/operations"
+	"github.com/atrium-portal/atrium/internal/operations/opsweb"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/internal/web/ui"
@@ -122,7 +122,7 @@ var templateFS embed.FS
 
 var templates = template.Must(template.New("taskui").Funcs(template.FuncMap{
 	"statusClass": statusClass,
-	"opClass":     operations.StateClass,
+	"opClass":     opsweb.StateClass,
 	"statusIcon":  statusIcon,
 	"statusLabel": statusLabel,
 	"duration":    formatDuration,

@@ -1,4 +1,8 @@
-package operations
+// Package opsweb serves the persisted operations of internal/operations:
+// the API under /api/atrium/operations and the /operations page. It is
+// apart from the service so that the service (and plugintest, which plugin
+// authors import) does not depend on the web, audit and secrets packages.
+package opsweb
 
 import (
 	"net/http"
@@ -7,6 +11,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/operations"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/web"
 	"github.com/atrium-portal/atrium/plugin"
@@ -43,7 +48,7 @@ func (a Access) can(r *http.Request, adminPerm, taskPerm string, op plugin.Opera
 
 // API serves /api/atrium/operations.
 type API struct {
-	Service *Service
+	Service *operations.Service
 	Access  Access
 	// MaxPageSize bounds a page (default 100).
 	MaxPageSize int
