@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/uuid"
-
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
 )
 
 // processDoc runs one document through the pipeline: annotations,
@@ -51,7 +50,7 @@ func (e *Engine) processDoc(ctx context.Context, u *unit, doc catalog.Document) 
 		if len(ps) > 0 {
 			r.fail(string(fault.Invalid), ps...)
 		} else {
-			rec, err := e.record(ent, rows, u.locKey, uuid.NewString())
+			rec, err := e.record(ent, rows, u.locKey, store.NewUID())
 			switch {
 			case err != nil:
 				r.fail(string(fault.Invalid), catalog.Problem{File: doc.File, Line: doc.Line, Message: err.Error()})

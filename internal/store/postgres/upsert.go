@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -207,7 +206,7 @@ func (db *DB) freeUIDs(ctx context.Context, tx pgx.Tx, recs []catalog.Record) ([
 	for i, r := range recs {
 		uid := r.UID
 		if h, ok := holder[uid]; uid == "" || seen[uid] || (ok && h != r.Ref) {
-			uid = uuid.NewString()
+			uid = store.NewUID()
 		}
 		seen[uid] = true
 		out[i] = uid

@@ -77,7 +77,7 @@ func (db *DB) EdgeRemove(ctx context.Context, parent string, children []string) 
 }
 
 func insertEdges(ctx context.Context, tx *sql.Tx, parent string, children []string) error {
-	b := bulk{head: "INSERT INTO edges (parent, child) VALUES ", tail: " ON CONFLICT DO NOTHING", cols: 2}
+	b := bulk{head: "INSERT OR IGNORE INTO edges (parent, child) VALUES ", cols: 2}
 	for _, c := range children {
 		b.add(parent, c)
 	}

@@ -4,10 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -69,7 +68,14 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	}
 
 	now := time.Now().UnixMicro()
-	ents := bulk{head: "INSERT INTO entities (id, uid, ref, kind, namespace, name, body, hash, location_key, errors, created_at, updated_at) VALUES ",
+	// New entities and rewritten ones take separate statements. New rows
+	// need no conflict clause (their ids are above the maximum), and with
+	// OR FAIL no statement can abort halfway, so SQLite keeps no statement
+	// journal for them: at 100k entities that journal copied every page of
+	// the uid, ref and name indexes each statement touched. A failure still
+	// rolls back the whole transaction.
+	ents := bulk{head: "INSERT OR FAIL INTO entities (id, uid, ref, kind, namespace, name, body, hash, location_key, errors, created_at, updated_at) VALUES ", cols: 12}
+	updated := bulk{head: "INSERT INTO entities (id, uid, ref, kind, namespace, name, body, hash, location_key, errors, created_at, updated_at) VALUES ",
 		tail: " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name," +
 			" body = excluded.body, hash = excluded.hash, location_key = excluded.location_key, errors = excluded.errors," +
 			" updated_at = excluded.updated_at", cols: 12}
@@ -83,7 +89,9 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		var id int64
 		uid := r.UID
 		lk := r.LocationKey
+		rows := &ents
 		if ex, ok := old[r.Ref]; ok {
+			rows = &updated
 			if ex.locationKey != "" && r.LocationKey != "" && ex.locationKey != r.LocationKey {
 				res.Conflicts = append(res.Conflicts, store.Conflict{Ref: r.Ref, ExistingLocationKey: ex.locationKey, NewLocationKey: r.LocationKey})
 				continue
@@ -98,7 +106,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 			maxID++
 			id = maxID
 			if uid == "" || taken[uid] {
-				uid = uuid.NewString()
+				uid = store.NewUID()
 			}
 			taken[uid] = true
 		}
@@ -110,7 +118,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		if body == nil {
 			body = []byte{}
 		}
-		ents.add(id, uid, r.Ref, r.Kind, r.Namespace, r.Name, body, r.Hash, lk, errs, now, now)
+		rows.add(id, uid, r.Ref, r.Kind, r.Namespace, r.Name, body, r.Hash, lk, errs, now, now)
 		for _, s := range sqlplan.SearchRows(r.Search) {
 			search.add(id, s.Key, s.Value, s.Original, s.IsMin)
 		}
@@ -130,7 +138,10 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	if err := deleteIn(ctx, tx, "DELETE FROM entities_fts WHERE rowid IN ", oldIDs); err != nil {
 		return res, err
 	}
-	for _, b := range []*bulk{&ents, &search, &rels, &fts} {
+	// The relations table is keyed by (source_ref, type_lower, target_ref,
+	// originating_ref, type); an entity's inverse rows land anywhere in it.
+	rels.sortRows(1, 3, 4, 0, 2)
+	for _, b := range []*bulk{&updated, &ents, &search, &rels, &fts} {
 		if err := b.flush(ctx, tx); err != nil {
 			return res, err
 		}
@@ -237,6 +248,33 @@ type bulk struct {
 }
 
 func (b *bulk) add(vals ...any) { b.args = append(b.args, vals...) }
+
+// sortRows orders the rows by the string columns at the given positions.
+// Rows that go to a table keyed by those columns are then inserted in key
+// order:
+// each page of the table is visited once per statement, on a path the page
+// cache still holds, instead of at random.
+func (b *bulk) sortRows(cols ...int) {
+	n := len(b.args) / b.cols
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	key := func(i, c int) string { s, _ := b.args[i*b.cols+c].(string); return s }
+	slices.SortStableFunc(idx, func(x, y int) int {
+		for _, c := range cols {
+			if d := strings.Compare(key(x, c), key(y, c)); d != 0 {
+				return d
+			}
+		}
+		return 0
+	})
+	out := make([]any, 0, len(b.args))
+	for _, i := range idx {
+		out = append(out, b.args[i*b.cols:(i+1)*b.cols]...)
+	}
+	b.args = out
+}
 
 func (b *bulk) flush(ctx context.Context, tx *sql.Tx) error {
 	n := len(b.args) / b.cols
