@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/config"
@@ -84,6 +85,8 @@ type Authenticator struct {
 
 	// staticTokens are the statics' tokens, read at use time (rotation).
 	staticTokens []*secrets.Value
+	// dev is the development principal of the last ownership answer.
+	dev atomic.Pointer[devPrincipal]
 }
 
 // New builds an Authenticator. Identity providers are discovered on first
