@@ -20,6 +20,9 @@ type state struct {
 	principal atomic.Pointer[auth.Principal]
 	// recorded counts events that handlers recorded for this request.
 	recorded atomic.Int32
+	// rec watches the answer's status; it lives in the state so that a
+	// request costs one allocation for both.
+	rec statusRecorder
 }
 
 type stateKey struct{}
@@ -56,7 +59,8 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 			userAgent: r.UserAgent(),
 			requestID: web.RequestID(r.Context()),
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &st.rec
+		rec.ResponseWriter = w
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 
 		status := rec.status
