@@ -282,6 +282,7 @@ func (a *App) engineConfig() (engine.Config, error) {
 		Logger:               a.log,
 		ReadCacheMaxAge:      orOff(cfg.Atrium.Cache.MaxAge),
 		EntityCacheBytes:     orOff(cfg.Atrium.Cache.Entities),
+		AnswerCacheBytes:     orOff(cfg.Atrium.Cache.Answers),
 		Limits: engine.Limits{
 			MaxEntitiesPerLocation: cfg.Atrium.Limits.MaxEntitiesPerLocation,
 			MaxEntities:            cfg.Atrium.Limits.MaxEntities,

@@ -111,3 +111,26 @@ func rawOf(e *catalog.Entity, err error) (*engine.Raw, error) {
 	}
 	return &engine.Raw{Ref: e.Ref().String(), UID: e.Metadata.UID, JSON: b}, nil
 }
+
+var _ engine.RawFacets = (*guardedCatalog)(nil)
+
+// FacetsRaw is Facets as the encoded answer, filtered in the query like
+// it: the inner catalog keys its cached answers on that filter, so an
+// answer is only served to callers with the same read conditions.
+func (g *guardedCatalog) FacetsRaw(ctx context.Context, facets []string, filter *catalog.Filter) ([]byte, error) {
+	f, denyAll, err := g.readFilter(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	if denyAll {
+		f = catalog.Any()
+	}
+	if rf, ok := g.inner.(engine.RawFacets); ok {
+		return rf.FacetsRaw(ctx, facets, f)
+	}
+	res, err := g.inner.Facets(ctx, facets, f)
+	if err != nil {
+		return nil, err
+	}
+	return engine.EncodeFacets(facets, res)
+}

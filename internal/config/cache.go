@@ -7,6 +7,10 @@ type Cache struct {
 	// Entities is the byte budget of the cache of final entity JSON that
 	// serves lookups by name and uid; 0 turns it off.
 	Entities int64
+	// Answers is the byte budget of the cache of read answers (facet
+	// counts, list totals, first pages of lists, as the API serves them);
+	// 0 turns it off.
+	Answers int64
 	// MaxAge bounds how long a cached read (entities, facet counts, list
 	// totals) is served while nothing is written through this process: it
 	// bounds how stale a read can be after another replica writes to a
@@ -15,12 +19,13 @@ type Cache struct {
 }
 
 func cacheDefaults() Cache {
-	return Cache{Entities: 16 << 20, MaxAge: 5 * time.Second}
+	return Cache{Entities: 16 << 20, Answers: 16 << 20, MaxAge: 5 * time.Second}
 }
 
 func (d *decoder) cache(n *node, path string, c *Cache) {
 	d.fields(n, path, map[string]func(*node, string){
 		"entities": func(v *node, p string) { d.bytes(v, p, &c.Entities) },
+		"answers":  func(v *node, p string) { d.bytes(v, p, &c.Answers) },
 		"maxAge": func(v *node, p string) {
 			d.duration(v, p, &c.MaxAge)
 			if c.MaxAge < 0 {

@@ -25,6 +25,9 @@ type Query struct {
 	Limit    int
 	// CountTotal asks for the total number of matches.
 	CountTotal bool
+	// Fields, when set, project each item of EntitiesRaw to these fields
+	// (Backstage's fields parameter); the page says so in Projected.
+	Fields []string
 }
 
 // Page is one page of entities, each stitched (relations, status, etag).

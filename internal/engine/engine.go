@@ -134,6 +134,11 @@ type Config struct {
 	// served by lookups by ref and uid (0: DefaultEntityCacheBytes;
 	// negative: no cache). Its entries follow ReadCacheMaxAge.
 	EntityCacheBytes int64
+	// AnswerCacheBytes is the budget of the cache of read answers: facet
+	// counts, list totals and pages, as the API serves them (0:
+	// DefaultAnswerCacheBytes; negative: no cache). Its entries follow
+	// ReadCacheMaxAge.
+	AnswerCacheBytes int64
 	// Processors are plugins' processors: each validates or enriches every
 	// valid entity after Atrium's own checks (see plugin_processor.go).
 	Processors []plugin.Processor
@@ -205,7 +210,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errors.New("engine: a store is required")
 	}
 	e := &Engine{
-		store:       newCachedStore(cfg.Store, readCacheMaxAge(cfg.ReadCacheMaxAge), cfg.Now),
+		store:       newCachedStore(cfg.Store, readCacheMaxAge(cfg.ReadCacheMaxAge), answerCacheBytes(cfg.AnswerCacheBytes), cfg.Now),
 		limits:      cfg.Limits.withDefaults(),
 		orphans:     cfg.OrphanStrategy,
 		interval:    cfg.ProcessingInterval,

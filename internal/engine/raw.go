@@ -27,12 +27,15 @@ func (r *Raw) Entity() (*catalog.Entity, error) {
 	return &ent, nil
 }
 
-// RawPage is one page of entities as Raw.
+// RawPage is one page of entities as Raw. A page may be shared with the
+// cache and other callers: it must not be modified.
 type RawPage struct {
 	Items       []*Raw
 	HasMore     bool
 	Total       int
 	First, Last *store.Position
+	// Projected is true when each item's JSON holds only Query.Fields.
+	Projected bool
 }
 
 // RawCatalog is implemented by catalogs that can serve entities as their
@@ -91,8 +94,9 @@ func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound
 	return raw, nil
 }
 
-// EntitiesRaw returns one page of entities as their final JSON.
-func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
+// entitiesRaw returns one page of entities as their final JSON, uncached
+// (EntitiesRaw, readcache_pages.go, caches it).
+func (e *Engine) entitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 	res, err := e.store.EntityList(ctx, listParams(q))
 	if err != nil {
 		return nil, err

@@ -3,12 +3,8 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/atrium-portal/atrium/internal/store"
 )
@@ -18,41 +14,31 @@ import (
 // be after another replica sharing the database writes.
 const DefaultReadCacheMaxAge = 5 * time.Second
 
-// maxCachedReads bounds the cached reads; when full the cache starts over.
-const maxCachedReads = 512
-
-// cachedStore is the engine's store with a cache of facet counts, the
-// read that visits every entity and that portals issue on every catalog
-// page view. Any entity write through it invalidates the whole cache: a
-// generation counter is bumped after the write, and only results read
-// under the current generation are served, so a write is never hidden by
-// a result computed before it. Concurrent identical misses share one
-// query.
+// cachedStore is the engine's store with a cache of facet counts and list
+// totals, the reads that visit every match and that portals issue on every
+// catalog page view. Any entity write through it invalidates the whole
+// cache: a generation counter is bumped after the write, and only results
+// read under the current generation are served, so a write is never hidden
+// by a result computed before it. Concurrent identical misses share one
+// query. The answers share the engine's answer cache (readcache_answers.go),
+// bounded in bytes.
 type cachedStore struct {
 	store.Driver
-	maxAge time.Duration // <= 0: no caching
-	now    func() time.Time
-
+	maxAge  time.Duration // <= 0: no caching
+	now     func() time.Time
 	gen     atomic.Uint64
-	flights singleflight.Group
-	mu      sync.Mutex
-	facets  map[string]cachedFacets
-	counts  map[string]cachedCount // list totals by filter
-}
-
-type cachedCount struct {
-	gen uint64
-	at  time.Time
-	n   int
+	answers *answerCache
 }
 
 // EntityList serves the total of a page (CountTotal) from the cache when
 // it was counted for the same filter and full-text filter in the current
 // generation less than maxAge ago: counting visits every match, which on
 // a large catalog costs far more than the page, and paging clients ask for
-// the same total page after page.
+// the same total page after page. Concurrent pages of one filter that miss
+// share one count: the first runs its page with the count, the others then
+// run theirs without.
 func (c *cachedStore) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
-	if c.maxAge <= 0 || !p.CountTotal {
+	if !c.answers.enabled() || !p.CountTotal {
 		return c.Driver.EntityList(ctx, p)
 	}
 	kb, err := json.Marshal(struct {
@@ -62,35 +48,25 @@ func (c *cachedStore) EntityList(ctx context.Context, p store.EntityListParams) 
 	if err != nil {
 		return c.Driver.EntityList(ctx, p)
 	}
-	key := string(kb)
-	gen := c.gen.Load()
-	at := c.now()
-	c.mu.Lock()
-	hit, ok := c.counts[key]
-	c.mu.Unlock()
-	if ok && hit.gen == gen && at.Sub(hit.at) < c.maxAge {
-		p.CountTotal = false
+	var own store.EntityListResult
+	v, ran, err := c.answers.do(ctx, "count\x00"+string(kb), c.gen.Load(), func(ctx context.Context) (any, int64, error) {
 		res, err := c.Driver.EntityList(ctx, p)
-		res.Total = hit.n
-		return res, err
-	}
-	res, err := c.Driver.EntityList(ctx, p)
+		if err != nil {
+			return nil, 0, err
+		}
+		own = res
+		return res.Total, 8, nil
+	})
 	if err != nil {
-		return res, err
+		return store.EntityListResult{}, err
 	}
-	c.mu.Lock()
-	if c.counts == nil || len(c.counts) >= maxCachedReads {
-		c.counts = map[string]cachedCount{}
+	if ran {
+		return own, nil
 	}
-	c.counts[key] = cachedCount{gen: gen, at: at, n: res.Total}
-	c.mu.Unlock()
-	return res, nil
-}
-
-type cachedFacets struct {
-	gen uint64
-	at  time.Time
-	val map[string][]store.FacetCount
+	p.CountTotal = false
+	res, err := c.Driver.EntityList(ctx, p)
+	res.Total = v.(int)
+	return res, err
 }
 
 // readCacheMaxAge applies the default to Config.ReadCacheMaxAge.
@@ -109,11 +85,21 @@ func entityCacheBytes(n int64) int64 {
 	return n
 }
 
-func newCachedStore(d store.Driver, maxAge time.Duration, now func() time.Time) *cachedStore {
+// answerCacheBytes applies the default to Config.AnswerCacheBytes.
+func answerCacheBytes(n int64) int64 {
+	if n == 0 {
+		return DefaultAnswerCacheBytes
+	}
+	return n
+}
+
+// newCachedStore returns d with its reads cached in an answer cache of
+// budget bytes (<= 0: none) for at most maxAge (<= 0: no caching).
+func newCachedStore(d store.Driver, maxAge time.Duration, budget int64, now func() time.Time) *cachedStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &cachedStore{Driver: d, maxAge: maxAge, now: now, facets: map[string]cachedFacets{}}
+	return &cachedStore{Driver: d, maxAge: maxAge, now: now, answers: newAnswerCache(budget, maxAge, now)}
 }
 
 // invalidate starts a new generation: every cached read becomes stale.
@@ -140,41 +126,36 @@ func (c *cachedStore) BulkEnd(ctx context.Context) error {
 // EntityFacets serves facet counts from the cache when they were counted
 // in the current generation less than maxAge ago.
 func (c *cachedStore) EntityFacets(ctx context.Context, p store.EntityFacetsParams) (map[string][]store.FacetCount, error) {
-	if c.maxAge <= 0 {
+	if !c.answers.enabled() {
 		return c.Driver.EntityFacets(ctx, p)
 	}
 	kb, err := json.Marshal(p)
 	if err != nil {
 		return c.Driver.EntityFacets(ctx, p)
 	}
-	key := string(kb)
-	gen := c.gen.Load()
-	c.mu.Lock()
-	hit, ok := c.facets[key]
-	c.mu.Unlock()
-	if ok && hit.gen == gen && c.now().Sub(hit.at) < c.maxAge {
-		return copyFacets(hit.val), nil
-	}
-	// The flight key carries the generation: a read that started before a
-	// write is never shared with one that starts after it.
-	v, err, _ := c.flights.Do(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
-		at := c.now()
-		val, err := c.Driver.EntityFacets(context.WithoutCancel(ctx), p)
+	v, _, err := c.answers.do(ctx, "facets\x00"+string(kb), c.gen.Load(), func(ctx context.Context) (any, int64, error) {
+		val, err := c.Driver.EntityFacets(ctx, p)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		c.mu.Lock()
-		if len(c.facets) >= maxCachedReads {
-			clear(c.facets)
-		}
-		c.facets[key] = cachedFacets{gen: gen, at: at, val: val}
-		c.mu.Unlock()
-		return val, nil
+		return val, facetsSize(val), nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return copyFacets(v.(map[string][]store.FacetCount)), nil
+}
+
+// facetsSize estimates the memory of facet counts.
+func facetsSize(m map[string][]store.FacetCount) int64 {
+	n := int64(0)
+	for k, v := range m {
+		n += int64(len(k)) + 48
+		for _, fc := range v {
+			n += int64(len(fc.Value)) + 32
+		}
+	}
+	return n
 }
 
 // copyFacets returns a copy callers may change without touching the cache.

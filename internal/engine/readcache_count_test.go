@@ -26,7 +26,7 @@ func TestReadCacheCounts(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1000, 0)
 	spy := &countSpy{Driver: openStore(t)}
-	c := newCachedStore(spy, time.Minute, func() time.Time { return now })
+	c := newCachedStore(spy, time.Minute, DefaultAnswerCacheBytes, func() time.Time { return now })
 	write := func(recs ...catalog.Record) {
 		t.Helper()
 		if _, err := c.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {

@@ -47,7 +47,7 @@ func TestReadCacheFacets(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1000, 0)
 	spy := &facetSpy{Driver: openStore(t)}
-	c := newCachedStore(spy, time.Minute, func() time.Time { return now })
+	c := newCachedStore(spy, time.Minute, DefaultAnswerCacheBytes, func() time.Time { return now })
 	write := func(recs ...catalog.Record) {
 		t.Helper()
 		if _, err := c.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
@@ -90,7 +90,7 @@ func TestReadCacheFacets(t *testing.T) {
 
 func TestReadCacheDisabled(t *testing.T) {
 	spy := &facetSpy{Driver: openStore(t)}
-	c := newCachedStore(spy, -1, nil)
+	c := newCachedStore(spy, -1, DefaultAnswerCacheBytes, nil)
 	kindCount(t, c, "Component")
 	kindCount(t, c, "Component")
 	if spy.queries != 2 {
@@ -100,7 +100,7 @@ func TestReadCacheDisabled(t *testing.T) {
 
 func TestReadCacheKeysByFilter(t *testing.T) {
 	ctx := context.Background()
-	c := newCachedStore(openStore(t), time.Minute, nil)
+	c := newCachedStore(openStore(t), time.Minute, DefaultAnswerCacheBytes, nil)
 	if _, err := c.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{record("Component", "a"), record("API", "b")}}); err != nil {
 		t.Fatal(err)
 	}

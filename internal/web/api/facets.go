@@ -6,9 +6,8 @@ import (
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/fault"
-	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/web"
 )
 
 // maxFacets bounds the facets one request may ask for.
@@ -63,19 +62,25 @@ func (a *API) facets(w http.ResponseWriter, r *http.Request, facets []string, fi
 		writeErr(w, r, fault.New(fault.Invalid, "at most %d facets may be asked for at once, got %d", maxFacets, len(names)))
 		return
 	}
+	// The encoded answer, from the engine's cache when it has one.
+	if rf, ok := a.cat.(engine.RawFacets); ok {
+		b, err := rf.FacetsRaw(r.Context(), names, filter)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		writeRaw(w, b)
+		return
+	}
 	res, err := a.cat.Facets(r.Context(), names, filter)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	out := make(map[string][]store.FacetCount, len(names))
-	for _, n := range names {
-		out[n] = res[n]
-		if out[n] == nil {
-			out[n] = []store.FacetCount{}
-		}
+	b, err := engine.EncodeFacets(names, res)
+	if err != nil {
+		writeErr(w, r, err)
+		return
 	}
-	web.WriteJSON(w, http.StatusOK, struct {
-		Facets map[string][]store.FacetCount `json:"facets"`
-	}{out})
+	writeRaw(w, b)
 }

@@ -178,10 +178,16 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, req queryRequest)
 	var page *engine.Page
 	var rawPage *engine.RawPage
 	var err error
-	if a.raw != nil && len(req.fields) == 0 {
+	if a.raw != nil && (len(req.fields) == 0 || req.limit == 0) {
 		rawPage, err = a.raw.EntitiesRaw(r.Context(), q)
-		if err == nil {
-			page = &engine.Page{HasMore: rawPage.HasMore, Total: rawPage.Total, First: rawPage.First, Last: rawPage.Last}
+	} else if a.raw != nil {
+		// The engine projects (and caches) the page; a catalog that
+		// cannot is answered through the decoded path.
+		pq := q
+		pq.Fields = req.fields
+		if rawPage, err = a.raw.EntitiesRaw(r.Context(), pq); err == nil && !rawPage.Projected {
+			rawPage = nil
+			page, err = a.cat.Entities(r.Context(), q)
 		}
 	} else {
 		page, err = a.cat.Entities(r.Context(), q)
@@ -189,6 +195,9 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, req queryRequest)
 	if err != nil {
 		writeErr(w, r, err)
 		return
+	}
+	if rawPage != nil {
+		page = &engine.Page{HasMore: rawPage.HasMore, Total: rawPage.Total, First: rawPage.First, Last: rawPage.Last}
 	}
 	if req.cursor == nil && q.CountTotal {
 		n := page.Total

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestAnswerCacheEvictsOldestFirst: a full cache drops its oldest answers
+// one by one, so the answers asked for most recently survive a variety of
+// keys larger than the budget (it is not emptied wholesale).
+func TestAnswerCacheEvictsOldestFirst(t *testing.T) {
+	now := time.Unix(1000, 0)
+	entry := int64(1000)
+	c := newAnswerCache(10*(entry+answerOverhead+5), time.Minute, func() time.Time { return now })
+	for i := range 25 {
+		c.put(fmt.Sprintf("k%04d", i), 1, now, i, entry)
+	}
+	if n := c.len(); n != 10 {
+		t.Fatalf("answers held: got %d, want 10", n)
+	}
+	for i := range 25 {
+		_, ok := c.get(fmt.Sprintf("k%04d", i), 1)
+		if want := i >= 15; ok != want {
+			t.Errorf("k%04d cached: got %v, want %v", i, ok, want)
+		}
+	}
+	if c.bytes > c.budget {
+		t.Errorf("bytes: got %d, want at most %d", c.bytes, c.budget)
+	}
+}
+
+// TestAnswerCacheGenerationAndAge: an answer is served only in the
+// generation it was read in and for less than maxAge; too large an answer
+// is not kept.
+func TestAnswerCacheGenerationAndAge(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newAnswerCache(1<<20, 5*time.Second, func() time.Time { return now })
+	c.put("a", 1, now, "one", 10)
+	if v, ok := c.get("a", 1); !ok || v != "one" {
+		t.Fatalf("same generation: got %v, %v", v, ok)
+	}
+	if _, ok := c.get("a", 2); ok {
+		t.Fatal("served in a later generation")
+	}
+	if _, ok := c.get("a", 1); ok {
+		t.Fatal("a stale answer was kept")
+	}
+	c.put("b", 2, now, "two", 10)
+	now = now.Add(5 * time.Second)
+	if _, ok := c.get("b", 2); ok {
+		t.Fatal("served at maxAge")
+	}
+	c.put("big", 2, now, "x", 1<<20/8)
+	if _, ok := c.get("big", 2); ok {
+		t.Fatal("an answer of an eighth of the budget was kept")
+	}
+	off := newAnswerCache(0, time.Minute, nil)
+	off.put("a", 1, now, "one", 1)
+	if _, ok := off.get("a", 1); ok {
+		t.Fatal("a cache without budget served an answer")
+	}
+}
+
+// TestAnswerCacheSharesMisses: concurrent misses of one key and
+// generation run one read; a miss in another generation reads again, and
+// failed reads are not kept.
+func TestAnswerCacheSharesMisses(t *testing.T) {
+	ctx := context.Background()
+	c := newAnswerCache(1<<20, time.Minute, nil)
+	var mu sync.Mutex
+	reads := 0
+	release := make(chan struct{})
+	started := make(chan struct{})
+	read := func(context.Context) (any, int64, error) {
+		mu.Lock()
+		reads++
+		first := reads == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release
+		}
+		return "v", 1, nil
+	}
+	var wg sync.WaitGroup
+	ran := make([]bool, 8)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, ran[0], _ = c.do(ctx, "k", 1, read)
+	}()
+	<-started
+	for i := 1; i < len(ran); i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, ran[i], _ = c.do(ctx, "k", 1, read)
+		}()
+	}
+	// The waiters either join the flight or, once it ended, hit the cache.
+	close(release)
+	wg.Wait()
+	if reads != 1 {
+		t.Fatalf("reads: got %d, want 1", reads)
+	}
+	for i, r := range ran {
+		if r != (i == 0) {
+			t.Errorf("caller %d ran the read: got %v, want %v", i, r, i == 0)
+		}
+	}
+	if _, ran, _ := c.do(ctx, "k", 2, read); !ran || reads != 2 {
+		t.Fatalf("another generation: ran %v, reads %d, want a new read", ran, reads)
+	}
+	boom := errors.New("boom")
+	if _, _, err := c.do(ctx, "e", 2, func(context.Context) (any, int64, error) { return nil, 0, boom }); !errors.Is(err, boom) {
+		t.Fatalf("failed read: got %v", err)
+	}
+	if _, ok := c.get("e", 2); ok {
+		t.Fatal("a failed read was cached")
+	}
+}

@@ -1,0 +1,169 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// RawFacets is implemented by catalogs that can serve facet counts as the
+// API's encoded answer (the engine, from its answer cache, and the
+// authorizing decorator over it). The web API uses it when present.
+type RawFacets interface {
+	// FacetsRaw is Facets encoded as {"facets":{name:[{value,count}…]}}
+	// (no trailing newline). The bytes may be shared with the cache: they
+	// must not be modified.
+	FacetsRaw(ctx context.Context, facets []string, filter *catalog.Filter) ([]byte, error)
+}
+
+var _ RawFacets = (*Engine)(nil)
+
+// FacetsRaw returns the encoded facet counts, from the answer cache when
+// they were encoded in the current generation less than the cache's
+// maximum age ago: a catalog page asks for the same facets on every view,
+// and a facet such as relations.ownedBy lists thousands of owners, which
+// would otherwise be copied and encoded for every request. The key is the
+// filter the store is asked with, which holds the caller's read
+// conditions, so an answer is only served within the same scope.
+func (e *Engine) FacetsRaw(ctx context.Context, facets []string, filter *catalog.Filter) ([]byte, error) {
+	if len(facets) == 0 {
+		return nil, fault.New(fault.Invalid, "Missing facet parameter")
+	}
+	read := func(ctx context.Context) (any, int64, error) {
+		res, err := e.store.EntityFacets(ctx, store.EntityFacetsParams{Facets: facets, Filter: filter})
+		if err != nil {
+			return nil, 0, err
+		}
+		b, err := EncodeFacets(facets, res)
+		return b, int64(len(b)), err
+	}
+	kb, err := json.Marshal(store.EntityFacetsParams{Facets: facets, Filter: filter})
+	if err != nil {
+		v, _, err := read(ctx)
+		return asBytes(v), err
+	}
+	v, _, err := e.cs.answers.do(ctx, "facetsjson\x00"+string(kb), e.cs.gen.Load(), read)
+	return asBytes(v), err
+}
+
+func asBytes(v any) []byte {
+	b, _ := v.([]byte)
+	return b
+}
+
+// EncodeFacets encodes the counts of the named facets as the API's answer:
+// {"facets":{name:[…]}}, every named facet present (an empty list when it
+// has no values), without a trailing newline.
+func EncodeFacets(names []string, res map[string][]store.FacetCount) ([]byte, error) {
+	out := make(map[string][]store.FacetCount, len(names))
+	for _, n := range names {
+		out[n] = res[n]
+		if out[n] == nil {
+			out[n] = []store.FacetCount{}
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
+		Facets map[string][]store.FacetCount `json:"facets"`
+	}{out}); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "encoding facets")
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// EntitiesRaw returns one page of entities as their final JSON (each
+// projected to q.Fields when set), from the answer cache when the same
+// page was read in the current generation less than the cache's maximum
+// age ago: a catalog page's burst asks for the same totals and first pages
+// on every view. The key is the whole query with the filter the store is
+// asked with, which holds the caller's read conditions, so a page is only
+// served within the same scope. Only first pages are cached: they are the
+// ones asked again and again, and the pages after them (a client walking
+// or exporting the catalog) would push them out.
+func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
+	read := func(ctx context.Context) (any, int64, error) {
+		page, err := e.readPage(ctx, q)
+		if err != nil {
+			return nil, 0, err
+		}
+		return page, pageSize(page), nil
+	}
+	if q.After != nil || q.Before != nil || q.Offset > 0 {
+		return e.readPage(ctx, q)
+	}
+	kb, err := json.Marshal(struct {
+		P store.EntityListParams
+		F []string
+	}{listParams(q), q.Fields})
+	if err != nil {
+		return e.readPage(ctx, q)
+	}
+	v, _, err := e.cs.answers.do(ctx, "page\x00"+string(kb), e.cs.gen.Load(), read)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*RawPage), nil
+}
+
+// readPage reads one page from the store, projected to q.Fields.
+func (e *Engine) readPage(ctx context.Context, q Query) (*RawPage, error) {
+	page, err := e.entitiesRaw(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if len(q.Fields) > 0 {
+		if err := projectPage(page, q.Fields); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}
+
+// projectPage replaces each item's JSON by its projection to fields,
+// encoded as the API encodes a projected entity.
+func projectPage(page *RawPage, fields []string) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i, it := range page.Items {
+		ent, err := it.Entity()
+		if err != nil {
+			return err
+		}
+		p, err := catalog.Project(ent, fields)
+		if err != nil {
+			return err
+		}
+		buf.Reset()
+		if err := enc.Encode(p); err != nil {
+			return fault.Wrap(fault.Internal, err, "encoding entity %s", it.Ref)
+		}
+		b := bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+		page.Items[i] = &Raw{Ref: it.Ref, UID: it.UID, JSON: b}
+	}
+	page.Projected = true
+	return nil
+}
+
+// pageSize estimates the memory of a page.
+func pageSize(p *RawPage) int64 {
+	n := int64(96)
+	for _, it := range p.Items {
+		n += int64(len(it.JSON)+len(it.Ref)+len(it.UID)) + 80
+	}
+	for _, pos := range []*store.Position{p.First, p.Last} {
+		if pos != nil {
+			n += int64(len(pos.UID)) + 64
+			if pos.Value != nil {
+				n += int64(len(*pos.Value))
+			}
+		}
+	}
+	return n
+}
