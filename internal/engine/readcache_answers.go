@@ -45,9 +45,12 @@ type answer struct {
 	key  string
 	gen  uint64
 	at   time.Time
+	took time.Duration // how long the read took
 	val  any
 	size int64
 	gone bool // replaced or evicted
+	// refreshing is set once a read ahead of expiry has started.
+	refreshing bool
 }
 
 func newAnswerCache(budget int64, maxAge time.Duration, now func() time.Time) *answerCache {
@@ -62,25 +65,50 @@ func (c *answerCache) enabled() bool { return c != nil && c.budget > 0 && c.maxA
 // get returns the answer under key when it was read in gen less than
 // maxAge ago. A stale answer is dropped.
 func (c *answerCache) get(key string, gen uint64) (any, bool) {
+	v, ok, _ := c.lookup(key, gen)
+	return v, ok
+}
+
+// lookup is get that also reports whether the answer is close enough to
+// its maximum age to be read again now, ahead of expiry (once per answer).
+func (c *answerCache) lookup(key string, gen uint64) (val any, ok, refresh bool) {
 	if !c.enabled() {
-		return nil, false
+		return nil, false, false
 	}
 	now := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	a := c.m[key]
 	if a == nil {
-		return nil, false
+		return nil, false, false
 	}
-	if a.gen != gen || now.Sub(a.at) >= c.maxAge {
+	age := now.Sub(a.at)
+	if a.gen != gen || age >= c.maxAge {
 		c.drop(a)
-		return nil, false
+		return nil, false, false
 	}
-	return a.val, true
+	if !a.refreshing && age >= c.refreshAt(a.took) {
+		a.refreshing = true
+		refresh = true
+	}
+	return a.val, true, refresh
+}
+
+// refreshAt is the age from which an answer whose read took took is read
+// again ahead of expiry: early enough for the new read to end before the
+// answer expires (twice its last duration, and a tenth of maxAge, before),
+// but not before half of maxAge.
+func (c *answerCache) refreshAt(took time.Duration) time.Duration {
+	return max(c.maxAge/2, c.maxAge-2*took-c.maxAge/10)
 }
 
 // put remembers val, of about size bytes, as read under gen at at.
 func (c *answerCache) put(key string, gen uint64, at time.Time, val any, size int64) {
+	c.putRead(key, gen, at, 0, val, size)
+}
+
+// putRead is put for a read that took took.
+func (c *answerCache) putRead(key string, gen uint64, at time.Time, took time.Duration, val any, size int64) {
 	if !c.enabled() {
 		return
 	}
@@ -88,12 +116,12 @@ func (c *answerCache) put(key string, gen uint64, at time.Time, val any, size in
 	if size > c.budget/8 {
 		return // one answer must not push out a large part of the cache
 	}
-	a := &answer{key: key, gen: gen, at: at, val: val, size: size}
+	a := &answer{key: key, gen: gen, at: at, took: took, val: val, size: size}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if old := c.m[key]; old != nil {
-		if old.gen > gen {
-			return // a newer generation's answer stays
+		if old.gen > gen || (old.gen == gen && old.at.After(at)) {
+			return // a newer answer stays
 		}
 		c.drop(old)
 	}
@@ -145,25 +173,44 @@ func (c *answerCache) len() int {
 // is not cancelled when one of its callers gives up. read returns the
 // answer and its size in bytes. ran reports whether this caller's read
 // ran (false for a hit or an answer shared from another caller's read).
+//
+// An answer that is about to reach its maximum age is read again in the
+// background by the first caller that finds it so, while it is still
+// served: a hot answer (a catalog page's totals) never expires under its
+// readers, who would otherwise all wait for the next read together. The
+// new read starts later than the old one, so the maximum age still bounds
+// how old a served answer is.
 func (c *answerCache) do(ctx context.Context, key string, gen uint64, read func(context.Context) (any, int64, error)) (val any, ran bool, err error) {
 	if !c.enabled() {
 		v, _, err := read(ctx)
 		return v, true, err
 	}
-	if v, ok := c.get(key, gen); ok {
+	if v, ok, refresh := c.lookup(key, gen); ok {
+		if refresh {
+			go func() { _, _ = c.flight(context.WithoutCancel(ctx), key, gen, read) }()
+		}
 		return v, false, nil
 	}
+	v, err := c.flight(ctx, key, gen, func(ctx context.Context) (any, int64, error) {
+		ran = true
+		return read(ctx)
+	})
+	return v, ran, err
+}
+
+// flight reads the answer under key for gen, sharing the read with
+// concurrent callers of the same key and generation, and caches it.
+func (c *answerCache) flight(ctx context.Context, key string, gen uint64, read func(context.Context) (any, int64, error)) (any, error) {
 	// The flight key carries the generation: a read that started before a
 	// write is never shared with one that starts after it.
 	v, err, _ := c.flights.Do(key+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
-		ran = true
 		at := c.now()
 		v, size, err := read(context.WithoutCancel(ctx))
 		if err != nil {
 			return nil, err
 		}
-		c.put(key, gen, at, v, size)
+		c.putRead(key, gen, at, c.now().Sub(at), v, size)
 		return v, nil
 	})
-	return v, ran, err
+	return v, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +122,57 @@ func TestAnswerCacheSharesMisses(t *testing.T) {
 	}
 	if _, ok := c.get("e", 2); ok {
 		t.Fatal("a failed read was cached")
+	}
+}
+
+// TestAnswerCacheReadsAhead: an answer near its maximum age is still
+// served, and the first caller to find it so starts one new read in the
+// background, whose answer replaces it; the maximum age still bounds what
+// is served.
+func TestAnswerCacheReadsAhead(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Unix(1000, 0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	c := newAnswerCache(1<<20, 10*time.Second, clock)
+	c.put("k", 1, now, "old", 3)
+	reads := make(chan struct{}, 4)
+	read := func(context.Context) (any, int64, error) {
+		reads <- struct{}{}
+		return "new", 3, nil
+	}
+	mu.Lock()
+	now = now.Add(4 * time.Second) // before half the maximum age: no read
+	mu.Unlock()
+	if v, ran, _ := c.do(ctx, "k", 1, read); v != "old" || ran {
+		t.Fatalf("young answer: got %v (ran %v), want old from the cache", v, ran)
+	}
+	mu.Lock()
+	now = now.Add(5 * time.Second) // 9 s of 10
+	mu.Unlock()
+	for range 3 {
+		if v, ran, _ := c.do(ctx, "k", 1, read); v != "old" || ran {
+			t.Fatalf("answer near its maximum age: got %v (ran %v), want old, still served", v, ran)
+		}
+	}
+	<-reads
+	for {
+		if v, _ := c.get("k", 1); v == "new" {
+			break
+		}
+		runtime.Gosched()
+	}
+	if n := len(reads); n != 0 {
+		t.Errorf("reads ahead: got %d more, want one in all", n)
+	}
+	mu.Lock()
+	now = now.Add(10 * time.Second) // the new answer's maximum age
+	mu.Unlock()
+	if _, ok := c.get("k", 1); ok {
+		t.Error("an answer was served at its maximum age")
 	}
 }
