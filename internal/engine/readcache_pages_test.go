@@ -164,3 +164,50 @@ func TestEntitiesRawCached(t *testing.T) {
 		t.Errorf("after a write: got total %d, want 4", p.Total)
 	}
 }
+
+// TestFacetsWithinKinds: facets within nothing but kinds (counted from
+// the indexes alone) equal the same facets counted by the general query,
+// relations whose source is not stored included.
+func TestFacetsWithinKinds(t *testing.T) {
+	ctx := context.Background()
+	db := openStore(t)
+	var recs []catalog.Record
+	for i, owner := range []string{"team-a", "team-b", "team-a", "team-c"} {
+		r := ownedComponent(string(rune('a'+i)), owner)
+		r.Search = append(r.Search, catalog.SearchRow{Key: "spec.lifecycle", Value: []string{"production", "experimental"}[i%2], Original: []string{"Production", "experimental"}[i%2]})
+		r.Relations = []catalog.RelationRow{{Source: r.Ref, Type: "ownedBy", Target: "group:default/" + owner}}
+		recs = append(recs, r)
+	}
+	api := record("API", "x")
+	api.Relations = []catalog.RelationRow{{Source: api.Ref, Type: "ownedBy", Target: "group:default/team-a"}}
+	api.Search = append(api.Search, catalog.SearchRow{Key: "spec.lifecycle", Value: "production", Original: "Production"})
+	orphan := record("Component", "y")
+	orphan.Relations = []catalog.RelationRow{
+		{Source: orphan.Ref, Type: "ownedBy", Target: "group:default/team-b"},
+		{Source: "component:default/not-stored", Type: "ownedBy", Target: "group:default/team-b"},
+	}
+	recs = append(recs, api, orphan)
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	facets := []string{"relations.ownedBy", "spec.lifecycle", "kind", "spec.owner"}
+	for _, kinds := range [][]string{{"Component"}, {"component", "api"}, {"group"}} {
+		fast, err := db.EntityFacets(ctx, store.EntityFacetsParams{Facets: facets, Filter: catalog.In("kind", kinds...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		general, err := db.EntityFacets(ctx, store.EntityFacetsParams{Facets: facets,
+			Filter: catalog.All(catalog.In("kind", kinds...), catalog.Exists("kind"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := json.Marshal(fast)
+		want, _ := json.Marshal(general)
+		if string(got) != string(want) {
+			t.Errorf("kinds %v: got %s, want %s", kinds, got, want)
+		}
+		if kinds[0] == "Component" && len(fast["relations.ownedBy"]) != 3 {
+			t.Errorf("kinds %v: got owners %v, want team-a, team-b and team-c", kinds, fast["relations.ownedBy"])
+		}
+	}
+}
