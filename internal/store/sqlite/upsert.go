@@ -84,17 +84,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	fts := bulk{head: "INSERT OR FAIL INTO entities_fts (rowid, doc) VALUES ", cols: 2}
 	var oldIDs []any
 	var oldRefs []any
-	// Records are written in ref order, so that new entities take their ids
-	// in that order and the ref and name indexes receive them in key order
-	// (each index page is visited once per statement). Written keeps the
-	// order of the records given.
-	order := make([]int, len(recs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(recs[a].Ref, recs[b].Ref) })
-	written := make([]bool, len(recs))
-	for _, i := range order {
+	for i := range recs {
 		r := &recs[i]
 		var id int64
 		uid := r.UID
@@ -136,12 +126,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 			rels.add(r.Ref, rel.Source, rel.Type, rel.TypeLower, rel.Target)
 		}
 		fts.add(id, sqlplan.Text(r.Text))
-		written[i] = true
-	}
-	for i := range recs {
-		if written[i] {
-			res.Written = append(res.Written, recs[i].Ref)
-		}
+		res.Written = append(res.Written, r.Ref)
 	}
 
 	if err := deleteIn(ctx, tx, "DELETE FROM search WHERE entity_id IN ", oldIDs); err != nil {
