@@ -38,6 +38,7 @@ type answerCache struct {
 	m       map[string]*answer
 	fifo    []*answer
 	head    int
+	gone    int // dropped answers still in fifo[head:]
 	bytes   int64
 }
 
@@ -132,12 +133,17 @@ func (c *answerCache) putRead(key string, gen uint64, at time.Time, took time.Du
 		old := c.fifo[c.head]
 		c.fifo[c.head] = nil
 		c.head++
-		if !old.gone {
+		if old.gone {
+			c.gone--
+		} else {
 			c.drop(old)
+			c.gone--
 		}
 	}
-	// Drop the queue's consumed front once it is most of the slice.
-	if c.head > 64 && c.head*2 > len(c.fifo) {
+	// Answers replaced or expired leave their slots behind: compact the
+	// queue once they and the consumed front are most of it, so that it
+	// stays proportional to the answers held.
+	if dead := c.head + c.gone; dead > 64 && dead*2 > len(c.fifo) {
 		live := c.fifo[:0]
 		for _, e := range c.fifo[c.head:] {
 			if !e.gone {
@@ -145,7 +151,7 @@ func (c *answerCache) putRead(key string, gen uint64, at time.Time, took time.Du
 			}
 		}
 		clear(c.fifo[len(live):])
-		c.fifo, c.head = live, 0
+		c.fifo, c.head, c.gone = live, 0, 0
 	}
 }
 
@@ -155,6 +161,8 @@ func (c *answerCache) drop(a *answer) {
 		return
 	}
 	a.gone = true
+	a.val = nil // the queue may hold a for a while: not its answer
+	c.gone++
 	c.bytes -= a.size
 	if c.m[a.key] == a {
 		delete(c.m, a.key)

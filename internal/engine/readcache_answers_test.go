@@ -176,3 +176,25 @@ func TestAnswerCacheReadsAhead(t *testing.T) {
 		t.Error("an answer was served at its maximum age")
 	}
 }
+
+// TestAnswerCacheQueueStaysSmall: answers replaced again and again (read
+// ahead, or read again after a write) do not pile up in the eviction
+// queue, nor keep their values there.
+func TestAnswerCacheQueueStaysSmall(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := newAnswerCache(1<<20, time.Minute, func() time.Time { return now })
+	for i := range 10_000 {
+		c.put(fmt.Sprintf("k%d", i%3), uint64(1+i/3), now, make([]byte, 100), 100)
+	}
+	if n := len(c.fifo) - c.head; n > 200 {
+		t.Errorf("queue: got %d slots for %d answers, want it compacted", n, c.len())
+	}
+	for _, a := range c.fifo[c.head:] {
+		if a.gone && a.val != nil {
+			t.Fatal("a replaced answer keeps its value in the queue")
+		}
+	}
+	if c.len() != 3 || c.bytes != 3*(100+2+answerOverhead) {
+		t.Errorf("held: got %d answers of %d bytes, want 3 of %d", c.len(), c.bytes, 3*(100+2+answerOverhead))
+	}
+}
