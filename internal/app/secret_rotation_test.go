@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -72,9 +73,13 @@ func TestPostgresPasswordRotation(t *testing.T) {
 	target := "postgres://" + role + ":${file:" + pwFile + "}@" + conn2.Host + conn2.Path + "?" + conn2.RawQuery
 	srv := apptest.StartServer(t, "backend:\n  database:\n    client: pg\n    connection: '"+target+"'\n")
 
+	// Each probe asks a question never asked before, so that no read
+	// cache can answer it and it needs a database connection.
+	probes := 0
 	get := func() int {
 		t.Helper()
-		res, err := http.Get(srv.BaseURL + "/api/catalog/entities?limit=1")
+		probes++
+		res, err := http.Get(fmt.Sprintf("%s/api/catalog/entities?limit=1&filter=metadata.name=rotation-probe-%d", srv.BaseURL, probes))
 		if err != nil {
 			t.Fatal(err)
 		}
