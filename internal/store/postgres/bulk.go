@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -78,7 +80,46 @@ func (db *DB) BulkEnd(ctx context.Context) error {
 	if _, err := db.pool.Exec(ctx, "ANALYZE entities, search, relations, entity_text"); err != nil {
 		return dbErr(ctx, err, "bulk load: analyze")
 	}
+	db.bg.Add(1)
+	go func() {
+		defer db.bg.Done()
+		db.vacuumAfterBulk(db.life)
+	}()
 	return nil
+}
+
+// vacuumAfterBulk vacuums the loaded tables once, in the background: a
+// bulk load leaves every page without its all-visible bit, so every
+// index-only scan (counts, facets, the policy's probes) also reads the
+// table until a vacuum sets them — and autovacuum may be off or far
+// behind. The catalog is served meanwhile; a failure is logged, as it
+// only costs speed.
+func (db *DB) vacuumAfterBulk(ctx context.Context) {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			slog.Warn("postgres: vacuum after bulk load: no connection", "err", err)
+		}
+		return
+	}
+	defer conn.Release()
+	// The vacuum of a large catalog may outlast the statement timeout;
+	// the connection gets its timeout back before it returns to the pool.
+	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
+		conn.Conn().Close(context.Background()) //nolint:errcheck // the pool replaces it
+		return
+	}
+	t0 := time.Now()
+	_, err = conn.Exec(ctx, "VACUUM entities, search, relations, entity_text")
+	if _, rerr := conn.Exec(context.Background(), "RESET statement_timeout"); rerr != nil {
+		conn.Conn().Close(context.Background()) //nolint:errcheck // the pool replaces it
+	}
+	switch {
+	case err != nil && ctx.Err() == nil:
+		slog.Warn("postgres: vacuum after bulk load failed; index-only scans read the tables until autovacuum runs", "err", err)
+	case err == nil:
+		slog.Info("postgres: vacuumed after bulk load", "duration", time.Since(t0).Round(time.Millisecond))
+	}
 }
 
 // ensureIndexes creates the secondary indexes that are missing and reports

@@ -63,3 +63,37 @@ func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 		t.Errorf("after BulkEnd: got %v, want %v", got, want)
 	}
 }
+
+// TestVacuumAfterBulkLoad: the end of a bulk load vacuums the loaded
+// tables in the background (the visibility map of a freshly loaded table
+// is empty, so index-only scans would read the table), and Close waits
+// for it.
+func TestVacuumAfterBulkLoad(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if began, err := db.BulkBegin(ctx); err != nil || !began {
+		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
+	}
+	if err := db.BulkEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.bg.Wait()
+	for _, table := range []string{"entities", "relations", "search", "entity_text"} {
+		var vacuumed bool
+		err := db.pool.QueryRow(ctx, "SELECT last_vacuum IS NOT NULL FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = $1", table).Scan(&vacuumed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !vacuumed {
+			t.Errorf("%s: not vacuumed after the bulk load", table)
+		}
+	}
+	// The connection that vacuumed got its statement timeout back.
+	var timeout string
+	if err := db.pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&timeout); err != nil || timeout == "0" {
+		t.Errorf("statement_timeout after the vacuum: got %q, %v", timeout, err)
+	}
+}

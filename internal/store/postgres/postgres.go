@@ -12,6 +12,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,11 @@ type DB struct {
 	bulk atomic.Bool
 	// sets keeps the id sets of filter leaves between counts.
 	sets *sqlplan.SetCache
+	// life ends at Close; background work (the vacuum after a bulk load)
+	// runs under it and Close waits for it.
+	life     context.Context
+	stopLife context.CancelFunc
+	bg       sync.WaitGroup
 }
 
 // Open connects a pool to cfg.URL and checks that the server answers. Call
@@ -94,7 +100,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
 	}
-	return &DB{pool: pool, sets: sqlplan.NewSetCache(sqlplan.Postgres)}, nil
+	life, stop := context.WithCancel(context.Background())
+	return &DB{pool: pool, sets: sqlplan.NewSetCache(sqlplan.Postgres), life: life, stopLife: stop}, nil
 }
 
 // Engine returns "postgres".
@@ -110,6 +117,8 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes the pool.
 func (db *DB) Close() error {
+	db.stopLife()
+	db.bg.Wait()
 	db.pool.Close()
 	return nil
 }
