@@ -138,6 +138,9 @@ type EntityListParams struct {
 	Limit int
 	// CountTotal asks for Total.
 	CountTotal bool
+	// CountOnly asks for Total alone: no page is read, so Items is empty
+	// and HasMore false whatever Limit and Offset say.
+	CountOnly bool
 }
 
 // Order is a sort key: a lowercased dot path. Entities lacking it sort last.

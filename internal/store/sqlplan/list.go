@@ -66,6 +66,12 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 			l.kindLeaf = k
 		}
 	}
+	if p.CountOnly {
+		// A count alone reads no page: the first page would cost a
+		// query (and, for some filters, entity rows) nobody looks at.
+		res.Total, err = l.count(ctx, dr)
+		return res, err
+	}
 	want := 0
 	if p.Limit > 0 {
 		want = p.Limit + 1

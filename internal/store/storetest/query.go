@@ -311,3 +311,39 @@ func testFullText(t *testing.T, d store.Driver) {
 		})
 	}
 }
+
+// testCountOnly checks that a count alone gives the Total of the full list
+// and reads no page, whatever Limit and Offset say.
+func testCountOnly(t *testing.T, d store.Driver) {
+	queryFixture(t, d)
+	tests := []struct {
+		name string
+		p    store.EntityListParams
+	}{
+		{"all", store.EntityListParams{}},
+		{"kind", store.EntityListParams{Filter: catalog.In("kind", "COMPONENT")}},
+		{"kind and field", store.EntityListParams{Filter: catalog.All(catalog.In("kind", "component"), catalog.In("spec.type", "service"))}},
+		{"relation", store.EntityListParams{Filter: catalog.In("relations.ownedby", "group:default/team-a")}},
+		{"any", store.EntityListParams{Filter: catalog.Any(catalog.In("kind", "api"), catalog.In("spec.type", "website"))}},
+		{"none", store.EntityListParams{Filter: catalog.In("kind", "nothing")}},
+		{"full text", store.EntityListParams{FullText: &store.FullText{Term: "serv", Fields: []string{"spec.type"}}}},
+		{"limit and offset", store.EntityListParams{Filter: catalog.In("kind", "component"), Limit: 1, Offset: 1}},
+		{"ordered", store.EntityListParams{Filter: catalog.In("kind", "component"), Order: &store.Order{Field: "metadata.name"}, Limit: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			full := tt.p
+			full.Limit, full.Offset = 0, 0
+			want := len(list(t, d, full).Items)
+			p := tt.p
+			p.CountOnly = true
+			got := list(t, d, p)
+			if got.Total != want {
+				t.Errorf("Total: got %d, want %d", got.Total, want)
+			}
+			if len(got.Items) != 0 || got.HasMore {
+				t.Errorf("page: got %d items, HasMore %v, want none", len(got.Items), got.HasMore)
+			}
+		})
+	}
+}

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"KeysetPaging", testKeysetPaging},
 		{"Offset", testOffset},
 		{"Total", testTotal},
+		{"CountOnly", testCountOnly},
 		{"FullText", testFullText},
 		{"Facets", testFacets},
 		{"Search", testSearch},
