@@ -25,6 +25,9 @@ type Query struct {
 	Limit    int
 	// CountTotal asks for the total number of matches.
 	CountTotal bool
+	// CountOnly asks for the total alone (EntitiesRaw): the page has no
+	// items and the store reads none.
+	CountOnly bool
 	// Fields, when set, project each item of EntitiesRaw to these fields
 	// (Backstage's fields parameter); the page says so in Projected.
 	Fields []string

@@ -36,9 +36,9 @@ type cachedStore struct {
 // a large catalog costs far more than the page, and paging clients ask for
 // the same total page after page. Concurrent pages of one filter that miss
 // share one count: the first runs its page with the count, the others then
-// run theirs without.
+// run theirs without. A count alone (CountOnly) is answered by the count.
 func (c *cachedStore) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
-	if !c.answers.enabled() || !p.CountTotal {
+	if !c.answers.enabled() || !(p.CountTotal || p.CountOnly) {
 		return c.Driver.EntityList(ctx, p)
 	}
 	kb, err := json.Marshal(struct {
@@ -62,6 +62,9 @@ func (c *cachedStore) EntityList(ctx context.Context, p store.EntityListParams) 
 	}
 	if ran {
 		return own, nil
+	}
+	if p.CountOnly {
+		return store.EntityListResult{Total: v.(int)}, nil
 	}
 	p.CountTotal = false
 	res, err := c.Driver.EntityList(ctx, p)

@@ -70,3 +70,43 @@ func TestReadCacheCounts(t *testing.T) {
 		t.Fatalf("another filter: total %d (%v), want 1", r.Total, err)
 	}
 }
+
+// TestEntitiesRawCountOnly: a count alone reaches the store as CountOnly
+// (no page is read), is cached like a total and is counted again after a
+// write.
+func TestEntitiesRawCountOnly(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	e, spy, write := answersEngine(t, &now)
+	write(ownedComponent("a", "team-a"), ownedComponent("b", "team-b"))
+	q := Query{Filter: catalog.In("kind", "component"), Limit: 1, CountTotal: true, CountOnly: true}
+	steps := []struct {
+		name      string
+		do        func()
+		wantTotal int
+		wantLists int
+	}{
+		{"counted", func() {}, 2, 1},
+		{"cached", func() {}, 2, 1},
+		{"a write is seen at once", func() { write(ownedComponent("c", "team-a")) }, 3, 2},
+	}
+	for _, s := range steps {
+		s.do()
+		page, err := e.EntitiesRaw(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != s.wantTotal {
+			t.Errorf("%s: Total: got %d, want %d", s.name, page.Total, s.wantTotal)
+		}
+		if len(page.Items) != 0 || page.HasMore {
+			t.Errorf("%s: page: got %d items, HasMore %v, want none", s.name, len(page.Items), page.HasMore)
+		}
+		if spy.lists != s.wantLists {
+			t.Errorf("%s: store lists: got %d, want %d", s.name, spy.lists, s.wantLists)
+		}
+		if spy.pages != 0 {
+			t.Errorf("%s: pages read: got %d, want 0", s.name, spy.pages)
+		}
+	}
+}

@@ -97,10 +97,12 @@ func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 	if q.After != nil || q.Before != nil || q.Offset > 0 {
 		return e.readPage(ctx, q)
 	}
+	p := listParams(q)
+	p.CountOnly = q.CountOnly
 	kb, err := json.Marshal(struct {
 		P store.EntityListParams
 		F []string
-	}{listParams(q), q.Fields})
+	}{p, q.Fields})
 	if err != nil {
 		return e.readPage(ctx, q)
 	}
@@ -113,6 +115,16 @@ func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 
 // readPage reads one page from the store, projected to q.Fields.
 func (e *Engine) readPage(ctx context.Context, q Query) (*RawPage, error) {
+	if q.CountOnly {
+		// No page to read or stitch: the store counts and nothing else.
+		p := listParams(q)
+		p.CountOnly = true
+		res, err := e.store.EntityList(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		return &RawPage{Total: res.Total}, nil
+	}
 	page, err := e.entitiesRaw(ctx, q)
 	if err != nil {
 		return nil, err

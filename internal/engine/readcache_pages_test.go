@@ -16,10 +16,14 @@ import (
 type listSpy struct {
 	store.Driver
 	lists, facets int
+	pages         int // lists that read a page (not CountOnly)
 }
 
 func (s *listSpy) EntityList(ctx context.Context, p store.EntityListParams) (store.EntityListResult, error) {
 	s.lists++
+	if !p.CountOnly {
+		s.pages++
+	}
 	return s.Driver.EntityList(ctx, p)
 }
 

@@ -172,8 +172,10 @@ func (a *API) runQuery(w http.ResponseWriter, r *http.Request, req queryRequest)
 		q.CountTotal = !req.excludeTotals
 	}
 	if q.Limit == 0 {
-		// A count alone: fetch the least the engine can, show nothing.
+		// A count alone: the engine reads no page (CountOnly); the
+		// decoded path has no such flag and fetches the least it can.
 		q.Limit = 1
+		q.CountOnly = q.CountTotal
 	}
 	var page *engine.Page
 	var rawPage *engine.RawPage
