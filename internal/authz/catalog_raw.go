@@ -74,6 +74,38 @@ func (g *guardedCatalog) EntitiesRaw(ctx context.Context, q engine.Query) (*engi
 	return out, nil
 }
 
+var _ engine.RawByRefs = (*guardedCatalog)(nil)
+
+// EntitiesRawByRefs is EntitiesByRefs as final JSON, filtered in the read
+// like it: the caller's read conditions join filter, so an entity the
+// caller may not read is nil. The inner catalog serves from its entity
+// cache only when the resulting filter is nil (no conditions at all).
+func (g *guardedCatalog) EntitiesRawByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*engine.Raw, error) {
+	f, denyAll, err := g.readFilter(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	if denyAll {
+		return make([]*engine.Raw, len(refs)), nil
+	}
+	if rr, ok := g.inner.(engine.RawByRefs); ok {
+		return rr.EntitiesRawByRefs(ctx, refs, f)
+	}
+	ents, err := g.inner.EntitiesByRefs(ctx, refs, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*engine.Raw, len(refs))
+	for i, e := range ents {
+		if i < len(out) && e != nil {
+			if out[i], err = rawOf(e, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
 // readableRaw returns raw when the caller may read it, and hidden(entity)
 // otherwise. A policy that allows or denies every entity outright needs no
 // decoding; a conditional one is evaluated on the decoded entity, exactly

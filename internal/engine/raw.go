@@ -49,6 +49,39 @@ type RawCatalog interface {
 
 var _ RawCatalog = (*Engine)(nil)
 
+// RawByRefs is implemented by catalogs that can serve a by-refs read as
+// final JSON (the engine, and the authorizing decorator over it).
+type RawByRefs interface {
+	// EntitiesRawByRefs is EntitiesByRefs as final JSON: one item per ref,
+	// in order, nil where absent, filtered out, or not a valid ref.
+	EntitiesRawByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*Raw, error)
+}
+
+var _ RawByRefs = (*Engine)(nil)
+
+// ProjectRaw returns items, each projected to fields as the API encodes a
+// projected entity (nil items stay nil); items itself is not modified.
+func ProjectRaw(items []*Raw, fields []string) ([]*Raw, error) {
+	page := &RawPage{Items: make([]*Raw, 0, len(items))}
+	for _, it := range items {
+		if it != nil {
+			page.Items = append(page.Items, it)
+		}
+	}
+	if err := projectPage(page, fields); err != nil {
+		return nil, err
+	}
+	out := make([]*Raw, len(items))
+	j := 0
+	for i, it := range items {
+		if it != nil {
+			out[i] = page.Items[j]
+			j++
+		}
+	}
+	return out, nil
+}
+
 // EntityRawByRef returns the final JSON of the entity ref names, from the
 // entity cache when it is current; fault.NotFound when absent.
 func (e *Engine) EntityRawByRef(ctx context.Context, ref string) (*Raw, error) {

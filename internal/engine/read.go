@@ -124,6 +124,58 @@ func (e *Engine) EntitiesByRefs(ctx context.Context, refs []string, filter *cata
 	return out, nil
 }
 
+// EntitiesRawByRefs returns the final JSON of the entities refs name, in
+// order, nil where absent, filtered out, or not a valid ref. Without a
+// filter, entities current in the entity cache are served from it; the
+// others (all of them under a filter, which the cache cannot evaluate) are
+// read from the store in batches and cached.
+func (e *Engine) EntitiesRawByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*Raw, error) {
+	out := make([]*Raw, len(refs))
+	// The generation and time are taken before any read, as rawLookup
+	// does, so that a write during the read keeps its result out of the
+	// cache.
+	gen := e.cs.gen.Load()
+	at := e.cs.now()
+	useCache := filter == nil && e.ents.enabled()
+	var miss []string
+	var missAt []int
+	for i, ref := range refs {
+		r, err := catalog.ParseRef(ref, catalog.RefDefaults{})
+		if err != nil {
+			continue
+		}
+		key := r.String()
+		if useCache {
+			if raw := e.ents.get(false, key, gen); raw != nil {
+				out[i] = raw
+				continue
+			}
+		}
+		miss = append(miss, key)
+		missAt = append(missAt, i)
+	}
+	for start := 0; start < len(miss); start += refsChunk {
+		end := min(start+refsChunk, len(miss))
+		got, err := e.store.EntityGetByRefs(ctx, miss[start:end], filter)
+		if err != nil {
+			return nil, err
+		}
+		for j, s := range got {
+			if s == nil || start+j >= end {
+				continue
+			}
+			b, err := StitchJSON(s)
+			if err != nil {
+				return nil, err
+			}
+			raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+			e.ents.put(raw, gen, at)
+			out[missAt[start+j]] = raw
+		}
+	}
+	return out, nil
+}
+
 // Entities returns one page of entities.
 func (e *Engine) Entities(ctx context.Context, q Query) (*Page, error) {
 	res, err := e.store.EntityList(ctx, listParams(q))

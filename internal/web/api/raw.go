@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/engine"
 )
 
@@ -70,5 +71,51 @@ func writeRawQuery(w http.ResponseWriter, items []*engine.Raw, resp queryRespons
 	buf.WriteString(`,"pageInfo":`)
 	buf.Write(pi)
 	buf.WriteByte('}')
+	writeRaw(w, buf.Bytes())
+}
+
+// writeRawByRefs answers a by-refs request from final JSON: the catalog
+// authorizes each entity (nil when the caller may not read it, or when it
+// is missing or filtered out), the items are projected to fields by the
+// engine when given, and copied into the answer otherwise.
+func (a *API) writeRawByRefs(w http.ResponseWriter, r *http.Request, rr engine.RawByRefs, refs []string, filter *catalog.Filter, fields []string) {
+	items, err := rr.EntitiesRawByRefs(r.Context(), refs, filter)
+	if err != nil {
+		writeErr(w, r, err)
+		return
+	}
+	if len(fields) > 0 {
+		if items, err = engine.ProjectRaw(items, fields); err != nil {
+			writeErr(w, r, invalid(err, "invalid fields"))
+			return
+		}
+	}
+	size := 16
+	for _, it := range items {
+		size += 5
+		if it != nil {
+			size += len(it.JSON)
+		}
+	}
+	buf := pageBufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledPage {
+			buf.Reset()
+			pageBufs.Put(buf)
+		}
+	}()
+	buf.Grow(size)
+	buf.WriteString(`{"items":[`)
+	for i := range refs {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if i < len(items) && items[i] != nil {
+			buf.Write(items[i].JSON)
+		} else {
+			buf.WriteString("null")
+		}
+	}
+	buf.WriteString("]}")
 	writeRaw(w, buf.Bytes())
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/web"
 )
@@ -43,12 +44,16 @@ func (a *API) postEntitiesByRefs(w http.ResponseWriter, r *http.Request) {
 		}
 		refs[i] = ref.String()
 	}
+	fields := splitList(body.Fields)
+	if rr, ok := a.cat.(engine.RawByRefs); ok {
+		a.writeRawByRefs(w, r, rr, refs, filter, fields)
+		return
+	}
 	entities, err := a.cat.EntitiesByRefs(r.Context(), refs, filter)
 	if err != nil {
 		writeErr(w, r, err)
 		return
 	}
-	fields := splitList(body.Fields)
 	items := make([]any, len(refs))
 	for i := range refs {
 		if i >= len(entities) || entities[i] == nil {
