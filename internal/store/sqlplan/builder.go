@@ -36,6 +36,10 @@ type Builder struct {
 	skip *catalog.Filter // a leaf the FROM clause already enforces
 	// inOrder makes leaves scalar sub-queries (see leaf).
 	inOrder bool
+	// kindIndex makes SQLite's kind leaf lower(e.kind), which the kind
+	// index serves, for counts: they visit every match, and without a
+	// driver a count of one kind would otherwise read every entity row.
+	kindIndex bool
 }
 
 // NewBuilder returns an empty builder for dialect d.

@@ -110,7 +110,11 @@ func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 		// third of the pages of a team's components at 100k entities).
 		// Kinds are ASCII ([a-zA-Z0-9]), so NOCASE compares like lower();
 		// no index holds the bare column, so the planner's choice of
-		// where to start is unchanged.
+		// where to start is unchanged. Counts (kindIndex) may start
+		// from the kind index: lower() is exact for ASCII kinds too.
+		if b.kindIndex {
+			return b.In("lower(e.kind)", lowerAll(f.Values)), nil
+		}
 		return b.In("e.kind COLLATE NOCASE", lowerAll(f.Values)), nil
 	}
 	var from, col string

@@ -132,6 +132,7 @@ func (l *lister) count(ctx context.Context, dr *driver) (int, error) {
 	// Counting visits every match whatever its number, so any driver
 	// beats scanning all entities.
 	b := NewBuilder(l.d)
+	b.kindIndex = true
 	var q string
 	if dr != nil && dr.only && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(dr.leaf.Key)), RelationPrefix) && !fullText {
 		// Search rows exist only for stored entities: no join needed.
