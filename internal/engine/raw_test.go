@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,4 +176,108 @@ func (s *getSpy) EntityGetByRef(ctx context.Context, ref string) (*catalog.Store
 func (s *getSpy) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, error) {
 	s.gets++
 	return s.Driver.EntityGetByUID(ctx, uid)
+}
+
+func TestEntitiesRawByRefs(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	spy := &refsSpy{Driver: openStore(t)}
+	e := newEngine(t, Config{Store: spy, Now: func() time.Time { return now }, ReadCacheMaxAge: time.Minute})
+	e.ents.now = func() time.Time { return now }
+	write := func(descA string) {
+		t.Helper()
+		var ents []Deferred
+		for _, name := range []string{"a", "b"} {
+			desc := "bee"
+			if name == "a" {
+				desc = descA
+			}
+			doc := catalog.Document{}
+			js := `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"` + name + `","description":"` + desc +
+				`","annotations":{"backstage.io/managed-by-location":"test:a","backstage.io/managed-by-origin-location":"test:a"}},"spec":{"type":"service","lifecycle":"production","owner":"team"}}`
+			if err := json.Unmarshal([]byte(js), &doc.Raw); err != nil {
+				t.Fatal(err)
+			}
+			ents = append(ents, Deferred{Document: doc, LocationKey: "test:a"})
+		}
+		conn := &connection{e: e, name: "test"}
+		if err := conn.ApplyMutation(ctx, Mutation{Type: MutationFull, Entities: ents}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("one")
+	refs := []string{"component:default/a", "not a ref:", "component:default/missing", "Component:default/B", "component:default/a"}
+	read := func(filter *catalog.Filter) []string {
+		t.Helper()
+		got, err := e.EntitiesRawByRefs(ctx, refs, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(refs) {
+			t.Fatalf("got %d items, want %d", len(got), len(refs))
+		}
+		out := make([]string, len(got))
+		for i, raw := range got {
+			if raw == nil {
+				out[i] = "-"
+				continue
+			}
+			ent, err := raw.Entity()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i] = ent.Metadata.Name + ":" + ent.Metadata.Description
+			if want, _ := Stitch(mustStored(t, spy.Driver, ent.Ref().String())); want.Metadata.Etag != ent.Metadata.Etag {
+				t.Fatalf("%s: etag %s, want %s", ent.Ref(), ent.Metadata.Etag, want.Metadata.Etag)
+			}
+		}
+		return out
+	}
+	onlyB, err := catalog.ParseFilterParams([]string{"metadata.name=b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		do       func()
+		filter   *catalog.Filter
+		want     string
+		wantRefs int // refs asked of the store so far
+	}{
+		{"first read: one batch of the valid refs", func() {}, nil, "a:one - - b:bee a:one", 4},
+		{"second read: only the missing ref reaches the store", func() {}, nil, "a:one - - b:bee a:one", 5},
+		{"a write is seen at once", func() { write("two") }, nil, "a:two - - b:bee a:two", 9},
+		{"cached again", func() {}, nil, "a:two - - b:bee a:two", 10},
+		{"a filter is evaluated by the store", func() {}, onlyB, "- - - b:bee -", 14},
+		{"expired after max age", func() { now = now.Add(time.Minute) }, nil, "a:two - - b:bee a:two", 18},
+	}
+	for _, s := range steps {
+		s.do()
+		if got := strings.Join(read(s.filter), " "); got != s.want {
+			t.Fatalf("%s: got %s, want %s", s.name, got, s.want)
+		}
+		if spy.refs != s.wantRefs {
+			t.Fatalf("%s: %d refs read from the store, want %d", s.name, spy.refs, s.wantRefs)
+		}
+	}
+}
+
+func mustStored(t *testing.T, d store.Driver, ref string) *catalog.Stored {
+	t.Helper()
+	s, err := d.EntityGetByRef(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// refsSpy counts the refs by-refs reads ask of the store.
+type refsSpy struct {
+	store.Driver
+	refs int
+}
+
+func (s *refsSpy) EntityGetByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*catalog.Stored, error) {
+	s.refs += len(refs)
+	return s.Driver.EntityGetByRefs(ctx, refs, filter)
 }
