@@ -118,9 +118,10 @@ func FacetQuery(d Dialect, facet string, filter *catalog.Filter) (string, []any,
 
 // kindsOnly returns the lowercased kinds when filter is nothing but one
 // kind leaf ("kind=component", what a catalog page's pickers count
-// within), on SQLite; nil otherwise.
+// within); nil otherwise. Both engines: PostgreSQL's ref columns use the
+// "C" collation, so a range of refs is a byte range there as in SQLite.
 func kindsOnly(d Dialect, filter *catalog.Filter) []string {
-	if d != SQLite || filter == nil {
+	if filter == nil {
 		return nil
 	}
 	var leaf *catalog.Filter

@@ -311,3 +311,31 @@ func testLocations(t *testing.T, d store.Driver) {
 		t.Errorf("after delete: got %v, %v, want two", got, err)
 	}
 }
+
+// testFacetsWithinKinds checks that facets within nothing but kinds (a
+// catalog page's pickers, counted from the indexes alone) equal the same
+// facets counted by the general query, relations whose source is not
+// stored (team-b's ownerOf) included.
+func testFacetsWithinKinds(t *testing.T, d store.Driver) {
+	queryFixture(t, d)
+	ctx := context.Background()
+	facets := []string{"relations.ownedBy", "relations.ownerOf", "spec.type", "metadata.tags", "kind"}
+	for _, kinds := range [][]string{{"Component"}, {"COMPONENT", "api"}, {"group"}, {"nothing"}} {
+		fast, err := d.EntityFacets(ctx, store.EntityFacetsParams{Facets: facets, Filter: catalog.In("kind", kinds...)})
+		if err != nil {
+			t.Fatalf("kinds %v: %v", kinds, err)
+		}
+		general, err := d.EntityFacets(ctx, store.EntityFacetsParams{Facets: facets,
+			Filter: catalog.All(catalog.In("kind", kinds...), catalog.Exists("kind"))})
+		if err != nil {
+			t.Fatalf("kinds %v: %v", kinds, err)
+		}
+		for _, f := range facets {
+			eq(t, fmt.Sprintf("kinds %v, %s", kinds, f), fast[f], general[f])
+		}
+	}
+	fast, err := d.EntityFacets(ctx, store.EntityFacetsParams{Facets: []string{"relations.ownedBy"}, Filter: catalog.In("kind", "component")})
+	if err != nil || len(fast["relations.ownedBy"]) != 2 {
+		t.Errorf("owners of components: got %v, %v, want team-a and team-b", fast, err)
+	}
+}

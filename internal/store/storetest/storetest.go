@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 		{"Offset", testOffset},
 		{"Total", testTotal},
 		{"CountOnly", testCountOnly},
+		{"FacetsWithinKinds", testFacetsWithinKinds},
 		{"FullText", testFullText},
 		{"Facets", testFacets},
 		{"Search", testSearch},
