@@ -50,7 +50,13 @@ function setupLive() {
   var reloading = false;
   var source = new EventSource(url);
   // data-live on the root element tells people and tests the stream is up.
-  source.addEventListener("open", function () { document.documentElement.setAttribute("data-live", "on"); });
+  // A change between the page's rendering and the stream's opening has no
+  // event on this stream: once open (and after a reconnect), the region is
+  // read again and replaced only if it differs.
+  source.addEventListener("open", function () {
+    document.documentElement.setAttribute("data-live", "on");
+    if (region) reloadRegion(true);
+  });
   source.addEventListener("error", function () { document.documentElement.setAttribute("data-live", "off"); });
   source.addEventListener("change", function (ev) {
     var change;
@@ -64,7 +70,7 @@ function setupLive() {
   });
   window.addEventListener("pagehide", function () { source.close(); });
 
-  function reloadRegion() {
+  function reloadRegion(onlyIfChanged) {
     if (reloading) return;
     reloading = true;
     fetch(window.location.href, { headers: { "Accept": "text/html" }, credentials: "same-origin" })
@@ -73,7 +79,7 @@ function setupLive() {
         var doc = new DOMParser().parseFromString(res.text, "text/html");
         var fresh = doc.getElementById("main");
         var main = document.getElementById("main");
-        if (fresh && main) {
+        if (fresh && main && !(onlyIfChanged && fresh.innerHTML === main.innerHTML)) {
           main.innerHTML = fresh.innerHTML;
           main.classList.remove("live-flash");
           void main.offsetWidth;
