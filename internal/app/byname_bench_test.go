@@ -103,19 +103,7 @@ func BenchmarkByName(b *testing.B) {
 						b.Fatalf("%s: got %d", paths[i%n], rec.Code)
 					}
 				}
-				for i := range n {
-					serve(i)
-				}
-				b.ReportAllocs()
-				cpu := processCPU(b)
-				b.ResetTimer()
-				i := 0
-				for b.Loop() {
-					serve(i * 7919)
-					i++
-				}
-				b.StopTimer()
-				b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+				measureServe(b, n, serve)
 			})
 		}
 	}
@@ -129,4 +117,24 @@ func processCPU(tb testing.TB) time.Duration {
 		tb.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measureServe warms every one of n requests once, then measures serve
+// over the benchmark's iterations (a stride through the n, so consecutive
+// requests differ), reporting allocations and the process's CPU per request.
+func measureServe(b *testing.B, n int, serve func(i int)) {
+	b.Helper()
+	for i := range n {
+		serve(i)
+	}
+	b.ReportAllocs()
+	cpu := processCPU(b)
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		serve(i * 7919)
+		i++
+	}
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 }

@@ -61,19 +61,7 @@ func BenchmarkByRefs(b *testing.B) {
 							b.Fatalf("got %d: %s", rec.Code, rec.Body)
 						}
 					}
-					for i := range n {
-						serve(i)
-					}
-					b.ReportAllocs()
-					cpu := processCPU(b)
-					b.ResetTimer()
-					i := 0
-					for b.Loop() {
-						serve(i * 7919)
-						i++
-					}
-					b.StopTimer()
-					b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+					measureServe(b, n, serve)
 				})
 			}
 		}
