@@ -103,15 +103,17 @@ func (db *DB) vacuumAfterBulk(ctx context.Context) {
 		return
 	}
 	defer conn.Release()
-	// The vacuum of a large catalog may outlast the statement timeout;
-	// the connection gets its timeout back before it returns to the pool.
-	if _, err := conn.Exec(ctx, "SET statement_timeout = 0"); err != nil {
+	// The vacuum of a large catalog may outlast the statement timeout, and
+	// it is throttled as autovacuum is (cost-based delay), so that it
+	// leaves the database to the catalog's readers; the connection gets its
+	// settings back before it returns to the pool.
+	if _, err := conn.Exec(ctx, "SET statement_timeout = 0; SET vacuum_cost_delay = '2ms'"); err != nil {
 		conn.Conn().Close(context.Background()) //nolint:errcheck // the pool replaces it
 		return
 	}
 	t0 := time.Now()
 	_, err = conn.Exec(ctx, "VACUUM entities, search, relations, entity_text")
-	if _, rerr := conn.Exec(context.Background(), "RESET statement_timeout"); rerr != nil {
+	if _, rerr := conn.Exec(context.Background(), "RESET statement_timeout; RESET vacuum_cost_delay"); rerr != nil {
 		conn.Conn().Close(context.Background()) //nolint:errcheck // the pool replaces it
 	}
 	switch {
