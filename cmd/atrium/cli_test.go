@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/atrium-portal/atrium/internal/app/apptest"
 )
 
 const validComponent = `apiVersion: backstage.io/v1alpha1
@@ -28,21 +30,6 @@ spec:
   type: service
   lifecycle: production
 `
-
-func writeFiles(t testing.TB, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
 
 func runCLI(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
@@ -82,7 +69,7 @@ func TestUsage(t *testing.T) {
 }
 
 func TestServeConfigError(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"app-config.yaml": "catalog:\n  orphanStratgy: keep\n"})
+	dir := apptest.WriteFiles(t, map[string]string{"app-config.yaml": "catalog:\n  orphanStratgy: keep\n"})
 	code, _, stderr := runCLI(t, "serve", "--config", filepath.Join(dir, "app-config.yaml"))
 	if code != 1 || !strings.Contains(stderr, "app-config.yaml:2: catalog.orphanStratgy: unknown key") {
 		t.Errorf("got %d %q", code, stderr)
@@ -90,7 +77,7 @@ func TestServeConfigError(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	dir := apptest.WriteFiles(t, map[string]string{
 		"good/catalog-info.yaml":   validComponent,
 		"bad/catalog-info.yaml":    invalidComponent,
 		"bad/.hidden/ignored.yaml": "not: [valid",
@@ -135,7 +122,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestImport(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	dir := apptest.WriteFiles(t, map[string]string{
 		"descriptors/a.yaml":     validComponent,
 		"descriptors/sub/b.yaml": strings.Replace(validComponent, "name: payments", "name: ledger", 1),
 	})

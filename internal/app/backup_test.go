@@ -128,7 +128,7 @@ func createToken(t *testing.T, c sclient, name string) string {
 func testBackupRoundTrip(t *testing.T, engine string) {
 	ctx := context.Background()
 	files := t.TempDir()
-	writeFiles(t, files, scaffolderFiles)
+	apptest.WriteFilesTo(t, files, scaffolderFiles)
 	backups := t.TempDir()
 	cfgA, _ := backupConfig(t, files, engine)
 
@@ -243,7 +243,7 @@ func testBackupRoundTrip(t *testing.T, engine string) {
 func TestBackupCorrupt(t *testing.T) {
 	ctx := context.Background()
 	files := t.TempDir()
-	writeFiles(t, files, scaffolderFiles)
+	apptest.WriteFilesTo(t, files, scaffolderFiles)
 	backups := t.TempDir()
 	cfg, _ := backupConfig(t, files, "sqlite")
 	srv := apptest.StartServer(t, cfg)

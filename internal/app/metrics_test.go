@@ -104,7 +104,7 @@ func TestMetrics(t *testing.T) {
 
 func testMetrics(t *testing.T, dbYAML string) {
 	files := t.TempDir()
-	writeFiles(t, files, scaffolderFiles)
+	apptest.WriteFilesTo(t, files, scaffolderFiles)
 	const token = "ci-metrics-token-0123456789"
 	// dbYAML, when not empty, opens the backend section.
 	if dbYAML == "" {
@@ -247,7 +247,7 @@ func TestMetricsListen(t *testing.T) {
 func TestMetricsPolicy(t *testing.T) {
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.yaml")
-	writeFiles(t, dir, map[string]string{"policy.yaml": `rules:
+	apptest.WriteFilesTo(t, dir, map[string]string{"policy.yaml": `rules:
   - name: prometheus-scrapes
     effect: allow
     permissions: [atrium.admin.operations.read]

@@ -28,7 +28,7 @@ func TestOperationsAPI(t *testing.T) {
 
 func testOperationsAPI(t *testing.T, dbYAML string) {
 	files := t.TempDir()
-	writeFiles(t, files, scaffolderFiles)
+	apptest.WriteFilesTo(t, files, scaffolderFiles)
 	srv := apptest.StartServer(t, fmt.Sprintf(`catalog:
   rules: [{ allow: [Component, Group, User, Location, Template] }]
   locations: [{ type: file, target: %q }]

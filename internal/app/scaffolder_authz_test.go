@@ -13,9 +13,9 @@ import (
 // its creator may cancel it, and others are told it does not exist.
 func TestScaffolderPermissions(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, scaffolderFiles)
+	apptest.WriteFilesTo(t, dir, scaffolderFiles)
 	// jane is a developer, whom the policy lets use templates; sam is not.
-	writeFiles(t, dir, map[string]string{"org.yaml": scaffolderFiles["org.yaml"] + `---
+	apptest.WriteFilesTo(t, dir, map[string]string{"org.yaml": scaffolderFiles["org.yaml"] + `---
 apiVersion: backstage.io/v1alpha1
 kind: Group
 metadata: { name: developers }

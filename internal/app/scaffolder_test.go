@@ -120,19 +120,6 @@ spec:
 `,
 }
 
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func scaffolderConfig(dir string) string {
 	return fmt.Sprintf(`catalog:
   rules: [{ allow: [Component, Group, User, Location, Template, System, API, Resource, Domain] }]
@@ -230,7 +217,7 @@ func TestScaffolderAPI(t *testing.T) {
 
 func testScaffolderAPI(t *testing.T, dbYAML string) {
 	dir := t.TempDir()
-	writeFiles(t, dir, scaffolderFiles)
+	apptest.WriteFilesTo(t, dir, scaffolderFiles)
 	srv := apptest.StartServer(t, scaffolderConfig(dir)+dbYAML)
 	c := sclient{t: t, base: srv.BaseURL}
 	const v2 = "/api/scaffolder/v2"
@@ -411,7 +398,7 @@ func testScaffolderAPI(t *testing.T, dbYAML string) {
 // and its first step is not run again.
 func TestScaffolderRestart(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, scaffolderFiles)
+	apptest.WriteFilesTo(t, dir, scaffolderFiles)
 	// Both servers use the same database and data directory.
 	cfg := scaffolderConfig(dir) + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
 	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
@@ -527,7 +514,7 @@ func BenchmarkScaffolderTasks(b *testing.B) {
 	const n = 200
 	for range b.N {
 		dir := b.TempDir()
-		writeFiles(b, dir, scaffolderFiles)
+		apptest.WriteFilesTo(b, dir, scaffolderFiles)
 		srv := apptest.StartServer(b, strings.Replace(scaffolderConfig(dir), "atrium:\n", "atrium:\n  rateLimit: { enabled: false }\n", 1))
 		c := sclient{t: b, base: srv.BaseURL}
 		start := time.Now()

@@ -67,7 +67,7 @@ func TestTracing(t *testing.T) {
 func TestTracingScaffolderSteps(t *testing.T) {
 	recv := tracingtest.NewReceiver(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, scaffolderFiles)
+	apptest.WriteFilesTo(t, dir, scaffolderFiles)
 	srv := apptest.StartServer(t, scaffolderConfig(dir)+fmt.Sprintf("  tracing: { endpoint: %s }\n", recv.URL))
 	c := sclient{t: t, base: srv.BaseURL}
 	var created struct{ ID string }

@@ -7,13 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/integrations/gitlab/gitlabsim"
 	"github.com/atrium-portal/atrium/plugin"
 	"github.com/atrium-portal/atrium/plugin/plugintest"
@@ -89,27 +88,12 @@ func (b *bundle) action(t *testing.T, id string) plugin.Action {
 	return nil
 }
 
-func workspace(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestPublishResumesAfterRestart(t *testing.T) {
 	b := newBundle(t, "")
 	b.sim.AddGroup("platform")
 	// The step made the project, then Atrium stopped before the commit.
 	pid := b.sim.AddProject("platform/svc", "main", nil)
-	ws := workspace(t, map[string]string{"README.md": "# svc\n", "bin/run.sh": "#!/bin/sh\n", "logo.bin": "\xff\xfe\x00"})
+	ws := apptest.WriteFiles(t, map[string]string{"README.md": "# svc\n", "bin/run.sh": "#!/bin/sh\n", "logo.bin": "\xff\xfe\x00"})
 	var rep reporter
 	in := map[string]any{"repoUrl": b.host + "?owner=platform&repo=svc"}
 	if err := b.action(t, "publish:gitlab").Run(context.Background(), plugin.ActionRequest{Input: in, Workspace: ws}, &rep); err != nil {
@@ -136,7 +120,7 @@ func TestPublishResumesAfterRestart(t *testing.T) {
 		t.Errorf("commitHash %v, want %v", rep2.outputs["commitHash"], rep.outputs["commitHash"])
 	}
 	// Another workspace for the same project: a conflict.
-	err := b.action(t, "publish:gitlab").Run(context.Background(), plugin.ActionRequest{Input: in, Workspace: workspace(t, map[string]string{"other.txt": "x"})}, &reporter{})
+	err := b.action(t, "publish:gitlab").Run(context.Background(), plugin.ActionRequest{Input: in, Workspace: apptest.WriteFiles(t, map[string]string{"other.txt": "x"})}, &reporter{})
 	if plugin.KindOf(err) != plugin.ErrConflict || !strings.Contains(err.Error(), "already exists") {
 		t.Errorf("err = %v, want a conflict", err)
 	}
@@ -144,7 +128,7 @@ func TestPublishResumesAfterRestart(t *testing.T) {
 
 func TestPublishErrors(t *testing.T) {
 	b := newBundle(t, `,"maxCommitFiles":2`)
-	ws := workspace(t, map[string]string{"a": "1"})
+	ws := apptest.WriteFiles(t, map[string]string{"a": "1"})
 	for _, tc := range []struct {
 		input map[string]any
 		ws    string
@@ -155,7 +139,7 @@ func TestPublishErrors(t *testing.T) {
 		{map[string]any{"repoUrl": "gitlab.other.com?owner=g&repo=x"}, ws, plugin.ErrInvalid, "is not a configured GitLab instance"},
 		{map[string]any{"repoUrl": b.host + "?owner=missing&repo=x"}, ws, plugin.ErrNotFound, "gitlab:group:ensureExists"},
 		{map[string]any{"repoUrl": b.host + "?owner=g&repo=x", "sourcePath": "../etc"}, ws, plugin.ErrInvalid, "inside the workspace"},
-		{map[string]any{"repoUrl": b.host + "?owner=g&repo=x"}, workspace(t, map[string]string{"a": "1", "b": "2", "c": "3"}), plugin.ErrInvalid, "maxCommitFiles"},
+		{map[string]any{"repoUrl": b.host + "?owner=g&repo=x"}, apptest.WriteFiles(t, map[string]string{"a": "1", "b": "2", "c": "3"}), plugin.ErrInvalid, "maxCommitFiles"},
 	} {
 		err := b.action(t, "publish:gitlab").Run(context.Background(), plugin.ActionRequest{Input: tc.input, Workspace: tc.ws}, &reporter{})
 		if plugin.KindOf(err) != tc.kind || !strings.Contains(fmt.Sprint(err), tc.msg) {
@@ -167,7 +151,7 @@ func TestPublishErrors(t *testing.T) {
 func TestMergeRequestComputesChanges(t *testing.T) {
 	b := newBundle(t, "")
 	b.sim.AddProject("platform/svc", "main", map[string]string{"README.md": "old", "keep/a.txt": "same", "config/old.yaml": "x", "config/same.yaml": "y"})
-	ws := workspace(t, map[string]string{"README.md": "new", "keep/a.txt": "same"})
+	ws := apptest.WriteFiles(t, map[string]string{"README.md": "new", "keep/a.txt": "same"})
 	var rep reporter
 	in := map[string]any{"repoUrl": b.host + "?owner=platform&repo=svc", "title": "Update", "branchName": "update"}
 	if err := b.action(t, "publish:gitlab:merge-request").Run(context.Background(), plugin.ActionRequest{Input: in, Workspace: ws}, &rep); err != nil {
@@ -211,7 +195,7 @@ func TestMergeRequestComputesChanges(t *testing.T) {
 		t.Errorf("operations of the step: got %+v, want one succeeded merge request !2", mrOps)
 	}
 	// targetPath limits the changes to a directory.
-	ws2 := workspace(t, map[string]string{"new.yaml": "z"})
+	ws2 := apptest.WriteFiles(t, map[string]string{"new.yaml": "z"})
 	in2 := map[string]any{"repoUrl": b.host + "?owner=platform&repo=svc", "title": "Config", "branchName": "config", "targetPath": "config"}
 	if err := b.action(t, "publish:gitlab:merge-request").Run(context.Background(), plugin.ActionRequest{Input: in2, Workspace: ws2}, &reporter{}); err != nil {
 		t.Fatal(err)
@@ -340,7 +324,7 @@ func TestDemoSimulator(t *testing.T) {
 	if !p.Simulated(gitlab.SimulatedHost) || p.Simulator() == nil {
 		t.Fatal("the demo has no simulated instance")
 	}
-	ws := workspace(t, map[string]string{"README.md": "# demo\n"})
+	ws := apptest.WriteFiles(t, map[string]string{"README.md": "# demo\n"})
 	var rep reporter
 	var act plugin.Action
 	for _, a := range p.Components().Actions {

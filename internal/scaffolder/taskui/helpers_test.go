@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,19 +98,6 @@ spec:
 `,
 }
 
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func baseConfig(dir, atrium string) string {
 	if !strings.Contains(atrium, "scaffolder:") {
 		atrium += "  scaffolder: { staleTaskAfter: 2s }\n"
@@ -131,7 +117,7 @@ atrium:
 func start(t *testing.T, atrium, extra string) *apptest.Server {
 	t.Helper()
 	dir := t.TempDir()
-	writeFiles(t, dir, files)
+	apptest.WriteFilesTo(t, dir, files)
 	s := apptest.StartServer(t, baseConfig(dir, atrium)+extra)
 	waitEntity(t, s.BaseURL, "template/default/slow")
 	return s

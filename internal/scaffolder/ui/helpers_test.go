@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -91,19 +90,6 @@ spec:
 `,
 }
 
-func writeFiles(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // start runs Atrium with the demo catalog and the test catalog, in
 // development mode (every request acts as user:default/guest, an admin);
 // extra adds top-level sections.
@@ -116,7 +102,7 @@ func start(t testing.TB, extra string) *apptest.Server {
 func startWith(t testing.TB, atrium, extra string) *apptest.Server {
 	t.Helper()
 	dir := t.TempDir()
-	writeFiles(t, dir, files)
+	apptest.WriteFilesTo(t, dir, files)
 	return apptest.StartServer(t, fmt.Sprintf(`catalog:
   rules: [{ allow: [Component, Group, User, Location, Template, System, API, Resource, Domain] }]
   locations: [{ type: file, target: %q }]
