@@ -245,12 +245,15 @@ func (db *DB) fillRelations(ctx context.Context, items []*catalog.Stored) error 
 // EntityFacets counts entities per distinct value of each facet key.
 func (db *DB) EntityFacets(ctx context.Context, p store.EntityFacetsParams) (map[string][]store.FacetCount, error) {
 	out := make(map[string][]store.FacetCount, len(p.Facets))
-	for _, facet := range p.Facets {
-		q, args, err := sqlplan.FacetQuery(sqlplan.Postgres, facet, p.Filter)
-		if err != nil {
-			return nil, err
-		}
-		rows, err := db.pool.Query(ctx, q, args...)
+	// FacetQueries counts within nothing but kinds from the indexes (see
+	// sqlplan.kindFacetQuery): the general query reads every entity row
+	// of the key's search rows for its kind.
+	queries, err := sqlplan.FacetQueries(ctx, sqlplan.Postgres, runner{db}, p.Facets, p.Filter)
+	if err != nil {
+		return nil, err
+	}
+	for i, facet := range p.Facets {
+		rows, err := db.pool.Query(ctx, queries[i].SQL, queries[i].Args...)
 		if err != nil {
 			return nil, dbErr(ctx, err, "count facets")
 		}

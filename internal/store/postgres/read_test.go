@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
+)
+
+// TestFacetsWithinKindsReadNoEntityRow checks that search facets within
+// nothing but kinds (a catalog page's pickers) are counted from the search
+// index alone: with the entities table locked by another session they
+// still answer, where a query that reads entity rows for their kind would
+// wait for the lock and fail on the lock timeout.
+func TestFacetsWithinKindsReadNoEntityRow(t *testing.T) {
+	ctx := context.Background()
+	base := testURL(t)
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	db, drop, err := openSchema(ctx, base+sep+"lock_timeout=200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recs []catalog.Record
+	for i, kind := range []string{"Component", "Component", "API"} {
+		name := fmt.Sprintf("e%d", i)
+		ref := strings.ToLower(kind) + ":default/" + name
+		recs = append(recs, catalog.Record{
+			UID: fmt.Sprintf("u%d", i), Ref: ref, Kind: kind, Namespace: "default", Name: name,
+			Body: []byte(`{"kind":"` + kind + `","metadata":{"name":"` + name + `"}}`), Hash: "h",
+			Search: []catalog.SearchRow{
+				{Key: "kind", Value: strings.ToLower(kind), Original: kind},
+				{Key: "metadata.tags", Value: "go", Original: "Go"},
+			},
+		})
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	var schema string
+	if err := db.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+
+	locker, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer locker.Close(ctx)
+	tx, err := locker.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // the lock ends with the test
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+schema+".entities IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := db.EntityFacets(ctx, store.EntityFacetsParams{
+		Facets: []string{"metadata.tags", "kind"},
+		Filter: catalog.In("kind", "component"),
+	})
+	if err != nil {
+		t.Fatalf("EntityFacets with the entities table locked: %v", err)
+	}
+	if tags := got["metadata.tags"]; len(tags) != 1 || tags[0] != (store.FacetCount{Value: "Go", Count: 2}) {
+		t.Errorf("metadata.tags: got %v, want [{Go 2}]", tags)
+	}
+	if kinds := got["kind"]; len(kinds) != 1 || kinds[0] != (store.FacetCount{Value: "Component", Count: 2}) {
+		t.Errorf("kind: got %v, want [{Component 2}]", kinds)
+	}
+}
