@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -61,25 +62,63 @@ var _ RawByRefs = (*Engine)(nil)
 
 // ProjectRaw returns items, each projected to fields as the API encodes a
 // projected entity (nil items stay nil); items itself is not modified.
+// Each item is projected from its JSON without decoding it (projectJSON);
+// one that is not well-formed is decoded and projected as an entity.
 func ProjectRaw(items []*Raw, fields []string) ([]*Raw, error) {
-	page := &RawPage{Items: make([]*Raw, 0, len(items))}
+	out := make([]*Raw, len(items))
+	// The projections share one buffer: one allocation (and its growth)
+	// for the page instead of one per item.
+	n, size := 0, 0
 	for _, it := range items {
 		if it != nil {
-			page.Items = append(page.Items, it)
+			n++
+			size += len(it.JSON) / 4
 		}
 	}
-	if err := projectPage(page, fields); err != nil {
+	if n == 0 {
+		return out, nil // nothing to project: fields are not checked
+	}
+	paths, err := projectFields(fields)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]*Raw, len(items))
-	j := 0
+	buf := make([]byte, 0, size+64)
 	for i, it := range items {
-		if it != nil {
-			out[i] = page.Items[j]
-			j++
+		if it == nil {
+			continue
+		}
+		start := len(buf)
+		var ok bool
+		if buf, ok = projectJSON(buf, it.JSON, paths); ok {
+			out[i] = &Raw{Ref: it.Ref, UID: it.UID, JSON: buf[start:len(buf):len(buf)]}
+			continue
+		}
+		buf = buf[:start]
+		if out[i], err = decodeProject(it, fields); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// decodeProject projects one item by decoding it into an entity and
+// encoding catalog.Project's answer.
+func decodeProject(it *Raw, fields []string) (*Raw, error) {
+	ent, err := it.Entity()
+	if err != nil {
+		return nil, err
+	}
+	p, err := catalog.Project(ent, fields)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, fault.Wrap(fault.Internal, err, "encoding entity %s", it.Ref)
+	}
+	return &Raw{Ref: it.Ref, UID: it.UID, JSON: bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})}, nil
 }
 
 // EntityRawByRef returns the final JSON of the entity ref names, from the

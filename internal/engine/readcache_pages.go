@@ -140,25 +140,11 @@ func (e *Engine) readPage(ctx context.Context, q Query) (*RawPage, error) {
 // projectPage replaces each item's JSON by its projection to fields,
 // encoded as the API encodes a projected entity.
 func projectPage(page *RawPage, fields []string) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i, it := range page.Items {
-		ent, err := it.Entity()
-		if err != nil {
-			return err
-		}
-		p, err := catalog.Project(ent, fields)
-		if err != nil {
-			return err
-		}
-		buf.Reset()
-		if err := enc.Encode(p); err != nil {
-			return fault.Wrap(fault.Internal, err, "encoding entity %s", it.Ref)
-		}
-		b := bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
-		page.Items[i] = &Raw{Ref: it.Ref, UID: it.UID, JSON: b}
+	items, err := ProjectRaw(page.Items, fields)
+	if err != nil {
+		return err
 	}
+	page.Items = items
 	page.Projected = true
 	return nil
 }
