@@ -66,6 +66,15 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 			l.kindLeaf = k
 		}
 	}
+	if l.kindLeaf != nil && !p.CountOnly && l.kindGeneric() && p.Filter != l.kindLeaf {
+		// The walk would probe every row for the other conditions: test
+		// the ids the cached sets say match instead (see filterSet).
+		if tr, ok := r.(TextRunner); ok {
+			if l.sets, err = loadFilterSet(ctx, d, tr, p.Filter); err != nil {
+				return res, err
+			}
+		}
+	}
 	if p.CountOnly {
 		// A count alone reads no page: the first page would cost a
 		// query (and, for some filters, entity rows) nobody looks at.
@@ -114,6 +123,9 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 // count counts every match of the list.
 func (l *lister) count(ctx context.Context, dr *driver) (int, error) {
 	p := l.p
+	if l.sets != nil {
+		return l.sets.count(), nil
+	}
 	fullText := p.FullText != nil && p.FullText.Term != ""
 	if tr, ok := l.r.(TextRunner); ok && p.Filter != nil && l.drive == nil && !(dr != nil && dr.only) && !fullText {
 		// Without a selective leaf to start from, SQL would check every
@@ -159,6 +171,16 @@ type lister struct {
 	// kindLeaf, when set, is a one-kind leaf of a list ordered by name:
 	// its entities are walked in name order by entities_kind_name.
 	kindLeaf *catalog.Filter
+	// sets, when set, holds the ids matching the filter, which that walk
+	// tests instead of probing each row; the total is their count.
+	sets *filterSet
+}
+
+// kindGeneric reports whether the walk of one kind by name runs under a
+// generic plan: its other conditions are all probes (onlyProbesBesides).
+func (l *lister) kindGeneric() bool {
+	_, ok := l.r.(GenericEntitiesRunner)
+	return ok && l.p.FullText == nil && onlyProbesBesides(l.p.Filter, l.kindLeaf)
 }
 
 // where returns the filter and full-text conditions over "e".
@@ -302,14 +324,19 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if err != nil {
 			return nil, err
 		}
+		if l.sets != nil {
+			if cond, ok := l.sets.cond(b, where); ok {
+				where = cond
+			}
+		}
 		if pos != nil {
 			where += " AND " + name + " " + cmp + "= " + b.Arg(*pos.Value) +
 				" AND (" + name + " " + cmp + " " + b.Arg(*pos.Value) + " OR e.uid " + cmp + " " + b.Arg(pos.UID) + ")"
 		}
 		q = "SELECT " + EntityColumns + ", " + name + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
 			" ORDER BY " + name + " " + dir + ", e.uid " + dir
-		if g, ok := l.r.(GenericEntitiesRunner); ok && l.p.FullText == nil && onlyProbesBesides(l.p.Filter, l.kindLeaf) {
-			return g.EntitiesGeneric(ctx, q+b.LimitOffset(limit, offset), b.Args())
+		if l.kindGeneric() {
+			return l.r.(GenericEntitiesRunner).EntitiesGeneric(ctx, q+b.LimitOffset(limit, offset), b.Args())
 		}
 	} else if present {
 		from := l.presentFrom(b)

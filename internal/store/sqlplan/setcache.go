@@ -125,6 +125,26 @@ type cacheLeaf struct {
 // is true, up to date with the log. ok is false when a set is too large
 // for bitmaps; the caller then counts in SQL.
 func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, all bool) (map[*catalog.Filter]idSet, idSet, bool, error) {
+	sets, universe, _, ok, err := c.loadAsOf(ctx, r, f, all)
+	return sets, universe, ok, err
+}
+
+// setsAsOf says, on PostgreSQL, for which states of the catalog the sets
+// of a load are exact: those whose log holds exactly seen rows at or past
+// frontier, none of them pruned. The frontier is the oldest transaction
+// running when the load read the log, so every write the sets miss was
+// made by a transaction at or past it, whose log row a later statement
+// sees (see SetCache.read).
+type setsAsOf struct {
+	known    bool // false on SQLite
+	frontier uint64
+	seen     int
+}
+
+// loadAsOf is load that also says which states of the catalog the sets
+// are exact for.
+func (c *SetCache) loadAsOf(ctx context.Context, r TextRunner, f *catalog.Filter, all bool) (map[*catalog.Filter]idSet, idSet, setsAsOf, bool, error) {
+	var asOf setsAsOf
 	var leaves []*cacheLeaf
 	seen := map[string]*cacheLeaf{}
 	var walk func(f *catalog.Filter, depth int) error
@@ -157,7 +177,7 @@ func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, al
 		return nil
 	}
 	if err := walk(f, 0); err != nil {
-		return nil, nil, false, err
+		return nil, nil, asOf, false, err
 	}
 	if all {
 		l := &cacheLeaf{key: allEntities}
@@ -168,15 +188,17 @@ func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, al
 	// cache and asks for a read of every leaf; another count syncing
 	// meanwhile could make that happen again.
 	for attempt := 0; ; attempt++ {
-		ok, retry, err := c.read(ctx, r, leaves)
+		var ok, retry bool
+		var err error
+		asOf, ok, retry, err = c.read(ctx, r, leaves)
 		if err != nil || !ok {
-			return nil, nil, ok, err
+			return nil, nil, asOf, ok, err
 		}
 		if !retry {
 			break
 		}
 		if attempt == 2 {
-			return nil, nil, false, nil
+			return nil, nil, asOf, false, nil
 		}
 	}
 	sets := map[*catalog.Filter]idSet{}
@@ -197,7 +219,7 @@ func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, al
 	if all {
 		universe = seen[allEntities].out.s
 	}
-	return sets, universe, true, nil
+	return sets, universe, asOf, true, nil
 }
 
 // read syncs with the log and reads the leaves, then stores what it read.
@@ -212,7 +234,11 @@ func (c *SetCache) load(ctx context.Context, r TextRunner, f *catalog.Filter, al
 // others whole. Entities written between the two statements are not among
 // the changed ids: their changes lie past the new position, so the next
 // sync reads them again.
-func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) (ok, retry bool, err error) {
+//
+// On PostgreSQL asOf is the new position and the number of log rows at or
+// past it that the first statement saw: a write the sets may miss (one
+// that statement did not see) adds a row at or past it.
+func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) (asOf setsAsOf, ok, retry bool, err error) {
 	c.mu.Lock()
 	synced, frontier, epoch := c.synced, c.frontier, c.epoch
 	for _, l := range leaves {
@@ -237,9 +263,9 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 	var changed []int64
 	if synced {
 		var lost bool
-		next, changed, lost, err = c.sync(ctx, r, frontier)
+		next, changed, asOf.seen, lost, err = c.sync(ctx, r, frontier)
 		if err != nil {
-			return false, false, err
+			return asOf, false, false, err
 		}
 		if lost {
 			c.mu.Lock()
@@ -247,7 +273,7 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 				c.reset()
 			}
 			c.mu.Unlock()
-			return true, true, nil
+			return asOf, true, true, nil
 		}
 	}
 
@@ -259,6 +285,9 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 	patchesOnly := synced
 	if !synced {
 		parts = append(parts, c.frontierSQL())
+		if c.d == Postgres {
+			parts = append(parts, seenSQL())
+		}
 	}
 	for _, l := range leaves {
 		if l.hit != nil {
@@ -276,13 +305,13 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		}
 		q, err := c.leafSQL(b, l)
 		if err != nil {
-			return false, false, err
+			return asOf, false, false, err
 		}
 		parts = append(parts, "coalesce(("+q+"), '')")
 		reading = append(reading, l)
 	}
 	if len(b.args) > MaxParams {
-		return false, false, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
+		return asOf, false, false, fault.New(fault.Invalid, "filter has too many values (over %d)", MaxParams)
 	}
 	if len(parts) > 0 {
 		query := "SELECT " + strings.Join(parts, " || ';' || ")
@@ -293,24 +322,31 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 			text, err = r.Text(ctx, query, b.Args())
 		}
 		if err != nil {
-			return false, false, err
+			return asOf, false, false, err
 		}
 		fields := strings.Split(text, ";")
 		if !synced {
 			if next, err = strconv.ParseUint(fields[0], 10, 64); err != nil {
-				return false, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+				return asOf, false, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
 			}
 			fields = fields[1:]
+			if c.d == Postgres && len(fields) > 0 {
+				if asOf.seen, err = strconv.Atoi(fields[0]); err != nil {
+					return asOf, false, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+				}
+				fields = fields[1:]
+			}
 		}
 		if len(fields) != len(reading) {
-			return false, false, fault.New(fault.Internal, "counting: unexpected answer with %d fields", len(fields))
+			return asOf, false, false, fault.New(fault.Internal, "counting: unexpected answer with %d fields", len(fields))
 		}
 		for i, l := range reading {
 			if ok, err := l.apply(fields[i]); err != nil || !ok {
-				return ok, false, err
+				return asOf, ok, false, err
 			}
 		}
 	}
+	asOf.known, asOf.frontier = c.d == Postgres, next
 
 	// Store only when no other count moved the cache meanwhile: these
 	// sets are up to date as of this count, which may be older than what
@@ -318,7 +354,7 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.synced != synced || c.frontier != frontier || c.epoch != epoch {
-		return true, false, nil
+		return asOf, true, false, nil
 	}
 	c.synced, c.frontier = true, next
 	if len(changed) > 0 {
@@ -341,33 +377,39 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		c.sets[l.key] = l.out
 		c.bytes += size
 	}
-	return true, false, nil
+	return asOf, true, false, nil
 }
 
 // sync reads the log past frontier: the new position, the ids changed,
-// and whether the log cannot say what changed.
-func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (next uint64, changed []int64, lost bool, err error) {
+// and whether the log cannot say what changed; on PostgreSQL also the
+// number of log rows at or past the new position (see setsAsOf).
+func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (next uint64, changed []int64, seen int, lost bool, err error) {
 	b := NewBuilder(c.d)
 	parts := c.syncSQL(b, frontier)
 	text, err := textGeneric(ctx, r, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
 	if err != nil {
-		return 0, nil, false, err
+		return 0, nil, 0, false, err
 	}
 	fields := strings.Split(text, ";")
-	if len(fields) != 3 {
-		return 0, nil, false, fault.New(fault.Internal, "counting: unexpected change log answer %q", text)
+	if len(fields) != len(parts) {
+		return 0, nil, 0, false, fault.New(fault.Internal, "counting: unexpected change log answer %q", text)
 	}
 	if next, err = strconv.ParseUint(fields[0], 10, 64); err != nil {
-		return 0, nil, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+		return 0, nil, 0, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
 	}
 	if changed, err = parseIDList(fields[2]); err != nil {
-		return 0, nil, false, err
+		return 0, nil, 0, false, err
+	}
+	if len(fields) > 3 {
+		if seen, err = strconv.Atoi(fields[3]); err != nil {
+			return 0, nil, 0, false, fault.Wrap(fault.Internal, err, "counting: reading the change log")
+		}
 	}
 	// A negative id (PostgreSQL: the entities were truncated) names no
 	// entity: everything may have changed.
 	lost = c.lost(frontier, next, fields[1], len(changed)) ||
 		slices.ContainsFunc(changed, func(id int64) bool { return id < 0 })
-	return next, changed, lost, nil
+	return next, changed, seen, lost, nil
 }
 
 // reset drops every set: the log cannot say what changed since.
@@ -377,6 +419,13 @@ func (c *SetCache) reset() {
 	c.batches = nil
 	clear(c.sets)
 	c.bytes = 0
+}
+
+// seenSQL counts, on PostgreSQL, the log rows at or past the position
+// that frontierSQL reads in the same statement (see setsAsOf). The bound
+// is a sub-query for the reason given at changesSince.
+func seenSQL() string {
+	return "(SELECT count(*) FROM entity_changes WHERE xid >= (SELECT pg_snapshot_xmin(pg_current_snapshot())))::text"
 }
 
 // frontierSQL reads the log's current position.
@@ -402,6 +451,7 @@ func (c *SetCache) syncSQL(b *Builder, frontier uint64) []string {
 			c.frontierSQL(),
 			"(SELECT below::text FROM entity_changes_pruned)",
 			"coalesce((SELECT string_agg(entity_id::text, ',') FROM entity_changes WHERE " + since + "), '')",
+			seenSQL(),
 		}
 	}
 	return []string{
