@@ -147,6 +147,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	for _, w := range cfg.Warnings {
 		a.log.Warn("configuration", "warning", w)
 	}
+	a.applyMemoryLimit()
 
 	if a.store, err = a.openStore(ctx); err != nil {
 		return nil, err

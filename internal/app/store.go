@@ -28,7 +28,7 @@ func (a *App) openStore(ctx context.Context) (store.Driver, error) {
 			a.cleanup = append(a.cleanup, func() error { return os.RemoveAll(dir) })
 			path = filepath.Join(dir, "atrium.db")
 		}
-		s, err := sqlite.Open(ctx, sqlite.Config{Path: path, MaxReadConns: db.PoolMax})
+		s, err := sqlite.Open(ctx, sqliteConfig(path, db, a.cfg.Atrium.Memory))
 		if err != nil {
 			return nil, fmt.Errorf("opening SQLite database %s (backend.database.connection): %w", path, err)
 		}
@@ -37,4 +37,10 @@ func (a *App) openStore(ctx context.Context) (store.Driver, error) {
 		return openPostgres(ctx, db, a.live)
 	}
 	return nil, fmt.Errorf("backend.database.client: unknown engine %q", db.Engine)
+}
+
+// sqliteConfig sizes the SQLite store from backend.database and
+// atrium.memory.
+func sqliteConfig(path string, db config.Database, mem config.Memory) sqlite.Config {
+	return sqlite.Config{Path: path, MaxReadConns: db.PoolMax, CacheSizeKiB: int(mem.SQLiteReadCache >> 10)}
 }

@@ -153,6 +153,8 @@ type Atrium struct {
 	PluginHost PluginHost
 	// Cache sizes the catalog's read caches.
 	Cache Cache
+	// Memory bounds the process's memory (atrium.memory).
+	Memory Memory
 	// Backup configures scheduled backups (atrium.backup).
 	Backup Backup
 	// Metrics configures the Prometheus endpoint (atrium.metrics).
@@ -315,6 +317,7 @@ func defaults() *Config {
 			Backup:               backupDefaults(),
 			Metrics:              metricsDefaults(),
 			Cache:                cacheDefaults(),
+			Memory:               memoryDefaults(),
 			PluginHost:           pluginHostDefaults(),
 			Tracing:              tracingDefaults(),
 			Limits: Limits{
@@ -686,6 +689,7 @@ func (d *decoder) atrium(n *node, path string, a *Atrium) {
 		"backup":     func(v *node, p string) { d.backup(v, p, &a.Backup) },
 		"metrics":    func(v *node, p string) { d.metrics(v, p, &a.Metrics) },
 		"cache":      func(v *node, p string) { d.cache(v, p, &a.Cache) },
+		"memory":     func(v *node, p string) { d.memory(v, p, &a.Memory) },
 		"pluginHost": func(v *node, p string) { d.pluginHost(v, p, &a.PluginHost) },
 		"tracing":    func(v *node, p string) { d.tracing(v, p, &a.Tracing) },
 	})
