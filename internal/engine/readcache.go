@@ -149,13 +149,15 @@ func (c *cachedStore) EntityFacets(ctx context.Context, p store.EntityFacetsPara
 	return copyFacets(v.(map[string][]store.FacetCount)), nil
 }
 
-// facetsSize estimates the memory of facet counts.
+// facetsSize estimates the memory of facet counts as held: each list by
+// its capacity (a FacetCount is 24 bytes), each value's bytes, each map
+// entry.
 func facetsSize(m map[string][]store.FacetCount) int64 {
-	n := int64(0)
+	n := int64(48)
 	for k, v := range m {
-		n += int64(len(k)) + 48
+		n += int64(len(k)) + 64 + int64(cap(v))*24
 		for _, fc := range v {
-			n += int64(len(fc.Value)) + 32
+			n += int64(len(fc.Value))
 		}
 	}
 	return n

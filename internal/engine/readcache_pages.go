@@ -39,7 +39,7 @@ func (e *Engine) FacetsRaw(ctx context.Context, facets []string, filter *catalog
 			return nil, 0, err
 		}
 		b, err := EncodeFacets(facets, res)
-		return b, int64(len(b)), err
+		return b, int64(cap(b)), err
 	}
 	kb, err := json.Marshal(store.EntityFacetsParams{Facets: facets, Filter: filter})
 	if err != nil {
@@ -149,11 +149,13 @@ func projectPage(page *RawPage, fields []string) error {
 	return nil
 }
 
-// pageSize estimates the memory of a page.
+// pageSize estimates the memory of a page as held: each item's JSON by
+// its capacity (what its allocation holds, not what it shows), the Raw
+// and its slot in Items, its strings; the positions.
 func pageSize(p *RawPage) int64 {
-	n := int64(96)
+	n := int64(96) + int64(cap(p.Items))*8
 	for _, it := range p.Items {
-		n += int64(len(it.JSON)+len(it.Ref)+len(it.UID)) + 80
+		n += int64(cap(it.JSON)+len(it.Ref)+len(it.UID)) + rawOverhead
 	}
 	for _, pos := range []*store.Position{p.First, p.Last} {
 		if pos != nil {
@@ -165,3 +167,7 @@ func pageSize(p *RawPage) int64 {
 	}
 	return n
 }
+
+// rawOverhead is what a Raw costs besides its bytes: the struct (64 bytes
+// with its allocation) and the rounding of its strings' allocations.
+const rawOverhead = 96
