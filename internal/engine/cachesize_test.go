@@ -2,6 +2,7 @@ package engine
 
 import (
 	"testing"
+	"time"
 
 	"github.com/atrium-portal/atrium/internal/store"
 )
@@ -18,5 +19,11 @@ func TestCacheSizesCountCapacity(t *testing.T) {
 	facets := map[string][]store.FacetCount{"kind": make([]store.FacetCount, 1, 1000)}
 	if got := facetsSize(facets); got < 24_000 {
 		t.Errorf("facets: got %d bytes, want at least the list's capacity 24000", got)
+	}
+	now := time.Unix(1000, 0)
+	c := newEntityCache(1<<20, time.Minute, func() time.Time { return now })
+	c.put(raw, 1, now)
+	if _, got := c.stats(); got < 4096 {
+		t.Errorf("entity cache: got %d bytes, want at least the JSON's capacity 4096", got)
 	}
 }

@@ -68,7 +68,10 @@ func (c *entityCache) put(raw *Raw, gen uint64, at time.Time) {
 	if !c.enabled() {
 		return
 	}
-	size := int64(len(raw.JSON)+len(raw.Ref)+len(raw.UID)) + 160 // maps, entry and slice overhead
+	// The JSON by its capacity (what its allocation holds); the rest is
+	// the entry, the Raw, the two map slots, the queue slot and the
+	// rounding of the strings' allocations (measured: about 220 bytes).
+	size := int64(cap(raw.JSON)+len(raw.Ref)+len(raw.UID)) + 224
 	if size > c.budget/8 {
 		return // one entity must not push out a large part of the cache
 	}
