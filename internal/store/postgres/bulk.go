@@ -15,11 +15,28 @@ import (
 // indexes other than the one that reads an entity's own relations) that
 // no write needs. They must match the migrations;
 // TestSecondaryIndexesMatchMigrations checks.
-var secondaryIndexes = []struct{ name, def string }{
-	{"entity_text_doc", "entity_text USING gin (doc)"},
-	{"relations_originating", "relations (originating_ref)"},
-	{"relations_type_target", "relations (type_lower, target_ref, source_ref)"},
-	{"search_key_value", "search (key, value) INCLUDE (entity_id, is_min, original)"},
+var secondaryIndexes = []struct{ name, table, def string }{
+	{"entity_text_doc", "entity_text", "entity_text USING gin (doc)"},
+	{"relations_originating", "relations", "relations (originating_ref)"},
+	{"relations_type_target", "relations", "relations (type_lower, target_ref, source_ref)"},
+	{"search_key_value", "search", "search (key, value) INCLUDE (entity_id, is_min, original)"},
+}
+
+// indexLanes are the steps that follow a bulk load, in two lanes that run
+// at once, each on its own connection: an index name builds that index (if
+// it is missing), a table name analyzes that table. The catalog is served
+// meanwhile, so each lane puts first what readers wait for most: the
+// relation filters (relations.<type>=…, a full scan of the relations
+// until their index and statistics are there) and then the search rows
+// (every other filter and facet); full text comes last. Each table is
+// analyzed as soon as its indexes are built, so that the planner stops
+// believing it empty without waiting for the other lane. Two lanes rather
+// than four builds at once: with four, the index builds and their parallel
+// workers took a small server's cores from the readers until all of them
+// were done.
+var indexLanes = [][]string{
+	{"relations_type_target", "relations_originating", "relations", "entity_text_doc", "entity_text"},
+	{"entities", "search_key_value", "search"},
 }
 
 // BulkBegin drops the secondary indexes when the catalog is empty; see
@@ -77,9 +94,6 @@ func (db *DB) BulkEnd(ctx context.Context) error {
 	if err != nil || !built {
 		return err
 	}
-	if _, err := db.pool.Exec(ctx, "ANALYZE entities, search, relations, entity_text"); err != nil {
-		return dbErr(ctx, err, "bulk load: analyze")
-	}
 	db.bg.Add(1)
 	go func() {
 		defer db.bg.Done()
@@ -124,8 +138,10 @@ func (db *DB) vacuumAfterBulk(ctx context.Context) {
 	}
 }
 
-// ensureIndexes creates the secondary indexes that are missing and reports
-// whether any was.
+// ensureIndexes creates the secondary indexes that are missing, analyzes
+// the tables (all of them, once something was missing: a bulk load or one
+// cut short leaves their statistics stale) in the order of indexLanes, and
+// reports whether any index was missing.
 func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	rows, err := db.pool.Query(ctx, "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
 	if err != nil {
@@ -139,24 +155,33 @@ func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	for _, n := range names {
 		have[n] = true
 	}
-	var missing []string
+	defs := map[string]string{}
+	missing := false
 	for _, ix := range secondaryIndexes {
-		if !have[ix.name] {
-			missing = append(missing, ix.name)
-		}
+		defs[ix.name] = ix.def
+		missing = missing || !have[ix.name]
 	}
-	if len(missing) == 0 {
+	if !missing {
 		return false, nil
 	}
-	// The indexes are on different tables: build them at once, each on its
-	// own connection, so the server's cores share the work.
-	errs := make([]error, len(secondaryIndexes))
+	errs := make([]error, len(indexLanes))
 	var wg sync.WaitGroup
-	for i, ix := range secondaryIndexes {
-		if have[ix.name] {
-			continue
-		}
-		wg.Go(func() { errs[i] = db.buildIndex(ctx, ix.name, ix.def) })
+	for i, lane := range indexLanes {
+		wg.Go(func() {
+			for _, step := range lane {
+				var err error
+				switch def, isIndex := defs[step]; {
+				case !isIndex:
+					err = db.maintain(ctx, "analyze "+step, "ANALYZE "+step)
+				case !have[step]:
+					err = db.buildIndex(ctx, step, def)
+				}
+				if err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -165,16 +190,29 @@ func (db *DB) ensureIndexes(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// buildIndexSettings lift the statement timeout (an index over a large
-// catalog may take longer to build than any query may run) and give the
-// build's sort more memory than the server's default of 64 MB, so that it
-// stays in memory for a catalog of a few hundred thousand entities.
-const buildIndexSettings = "SET LOCAL statement_timeout = 0; SET LOCAL maintenance_work_mem = '256MB'"
+// maintenanceSettings lift the statement timeout (an index over a large
+// catalog may take longer to build than any query may run) and give an
+// index build's sort more memory than the server's default of 64 MB, so
+// that it stays in memory for a catalog of a few hundred thousand entities.
+const maintenanceSettings = "SET LOCAL statement_timeout = 0; SET LOCAL maintenance_work_mem = '256MB'"
+
+// maintain runs one maintenance statement in its own transaction.
+func (db *DB) maintain(ctx context.Context, what, stmt string) error {
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, maintenanceSettings); err != nil {
+			return dbErr(ctx, err, what)
+		}
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return dbErr(ctx, err, what)
+		}
+		return nil
+	})
+}
 
 // buildIndex creates one secondary index in its own transaction.
 func (db *DB) buildIndex(ctx context.Context, name, def string) error {
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, buildIndexSettings); err != nil {
+		if _, err := tx.Exec(ctx, maintenanceSettings); err != nil {
 			return dbErr(ctx, err, "build index "+name)
 		}
 		// Replicas starting together may build the same index: the second

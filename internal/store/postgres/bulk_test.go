@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -95,5 +96,104 @@ func TestVacuumAfterBulkLoad(t *testing.T) {
 	var timeout string
 	if err := db.pool.QueryRow(ctx, "SHOW statement_timeout").Scan(&timeout); err != nil || timeout == "0" {
 		t.Errorf("statement_timeout after the vacuum: got %q, %v", timeout, err)
+	}
+}
+
+// TestIndexLanesCoverSecondaryIndexes: every deferred index is built by
+// exactly one lane, after nothing that analyzes its table.
+func TestIndexLanesCoverSecondaryIndexes(t *testing.T) {
+	lane := map[string]int{}
+	for i, steps := range indexLanes {
+		for _, s := range steps {
+			if _, dup := lane[s]; dup {
+				t.Errorf("%s: in more than one step", s)
+			}
+			lane[s] = i
+		}
+	}
+	for _, ix := range secondaryIndexes {
+		i, ok := lane[ix.name]
+		if !ok {
+			t.Errorf("%s: in no lane", ix.name)
+			continue
+		}
+		ti, ok := lane[ix.table]
+		if !ok {
+			t.Errorf("%s: table %s is never analyzed", ix.name, ix.table)
+			continue
+		}
+		if ti != i || slices.Index(indexLanes[i], ix.table) < slices.Index(indexLanes[i], ix.name) {
+			t.Errorf("%s: table %s is analyzed before the index is built", ix.name, ix.table)
+		}
+	}
+}
+
+// TestBulkEndServesRelationsFirst: while the end of a bulk load still waits
+// to build the full-text index, the relation and search indexes are built
+// and their tables analyzed, so that readers' filters have them.
+func TestBulkEndServesRelationsFirst(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if began, err := db.BulkBegin(ctx); err != nil || !began {
+		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
+	}
+	// Another transaction holds entity_text, which CREATE INDEX must wait for.
+	hold, err := db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Rollback(ctx) //nolint:errcheck // committed below
+	if _, err := hold.Exec(ctx, "LOCK TABLE entity_text IN ROW EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- db.BulkEnd(ctx) }()
+
+	ready := func() bool {
+		var n int
+		err := db.pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema()
+			   AND indexname IN ('relations_type_target', 'relations_originating', 'search_key_value')) +
+			(SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()
+			   AND relname IN ('relations', 'search', 'entities') AND last_analyze IS NOT NULL)`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 6
+	}
+	// A generous bound, so that a build that waits for the lock fails the
+	// test instead of hanging it.
+	giveUp := time.After(time.Minute)
+	for !ready() {
+		select {
+		case err := <-done:
+			t.Fatalf("BulkEnd returned (%v) while entity_text was locked", err)
+		case <-giveUp:
+			t.Fatal("the relation and search indexes were not ready while entity_text was locked")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	var gin bool
+	if err := db.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'entity_text_doc')").Scan(&gin); err != nil {
+		t.Fatal(err)
+	}
+	if gin {
+		t.Errorf("entity_text_doc built while entity_text was locked")
+	}
+	if err := hold.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var analyzed bool
+	if err := db.pool.QueryRow(ctx, "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'entity_text'").Scan(&analyzed); err != nil {
+		t.Fatal(err)
+	}
+	if !analyzed {
+		t.Errorf("entity_text: not analyzed after BulkEnd")
 	}
 }
