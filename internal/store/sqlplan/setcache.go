@@ -625,14 +625,24 @@ func (l *cacheLeaf) apply(text string) (bool, error) {
 			l.out = &cachedSet{s: now}
 			return true, nil
 		}
-		s := make(idSet, len(l.hit.s))
+		if !l.hit.s.differs(l.pending, now) {
+			// A write that left the leaf as it was (the usual case: most
+			// writes change few leaves) reuses the cached bitmap; sets
+			// are never changed in place.
+			l.out = &cachedSet{s: l.hit.s}
+			return true, nil
+		}
+		s := make(idSet, max(len(l.hit.s), len(now)))
 		copy(s, l.hit.s)
 		for _, id := range l.pending {
 			if w := int(id / 64); id >= 0 && w < len(s) {
 				s[w] &^= 1 << (id % 64)
 			}
 		}
-		l.out = &cachedSet{s: s.or(now)}
+		for i, w := range now {
+			s[i] |= w
+		}
+		l.out = &cachedSet{s: s}
 		return true, nil
 	}
 	read, err := parsePairs(text)
@@ -645,10 +655,19 @@ func (l *cacheLeaf) apply(text string) (bool, error) {
 		for _, id := range l.pending {
 			gone[id] = true
 		}
+		var dropped [][2]int64
+		pairs = make([][2]int64, 0, len(l.hit.pairs)+len(read))
 		for _, p := range l.hit.pairs {
 			if !gone[p[0]] && !gone[p[1]] {
 				pairs = append(pairs, p)
+			} else {
+				dropped = append(dropped, p)
 			}
+		}
+		if samePairs(dropped, read) {
+			// The changed entities' pairs read back as they were.
+			l.out = &cachedSet{s: l.hit.s, pairs: l.hit.pairs}
+			return true, nil
 		}
 	}
 	pairs = append(pairs, read...)
@@ -668,6 +687,47 @@ func (l *cacheLeaf) apply(text string) (bool, error) {
 	}
 	l.out = &cachedSet{s: s, pairs: pairs}
 	return true, nil
+}
+
+// differs reports whether replacing the bits of the ids in pending by
+// those set in now changes s.
+func (s idSet) differs(pending []int64, now idSet) bool {
+	for i, w := range now {
+		if w != 0 && (i >= len(s) || w&^s[i] != 0) {
+			return true // an id newly set
+		}
+	}
+	for _, id := range pending {
+		if id < 0 {
+			continue
+		}
+		w := int(id / 64)
+		if w < len(s) && s[w]&(1<<(id%64)) != 0 && (w >= len(now) || now[w]&(1<<(id%64)) == 0) {
+			return true // a set id that now lacks
+		}
+	}
+	return false
+}
+
+// samePairs reports whether a and b hold the same pairs, each once.
+func samePairs(a, b [][2]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[[2]int64]bool, len(a))
+	for _, p := range a {
+		if seen[p] {
+			return false
+		}
+		seen[p] = true
+	}
+	for _, p := range b {
+		if !seen[p] {
+			return false
+		}
+		delete(seen, p)
+	}
+	return true
 }
 
 // leafKey identifies a leaf by what it matches.
