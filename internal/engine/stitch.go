@@ -58,8 +58,9 @@ func spliceStitch(s *catalog.Stored) ([]byte, bool) {
 		return nil, false
 	}
 	at := m + u + len(uidKey)
-	quoted, err := json.Marshal(s.UID)
-	if err != nil || !bytes.HasPrefix(body[at:], quoted) {
+	var qbuf [64]byte
+	quoted := appendJSONString(qbuf[:0], s.UID)
+	if !bytes.HasPrefix(body[at:], quoted) {
 		return nil, false
 	}
 	at += len(quoted)
@@ -76,12 +77,18 @@ func spliceStitch(s *catalog.Stored) ([]byte, bool) {
 	out = append(out, '"')
 	out = append(out, body[at:len(body)-1]...)
 	if len(s.Relations) > 0 {
-		rel, err := json.Marshal(s.Relations)
-		if err != nil {
-			return nil, false
+		out = append(out, `,"relations":[`...)
+		for i, r := range s.Relations {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, `{"type":`...)
+			out = appendJSONString(out, r.Type)
+			out = append(out, `,"targetRef":`...)
+			out = appendJSONString(out, r.TargetRef)
+			out = append(out, '}')
 		}
-		out = append(out, `,"relations":`...)
-		out = append(out, rel...)
+		out = append(out, ']')
 	}
 	if len(s.Errors) > 0 {
 		st, err := json.Marshal(catalog.Status{Items: s.Errors})
@@ -92,4 +99,21 @@ func spliceStitch(s *catalog.Stored) ([]byte, bool) {
 		out = append(out, st...)
 	}
 	return append(out, '}'), true
+}
+
+// appendJSONString appends s as json.Marshal encodes a string: as it is
+// between quotes when it holds nothing to escape (printable ASCII other
+// than a quote, a backslash or an HTML character, as refs and relation
+// types are), through json.Marshal otherwise.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
