@@ -110,6 +110,15 @@ func (db *DB) getOne(ctx context.Context, cond string, key string, notFound stri
 // EntityGetByRefs returns the entities in refs order, nil where absent or
 // filtered out.
 func (db *DB) EntityGetByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*catalog.Stored, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, dbErr(ctx, err, "read entities")
+	}
+	if filter == nil {
+		// Without the caller's cancellation, as getOne: the reads are
+		// index lookups of at most a chunk of refs each. (A filter may
+		// make the planner scan instead.)
+		ctx = context.WithoutCancel(ctx)
+	}
 	found := make(map[string]*catalog.Stored, len(refs))
 	lower := make([]string, len(refs))
 	for i, r := range refs {

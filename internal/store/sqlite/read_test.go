@@ -41,3 +41,34 @@ func TestEntityGetByRefIgnoresCancellation(t *testing.T) {
 		t.Errorf("by uid: got %v under a cancelled context, want an unavailable error", err)
 	}
 }
+
+// TestEntityGetByRefsIgnoresCancellation: as TestEntityGetByRefIgnoresCancellation,
+// for a by-refs read without a filter.
+func TestEntityGetByRefsIgnoresCancellation(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := storetest.Load(ctx, db, 0, 20, 20, 20); err != nil {
+		t.Fatal(err)
+	}
+	refs := []string{storetest.SyntheticRef(3), storetest.SyntheticRef(5), "component:default/absent"}
+	reads := func(ctx context.Context) float64 {
+		return testing.AllocsPerRun(100, func() {
+			got, err := db.EntityGetByRefs(ctx, refs, nil)
+			if err != nil || len(got) != 3 || got[0] == nil || got[2] != nil {
+				t.Fatalf("got %v, %v", got, err)
+			}
+		})
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	plain, cancellable := reads(ctx), reads(cctx)
+	if cancellable > plain+1 {
+		t.Errorf("got %.0f allocations per read under a cancellable context, want at most %.0f", cancellable, plain+1)
+	}
+	cancel()
+	if _, err := db.EntityGetByRefs(cctx, refs, nil); !fault.Is(err, fault.Unavailable) {
+		t.Errorf("got %v under a cancelled context, want an unavailable error", err)
+	}
+}
