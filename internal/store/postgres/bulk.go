@@ -85,6 +85,21 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	return began, nil
 }
 
+// bulkSettings makes a transaction of this process's bulk load commit
+// without waiting for the write-ahead log to reach the disk (see
+// BulkBegin): the catalog's upserts and the edges written at the end of
+// the pass, one transaction per Location, which otherwise wait for one
+// disk flush each.
+func (db *DB) bulkSettings(ctx context.Context, tx pgx.Tx) error {
+	if !db.bulk.Load() {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		return dbErr(ctx, err, "bulk load settings")
+	}
+	return nil
+}
+
 // BulkEnd builds the secondary indexes and refreshes the planner's
 // statistics (a planner that still believes the tables are empty picks
 // sequential scans); see store.BulkStore.

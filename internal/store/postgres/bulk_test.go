@@ -197,3 +197,36 @@ func TestBulkEndServesRelationsFirst(t *testing.T) {
 		t.Errorf("entity_text: not analyzed after BulkEnd")
 	}
 }
+
+// TestBulkSettings: a transaction of a bulk load (upserts, edges) commits
+// without waiting for the disk; any other keeps the server's setting.
+func TestBulkSettings(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	setting := func() string {
+		t.Helper()
+		var got string
+		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			if err := db.bulkSettings(ctx, tx); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, "SHOW synchronous_commit").Scan(&got)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	var server string
+	if err := db.pool.QueryRow(ctx, "SHOW synchronous_commit").Scan(&server); err != nil {
+		t.Fatal(err)
+	}
+	if got := setting(); got != server {
+		t.Errorf("synchronous_commit outside a bulk load: got %q, want %q", got, server)
+	}
+	db.bulk.Store(true)
+	defer db.bulk.Store(false)
+	if got := setting(); got != "off" {
+		t.Errorf("synchronous_commit in a bulk load: got %q, want off", got)
+	}
+}

@@ -14,6 +14,9 @@ const insertEdges = `INSERT INTO edges (parent, child) SELECT $1, c FROM unnest(
 func (db *DB) EdgeReplace(ctx context.Context, parent string, children []string) ([]string, error) {
 	var removed []string
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if err := db.bulkSettings(ctx, tx); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, "DELETE FROM edges WHERE parent = $1 AND NOT (child = ANY($2)) RETURNING child", parent, nonNil(children))
 		if err != nil {
 			return dbErr(ctx, err, "edge replace")

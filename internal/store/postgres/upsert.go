@@ -53,12 +53,8 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	slices.SortFunc(order, func(a, b catalog.Record) int { return strings.Compare(a.Ref, b.Ref) })
 
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if db.bulk.Load() {
-			// A bulk load does not wait for each commit to reach the disk
-			// (see BulkBegin).
-			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-				return dbErr(ctx, err, "upsert: bulk load settings")
-			}
+		if err := db.bulkSettings(ctx, tx); err != nil {
+			return err
 		}
 		uids, err := db.freeUIDs(ctx, tx, order)
 		if err != nil {
