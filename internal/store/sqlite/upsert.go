@@ -87,7 +87,9 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		tail: " ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, namespace = excluded.namespace, name = excluded.name," +
 			" body = excluded.body, hash = excluded.hash, location_key = excluded.location_key, errors = excluded.errors," +
 			" updated_at = excluded.updated_at", cols: 12}
-	search := bulk{head: "INSERT OR FAIL INTO search (entity_id, key, value, original, is_min) VALUES ", cols: 5}
+	// Most search rows store no original (it is the value): those bind
+	// NULL, which the driver binds without copying a string into C memory.
+	search := bulk{head: "INSERT OR FAIL INTO search (entity_id, key, value, original, is_min) VALUES ", cols: 5, row: "(?,?,?,ifnull(?,''),?)"}
 	rels := bulk{head: "INSERT OR FAIL INTO relations (originating_ref, source_ref, type, type_lower, target_ref) VALUES ", cols: 5}
 	fts := bulk{head: "INSERT OR FAIL INTO entities_fts (rowid, doc) VALUES ", cols: 2}
 	// Size the value lists once: growing them by appending copied each
@@ -139,7 +141,11 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		}
 		rows.add(id, uid, r.Ref, r.Kind, r.Namespace, r.Name, body, r.Hash, lk, errs, now, now)
 		for _, s := range sqlplan.SearchRows(r.Search) {
-			search.add(id, s.Key, s.Value, s.Original, s.IsMin)
+			var original any
+			if s.Original != "" {
+				original = s.Original
+			}
+			search.add(id, s.Key, s.Value, original, s.IsMin)
 		}
 		for _, rel := range sqlplan.RelationRows(r.Relations) {
 			rels.add(r.Ref, rel.Source, rel.Type, rel.TypeLower, rel.Target)
@@ -260,6 +266,7 @@ func deleteIn(ctx context.Context, tx *sql.Tx, head string, keys []any, pre ...a
 type bulk struct {
 	head string // "INSERT INTO t (…) VALUES "
 	tail string // optional conflict clause
+	row  string // one row's values; "(?,?,…)" with cols marks when empty
 	cols int
 	args []any
 }
@@ -403,7 +410,10 @@ func (b *bulk) flushDriver(ctx context.Context, prep driver.ConnPrepareContext, 
 }
 
 func (b *bulk) statement(rows int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?,", b.cols), ",") + ")"
+	one := b.row
+	if one == "" {
+		one = marks(b.cols)
+	}
 	var sb strings.Builder
 	sb.Grow(len(b.head) + rows*(len(one)+1) + len(b.tail))
 	sb.WriteString(b.head)
