@@ -99,7 +99,10 @@ func (fs *filterSet) cond(b *Builder, probes string) (string, bool) {
 	frontier := "(SELECT " + b.Arg(strconv.FormatUint(fs.asOf.frontier, 10)) + "::text::xid8)"
 	current := "(SELECT count(*) FROM entity_changes WHERE xid >= " + frontier + ") = " + b.Arg(int64(fs.asOf.seen)) +
 		" AND (SELECT below FROM entity_changes_pruned) < " + frontier
-	test := "(CASE WHEN e.id < " + b.Arg(int64(8*len(bits))) + " THEN get_bit(" + b.Arg(bits) + "::bytea, e.id) = 1 ELSE false END)"
+	// The id is below the bitmap's bits (at most maxPageSetBytes*8) when
+	// it is tested, so it fits the integer that get_bit takes everywhere
+	// (bigint only since PostgreSQL 14).
+	test := "(CASE WHEN e.id < " + b.Arg(int64(8*len(bits))) + " THEN get_bit(" + b.Arg(bits) + "::bytea, e.id::int) = 1 ELSE false END)"
 	if fs.complement {
 		test = "NOT " + test
 	}
