@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -114,9 +115,10 @@ type listedEntity struct {
 	ent *catalog.Entity
 }
 
-// encode returns the item's JSON, projected to fields when given.
+// encode returns the item's JSON, projected to fields when given (a raw
+// item is projected already, see entities).
 func (l listedEntity) encode(fields []string) ([]byte, error) {
-	if l.raw != nil && len(fields) == 0 {
+	if l.raw != nil {
 		return l.raw.JSON, nil
 	}
 	e := l.ent
@@ -136,16 +138,28 @@ type listedPage struct {
 	Last    *store.Position
 }
 
-// entities reads one page, as final JSON when the catalog can serve it and
-// no projection needs the decoded entity.
+// entities reads one page, as final JSON when the catalog can serve it,
+// projected to fields from that JSON (as marshalProjected encodes a
+// projection: HTML characters escaped).
 func (a *API) entities(r *http.Request, q engine.Query, fields []string) (*listedPage, error) {
-	if a.raw != nil && len(fields) == 0 {
+	if a.raw != nil {
 		p, err := a.raw.EntitiesRaw(r.Context(), q)
 		if err != nil {
 			return nil, err
 		}
-		out := &listedPage{HasMore: p.HasMore, Last: p.Last, Items: make([]listedEntity, len(p.Items))}
-		for i, raw := range p.Items {
+		items := p.Items
+		if len(fields) > 0 {
+			if items, err = engine.ProjectRaw(items, fields); err != nil {
+				return nil, invalid(err, "invalid fields")
+			}
+		}
+		out := &listedPage{HasMore: p.HasMore, Last: p.Last, Items: make([]listedEntity, len(items))}
+		for i, raw := range items {
+			if len(fields) > 0 && bytes.ContainsAny(raw.JSON, "<>&") {
+				var buf bytes.Buffer
+				json.HTMLEscape(&buf, raw.JSON)
+				raw = &engine.Raw{Ref: raw.Ref, UID: raw.UID, JSON: buf.Bytes()}
+			}
 			out.Items[i].raw = raw
 		}
 		return out, nil
