@@ -7,7 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const insertEdges = `INSERT INTO edges (parent, child) SELECT $1, c FROM unnest($2::text[]) AS c ON CONFLICT DO NOTHING`
+// insertEdges inserts children in key order: both indexes of edges then
+// take them in order (the root Location of a large catalog has one child
+// per entity; 100,000 children in the order given took 4.9 s, sorted 1.1 s).
+const insertEdges = `INSERT INTO edges (parent, child) SELECT $1, c FROM unnest($2::text[]) AS c ORDER BY c ON CONFLICT DO NOTHING`
 
 // EdgeReplace sets the children parent emitted and returns those it no
 // longer emits, sorted.
