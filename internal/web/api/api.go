@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -65,6 +66,15 @@ func New(p Params) *API {
 	return &API{cat: p.Catalog, raw: raw, readonly: p.Readonly, lim: l}
 }
 
+// query marks a POST route that only reads (its arguments are in the body)
+// so that the audit log does not record it as a change.
+func query(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		audit.ReadOnly(r.Context())
+		h(w, r)
+	}
+}
+
 // Register adds every catalog route to mux.
 func (a *API) Register(mux web.Mux) {
 	routes := []struct {
@@ -73,19 +83,19 @@ func (a *API) Register(mux web.Mux) {
 	}{
 		{"GET /entities", a.getEntities},
 		{"GET /entities/by-query", a.getEntitiesByQuery},
-		{"POST /entities/by-query", a.postEntitiesByQuery},
-		{"POST /entities/by-refs", a.postEntitiesByRefs},
+		{"POST /entities/by-query", query(a.postEntitiesByQuery)},
+		{"POST /entities/by-refs", query(a.postEntitiesByRefs)},
 		{"GET /entities/by-uid/{uid}", a.getEntityByUID},
 		{"DELETE /entities/by-uid/{uid}", a.deleteEntityByUID},
 		{"GET /entities/by-name/{kind}/{namespace}/{name}", a.getEntityByName},
 		{"GET /entities/by-name/{kind}/{namespace}/{name}/ancestry", a.getAncestry},
 		{"GET /entity-facets", a.getFacets},
-		{"POST /entity-facets", a.postFacets},
+		{"POST /entity-facets", query(a.postFacets)},
 		{"POST /refresh", a.postRefresh},
 		{"POST /validate-entity", a.postValidateEntity},
 		{"GET /locations", a.getLocations},
 		{"POST /locations", a.postLocation},
-		{"POST /locations/by-query", a.postLocationsByQuery},
+		{"POST /locations/by-query", query(a.postLocationsByQuery)},
 		{"GET /locations/{id}", a.getLocation},
 		{"PUT /locations/{id}", a.putLocation},
 		{"DELETE /locations/{id}", a.deleteLocation},
