@@ -15,3 +15,6 @@ func (a *App) Handler() http.Handler { return a.server.Handler() }
 func SQLiteConfig(path string, db config.Database, mem config.Memory) sqlite.Config {
 	return sqliteConfig(path, db, mem)
 }
+
+// EffectiveMemoryLimit is effectiveMemoryLimit, for tests.
+func EffectiveMemoryLimit(limit, live int64) int64 { return effectiveMemoryLimit(limit, live) }

@@ -55,3 +55,24 @@ func TestSQLiteReadCache(t *testing.T) {
 		t.Fatalf("got CacheSizeKiB %d, want 2048", got.CacheSizeKiB)
 	}
 }
+
+// TestEffectiveMemoryLimit: the limit is the budget until the live heap
+// needs more; then half the live heap again plus 16 MiB, so that a large
+// catalog's collector does not run continuously.
+func TestEffectiveMemoryLimit(t *testing.T) {
+	const mib = 1 << 20
+	tests := []struct {
+		limit, live, want int64
+	}{
+		{128 * mib, 20 * mib, 128 * mib},
+		{128 * mib, 74 * mib, 128 * mib},
+		{128 * mib, 100 * mib, 166 * mib},
+		{128 * mib, 100*mib + 1, 167 * mib},
+		{1024 * mib, 100 * mib, 1024 * mib},
+	}
+	for _, tc := range tests {
+		if got := app.EffectiveMemoryLimit(tc.limit, tc.live); got != tc.want {
+			t.Errorf("EffectiveMemoryLimit(%d MiB, %d): got %d, want %d", tc.limit/mib, tc.live, got, tc.want)
+		}
+	}
+}
