@@ -20,7 +20,7 @@ type Memory struct {
 }
 
 func memoryDefaults() Memory {
-	return Memory{Limit: 192 << 20, SQLiteReadCache: 4 << 20}
+	return Memory{Limit: 128 << 20, SQLiteReadCache: 4 << 20}
 }
 
 func (d *decoder) memory(n *node, path string, m *Memory) {

@@ -12,7 +12,7 @@ func TestMemoryKeys(t *testing.T) {
 		want    Memory
 		wantErr string
 	}{
-		{"defaults", "{}", Memory{Limit: 192 << 20, SQLiteReadCache: 4 << 20}, ""},
+		{"defaults", "{}", Memory{Limit: 128 << 20, SQLiteReadCache: 4 << 20}, ""},
 		{"set", "atrium:\n  memory:\n    limit: 1GiB\n    sqliteReadCache: 2MiB\n", Memory{Limit: 1 << 30, SQLiteReadCache: 2 << 20}, ""},
 		{"off", "atrium:\n  memory:\n    limit: 0\n", Memory{SQLiteReadCache: 4 << 20}, ""},
 		{"bad size", "atrium:\n  memory:\n    limit: lots\n", Memory{}, "test:3: atrium.memory.limit"},
