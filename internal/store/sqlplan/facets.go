@@ -15,7 +15,24 @@ import (
 func FacetQueries(ctx context.Context, d Dialect, r Runner, facets []string, filter *catalog.Filter) ([]Query, error) {
 	if kinds := kindsOnly(d, filter); kinds != nil {
 		out := make([]Query, len(facets))
+		var kindSet *filterSet
+		loaded := false
 		for i, f := range facets {
+			if d == Postgres && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(f)), RelationPrefix) {
+				if tr, ok := r.(TextRunner); ok && !loaded {
+					loaded = true
+					var err error
+					if kindSet, err = loadFilterSet(ctx, d, tr, filter); err != nil {
+						return nil, err
+					}
+				}
+				if kindSet != nil && !kindSet.complement {
+					if q, args, ok := kindSetFacetQuery(d, f, kinds, kindSet); ok {
+						out[i] = Query{SQL: q, Args: args}
+						continue
+					}
+				}
+			}
 			q, args := kindFacetQuery(d, f, kinds)
 			out[i] = Query{SQL: q, Args: args}
 		}
@@ -187,4 +204,27 @@ func kindFacetQuery(d Dialect, facet string, kinds []string) (string, []any) {
 		" AND s.entity_id IN (SELECT k.entity_id FROM search k WHERE k.key = 'kind' AND " + b.In("k.value", kinds) + ")" +
 		" GROUP BY s.value, s.original ORDER BY 2 DESC, 1"
 	return q, b.Args()
+}
+
+// kindSetFacetQuery is kindFacetQuery for a search facet on PostgreSQL,
+// testing each of the key's rows against the kinds' ids from the store's
+// cached sets (a bit per row, see filterSet.cond) instead of hash-joining
+// them with every kind row: metadata.tags within kind=component at 100k
+// entities joined 129k tag rows with 45k kind rows. When the sets are not
+// exact for the statement's snapshot (a write landed since their sync),
+// the rows are tested against the kind rows as kindFacetQuery does. ok is
+// false when the set is too large to send.
+func kindSetFacetQuery(d Dialect, facet string, kinds []string, fs *filterSet) (string, []any, bool) {
+	b := NewBuilder(d)
+	keyArg := b.Arg(strings.ToLower(strings.TrimSpace(facet)))
+	// filterSet.cond tests "e.id": e names the row's entity id.
+	probes := "e.id IN (SELECT k.entity_id FROM search k WHERE k.key = 'kind' AND " + b.In("k.value", kinds) + ")"
+	cond, ok := fs.cond(b, probes)
+	if !ok {
+		return "", nil, false
+	}
+	q := "SELECT " + OriginalSQL + ", count(*) FROM search s CROSS JOIN LATERAL (SELECT s.entity_id AS id) e" +
+		" WHERE s.key = " + keyArg + " AND " + cond +
+		" GROUP BY s.value, s.original ORDER BY 2 DESC, 1"
+	return q, b.Args(), true
 }
