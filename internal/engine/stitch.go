@@ -70,7 +70,16 @@ func spliceStitch(s *catalog.Stored) ([]byte, bool) {
 		return nil, false
 	}
 	tag := etag(s)
-	out := make([]byte, 0, len(body)+len(tag)+16+64*len(s.Relations))
+	// The exact size when nothing needs escaping (the entity cache
+	// accounts an entry by its capacity, so slack would cost entries).
+	size := len(body) + len(`,"etag":""`) + len(tag)
+	if len(s.Relations) > 0 {
+		size += len(`,"relations":[]`) + len(s.Relations) - 1
+		for _, r := range s.Relations {
+			size += len(`{"type":"","targetRef":""}`) + len(r.Type) + len(r.TargetRef)
+		}
+	}
+	out := make([]byte, 0, size)
 	out = append(out, body[:at]...)
 	out = append(out, `,"etag":"`...)
 	out = append(out, tag...) // base64url: nothing to escape

@@ -51,3 +51,21 @@ func BenchmarkStitchJSON(b *testing.B) {
 		}
 	}
 }
+
+// TestStitchJSONExactCapacity: the final JSON of an entity without status
+// has no slack capacity, which the entity cache would account for.
+func TestStitchJSONExactCapacity(t *testing.T) {
+	s := &catalog.Stored{UID: "u-1", Ref: "component:default/a", Hash: "h",
+		Body:      []byte(`{"apiVersion":"v1","kind":"Component","metadata":{"name":"a","namespace":"default","uid":"u-1"},"spec":{"owner":"team-a"}}`),
+		Relations: []catalog.Relation{{Type: "ownedBy", TargetRef: "group:default/team-a"}, {Type: "dependsOn", TargetRef: "component:default/some-longer-name-of-a-component"}}}
+	for _, rels := range [][]catalog.Relation{nil, s.Relations[:1], s.Relations} {
+		s.Relations = rels
+		got, err := StitchJSON(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cap(got) != len(got) {
+			t.Errorf("%d relations: got capacity %d for %d bytes, want %d", len(rels), cap(got), len(got), len(got))
+		}
+	}
+}
