@@ -18,7 +18,7 @@ func TestAppendJSONStringMatchesMarshal(t *testing.T) {
 
 func TestSpliceStitchRelationsToEscape(t *testing.T) {
 	s := &catalog.Stored{UID: "u-1", Ref: "component:default/a", Hash: "h",
-		Body: []byte(`{"apiVersion":"v1","kind":"Component","metadata":{"name":"a","namespace":"default","uid":"u-1"}}`),
+		Body:      []byte(`{"apiVersion":"v1","kind":"Component","metadata":{"name":"a","namespace":"default","uid":"u-1"}}`),
 		Relations: []catalog.Relation{{Type: "ownedBy", TargetRef: "group:default/<team> & \"co\""}, {Type: "dependsOn", TargetRef: "component:default/déjà"}}}
 	got, ok := spliceStitch(s)
 	if !ok {
