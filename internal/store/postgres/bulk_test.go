@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,5 +229,32 @@ func TestBulkSettings(t *testing.T) {
 	defer db.bulk.Store(false)
 	if got := setting(); got != "off" {
 		t.Errorf("synchronous_commit in a bulk load: got %q, want off", got)
+	}
+}
+
+// TestCompareRelationRows: relation rows are copied in the order of the
+// relations_source index (source, type_lower, target), then by
+// originating entity.
+func TestCompareRelationRows(t *testing.T) {
+	row := func(orig, src, typ, target string) []any {
+		return []any{orig, src, typ, strings.ToLower(typ), target}
+	}
+	got := [][]any{
+		row("component:default/b", "component:default/b", "ownedBy", "group:default/x"),
+		row("group:default/x", "component:default/a", "ownedBy", "group:default/x"),
+		row("component:default/a", "component:default/a", "dependsOn", "resource:default/z"),
+		row("component:default/a", "component:default/a", "ownedBy", "group:default/x"),
+	}
+	slices.SortFunc(got, compareRelationRows)
+	want := [][]any{
+		row("component:default/a", "component:default/a", "dependsOn", "resource:default/z"),
+		row("component:default/a", "component:default/a", "ownedBy", "group:default/x"),
+		row("group:default/x", "component:default/a", "ownedBy", "group:default/x"),
+		row("component:default/b", "component:default/b", "ownedBy", "group:default/x"),
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("row %d: got %v, want %v", i, got[i], want[i])
+		}
 	}
 }

@@ -138,6 +138,10 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search"}, []string{"entity_id", "key", "value", "original", "is_min"}, pgx.CopyFromRows(search)); err != nil {
 			return dbErr(ctx, err, "upsert: copy search rows")
 		}
+		// Relation rows go in in the order of the index they are written
+		// with (source, type, target), so that a transaction's rows visit
+		// each of its pages once and in order.
+		slices.SortFunc(rels, compareRelationRows)
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"relations"}, []string{"originating_ref", "source_ref", "type", "type_lower", "target_ref"}, pgx.CopyFromRows(rels)); err != nil {
 			return dbErr(ctx, err, "upsert: copy relations")
 		}
@@ -174,6 +178,18 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		return store.EntityUpsertResult{}, dbErr(ctx, err, "upsert")
 	}
 	return res, nil
+}
+
+// compareRelationRows orders relation rows ([originating, source, type,
+// type_lower, target]) by the relations_source index's key, then by
+// originating entity.
+func compareRelationRows(a, b []any) int {
+	for _, i := range [...]int{1, 3, 4, 0} {
+		if c := strings.Compare(a[i].(string), b[i].(string)); c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // freeUIDs returns the UID to insert for each record: its own, unless
