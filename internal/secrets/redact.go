@@ -81,13 +81,38 @@ func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return h.next.Enabled(ctx, l)
 }
 
+// Handle passes r on unchanged when redaction would not change it (the
+// access log's line on every request): rebuilding the record costs its
+// attributes' copies and allocations.
 func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, h.reg.Redact(r.Message), r.PC)
+	msg := h.reg.Redact(r.Message)
+	if msg == r.Message && h.unchanged(r) {
+		return h.next.Handle(ctx, r)
+	}
+	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(h.attr(a))
 		return true
 	})
 	return h.next.Handle(ctx, out)
+}
+
+// unchanged reports whether attr would leave every attribute of r as it
+// is: plain scalars, and strings without a secret. Anything attr converts
+// (log valuers, groups, errors, Stringers, slices) counts as a change.
+func (h *redactHandler) unchanged(r slog.Record) bool {
+	same := true
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Value.Kind() {
+		case slog.KindString:
+			s := a.Value.String()
+			same = h.reg.Redact(s) == s
+		case slog.KindAny, slog.KindGroup, slog.KindLogValuer:
+			same = false
+		}
+		return same
+	})
+	return same
 }
 
 func (h *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -135,6 +135,49 @@ func TestRedactionInLogs(t *testing.T) {
 	}
 }
 
+// TestRedactionPassThrough covers the handler's shortcut for records
+// without a secret: they reach the next handler exactly as a plain
+// handler would write them, and a secret in any one attribute (the
+// message clean) still rebuilds the record.
+func TestRedactionPassThrough(t *testing.T) {
+	var reg Registry
+	reg.Add("hunter2-password")
+	type mk func(*bytes.Buffer) slog.Handler
+	plain := func(buf *bytes.Buffer) slog.Handler {
+		return slog.NewJSONHandler(buf, &slog.HandlerOptions{ReplaceAttr: dropTime})
+	}
+	redacted := func(buf *bytes.Buffer) slog.Handler { return reg.Handler(plain(buf)) }
+	log := func(h mk, attrs ...slog.Attr) string {
+		var buf bytes.Buffer
+		slog.New(h(&buf)).LogAttrs(context.Background(), slog.LevelInfo, "http", attrs...)
+		return buf.String()
+	}
+	clean := []slog.Attr{
+		slog.String("request_id", "abc"), slog.String("method", "GET"), slog.String("path", "/api/x"),
+		slog.Int("status", 200), slog.Int64("bytes", 12), slog.Float64("ms", 0.25), slog.String("remote", "127.0.0.1:1"),
+	}
+	if got, want := log(redacted, clean...), log(plain, clean...); got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	for i := range clean {
+		attrs := append([]slog.Attr(nil), clean...)
+		attrs[i] = slog.String(attrs[i].Key, "x hunter2-password y")
+		if got := log(redacted, attrs...); strings.Contains(got, "hunter2-password") || !strings.Contains(got, Mask) {
+			t.Errorf("attribute %d: got %s, want it masked", i, got)
+		}
+	}
+	if got := log(redacted, slog.Any("error", errors.New("e hunter2-password"))); strings.Contains(got, "hunter2-password") {
+		t.Errorf("error attribute: got %s, want it masked", got)
+	}
+}
+
+func dropTime(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
 // kvServer is a stand-in for Vault's KV v2 HTTP API on 127.0.0.1.
 func kvServer(t *testing.T, token string, data *atomic.Value) *httptest.Server {
 	t.Helper()
