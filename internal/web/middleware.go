@@ -228,7 +228,9 @@ func LimitBody(max int64) Middleware {
 				WriteError(w, r, fault.New(fault.TooLarge, "request body is larger than %d bytes", max))
 				return
 			}
-			if r.Body != nil {
+			// http.NoBody (every GET the server reads) has nothing to
+			// bound; wrapping it would cost an allocation per request.
+			if r.Body != nil && r.Body != http.NoBody {
 				r.Body = http.MaxBytesReader(w, r.Body, max)
 			}
 			next.ServeHTTP(w, r)

@@ -155,9 +155,18 @@ func TestMiddleware(t *testing.T) {
 	if rec.Code != 204 {
 		t.Errorf("small body: got %d, want 204", rec.Code)
 	}
+	// A body of unknown length (chunked) is bounded while it is read; only
+	// http.NoBody goes unwrapped.
+	req := httptest.NewRequest("POST", "/echo", io.MultiReader(strings.NewReader(strings.Repeat("x", 100))))
+	req.ContentLength = -1
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 413 {
+		t.Errorf("big body of unknown length: got %d, want 413", rec.Code)
+	}
 	do(t, h, "GET", "/deadline", nil)
 
-	req := httptest.NewRequest("GET", "/healthz", nil)
+	req = httptest.NewRequest("GET", "/healthz", nil)
 	req.Header.Set(RequestIDHeader, "abc-123")
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
