@@ -67,10 +67,11 @@ func WithRequestID(base *slog.Logger) Middleware {
 			if !saneID(id) {
 				id = newID()
 			}
-			w.Header()[RequestIDHeader] = []string{id}
 			// A new state for every request, also for one re-dispatched
 			// through the server with the context of another.
 			s := &reqState{id: id, base: base}
+			s.idHeader[0] = id
+			w.Header()[RequestIDHeader] = s.idHeader[:]
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyState, s)))
 		})
 	}
@@ -133,7 +134,14 @@ func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
 func AccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec, w := recording(w)
+		var rec *recorder
+		if s := stateOf(r.Context()); s != nil && s.rec.ResponseWriter == nil && !isRecorder(w) {
+			// The first recorder of the request lives in its state.
+			s.rec.ResponseWriter = w
+			rec, w = &s.rec, &s.rec
+		} else {
+			rec, w = recording(w)
+		}
 		defer func() {
 			status := rec.status
 			if status == 0 {
@@ -189,6 +197,11 @@ func recording(w http.ResponseWriter) (*recorder, http.ResponseWriter) {
 	}
 	rec := &recorder{ResponseWriter: w}
 	return rec, rec
+}
+
+func isRecorder(w http.ResponseWriter) bool {
+	_, ok := w.(*recorder)
+	return ok
 }
 
 // Recover turns a panic in a handler into a logged 500 answer. A panic with

@@ -25,6 +25,10 @@ type reqState struct {
 	public    bool
 	limited   bool // AnonymousRateLimit has charged the request
 	csrf      csrfState
+	// idHeader backs the X-Request-Id response header's value and rec
+	// the access log's recorder, so that neither costs an allocation.
+	idHeader [1]string
+	rec      recorder
 }
 
 // stateOf returns the request state in ctx, or nil outside the middleware.

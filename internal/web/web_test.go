@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -175,6 +176,17 @@ func TestMiddleware(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"request_id":"abc-123"`) || !strings.Contains(logs.String(), `"path":"/healthz"`) {
 		t.Errorf("access log missing: %s", logs.String())
+	}
+	// The header holds exactly the id; the access log line has the
+	// answer's status and size.
+	if got := rec.Header()[RequestIDHeader]; len(got) != 1 || got[0] != "abc-123" {
+		t.Errorf("request id header: got %q, want [abc-123]", got)
+	}
+	if want := fmt.Sprintf(`"request_id":"abc-123","method":"GET","path":"/healthz","status":200,"bytes":%d,"ms":`, rec.Body.Len()); !strings.Contains(logs.String(), want) {
+		t.Errorf("access log: got %s, want a line with %s", logs.String(), want)
+	}
+	if want := `"method":"POST","path":"/echo","status":413,"bytes":`; !strings.Contains(logs.String(), want) {
+		t.Errorf("access log: got %s, want a line with %s", logs.String(), want)
 	}
 
 	// The handler's logger and the access log line both carry the id, as
