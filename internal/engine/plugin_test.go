@@ -137,17 +137,23 @@ func TestProcessorAddedWhileRunning(t *testing.T) {
 }
 
 // stoppable is a plugin provider that emits one group and records when
-// it is stopped.
-type stoppable struct{ stopped chan struct{} }
+// it is stopped. stopped is closed when Run returns: RemoveProvider can
+// cancel it while the entity is already visible but emit has not yet
+// returned (it then fails with the cancellation), and Run has returned
+// either way.
+type stoppable struct {
+	stopped chan struct{}
+	once    sync.Once
+}
 
 func (s *stoppable) Name() string { return "late" }
 
 func (s *stoppable) Run(ctx context.Context, emit func(context.Context, plugin.Mutation) error) error {
+	defer s.once.Do(func() { close(s.stopped) })
 	if err := emit(ctx, plugin.Mutation{Type: plugin.MutationFull, Entities: []json.RawMessage{providedGroup("late-one", true).Entity}}); err != nil {
 		return err
 	}
 	<-ctx.Done()
-	close(s.stopped)
 	return nil
 }
 
@@ -165,16 +171,16 @@ func TestProviderAddedWhileRunning(t *testing.T) {
 	if err := e.AddProvider(pp); err == nil {
 		t.Fatal("adding the same provider twice succeeded")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		if _, err := e.EntityByRef(ctx, "group:default/late-one"); err == nil {
 			break
 		} else if time.Now().After(deadline) {
-			t.Fatalf("after 10s the late provider's entity is not there: %v", err)
+			t.Fatalf("after a minute the late provider's entity is not there: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := e.RemoveProvider(rctx, pp.Name()); err != nil {
 		t.Fatalf("RemoveProvider: %v", err)
@@ -294,19 +300,19 @@ func TestProviderAddedOnFollower(t *testing.T) {
 	}
 	lctx, lose := context.WithCancel(ctx)
 	hc.grant <- lctx
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		if _, err := e.EntityByRef(ctx, "group:default/late-one"); err == nil {
 			break
 		} else if time.Now().After(deadline) {
-			t.Fatalf("after leading for 10s the provider's entity is not there: %v", err)
+			t.Fatalf("after leading for a minute the provider's entity is not there: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	lose()
 	select {
 	case <-p.stopped:
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the provider kept running after the lead was lost")
 	}
 }
