@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,19 +121,27 @@ func TestCancelledTaskCancelsDeployment(t *testing.T) {
 	ws := workspace(t, map[string]string{"azuredeploy.json": armTemplate})
 	a := plugintest.FindAction(t, p, "azure:deployment:create")
 	ctx, cancel := context.WithCancelCause(context.Background())
-	rep := &plugintest.Reporter{Outputs: map[string]any{}}
+	rep := &followedReporter{Reporter: &plugintest.Reporter{Outputs: map[string]any{}}, prefix: "deployment c is ", followed: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
 		done <- a.Run(ctx, plugin.ActionRequest{TaskID: "t3", Workspace: ws, Input: map[string]any{"resourceGroup": "rg", "name": "c", "template": "azuredeploy.json", "parameters": map[string]any{"appName": "c"}}}, rep)
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Cancel once the deployment exists and is being followed (a fixed
+	// sleep could cancel, under load, before the deployment was started).
+	select {
+	case <-rep.followed:
+	case err := <-done:
+		t.Fatalf("the action ended before the deployment was followed: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the deployment was not followed within a minute")
+	}
 	cancel(plugin.ErrTaskCancelled)
 	select {
 	case err := <-done:
 		if err == nil {
 			t.Fatal("no error after cancel")
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("the action did not end after cancel")
 	}
 	if !strings.Contains(strings.Join(rep.Logs, "\n"), "deployment c cancelled") {
@@ -218,5 +227,21 @@ func TestCardAnnotation(t *testing.T) {
 	}
 	if _, err := plugintest.RenderCard(t, p, "resources", entity("other/rg")); err == nil || !strings.Contains(err.Error(), "not a configured subscription") {
 		t.Errorf("unknown subscription: %v", err)
+	}
+}
+
+// followedReporter closes followed at the first log line that starts with
+// prefix.
+type followedReporter struct {
+	*plugintest.Reporter
+	prefix   string
+	followed chan struct{}
+	once     sync.Once
+}
+
+func (r *followedReporter) Log(level, message string) {
+	r.Reporter.Log(level, message)
+	if strings.HasPrefix(message, r.prefix) {
+		r.once.Do(func() { close(r.followed) })
 	}
 }
