@@ -211,7 +211,7 @@ func testTemplateTaskInApp(t *testing.T, dbYAML string) {
 	// The component's page shows the workloads once the pods run.
 	var text string
 	var sel *goquery.Selection
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		sel, text = card(t, base, "shop")
 		if strings.Contains(text, "Running") && strings.Contains(text, "complete") || time.Now().After(deadline) {
@@ -358,7 +358,7 @@ atrium:
 		t.Errorf("simulated deployment = %+v", dep)
 	}
 	var text string
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		_, text = card(t, base, "tracking-service")
 		if strings.Contains(text, "tracking-service 3/3") || time.Now().After(deadline) {

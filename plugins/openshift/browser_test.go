@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -24,7 +23,12 @@ func TestBrowserWorkloadsCard(t *testing.T) {
 	if tk, log := run(c, map[string]any{"name": "shop"}); tk.Status != "completed" {
 		t.Fatalf("task %s: %s\n%s", tk.Status, tk.State.Error, log)
 	}
-	time.Sleep(100 * time.Millisecond) // the simulated pods start
+	// The simulated pods start after the task: wait until the page
+	// shows them running (a fixed sleep was too short under load).
+	apptest.Eventually(t, 0, "the shop's pods running on its page", func() (bool, string) {
+		_, text := card(t, base, "shop")
+		return strings.Contains(text, "shop 2/2") && strings.Contains(text, "Running"), text
+	})
 	for _, width := range []int{1280, 390} {
 		t.Run(fmt.Sprint(width), func(t *testing.T) {
 			ctx := browsertest.New(t, width, 900)
