@@ -370,6 +370,12 @@ func TestDiscoveryScan(t *testing.T) {
 			defer close(done)
 			_ = provs[0].Run(ctx, func(_ context.Context, m plugin.Mutation) error { got <- m; return nil })
 		}()
+		// A scan that should emit gets a generous minute (CI's two cores
+		// are busy); one that should fail is given 2s to emit wrongly.
+		wait := time.Minute
+		if tc.entities < 0 {
+			wait = 2 * time.Second
+		}
 		select {
 		case m := <-got:
 			if tc.entities < 0 {
@@ -377,7 +383,7 @@ func TestDiscoveryScan(t *testing.T) {
 			} else if m.Type != plugin.MutationFull || len(m.Entities) != tc.entities {
 				t.Errorf("max %d: %s mutation of %d entities, want full of %d", tc.max, m.Type, len(m.Entities), tc.entities)
 			}
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
 			if tc.entities >= 0 {
 				t.Errorf("max %d: nothing emitted", tc.max)
 			}
