@@ -140,7 +140,7 @@ atrium:
 	}
 	// River marks a job completed shortly after the task's last event.
 	var fams map[string]*familyView
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(time.Minute); ; {
 		var status int
 		status, fams = scrape(t, srv.BaseURL+"/metrics", "")
 		if status != 200 {

@@ -49,7 +49,7 @@ func TestBrowserPluginsPage(t *testing.T) {
 `, pluginDir, reg.URL(), reg.Host(), reg.CAFile))
 	// Wait for a memory reading.
 	c := sclient{t: t, base: srv.BaseURL}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		var o struct {
 			Plugins []struct {

@@ -221,7 +221,7 @@ plugins:
 `, pluginDir))
 	c := sclient{t: t, base: srv.BaseURL}
 	var o pluginhost.Overview
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		c.json("GET", "/api/plugins", nil, 200, &o)
 		if e := findStats(o.Plugins, "echo"); e != nil && e.Restarts == 0 && e.Failures >= 2 {
