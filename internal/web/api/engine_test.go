@@ -52,9 +52,22 @@ spec: { type: library, lifecycle: experimental, owner: team-b }
 // where tests may write more descriptor files.
 func newEngineHandler(t testing.TB, p Params) (http.Handler, string) {
 	t.Helper()
+	e, dir := newTestEngine(t, engineCatalog)
+	p.Catalog = e
+	a := New(p)
+	if a.raw == nil {
+		t.Fatal("the engine does not serve final JSON")
+	}
+	return newServer(a), dir
+}
+
+// newTestEngine returns an engine on SQLite that has read catalogYAML from
+// a static file location, and the folder holding it.
+func newTestEngine(t testing.TB, catalogYAML string) (*engine.Engine, string) {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(engineCatalog), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(catalogYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "catalog.db")})
@@ -81,12 +94,7 @@ func newEngineHandler(t testing.TB, p Params) (http.Handler, string) {
 	if err := e.RefreshAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	p.Catalog = e
-	a := New(p)
-	if a.raw == nil {
-		t.Fatal("the engine does not serve final JSON")
-	}
-	return newServer(a), dir
+	return e, dir
 }
 
 func TestEngineByNameAndUID(t *testing.T) {

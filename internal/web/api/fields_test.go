@@ -1,15 +1,9 @@
 package api
 
 import (
-	"context"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/engine"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
 )
 
 // decodedOnly hides the engine's final-JSON reads, so that the API answers
@@ -34,35 +28,7 @@ spec: { type: service, lifecycle: production, owner: team-a, nested: { z: 1.5, a
 // fields answer from the engine's final JSON exactly what the decoding
 // path answers, byte for byte.
 func TestEngineEntitiesFieldsMatchDecoded(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(fieldsCatalog), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "catalog.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rules := catalog.Rules{{Allow: []string{"Component", "Group", "Location"}}}
-	e, err := engine.New(engine.Config{
-		Store:                db,
-		Rules:                &rules,
-		StaticLocations:      []engine.StaticLocation{{Type: "file", Target: filepath.Join(dir, "catalog.yaml")}},
-		AllowedLocationTypes: []string{"file"},
-		ProcessingInterval:   -1,
-		Logger:               slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	if err := e.RefreshAll(ctx); err != nil {
-		t.Fatal(err)
-	}
+	e, _ := newTestEngine(t, fieldsCatalog)
 	raw, dec := newServer(New(Params{Catalog: e})), newServer(New(Params{Catalog: decodedOnly{e}}))
 	for _, fields := range []string{
 		"metadata.name", "kind,metadata.name,metadata.title", "metadata", "spec", "relations", "metadata.annotations.a.b",
