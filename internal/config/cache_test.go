@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -22,15 +21,9 @@ func TestCacheKeys(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := LoadBytes("test", []byte(tc.yaml), nil)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got error %v, want one containing %q", err, tc.wantErr)
-				}
+			cfg := loadCase(t, tc.yaml, tc.wantErr)
+			if cfg == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.Atrium.Cache != tc.want {
 				t.Fatalf("got %+v, want %+v", cfg.Atrium.Cache, tc.want)

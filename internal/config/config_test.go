@@ -311,3 +311,21 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// loadCase loads yaml as the file "test". With wantErr set it checks that
+// loading fails with an error containing it and returns nil; otherwise it
+// returns the configuration, failing the test on an error.
+func loadCase(t *testing.T, yaml, wantErr string) *Config {
+	t.Helper()
+	cfg, err := LoadBytes("test", []byte(yaml), nil)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("got error %v, want one containing %q", err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
