@@ -30,18 +30,7 @@ import (
 //	go test ./internal/app -run XX -bench ByName -benchtime 20000x
 func BenchmarkByName(b *testing.B) {
 	const n = 3000
-	dir := b.TempDir()
-	var sb strings.Builder
-	sb.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: team-a }\nspec: { type: team, children: [] }\n")
-	for i := range n {
-		fmt.Fprintf(&sb, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\n"+
-			"metadata: { name: svc-%d, description: A service of the benchmark, tags: [go, backend], annotations: { example.com/tier: gold } }\n"+
-			"spec: { type: service, lifecycle: production, owner: team-a, dependsOn: [component:svc-%d, component:svc-%d] }\n", i, (i+1)%n, (i+7)%n)
-	}
-	file := filepath.Join(dir, "catalog.yaml")
-	if err := os.WriteFile(file, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	file := writeBenchCatalog(b, n)
 	for _, db := range apptest.Databases(b) {
 		for _, tc := range []struct{ name, cache string }{{"cached", "64MiB"}, {"uncached", "0"}} {
 			b.Run(db.Name+"/"+tc.name, func(b *testing.B) {
@@ -137,4 +126,24 @@ func measureServe(b *testing.B, n int, serve func(i int)) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64((processCPU(b)-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// writeBenchCatalog writes the by-name and by-refs benchmarks' catalog (a
+// team and n components that depend on one another) to catalog.yaml in a
+// new folder, and returns the file.
+func writeBenchCatalog(b *testing.B, n int) string {
+	b.Helper()
+	dir := b.TempDir()
+	var sb strings.Builder
+	sb.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: team-a }\nspec: { type: team, children: [] }\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\n"+
+			"metadata: { name: svc-%d, description: A service of the benchmark, tags: [go, backend], annotations: { example.com/tier: gold } }\n"+
+			"spec: { type: service, lifecycle: production, owner: team-a, dependsOn: [component:svc-%d, component:svc-%d] }\n", i, (i+1)%n, (i+7)%n)
+	}
+	file := filepath.Join(dir, "catalog.yaml")
+	if err := os.WriteFile(file, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return file
 }

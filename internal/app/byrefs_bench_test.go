@@ -3,8 +3,6 @@ package app_test
 import (
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,18 +20,7 @@ import (
 //	go test ./internal/app -run XX -bench ByRefs -benchtime 5000x -benchmem
 func BenchmarkByRefs(b *testing.B) {
 	const n, perReq = 3000, 20
-	dir := b.TempDir()
-	var sb strings.Builder
-	sb.WriteString("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: { name: team-a }\nspec: { type: team, children: [] }\n")
-	for i := range n {
-		fmt.Fprintf(&sb, "---\napiVersion: backstage.io/v1alpha1\nkind: Component\n"+
-			"metadata: { name: svc-%d, description: A service of the benchmark, tags: [go, backend], annotations: { example.com/tier: gold } }\n"+
-			"spec: { type: service, lifecycle: production, owner: team-a, dependsOn: [component:svc-%d, component:svc-%d] }\n", i, (i+1)%n, (i+7)%n)
-	}
-	file := filepath.Join(dir, "catalog.yaml")
-	if err := os.WriteFile(file, []byte(sb.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	file := writeBenchCatalog(b, n)
 	bodies := make([]string, n)
 	for i := range bodies {
 		refs := make([]string, perReq)

@@ -13,13 +13,7 @@ import (
 // goroutines watch it), and a context already done still fails it.
 func TestEntityGetByRefIgnoresCancellation(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := storetest.Load(ctx, db, 0, 20, 20, 20); err != nil {
-		t.Fatal(err)
-	}
+	db := openLoaded(t)
 	ref := storetest.SyntheticRef(3)
 	lookups := func(ctx context.Context) float64 {
 		return testing.AllocsPerRun(200, func() {
@@ -46,13 +40,7 @@ func TestEntityGetByRefIgnoresCancellation(t *testing.T) {
 // for a by-refs read without a filter.
 func TestEntityGetByRefsIgnoresCancellation(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := storetest.Load(ctx, db, 0, 20, 20, 20); err != nil {
-		t.Fatal(err)
-	}
+	db := openLoaded(t)
 	refs := []string{storetest.SyntheticRef(3), storetest.SyntheticRef(5), "component:default/absent"}
 	reads := func(ctx context.Context) float64 {
 		return testing.AllocsPerRun(100, func() {
@@ -71,4 +59,19 @@ func TestEntityGetByRefsIgnoresCancellation(t *testing.T) {
 	if _, err := db.EntityGetByRefs(cctx, refs, nil); !fault.Is(err, fault.Unavailable) {
 		t.Errorf("got %v under a cancelled context, want an unavailable error", err)
 	}
+}
+
+// openLoaded returns a migrated test store holding a small synthetic
+// catalog (storetest.Load).
+func openLoaded(t *testing.T) *DB {
+	t.Helper()
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := storetest.Load(ctx, db, 0, 20, 20, 20); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
