@@ -115,6 +115,9 @@ type cacheLeaf struct {
 	key  string // the cache key (leafKey)
 	rel  bool
 	hit  *cachedSet // the cached set, patched rather than read whole
+	// withLog says the patch also reads the ids that its statement took
+	// from the log (log_ids, see oneRead).
+	withLog bool
 	// pending are the ids changed since hit was stored that earlier syncs
 	// logged.
 	pending []int64
@@ -145,6 +148,34 @@ type setsAsOf struct {
 // are exact for.
 func (c *SetCache) loadAsOf(ctx context.Context, r TextRunner, f *catalog.Filter, all bool) (map[*catalog.Filter]idSet, idSet, setsAsOf, bool, error) {
 	var asOf setsAsOf
+	leaves, seen, err := leavesOf(f, all)
+	if err != nil {
+		return nil, nil, asOf, false, err
+	}
+	// A read that finds the log unable to say what changed resets the
+	// cache and asks for a read of every leaf; another count syncing
+	// meanwhile could make that happen again.
+	for attempt := 0; ; attempt++ {
+		var ok, retry bool
+		var err error
+		asOf, ok, retry, err = c.read(ctx, r, leaves)
+		if err != nil || !ok {
+			return nil, nil, asOf, ok, err
+		}
+		if !retry {
+			break
+		}
+		if attempt == 2 {
+			return nil, nil, asOf, false, nil
+		}
+	}
+	sets, universe := setsOf(f, seen, all, func(l *cacheLeaf) idSet { return l.out.s })
+	return sets, universe, asOf, true, nil
+}
+
+// leavesOf returns the distinct leaves of f, and the leaf of every entity
+// when all is true, and them by cache key.
+func leavesOf(f *catalog.Filter, all bool) ([]*cacheLeaf, map[string]*cacheLeaf, error) {
 	var leaves []*cacheLeaf
 	seen := map[string]*cacheLeaf{}
 	var walk func(f *catalog.Filter, depth int) error
@@ -177,30 +208,19 @@ func (c *SetCache) loadAsOf(ctx context.Context, r TextRunner, f *catalog.Filter
 		return nil
 	}
 	if err := walk(f, 0); err != nil {
-		return nil, nil, asOf, false, err
+		return nil, nil, err
 	}
 	if all {
 		l := &cacheLeaf{key: allEntities}
 		seen[allEntities] = l
 		leaves = append(leaves, l)
 	}
-	// A read that finds the log unable to say what changed resets the
-	// cache and asks for a read of every leaf; another count syncing
-	// meanwhile could make that happen again.
-	for attempt := 0; ; attempt++ {
-		var ok, retry bool
-		var err error
-		asOf, ok, retry, err = c.read(ctx, r, leaves)
-		if err != nil || !ok {
-			return nil, nil, asOf, ok, err
-		}
-		if !retry {
-			break
-		}
-		if attempt == 2 {
-			return nil, nil, asOf, false, nil
-		}
-	}
+	return leaves, seen, nil
+}
+
+// setsOf returns the set of each leaf of f, and of every entity when all
+// is true, as set picks them from the leaves by cache key.
+func setsOf(f *catalog.Filter, seen map[string]*cacheLeaf, all bool, set func(*cacheLeaf) idSet) (map[*catalog.Filter]idSet, idSet) {
 	sets := map[*catalog.Filter]idSet{}
 	var walkSets func(f *catalog.Filter)
 	walkSets = func(f *catalog.Filter) {
@@ -211,15 +231,15 @@ func (c *SetCache) loadAsOf(ctx context.Context, r TextRunner, f *catalog.Filter
 			return
 		}
 		if key, err := leafKey(f); err == nil && seen[key] != nil {
-			sets[f] = seen[key].out.s
+			sets[f] = set(seen[key])
 		}
 	}
 	walkSets(f)
 	var universe idSet
 	if all {
-		universe = seen[allEntities].out.s
+		universe = set(seen[allEntities])
 	}
-	return sets, universe, asOf, true, nil
+	return sets, universe
 }
 
 // read syncs with the log and reads the leaves, then stores what it read.
@@ -237,27 +257,27 @@ func (c *SetCache) loadAsOf(ctx context.Context, r TextRunner, f *catalog.Filter
 //
 // On PostgreSQL asOf is the new position and the number of log rows at or
 // past it that the first statement saw: a write the sets may miss (one
-// that statement did not see) adds a row at or past it.
+// that statement did not see) adds a row at or past it. There, a synced
+// cache reads the log and patches in one statement (oneRead).
 func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) (asOf setsAsOf, ok, retry bool, err error) {
-	c.mu.Lock()
-	synced, frontier, epoch := c.synced, c.frontier, c.epoch
-	for _, l := range leaves {
-		l.hit, l.pending, l.out = nil, nil, nil
-		hit := c.sets[l.key]
-		if !synced || hit == nil {
-			continue
+	synced, frontier, epoch := c.hits(leaves)
+	if synced && c.d == Postgres {
+		rd := &oneRead{c: c, leaves: leaves, frontier: frontier, epoch: epoch}
+		q, args, generic, err := rd.statement()
+		if err != nil {
+			return asOf, false, false, err
 		}
-		if hit.epoch != epoch && (len(c.batches) == 0 || hit.epoch+1 < c.batches[0].epoch) {
-			continue // older than the batches kept
+		var text string
+		if generic {
+			text, err = textGeneric(ctx, r, q, args)
+		} else {
+			text, err = r.Text(ctx, q, args)
 		}
-		l.hit = hit
-		for _, b := range c.batches {
-			if b.epoch > hit.epoch {
-				l.pending = append(l.pending, b.ids...)
-			}
+		if err != nil {
+			return asOf, false, false, err
 		}
+		return rd.finish(text)
 	}
-	c.mu.Unlock()
 
 	var next uint64
 	var changed []int64
@@ -268,11 +288,7 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 			return asOf, false, false, err
 		}
 		if lost {
-			c.mu.Lock()
-			if c.synced == synced && c.frontier == frontier && c.epoch == epoch {
-				c.reset()
-			}
-			c.mu.Unlock()
+			c.resetIf(synced, frontier, epoch)
 			return asOf, true, true, nil
 		}
 	}
@@ -347,14 +363,18 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		}
 	}
 	asOf.known, asOf.frontier = c.d == Postgres, next
+	c.store(leaves, synced, frontier, epoch, next, changed)
+	return asOf, true, false, nil
+}
 
-	// Store only when no other count moved the cache meanwhile: these
-	// sets are up to date as of this count, which may be older than what
-	// another count applied.
+// store keeps the sets a read produced, when no other read moved the cache
+// since the position it started from: these sets are up to date as of
+// this read, which may be older than what another read applied.
+func (c *SetCache) store(leaves []*cacheLeaf, synced bool, frontier, epoch, next uint64, changed []int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.synced != synced || c.frontier != frontier || c.epoch != epoch {
-		return asOf, true, false, nil
+		return
 	}
 	c.synced, c.frontier = true, next
 	if len(changed) > 0 {
@@ -377,7 +397,42 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		c.sets[l.key] = l.out
 		c.bytes += size
 	}
-	return asOf, true, false, nil
+}
+
+// hits finds, under the lock, the cached set of each leaf that can be
+// patched (l.hit) and the ids changed since it was stored that earlier
+// syncs logged (l.pending), and returns the cache's position.
+func (c *SetCache) hits(leaves []*cacheLeaf) (synced bool, frontier, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	synced, frontier, epoch = c.synced, c.frontier, c.epoch
+	for _, l := range leaves {
+		l.hit, l.pending, l.out, l.withLog = nil, nil, nil, false
+		hit := c.sets[l.key]
+		if !synced || hit == nil {
+			continue
+		}
+		if hit.epoch != epoch && (len(c.batches) == 0 || hit.epoch+1 < c.batches[0].epoch) {
+			continue // older than the batches kept
+		}
+		l.hit = hit
+		for _, b := range c.batches {
+			if b.epoch > hit.epoch {
+				l.pending = append(l.pending, b.ids...)
+			}
+		}
+	}
+	return synced, frontier, epoch
+}
+
+// resetIf resets the cache unless another read moved it since the
+// position a read started from.
+func (c *SetCache) resetIf(synced bool, frontier, epoch uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.synced == synced && c.frontier == frontier && c.epoch == epoch {
+		c.reset()
+	}
 }
 
 // sync reads the log past frontier: the new position, the ids changed,
@@ -503,11 +558,11 @@ func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf) (string, error) {
 	}
 	switch {
 	case l.f == nil:
-		return "SELECT " + c.agg(c.idText("e.id")) + " FROM " + c.changedIDs(b, l.pending, "e") +
+		return "SELECT " + c.agg(c.idText("e.id")) + " FROM " + c.changedFrom(b, l, "e") +
 			" WHERE (SELECT 1 FROM entities x WHERE x.id = e.id) IS NOT NULL", nil
 	case !l.rel:
 		// A scalar sub-query is a probe per changed id on both engines.
-		from := c.changedIDs(b, l.pending, "e")
+		from := c.changedFrom(b, l, "e")
 		probe := "(SELECT 1 FROM search fs WHERE fs.entity_id = e.id AND fs.key = " + b.Arg(l.name)
 		m, err := b.match(l.f, "fs.value")
 		if err != nil {
@@ -525,7 +580,7 @@ func (c *SetCache) leafSQL(b *Builder, l *cacheLeaf) (string, error) {
 		if from == "s" {
 			fromCol, toCol = toCol, fromCol
 		}
-		changed := c.changedIDs(b, l.pending, "c")
+		changed := c.changedFrom(b, l, "c")
 		var q string
 		if c.d == Postgres {
 			q = "SELECT " + c.pair() + " AS p FROM " + changed +
@@ -577,6 +632,15 @@ func (c *SetCache) relationCond(b *Builder, l *cacheLeaf) (string, error) {
 	w := "r.type_lower = " + b.Arg(strings.TrimPrefix(l.name, RelationPrefix))
 	m, err := b.match(l.f, "r.target_ref")
 	return w + m, err
+}
+
+// changedFrom returns a FROM item, aliased alias, whose column id lists
+// the ids the patch of l reads.
+func (c *SetCache) changedFrom(b *Builder, l *cacheLeaf, alias string) string {
+	if !l.withLog {
+		return c.changedIDs(b, l.pending, alias)
+	}
+	return "(SELECT id FROM log_ids UNION SELECT unnest(" + b.Arg(append([]int64{}, l.pending...)) + "::bigint[])) " + alias
 }
 
 // changedIDs returns a FROM item, aliased alias, whose column id lists
