@@ -41,24 +41,74 @@ type writeBeforePage struct {
 	runner
 	write   func()
 	written bool
+	batched bool // the page ran with the deferred read of its sets
 	queries []string
 }
 
 func (w *writeBeforePage) EntitiesGeneric(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
+	w.before(query)
+	return w.runner.EntitiesGeneric(ctx, query, args)
+}
+
+// EntitiesGenericThenText writes before the round trip that holds the
+// page and the deferred read of its sets.
+func (w *writeBeforePage) EntitiesGenericThenText(ctx context.Context, query string, args []any, textQuery string, textArgs []any) ([]*catalog.Stored, string, error) {
+	w.before(query)
+	w.batched = true
+	return w.runner.EntitiesGenericThenText(ctx, query, args, textQuery, textArgs)
+}
+
+func (w *writeBeforePage) before(query string) {
 	w.queries = append(w.queries, query)
 	if !w.written {
 		w.written = true
 		w.write()
 	}
-	return w.runner.EntitiesGeneric(ctx, query, args)
 }
+
+// syncFirst is a writeBeforePage that cannot batch a page with the read of
+// its sets (it is no sqlplan.PageBatchRunner): the page reads its sets
+// first and checks in its statement that they are still current.
+type syncFirst struct{ w *writeBeforePage }
+
+func (s syncFirst) Entities(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
+	return s.w.Entities(ctx, query, args)
+}
+
+func (s syncFirst) EntitiesGeneric(ctx context.Context, query string, args []any) ([]*catalog.Stored, error) {
+	return s.w.EntitiesGeneric(ctx, query, args)
+}
+
+func (s syncFirst) Count(ctx context.Context, query string, args []any) (int, error) {
+	return s.w.Count(ctx, query, args)
+}
+
+func (s syncFirst) Text(ctx context.Context, query string, args []any) (string, error) {
+	return s.w.Text(ctx, query, args)
+}
+
+func (s syncFirst) TextGeneric(ctx context.Context, query string, args []any) (string, error) {
+	return s.w.TextGeneric(ctx, query, args)
+}
+
+func (s syncFirst) SetCache() *sqlplan.SetCache { return s.w.SetCache() }
 
 // TestPageSetsFollowAWriteMeanwhile checks that a page of one kind by name
 // that tests the cached id sets of its conditions instead of probing each
 // row answers for the catalog its statement reads, when a write lands
 // between reading the sets and the page: the entity written allowed is on
-// the page, the one written out of bounds is not.
+// the page, the one written out of bounds is not. Batched, the page tests
+// the sets as cached before the write (the read that brings them up to
+// date runs in the page's round trip); otherwise it reads them first.
 func TestPageSetsFollowAWriteMeanwhile(t *testing.T) {
+	for _, batched := range []bool{true, false} {
+		t.Run(map[bool]string{true: "batched", false: "sets read first"}[batched], func(t *testing.T) {
+			testPageSetsFollowAWrite(t, batched)
+		})
+	}
+}
+
+func testPageSetsFollowAWrite(t *testing.T, batched bool) {
 	db := openTest(t)
 	ctx := context.Background()
 	if err := db.Migrate(ctx); err != nil {
@@ -104,13 +154,14 @@ func TestPageSetsFollowAWriteMeanwhile(t *testing.T) {
 		name  string
 		write []catalog.Record
 		want  []string
+		total int
 	}{
 		{"an entity newly allowed", []catalog.Record{component("a-new", "group:default/mine", "experimental")},
-			[]string{"a-new", "c-00", "c-01", "c-03", "c-04"}},
+			[]string{"a-new", "c-00", "c-01", "c-03", "c-04"}, 9},
 		{"an entity no longer allowed", []catalog.Record{component("c-00", "group:default/other", "experimental")},
-			[]string{"a-new", "c-01", "c-03", "c-04", "c-06"}},
+			[]string{"a-new", "c-01", "c-03", "c-04", "c-06"}, 8},
 		{"an owner changed only", []catalog.Record{component("c-02", "group:default/mine", "experimental")},
-			[]string{"a-new", "c-01", "c-02", "c-03", "c-04"}},
+			[]string{"a-new", "c-01", "c-02", "c-03", "c-04"}, 9},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Nothing written since the last page: the sets are current
@@ -123,15 +174,28 @@ func TestPageSetsFollowAWriteMeanwhile(t *testing.T) {
 					t.Fatal(err)
 				}
 			}}
-			res, err := sqlplan.List(ctx, sqlplan.Postgres, w, p)
+			var r sqlplan.Runner = w
+			if !batched {
+				r = syncFirst{w}
+			}
+			res, err := sqlplan.List(ctx, sqlplan.Postgres, r, p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(w.queries) == 0 || !strings.Contains(w.queries[0], "get_bit(") {
 				t.Fatalf("the page did not test the id sets: %q", w.queries)
 			}
+			if w.batched != batched {
+				t.Fatalf("batched: got %v, want %v", w.batched, batched)
+			}
 			if got := names(res.Items); !slices.Equal(got, tc.want) {
 				t.Errorf("got %v, want %v", got, tc.want)
+			}
+			// Read first, the sets (and so the total) are those of the
+			// catalog before the write; batched, they are read after
+			// the page, in the same round trip.
+			if batched && res.Total != tc.total {
+				t.Errorf("total: got %d, want %d", res.Total, tc.total)
 			}
 			// The next page, with nothing written meanwhile, tests the
 			// sets alone and agrees.
@@ -144,4 +208,101 @@ func TestPageSetsFollowAWriteMeanwhile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// group returns the record of a group.
+func group(name string) catalog.Record {
+	ref := "group:default/" + name
+	return catalog.Record{
+		UID: "uid-" + name, Ref: ref, Kind: "Group", Namespace: "default", Name: name,
+		Body: []byte(fmt.Sprintf(`{"apiVersion":"backstage.io/v1alpha1","kind":"Group","metadata":{"name":%q,"namespace":"default"},"spec":{"type":"team"}}`, name)),
+		Hash: "group",
+		Search: []catalog.SearchRow{
+			{Key: "kind", Value: "group", Original: "Group"},
+			{Key: "metadata.name", Value: name, Original: name},
+			{Key: "metadata.namespace", Value: "default", Original: "default"},
+			{Key: "spec.type", Value: "team", Original: "team"},
+		},
+	}
+}
+
+// TestDeferredPageFollowsOtherOrigins checks a page that tests the sets as
+// cached before a write (the read that brings them up to date runs in the
+// page's round trip) when the write changes which entities a relation
+// condition selects without writing them: a group's ownerOf relations
+// originate from the components it owns, so moving a component to another
+// owner lets the new owner in and the old one out, neither written. Once
+// the write lands between the sets and the page; once another count
+// synced the cache with the log first, so that the page's sets lag behind
+// the cache's position.
+func TestDeferredPageFollowsOtherOrigins(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := []catalog.Record{group("g-a"), group("g-b"), group("g-c"),
+		component("x", "group:default/g-a", "experimental"), component("y", "group:default/g-c", "experimental")}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	filter := catalog.All(catalog.In("kind", "group"), catalog.Any(
+		catalog.In("relations.ownerOf", "component:default/x"),
+		catalog.In("spec.type", "special"),
+	))
+	p := store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
+	list := func(t *testing.T, r sqlplan.Runner) []string {
+		t.Helper()
+		res, err := sqlplan.List(ctx, sqlplan.Postgres, r, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, s := range res.Items {
+			out = append(out, strings.TrimPrefix(s.Ref, "group:default/"))
+		}
+		if res.Total != len(out) {
+			t.Errorf("total: got %d, want %d", res.Total, len(out))
+		}
+		return out
+	}
+	move := func(t *testing.T, owner string) {
+		t.Helper()
+		rec := component("x", "group:default/"+owner, "experimental")
+		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := list(t, runner{db}), []string{"g-a"}; !slices.Equal(got, want) {
+		t.Fatalf("before the write: got %v, want %v", got, want)
+	}
+
+	t.Run("written meanwhile", func(t *testing.T) {
+		w := &writeBeforePage{runner: runner{db}, write: func() { move(t, "g-b") }}
+		if got, want := list(t, w), []string{"g-b"}; !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+		if !w.batched || len(w.queries) == 0 || !strings.Contains(w.queries[0], "get_bit(") {
+			t.Fatalf("the page did not test the cached sets in a batch: %q", w.queries)
+		}
+		if got, want := list(t, runner{db}), []string{"g-b"}; !slices.Equal(got, want) {
+			t.Errorf("next page: got %v, want %v", got, want)
+		}
+	})
+	t.Run("synced by another count", func(t *testing.T) {
+		move(t, "g-c")
+		// A count of other conditions applies the write's log row to
+		// the cache's position; this page's sets have not seen it.
+		if _, err := sqlplan.List(ctx, sqlplan.Postgres, runner{db}, store.EntityListParams{
+			Filter: catalog.In("kind", "component"), CountOnly: true}); err != nil {
+			t.Fatal(err)
+		}
+		w := &writeBeforePage{runner: runner{db}, write: func() {}}
+		if got, want := list(t, w), []string{"g-c"}; !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+		if !w.batched {
+			t.Fatalf("the page did not test the cached sets in a batch: %q", w.queries)
+		}
+	})
 }

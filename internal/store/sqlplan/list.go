@@ -70,7 +70,7 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		// The walk would probe every row for the other conditions: test
 		// the ids the cached sets say match instead (see filterSet).
 		if tr, ok := r.(TextRunner); ok {
-			if l.sets, err = loadFilterSet(ctx, d, tr, p.Filter); err != nil {
+			if l.sets, err = loadPageSet(ctx, d, tr, p.Filter); err != nil {
 				return res, err
 			}
 		}
@@ -124,7 +124,9 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 func (l *lister) count(ctx context.Context, dr *driver) (int, error) {
 	p := l.p
 	if l.sets != nil {
-		return l.sets.count(), nil
+		if n, ok, err := l.sets.total(ctx); err != nil || ok {
+			return n, err
+		}
 	}
 	fullText := p.FullText != nil && p.FullText.Term != ""
 	if tr, ok := l.r.(TextRunner); ok && p.Filter != nil && l.drive == nil && !(dr != nil && dr.only) && !fullText {
@@ -336,6 +338,9 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		q = "SELECT " + EntityColumns + ", " + name + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
 			" ORDER BY " + name + " " + dir + ", e.uid " + dir
 		if l.kindGeneric() {
+			if l.sets != nil {
+				return l.sets.entities(ctx, l.r.(GenericEntitiesRunner), q+b.LimitOffset(limit, offset), b.Args())
+			}
 			return l.r.(GenericEntitiesRunner).EntitiesGeneric(ctx, q+b.LimitOffset(limit, offset), b.Args())
 		}
 	} else if present {

@@ -30,6 +30,22 @@ type filterSet struct {
 	complement bool  // the matches are every entity outside s
 	universe   idSet // every entity, when complement
 	asOf       setsAsOf
+	// deferred, when set, is the read that brings the sets up to date,
+	// which runs with the page: s is then the ids as the cache held them
+	// before it (see deferredRead).
+	deferred *deferredRead
+	// unknown says the deferred read could not bring the sets up to
+	// date: they no longer say what matches.
+	unknown bool
+}
+
+// loadPageSet returns the ids matching f for a page that tests them:
+// deferred to the page's round trip when it can be, read now otherwise.
+func loadPageSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (*filterSet, error) {
+	if fs := deferFilterSet(d, r, f); fs != nil {
+		return fs, nil
+	}
+	return loadFilterSet(ctx, d, r, f)
 }
 
 // loadFilterSet returns the ids matching f from r's SetCache, or nil when
@@ -96,9 +112,6 @@ func (fs *filterSet) cond(b *Builder, probes string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	frontier := "(SELECT " + b.Arg(strconv.FormatUint(fs.asOf.frontier, 10)) + "::text::xid8)"
-	current := "(SELECT count(*) FROM entity_changes WHERE xid >= " + frontier + ") = " + b.Arg(int64(fs.asOf.seen)) +
-		" AND (SELECT below FROM entity_changes_pruned) < " + frontier
 	// The id is below the bitmap's bits (at most maxPageSetBytes*8) when
 	// it is tested, so it fits the integer that get_bit takes everywhere
 	// (bigint only since PostgreSQL 14).
@@ -106,5 +119,11 @@ func (fs *filterSet) cond(b *Builder, probes string) (string, bool) {
 	if fs.complement {
 		test = "NOT " + test
 	}
+	if fs.deferred != nil {
+		return fs.deferred.cond(b, test, probes), true
+	}
+	frontier := "(SELECT " + b.Arg(strconv.FormatUint(fs.asOf.frontier, 10)) + "::text::xid8)"
+	current := "(SELECT count(*) FROM entity_changes WHERE xid >= " + frontier + ") = " + b.Arg(int64(fs.asOf.seen)) +
+		" AND (SELECT below FROM entity_changes_pruned) < " + frontier
 	return "(CASE WHEN " + current + " THEN " + test + " ELSE " + probes + " END)", true
 }

@@ -1,0 +1,227 @@
+package sqlplan
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+)
+
+// PageBatchRunner is a GenericEntitiesRunner that can also run a text
+// query, after the entity query, in the same round trip (see
+// deferredRead).
+type PageBatchRunner interface {
+	GenericEntitiesRunner
+	EntitiesGenericThenText(ctx context.Context, query string, args []any, textQuery string, textArgs []any) ([]*catalog.Stored, string, error)
+}
+
+// maxDirty bounds the entities changed since the cache's sets that a page
+// tests against them: past it the page probes every row (a page after a
+// large import), and the cache reads the sets again anyway.
+const maxDirty = 1000
+
+// maxCrossPairs bounds the relation pairs whose source is not their
+// originating entity that a deferred page sends (see deferredRead.cond).
+const maxCrossPairs = 4096
+
+// deferredRead is the read that brings a page's cached sets up to date,
+// run in the same round trip as the page instead of before it.
+//
+// After a write, an owners-only page used to sync and patch its three
+// cached sets first (a round trip) and only then send its statement,
+// which tested the patched bitmap. Instead the page tests the bitmap the
+// cache held before the write, for every entity the write cannot have
+// affected, and probes the others (see cond); the sync and patch follow
+// it in the same batch, and the total is counted from what they return.
+type deferredRead struct {
+	r     PageBatchRunner
+	tr    TextRunner
+	rd    *oneRead
+	query string // rd's statement
+	args  []any
+	f     *catalog.Filter
+	seen  map[string]*cacheLeaf
+	all   bool
+	ran   bool // query ran with the page; text is its answer
+	text  string
+	dirty dirtyBase
+}
+
+// dirtyBase is what the cache's sets may be stale for: changes logged at
+// or past frontier, the changed ids earlier syncs logged that some leaf
+// has not applied yet (pending), and, for relation leaves of types, the
+// sources of relation rows those entities originate, now or (cross) in
+// the cached sets.
+type dirtyBase struct {
+	frontier uint64
+	pending  []int64
+	types    []string
+	cross    [][2]int64
+}
+
+// deferFilterSet returns, when the cache of r holds every leaf of f and r
+// can batch, the ids matching f as the cache holds them, with the read
+// that brings them up to date deferred to the page's round trip.
+func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter) *filterSet {
+	br, ok := r.(PageBatchRunner)
+	cache := cacheOf(r)
+	if !ok || cache == nil || f == nil || d != Postgres {
+		return nil
+	}
+	all := complemented(f)
+	leaves, seen, err := leavesOf(f, all)
+	if err != nil {
+		return nil // loadFilterSet reports it
+	}
+	synced, frontier, epoch := cache.hits(leaves)
+	if !synced {
+		return nil
+	}
+	dirty := dirtyBase{frontier: frontier, pending: []int64{}}
+	for _, l := range leaves {
+		if l.hit == nil {
+			return nil
+		}
+		dirty.pending = append(dirty.pending, l.pending...)
+		if l.rel {
+			dirty.types = append(dirty.types, strings.TrimPrefix(l.name, RelationPrefix))
+			for _, p := range l.hit.pairs {
+				if p[0] != p[1] {
+					dirty.cross = append(dirty.cross, p)
+				}
+			}
+		}
+	}
+	if len(dirty.pending) > maxDirty || len(dirty.cross) > maxCrossPairs {
+		return nil
+	}
+	sets, universe := setsOf(f, seen, all, func(l *cacheLeaf) idSet { return l.hit.s })
+	c := setCounter{d: d, r: r, sets: sets}
+	s, complement, err := c.eval(context.Background(), f, 0)
+	if err != nil || c.tooLarge {
+		return nil
+	}
+	rd := &oneRead{c: cache, leaves: leaves, frontier: frontier, epoch: epoch}
+	q, args, generic, err := rd.statement()
+	if err != nil || !generic {
+		return nil
+	}
+	return &filterSet{s: s, complement: complement, universe: universe, deferred: &deferredRead{
+		r: br, tr: r, rd: rd, query: q, args: args, f: f, seen: seen, all: all, dirty: dirty,
+	}}
+}
+
+// cond returns the page's condition when the sets are deferred: the bit
+// test of the cached sets (test) for the entities that no change since
+// can have affected, probes for the others and for every row when the log
+// cannot say what changed.
+//
+// A leaf's membership of an entity changes only with a write of that
+// entity's row or, for a relation leaf, of a row of the entity that
+// originates one of its relation rows, and every such write is logged.
+// The changed ids are those logged at or past the cache's frontier in the
+// statement's own snapshot, and those earlier syncs logged that a leaf
+// has not applied yet; to them are added the sources of the relation rows
+// of the leaves' types that changed entities originate now (read in the
+// statement) or did when the sets were read (the cached pairs whose
+// source is not their origin). The list is an uncorrelated ARRAY, which
+// PostgreSQL computes once, and only when the log can say.
+func (d *deferredRead) cond(b *Builder, test, probes string) string {
+	x := d.dirty
+	frontier := "(SELECT " + b.Arg(strconv.FormatUint(x.frontier, 10)) + "::text::xid8)"
+	logged := "entity_changes WHERE xid >= " + frontier
+	ok := "(SELECT below FROM entity_changes_pruned) < " + frontier +
+		" AND (SELECT coalesce(bool_and(entity_id >= 0), true) AND count(*) <= " + itoa(maxDirty) +
+		" FROM (SELECT entity_id FROM " + logged + " LIMIT " + itoa(maxDirty+1) + ") n)"
+	base := "(SELECT entity_id AS id FROM " + logged + " UNION ALL SELECT unnest(" + b.Arg(x.pending) + "::bigint[]))"
+	dirty := "SELECT id FROM " + base + " c"
+	if len(x.types) > 0 {
+		dirty += " UNION ALL SELECT s.id FROM " + base + " c" +
+			" CROSS JOIN LATERAL (SELECT ref FROM entities WHERE id = c.id OFFSET 0) o" +
+			" CROSS JOIN LATERAL (SELECT r.source_ref FROM relations r WHERE r.originating_ref = o.ref AND r.type_lower = ANY(" +
+			b.Arg(x.types) + "::text[]) OFFSET 0) r" +
+			" CROSS JOIN LATERAL (SELECT id FROM entities WHERE ref = r.source_ref OFFSET 0) s"
+	}
+	if len(x.cross) > 0 {
+		origins := make([]int64, len(x.cross))
+		sources := make([]int64, len(x.cross))
+		for i, p := range x.cross {
+			origins[i], sources[i] = p[0], p[1]
+		}
+		dirty += " UNION ALL SELECT p.s FROM unnest(" + b.Arg(origins) + "::bigint[], " + b.Arg(sources) +
+			"::bigint[]) p(o, s) WHERE p.o IN (SELECT id FROM " + base + " c)"
+	}
+	return "(CASE WHEN " + ok + " THEN (CASE WHEN e.id = ANY(ARRAY(" + dirty + ")) THEN " + probes +
+		" ELSE " + test + " END) ELSE " + probes + " END)"
+}
+
+// entities runs the page's statement, with the deferred read after it in
+// the same round trip.
+func (fs *filterSet) entities(ctx context.Context, r GenericEntitiesRunner, query string, args []any) ([]*catalog.Stored, error) {
+	d := fs.deferred
+	if d == nil || d.ran {
+		return r.EntitiesGeneric(ctx, query, args)
+	}
+	items, text, err := d.r.EntitiesGenericThenText(ctx, query, args, d.query, d.args)
+	if err != nil {
+		return nil, err
+	}
+	d.ran, d.text = true, text
+	// Applied now, so that the cache moves on even when the page needs
+	// no total (it holds every match).
+	if _, err := fs.settle(ctx); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// settle applies the deferred read (running it when the page did not) and
+// makes fs the ids matching the filter now; ok is false when the sets
+// cannot say (they grew too large), and the caller counts otherwise.
+func (fs *filterSet) settle(ctx context.Context) (ok bool, err error) {
+	d := fs.deferred
+	if d == nil {
+		return !fs.unknown, nil
+	}
+	fs.deferred, fs.unknown = nil, true
+	text := d.text
+	if !d.ran {
+		if text, err = textGeneric(ctx, d.tr, d.query, d.args); err != nil {
+			return false, err
+		}
+	}
+	asOf, ok, retry, err := d.rd.finish(text)
+	if err != nil {
+		return false, err
+	}
+	if ok && !retry {
+		sets, universe := setsOf(d.f, d.seen, d.all, func(l *cacheLeaf) idSet { return l.out.s })
+		c := setCounter{d: Postgres, r: d.tr, sets: sets}
+		s, complement, err := c.eval(ctx, d.f, 0)
+		if err != nil || c.tooLarge {
+			return false, err
+		}
+		fs.s, fs.complement, fs.universe, fs.asOf, fs.unknown = s, complement, universe, asOf, false
+		return true, nil
+	}
+	if !ok {
+		return false, nil
+	}
+	// The log could not say what changed: the cache was reset.
+	fresh, err := loadFilterSet(ctx, Postgres, d.tr, d.f)
+	if err != nil || fresh == nil {
+		return false, err
+	}
+	*fs = *fresh
+	return true, nil
+}
+
+// total counts the entities matching the filter; ok is false when the
+// sets cannot say.
+func (fs *filterSet) total(ctx context.Context) (n int, ok bool, err error) {
+	if ok, err := fs.settle(ctx); err != nil || !ok {
+		return 0, false, err
+	}
+	return fs.count(), true, nil
+}
