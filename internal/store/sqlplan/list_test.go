@@ -47,3 +47,21 @@ func TestCountOnlyQueries(t *testing.T) {
 		t.Errorf("page queries: got %q, want one with e.kind COLLATE NOCASE", r.entities)
 	}
 }
+
+// TestPostgresKindIsTheColumn: on PostgreSQL a kind condition compares the
+// entity row's kind, which costs the database no probe of the search rows
+// per candidate and less planning.
+func TestPostgresKindIsTheColumn(t *testing.T) {
+	f := catalog.All(catalog.In("kind", "Component"), catalog.In("relations.ownedBy", "group:default/team-a"))
+	r := &queryRunner{}
+	if _, err := List(context.Background(), Postgres, r, store.EntityListParams{Filter: f, Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.entities) != 1 {
+		t.Fatalf("page queries: got %q, want one", r.entities)
+	}
+	q := r.entities[0]
+	if !strings.Contains(q, "lower(e.kind) = ANY(") || strings.Contains(q, "fs.key") {
+		t.Errorf("page query: got %q, want lower(e.kind) and no search probe", q)
+	}
+}
