@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -102,6 +103,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	ents.args = make([]any, 0, len(recs)*ents.cols)
 	search.args = make([]any, 0, nSearch*search.cols)
 	rels.args = make([]any, 0, nRels*rels.cols)
+	relRows := make([]relationRow, 0, nRels)
 	fts.args = make([]any, 0, len(recs)*fts.cols)
 	var oldIDs []any
 	var oldRefs []any
@@ -148,7 +150,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 			search.add(id, s.Key, s.Value, original, s.IsMin)
 		}
 		for _, rel := range sqlplan.RelationRows(r.Relations) {
-			rels.add(r.Ref, rel.Source, rel.Type, rel.TypeLower, rel.Target)
+			relRows = append(relRows, relationRow{origin: r.Ref, RelationRow: rel})
 		}
 		fts.add(id, sqlplan.Text(r.Text))
 		res.Written = append(res.Written, r.Ref)
@@ -165,7 +167,10 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	}
 	// The relations table is keyed by (source_ref, type_lower, target_ref,
 	// originating_ref, type); an entity's inverse rows land anywhere in it.
-	rels.sortRows(1, 3, 4, 0, 2)
+	slices.SortFunc(relRows, compareRelationRows)
+	for _, rel := range relRows {
+		rels.add(rel.origin, rel.Source, rel.Type, rel.TypeLower, rel.Target)
+	}
 	if err := flushConn(ctx, conn, &updated, &ents, &search, &rels, &fts); err != nil {
 		return res, err
 	}
@@ -273,31 +278,20 @@ type bulk struct {
 
 func (b *bulk) add(vals ...any) { b.args = append(b.args, vals...) }
 
-// sortRows orders the rows by the string columns at the given positions.
-// Rows that go to a table keyed by those columns are then inserted in key
-// order:
-// each page of the table is visited once per statement, on a path the page
-// cache still holds, instead of at random.
-func (b *bulk) sortRows(cols ...int) {
-	n := len(b.args) / b.cols
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	key := func(i, c int) string { s, _ := b.args[i*b.cols+c].(string); return s }
-	slices.SortStableFunc(idx, func(x, y int) int {
-		for _, c := range cols {
-			if d := strings.Compare(key(x, c), key(y, c)); d != 0 {
-				return d
-			}
-		}
-		return 0
-	})
-	out := make([]any, 0, len(b.args))
-	for _, i := range idx {
-		out = append(out, b.args[i*b.cols:(i+1)*b.cols]...)
-	}
-	b.args = out
+// relationRow is a relation row with the entity it originates from.
+type relationRow struct {
+	origin string
+	sqlplan.RelationRow
+}
+
+// compareRelationRows orders relation rows by the relations table's key
+// (source_ref, type_lower, target_ref, originating_ref, type). Rows of one
+// transaction are inserted in that order: each page of the table is visited
+// once per statement, on a path the page cache still holds, instead of at
+// random.
+func compareRelationRows(a, b relationRow) int {
+	return cmp.Or(strings.Compare(a.Source, b.Source), strings.Compare(a.TypeLower, b.TypeLower),
+		strings.Compare(a.Target, b.Target), strings.Compare(a.origin, b.origin), strings.Compare(a.Type, b.Type))
 }
 
 func (b *bulk) flush(ctx context.Context, tx *sql.Tx) error {

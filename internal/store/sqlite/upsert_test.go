@@ -1,20 +1,32 @@
 package sqlite
 
 import (
-	"fmt"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
-func TestBulkSortRowsOrdersByTheGivenColumns(t *testing.T) {
-	b := bulk{cols: 3}
-	b.add("o1", "b", 1)
-	b.add("o2", "a", 2)
-	b.add("o0", "b", 3)
-	b.add("o3", "a", 4)
-	b.sortRows(1, 0)
-	got := fmt.Sprint(b.args)
-	want := fmt.Sprint([]any{"o2", "a", 2, "o3", "a", 4, "o0", "b", 3, "o1", "b", 1})
-	if got != want {
-		t.Errorf("got %v, want %v", got, want)
+func TestCompareRelationRowsOrdersByTheTableKey(t *testing.T) {
+	row := func(origin, source, typ, target string) relationRow {
+		return relationRow{origin: origin, RelationRow: sqlplan.RelationRow{Source: source, Type: typ, TypeLower: strings.ToLower(typ), Target: target}}
+	}
+	rows := []relationRow{
+		row("o1", "b", "ownedBy", "t1"),
+		row("o2", "a", "ownedBy", "t2"),
+		row("o0", "b", "dependsOn", "t9"),
+		row("o3", "a", "ownedBy", "t1"),
+		row("o1", "a", "ownedBy", "t1"),
+		row("o1", "a", "OwnedBy", "t1"),
+	}
+	slices.SortFunc(rows, compareRelationRows)
+	var got []string
+	for _, r := range rows {
+		got = append(got, r.Source+" "+r.Type+" "+r.Target+" "+r.origin)
+	}
+	want := []string{"a OwnedBy t1 o1", "a ownedBy t1 o1", "a ownedBy t1 o3", "a ownedBy t2 o2", "b dependsOn t9 o0", "b ownedBy t1 o1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
