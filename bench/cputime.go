@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +48,60 @@ func parseStatCPU(stat string) (float64, error) {
 		return 0, fmt.Errorf("stat stime %q: %w", f[12], err)
 	}
 	return float64(ut+st) / clockTicks, nil
+}
+
+// ctxSwitches are a process's context switches summed over its threads.
+type ctxSwitches struct {
+	// Voluntary: a thread blocked (waiting for the network, a lock, a
+	// timer) and gave up its core.
+	Voluntary int64
+	// Involuntary: the kernel took the core from a thread that could have
+	// run on (another runnable thread's turn). Many per request mean the
+	// process waits for the cores it shares: requests in flight stall for
+	// a scheduler time slice.
+	Involuntary int64
+}
+
+// procCtxSwitches sums voluntary_ctxt_switches and
+// nonvoluntary_ctxt_switches of every thread in /proc/<pid>/task (the
+// figures in /proc/<pid>/status are the main thread's only). Threads that
+// ended in between are not counted.
+func procCtxSwitches(pid int) (ctxSwitches, error) {
+	var cs ctxSwitches
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	if err != nil || len(tasks) == 0 {
+		return cs, fmt.Errorf("no threads of process %d in /proc", pid)
+	}
+	for _, t := range tasks {
+		f, err := os.Open(t)
+		if err != nil {
+			continue // the thread ended
+		}
+		cs.add(f)
+		f.Close()
+	}
+	return cs, nil
+}
+
+// add adds the context switch lines of one status file.
+func (cs *ctxSwitches) add(f *os.File) {
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "voluntary_ctxt_switches":
+			cs.Voluntary += n
+		case "nonvoluntary_ctxt_switches":
+			cs.Involuntary += n
+		}
+	}
 }
 
 // waitIdle waits until the process has used less than a twentieth of a

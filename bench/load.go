@@ -67,8 +67,44 @@ type Stats struct {
 	// process, user and system): it shares the cores with the server, so
 	// what it spends the server cannot.
 	ClientCPUus float64 `json:"clientCpuUsPerReq,omitempty"`
+	// ServerP50ms, ServerP90ms and ServerP99ms are percentiles of the time
+	// each request spent inside the server's handlers (the "ms" of its
+	// access log lines written during the measurement): what the client
+	// waits beyond that is the network stack, net/http's connection
+	// handling and, mostly, waiting for a core. 0 when the log is unknown.
+	ServerP50ms float64 `json:"serverP50ms,omitempty"`
+	ServerP90ms float64 `json:"serverP90ms,omitempty"`
+	ServerP99ms float64 `json:"serverP99ms,omitempty"`
+	// ServerCtxPerReq and ClientCtxPerReq are the context switches of the
+	// server's and of the load generator's threads per request during the
+	// measurement (see ctxSwitches): involuntary ones are the kernel
+	// taking a core from a thread that could have run on.
+	ServerCtxPerReq *CtxPerReq `json:"serverCtxPerReq,omitempty"`
+	ClientCtxPerReq *CtxPerReq `json:"clientCtxPerReq,omitempty"`
+	// LoadAvg is /proc/loadavg at the end of the measurement: other work
+	// on the machine lengthens the tail above all.
+	LoadAvg string `json:"loadAvg,omitempty"`
 	// FirstError is the first failure seen, if any.
 	FirstError string `json:"firstError,omitempty"`
+}
+
+// CtxPerReq are context switches per request.
+type CtxPerReq struct {
+	Voluntary   float64 `json:"voluntary"`
+	Involuntary float64 `json:"involuntary"`
+}
+
+// ctxPerReq returns the switches between a and b per request; nil when
+// either is unknown or there were no requests.
+func ctxPerReq(a, b ctxSwitches, errA, errB error, requests int) *CtxPerReq {
+	if errA != nil || errB != nil || requests <= 0 {
+		return nil
+	}
+	n := float64(requests)
+	return &CtxPerReq{
+		Voluntary:   float64(b.Voluntary-a.Voluntary) / n,
+		Involuntary: float64(b.Involuntary-a.Involuntary) / n,
+	}
 }
 
 type loadParams struct {
@@ -80,6 +116,12 @@ type loadParams struct {
 	Seed     int64
 	// ServerCPU, when set, returns the server process's CPU seconds so far.
 	ServerCPU func() (float64, error)
+	// ServerPID, when not 0, is the server's process, whose context
+	// switches are counted.
+	ServerPID int
+	// ServerLog, when set, is the server's log, whose access log lines of
+	// the measurement give the time spent inside the server.
+	ServerLog string
 }
 
 // runLoad runs p.Clients loops against the endpoint, each sending one
@@ -94,6 +136,9 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	if p.Warmup > 0 {
 		loop(ctx, p, time.Now().Add(p.Warmup), 1000)
 	}
+	log0 := logSize(p.ServerLog)
+	srvCS0, srvCSErr := serverCtxSwitches(p)
+	selfCS0, selfCSErr := procCtxSwitches(os.Getpid())
 	cpu0, cpuErr := serverCPU(p)
 	self0, selfErr := procCPUSeconds(os.Getpid())
 	start := time.Now()
@@ -101,6 +146,9 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	elapsed := time.Since(start)
 	cpu1, cpuErr1 := serverCPU(p)
 	self1, selfErr1 := procCPUSeconds(os.Getpid())
+	srvCS1, srvCSErr1 := serverCtxSwitches(p)
+	selfCS1, selfCSErr1 := procCtxSwitches(os.Getpid())
+	log1 := logSize(p.ServerLog)
 	if err := ctx.Err(); err != nil {
 		return Stats{}, err
 	}
@@ -121,6 +169,11 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	if selfErr == nil && selfErr1 == nil && st.Requests > 0 {
 		st.ClientCPUus = (self1 - self0) * 1e6 / float64(st.Requests)
 	}
+	st.ServerCtxPerReq = ctxPerReq(srvCS0, srvCS1, srvCSErr, srvCSErr1, st.Requests)
+	st.ClientCtxPerReq = ctxPerReq(selfCS0, selfCS1, selfCSErr, selfCSErr1, st.Requests)
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		st.LoadAvg = strings.TrimSpace(string(b))
+	}
 	slices.Sort(lat)
 	st.P50ms = ms(percentile(lat, 50))
 	st.P90ms = ms(percentile(lat, 90))
@@ -128,7 +181,25 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	if len(lat) > 0 {
 		st.MaxMs = ms(lat[len(lat)-1])
 	}
+	// Read after the measurement, so that parsing it costs the
+	// measurement nothing.
+	if log0 >= 0 && log1 > log0 {
+		if ht, err := handlerTimes(p.ServerLog, log0, log1); err == nil && len(ht) > 0 {
+			st.ServerP50ms = ms(percentile(ht, 50))
+			st.ServerP90ms = ms(percentile(ht, 90))
+			st.ServerP99ms = ms(percentile(ht, 99))
+		}
+	}
 	return st, nil
+}
+
+// serverCtxSwitches returns the server's context switches, or an error
+// when unknown.
+func serverCtxSwitches(p loadParams) (ctxSwitches, error) {
+	if p.ServerPID == 0 {
+		return ctxSwitches{}, fmt.Errorf("no server process")
+	}
+	return procCtxSwitches(p.ServerPID)
 }
 
 // serverCPU returns the server's CPU seconds, or an error when unknown.
@@ -213,3 +284,14 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ctxLine describes the context switches per request for the progress log.
+func (st Stats) ctxLine() string {
+	f := func(c *CtxPerReq) string {
+		if c == nil {
+			return "?"
+		}
+		return fmt.Sprintf("%.2f voluntary, %.2f involuntary", c.Voluntary, c.Involuntary)
+	}
+	return "context switches per request: server " + f(st.ServerCtxPerReq) + ", client " + f(st.ClientCtxPerReq)
+}

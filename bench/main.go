@@ -270,6 +270,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 		st, err := runLoad(ctx, loadParams{
 			Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
 			ServerCPU: func() (float64, error) { return procCPUSeconds(srv.PID()) },
+			ServerPID: srv.PID(), ServerLog: srv.LogPath,
 		})
 		if err != nil {
 			return res, err
@@ -279,7 +280,8 @@ func run(ctx context.Context, o options) (*Result, error) {
 				return res, err
 			}
 		}
-		log.Printf("  p50 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors, server CPU %.0f µs per request, client CPU %.0f µs", st.P50ms, st.P99ms, st.RPS, st.Errors, st.ServerCPUus, st.ClientCPUus)
+		log.Printf("  p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors, server CPU %.0f µs per request, client CPU %.0f µs", st.P50ms, st.P90ms, st.P99ms, st.RPS, st.Errors, st.ServerCPUus, st.ClientCPUus)
+		log.Printf("  inside the server p50 %.3f ms, p90 %.3f ms, p99 %.3f ms; %s; load %s", st.ServerP50ms, st.ServerP90ms, st.ServerP99ms, st.ctxLine(), st.LoadAvg)
 		res.Endpoints = append(res.Endpoints, st)
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()
