@@ -69,10 +69,10 @@ func WithRequestID(base *slog.Logger) Middleware {
 			}
 			// A new state for every request, also for one re-dispatched
 			// through the server with the context of another.
-			s := &reqState{id: id, base: base}
+			s := &reqState{Context: r.Context(), id: id, base: base}
 			s.idHeader[0] = id
 			w.Header()[RequestIDHeader] = s.idHeader[:]
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyState, s)))
+			next.ServeHTTP(w, r.WithContext(s))
 		})
 	}
 }

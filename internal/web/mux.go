@@ -17,7 +17,9 @@ type Mux interface {
 
 var _ Mux = (*http.ServeMux)(nil)
 
-// recordingMux registers on a ServeMux and remembers every pattern.
+// recordingMux registers on a ServeMux and remembers every pattern. Each
+// handler is registered as a route, so that a request can be routed once
+// (see route.go).
 type recordingMux struct {
 	mux *http.ServeMux
 
@@ -26,7 +28,7 @@ type recordingMux struct {
 }
 
 func (m *recordingMux) Handle(pattern string, h http.Handler) {
-	m.mux.Handle(pattern, h)
+	m.mux.Handle(pattern, &route{pattern: pattern, h: h})
 	m.mu.Lock()
 	m.patterns = append(m.patterns, pattern)
 	m.mu.Unlock()

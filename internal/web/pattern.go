@@ -16,13 +16,13 @@ func Pattern(ctx context.Context) string {
 	return ""
 }
 
-// withPattern puts the pattern that mux would route r to into the context.
+// withPattern routes r on mux (unless the tracing did already) and puts the
+// pattern it matched into the context.
 func withPattern(mux *http.ServeMux) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, pattern := mux.Handler(r)
 			s, r := withState(r)
-			s.pattern = pattern
+			s.routeOn(mux, r)
 			next.ServeHTTP(w, r)
 		})
 	}

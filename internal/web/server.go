@@ -75,11 +75,12 @@ func NewServer(p Params) *Server {
 	var trace Middleware
 	if p.Trace != nil {
 		trace = p.Trace(func(r *http.Request) string {
-			_, pattern := rm.mux.Handler(r)
-			return pattern
+			s, r := withState(r)
+			s.routeOn(rm.mux, r)
+			return s.pattern
 		})
 	}
-	h := Chain(rm.mux,
+	h := Chain(dispatch(rm.mux),
 		TrustProxy(sec.TrustProxy),
 		WithRequestID(p.Logger),
 		orNoop(trace), // before the access log, so its line carries the trace id

@@ -15,7 +15,16 @@ import (
 // middleware before it calls the next handler and only read after, so
 // handlers (and their goroutines) see it settled; only the lazily built
 // logger is shared between goroutines, and it is atomic.
+//
+// The state is itself the context it is the value of: it wraps the
+// request's context and answers keyState with itself, which saves the
+// allocation of a context.WithValue per request. Deadline, Done and Err
+// are the wrapped context's, so contexts derived from it are cancelled
+// with the request as usual (context finds the wrapped cancelCtx through
+// Value, without a goroutine).
 type reqState struct {
+	context.Context // the request's context the state was added to
+
 	id        string
 	base      *slog.Logger
 	logger    atomic.Pointer[slog.Logger] // base.With("request_id", id), built on first use
@@ -29,6 +38,10 @@ type reqState struct {
 	// the access log's recorder, so that neither costs an allocation.
 	idHeader [1]string
 	rec      recorder
+	// routed says the request was routed (routeOn); probe holds the
+	// route found.
+	routed bool
+	probe  routeProbe
 }
 
 // stateOf returns the request state in ctx, or nil outside the middleware.
@@ -43,8 +56,17 @@ func withState(r *http.Request) (*reqState, *http.Request) {
 	if s := stateOf(r.Context()); s != nil {
 		return s, r
 	}
-	s := &reqState{}
-	return s, r.WithContext(context.WithValue(r.Context(), keyState, s))
+	s := &reqState{Context: r.Context()}
+	return s, r.WithContext(s)
+}
+
+// Value returns the state for keyState and asks the wrapped context
+// otherwise.
+func (s *reqState) Value(key any) any {
+	if key == any(keyState) {
+		return s
+	}
+	return s.Context.Value(key)
 }
 
 // log returns the request's logger: the base logger with the request id.
