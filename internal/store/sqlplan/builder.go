@@ -40,6 +40,8 @@ type Builder struct {
 	// index serves, for counts: they visit every match, and without a
 	// driver a count of one kind would otherwise read every entity row.
 	kindIndex bool
+	// kindColumn makes PostgreSQL's kind leaf lower(e.kind) (see leaf).
+	kindColumn bool
 }
 
 // NewBuilder returns an empty builder for dialect d.

@@ -21,6 +21,7 @@ func (b *Builder) Filter(f *catalog.Filter) (string, error) {
 		return "1=1", nil
 	}
 	b.inOrder = !positiveConjunction(f)
+	b.kindColumn = b.d == Postgres && !b.inOrder && hasRelationIn(f)
 	s, err := b.filter(f, 0, true)
 	if err != nil {
 		return "", err
@@ -104,23 +105,27 @@ func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 	if f.Match == catalog.MatchIn && len(f.Values) == 0 {
 		return "1=0", nil // bind nothing: PostgreSQL refuses unused parameters
 	}
-	if key == "kind" && f.Match == catalog.MatchIn {
+	if key == "kind" && f.Match == catalog.MatchIn && (b.d == SQLite || b.kindColumn) {
 		// The kind is a column of the row the query reads anyway: a probe
 		// of the search table would read another page per candidate (a
 		// third of the pages of a team's components at 100k entities).
 		// Kinds are ASCII ([a-zA-Z0-9]), so lower() and NOCASE compare
 		// exactly like the search row's lowercased value.
-		if b.d == Postgres {
-			// PostgreSQL also plans the column in less than half the
-			// time of the semi-join, and its kind index's statistics
-			// give the same estimate: a team's components at 100k
-			// entities cost the database 0.3 ms instead of 0.85 ms.
-			return b.In("lower(e.kind)", lowerAll(f.Values)), nil
-		}
+		//
 		// On SQLite no index holds the bare column, so the planner's
-		// choice of where to start is unchanged. Counts (kindIndex) may
+		// choice of where to start is unchanged; counts (kindIndex) may
 		// start from the kind index.
-		if b.kindIndex {
+		//
+		// PostgreSQL (kindColumn) also plans the column in less than half
+		// the time of the semi-join: a team's components at 100k entities
+		// cost the database 0.3 ms instead of 0.85 ms. Only beside a
+		// relation leaf, which the plan starts from: where the kind is
+		// the most selective leaf, the column makes a walk of the uid
+		// index that tests it look cheaper than starting from the kind's
+		// search rows, but uids follow the order of ingestion, which
+		// groups kinds (kind=domain, first page by uid: 38-84 ms walking
+		// against 2-6 ms from the search rows).
+		if b.kindColumn || b.kindIndex {
 			return b.In("lower(e.kind)", lowerAll(f.Values)), nil
 		}
 		return b.In("e.kind COLLATE NOCASE", lowerAll(f.Values)), nil
@@ -160,6 +165,18 @@ func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 		return "(" + from + " LIMIT 1) IS NOT NULL", nil
 	}
 	return "EXISTS (" + from + ")", nil
+}
+
+// hasRelationIn reports whether a leaf of f's top-level AND matches
+// relations to given targets.
+func hasRelationIn(f *catalog.Filter) bool {
+	for _, leaf := range conjuncts(f, nil) {
+		key := strings.ToLower(strings.TrimSpace(leaf.Key))
+		if leaf.Match == catalog.MatchIn && len(leaf.Values) > 0 && strings.HasPrefix(key, RelationPrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // positiveConjunction reports whether f is leaves joined by AND only.

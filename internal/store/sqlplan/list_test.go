@@ -48,20 +48,37 @@ func TestCountOnlyQueries(t *testing.T) {
 	}
 }
 
-// TestPostgresKindIsTheColumn: on PostgreSQL a kind condition compares the
-// entity row's kind, which costs the database no probe of the search rows
-// per candidate and less planning.
+// TestPostgresKindIsTheColumn: on PostgreSQL a kind condition beside a
+// relation leaf compares the entity row's kind, which costs the database
+// no probe of the search rows per candidate and less planning; a kind
+// without a relation leaf stays a probe of the search rows, which the plan
+// can start from.
 func TestPostgresKindIsTheColumn(t *testing.T) {
-	f := catalog.All(catalog.In("kind", "Component"), catalog.In("relations.ownedBy", "group:default/team-a"))
-	r := &queryRunner{}
-	if _, err := List(context.Background(), Postgres, r, store.EntityListParams{Filter: f, Limit: 100}); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name   string
+		filter *catalog.Filter
+		column bool
+	}{
+		{"beside a relation", catalog.All(catalog.In("kind", "Component"), catalog.In("relations.ownedBy", "group:default/team-a")), true},
+		{"alone", catalog.In("kind", "Domain"), false},
+		{"beside a search key", catalog.All(catalog.In("kind", "Component"), catalog.In("spec.type", "service")), false},
+		{"under an OR", catalog.Any(catalog.In("kind", "Component"), catalog.In("relations.ownedBy", "group:default/team-a")), false},
 	}
-	if len(r.entities) != 1 {
-		t.Fatalf("page queries: got %q, want one", r.entities)
-	}
-	q := r.entities[0]
-	if !strings.Contains(q, "lower(e.kind) = ANY(") || strings.Contains(q, "fs.key") {
-		t.Errorf("page query: got %q, want lower(e.kind) and no search probe", q)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &queryRunner{}
+			if _, err := List(context.Background(), Postgres, r, store.EntityListParams{Filter: tt.filter, Limit: 100}); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.entities) != 1 {
+				t.Fatalf("page queries: got %q, want one", r.entities)
+			}
+			q := r.entities[0]
+			column := strings.Contains(q, "lower(e.kind) = ANY(")
+			probe := strings.Contains(q, "fs.key")
+			if column != tt.column || probe == tt.column {
+				t.Errorf("page query: got %q, want the kind column %v", q, tt.column)
+			}
+		})
 	}
 }
