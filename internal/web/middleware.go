@@ -152,6 +152,7 @@ func AccessLog(next http.Handler) http.Handler {
 			if !l.Enabled(ctx, slog.LevelInfo) {
 				return
 			}
+			end := time.Now()
 			attrs := [8]slog.Attr{}
 			a := attrs[:0]
 			if id != "" {
@@ -162,10 +163,17 @@ func AccessLog(next http.Handler) http.Handler {
 				slog.String("path", r.URL.Path),
 				slog.Int("status", status),
 				slog.Int64("bytes", rec.bytes),
-				slog.Float64("ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Float64("ms", float64(end.Sub(start).Microseconds())/1000),
 				slog.String("remote", r.RemoteAddr),
 			)
-			l.LogAttrs(ctx, slog.LevelInfo, "http", a...)
+			// The record goes to the handler directly, as LogAttrs would
+			// send it, but without the caller's program counter: Atrium's
+			// handlers add no source, and runtime.Callers, which LogAttrs
+			// calls for it, was a tenth of the line's cost. The line's
+			// time is the one its duration ends at.
+			line := slog.NewRecord(end, slog.LevelInfo, "http", 0)
+			line.AddAttrs(a...)
+			_ = l.Handler().Handle(ctx, line)
 		}()
 		next.ServeHTTP(w, r)
 	})
