@@ -134,7 +134,9 @@ func (d *deferredRead) cond(b *Builder, test, probes string) string {
 	ok := "(SELECT below FROM entity_changes_pruned) < " + frontier +
 		" AND (SELECT coalesce(bool_and(entity_id >= 0), true) AND count(*) <= " + itoa(maxDirty) +
 		" FROM (SELECT entity_id FROM " + logged + " LIMIT " + itoa(maxDirty+1) + ") n)"
-	base := "(SELECT entity_id AS id FROM " + logged + " UNION ALL SELECT unnest(" + b.Arg(x.pending) + "::bigint[]))"
+	// An unnested array, which the planner expects to be short (see
+	// oneRead): the log's range would be estimated at a third of it.
+	base := "(SELECT unnest(ARRAY(SELECT entity_id FROM " + logged + ") || " + b.Arg(x.pending) + "::bigint[]) AS id)"
 	dirty := "SELECT id FROM " + base + " c"
 	if len(x.types) > 0 {
 		dirty += " UNION ALL SELECT s.id FROM " + base + " c" +

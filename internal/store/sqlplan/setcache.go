@@ -640,7 +640,7 @@ func (c *SetCache) changedFrom(b *Builder, l *cacheLeaf, alias string) string {
 	if !l.withLog {
 		return c.changedIDs(b, l.pending, alias)
 	}
-	return "(SELECT id FROM log_ids UNION SELECT unnest(" + b.Arg(append([]int64{}, l.pending...)) + "::bigint[])) " + alias
+	return "(SELECT DISTINCT unnest((SELECT ids FROM log_ids) || " + b.Arg(append([]int64{}, l.pending...)) + "::bigint[]) AS id) " + alias
 }
 
 // changedIDs returns a FROM item, aliased alias, whose column id lists
