@@ -67,7 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary folder (data, config, server log) and the PostgreSQL database")
 	fs.IntVar(&o.Samples, "samples", 25, "entities whose relations are checked one by one after ingestion")
 	fs.StringVar(&o.Src, "src", "", "build ./cmd/atrium from the module in this folder (default: the module the harness runs in), e.g. a `git archive HEAD` export")
-	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint (with -users: of the measured load, users.cpu.pprof), and a heap profile after ingestion, into this folder (numbers of profiled runs are not comparable)")
+	fs.StringVar(&o.Profile, "profile", "", "build the server with a profiling hook and write CPU profiles of ingestion and of each endpoint (with -users: of the measured load, users.cpu.pprof), a runtime trace of 2 s in the middle of each endpoint's measurement, and heap profiles after ingestion and after each endpoint, into this folder (numbers of profiled runs are not comparable)")
 	fs.BoolVar(&o.Pages, "pages", false, "also measure the portal's catalog list and entity pages")
 	fs.IntVar(&o.Users, "users", 0, "instead of loading each endpoint, simulate this many people browsing the catalog (catalog page, entity page, think) for -d")
 	fs.DurationVar(&o.Think, "think", time.Second, "with -users: mean of the exponential think time after each entity page")
@@ -267,6 +267,11 @@ func run(ctx context.Context, o options) (*Result, error) {
 				return res, err
 			}
 		}
+		var traceErr chan error
+		if prof != nil {
+			traceErr = make(chan error, 1)
+			go func() { traceErr <- traceMidLoad(ctx, prof, ep.Name+".trace", o.Warmup, o.Duration) }()
+		}
 		st, err := runLoad(ctx, loadParams{
 			Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
 			ServerCPU: func() (float64, error) { return procCPUSeconds(srv.PID()) },
@@ -276,7 +281,15 @@ func run(ctx context.Context, o options) (*Result, error) {
 			return res, err
 		}
 		if prof != nil {
+			if err := <-traceErr; err != nil {
+				return res, err
+			}
 			if err := prof.stopCPU(ctx); err != nil {
+				return res, err
+			}
+			// Its alloc_space less the previous heap profile's is what
+			// this endpoint's load allocated (pprof -diff_base).
+			if err := prof.heap(ctx, ep.Name+".heap.pprof"); err != nil {
 				return res, err
 			}
 		}
@@ -286,4 +299,17 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()
 	return res, nil
+}
+
+// traceMidLoad records a runtime trace of the server into name over the
+// middle of an endpoint's measurement (at most 2 s, starting after the
+// warm-up and a quarter of the measured time).
+func traceMidLoad(ctx context.Context, prof *profiler, name string, warmup, d time.Duration) error {
+	span := min(2*time.Second, d/2)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(warmup + d/4):
+	}
+	return prof.trace(ctx, name, span)
 }

@@ -8,13 +8,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 )
 
 // profileShim is added to package main of cmd/atrium through `go build
 // -overlay` when the harness profiles the server, so that the server's own
 // code stays free of benchmark hooks. With ATRIUM_BENCH_PROFILE_ADDR set it
 // serves, on that loopback address, net/http/pprof plus /cpu/start?file=F
-// and /cpu/stop; with ATRIUM_BENCH_CPUPROFILE set it profiles from the very
+// and /cpu/stop (and net/http/pprof's /debug/pprof/trace for runtime
+// traces); with ATRIUM_BENCH_CPUPROFILE set it profiles from the very
 // start of the process, to measure ingestion.
 const profileShim = `package main
 
@@ -73,6 +76,7 @@ func init() {
 	runtime.SetBlockProfileRate(0)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("POST /cpu/start", func(w http.ResponseWriter, r *http.Request) {
 		if err := benchStartCPU(r.URL.Query().Get("file")); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -157,7 +161,19 @@ func (p *profiler) stopCPU(ctx context.Context) error { return p.post(ctx, "/cpu
 
 // heap writes the server's heap profile into name.
 func (p *profiler) heap(ctx context.Context, name string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/debug/pprof/heap", nil)
+	return p.save(ctx, "/debug/pprof/heap", name)
+}
+
+// trace writes a runtime trace of the next d of the server into name
+// (`go tool trace`; `go tool trace -pprof=sched` gives the time
+// goroutines waited between being woken and running).
+func (p *profiler) trace(ctx context.Context, name string, d time.Duration) error {
+	return p.save(ctx, "/debug/pprof/trace?seconds="+strconv.FormatFloat(d.Seconds(), 'f', 3, 64), name)
+}
+
+// save writes the answer to GET path of the shim into name.
+func (p *profiler) save(ctx context.Context, path, name string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+path, nil)
 	if err != nil {
 		return err
 	}
@@ -166,6 +182,9 @@ func (p *profiler) heap(ctx context.Context, name string) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profiler %s: status %d", path, resp.StatusCode)
+	}
 	f, err := os.Create(filepath.Join(p.dir, name))
 	if err != nil {
 		return err
