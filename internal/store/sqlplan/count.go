@@ -142,70 +142,83 @@ type setCounter struct {
 
 // eval returns the ids matching f as s, or, when complement is true, the
 // ids not matching f: a NOT is a flag rather than a difference from every
-// entity, so that "A and not B" reads only A and B.
+// entity, so that "A and not B" reads only A and B. s may be a leaf's set
+// itself (a cached one, which nothing changes in place).
 func (c *setCounter) eval(ctx context.Context, f *catalog.Filter, depth int) (s idSet, complement bool, err error) {
+	s, complement, _, err = c.evalOwned(ctx, f, depth)
+	return s, complement, err
+}
+
+// evalOwned is eval that also says whether s was made by this evaluation,
+// so that combining it with another set may reuse its memory: at 100 000
+// entities every set is a 12.5 KB bitmap, and an owners-only policy's
+// filter made three of them per page (an AND, an OR, and a copy for an
+// AND NOT of nothing).
+func (c *setCounter) evalOwned(ctx context.Context, f *catalog.Filter, depth int) (s idSet, complement, owned bool, err error) {
 	if f == nil {
-		return nil, false, fault.New(fault.Invalid, "filter has an empty node")
+		return nil, false, false, fault.New(fault.Invalid, "filter has an empty node")
 	}
 	if depth > MaxFilterDepth {
-		return nil, false, fault.New(fault.Invalid, "filter is nested deeper than %d levels", MaxFilterDepth)
+		return nil, false, false, fault.New(fault.Invalid, "filter is nested deeper than %d levels", MaxFilterDepth)
 	}
 	switch f.Op {
 	case catalog.OpMatch:
 		s, err := c.leaf(ctx, f)
-		return s, false, err
+		return s, false, c.sets == nil, err
 	case catalog.OpNot:
 		if len(f.Children) != 1 {
-			return nil, false, fault.New(fault.Invalid, "filter: a not node needs exactly one child, got %d", len(f.Children))
+			return nil, false, false, fault.New(fault.Invalid, "filter: a not node needs exactly one child, got %d", len(f.Children))
 		}
-		s, complement, err := c.eval(ctx, f.Children[0], depth+1)
-		return s, !complement, err
+		s, complement, owned, err := c.evalOwned(ctx, f.Children[0], depth+1)
+		return s, !complement, owned, err
 	case catalog.OpAll, catalog.OpAny:
 		// pos combines the children given as sets, neg those given as
 		// complements; "all" intersects the sets and unites the
 		// complements, "any" the other way round.
 		var pos, neg idSet
-		var hasPos, hasNeg bool
+		var hasPos, hasNeg, posOwned, negOwned bool
 		for _, k := range f.Children {
-			ks, kc, err := c.eval(ctx, k, depth+1)
+			ks, kc, kOwned, err := c.evalOwned(ctx, k, depth+1)
 			if err != nil {
-				return nil, false, err
+				return nil, false, false, err
 			}
 			if c.tooLarge {
-				return nil, false, nil
+				return nil, false, false, nil
 			}
 			all := f.Op == catalog.OpAll
 			switch {
 			case !kc && !hasPos:
-				pos, hasPos = ks, true
+				pos, hasPos, posOwned = ks, true, kOwned
 			case !kc && all:
-				pos = pos.and(ks)
+				pos, posOwned = pos.andIn(posOwned, ks), true
 			case !kc:
-				pos = pos.or(ks)
+				pos, posOwned = pos.orIn(posOwned, ks, kOwned), true
 			case !hasNeg:
-				neg, hasNeg = ks, true
+				neg, hasNeg, negOwned = ks, true, kOwned
 			case all:
-				neg = neg.or(ks)
+				neg, negOwned = neg.orIn(negOwned, ks, kOwned), true
 			default:
-				neg = neg.and(ks)
+				neg, negOwned = neg.andIn(negOwned, ks), true
 			}
 		}
 		if f.Op == catalog.OpAll {
 			switch {
 			case hasPos: // A and not B
-				return pos.andNot(neg), false, nil
+				s, owned := pos.andNotIn(posOwned, neg)
+				return s, false, owned, nil
 			default: // not B and not C = not (B or C); an empty "all" is everything
-				return neg, true, nil
+				return neg, true, negOwned, nil
 			}
 		}
 		switch {
 		case hasNeg: // A or not B = not (B and not A)
-			return neg.andNot(pos), true, nil
+			s, owned := neg.andNotIn(negOwned, pos)
+			return s, true, owned, nil
 		default: // an empty "any" is nothing
-			return pos, false, nil
+			return pos, false, posOwned, nil
 		}
 	}
-	return nil, false, fault.New(fault.Invalid, "filter: unknown node type %d", f.Op)
+	return nil, false, false, fault.New(fault.Invalid, "filter: unknown node type %d", f.Op)
 }
 
 // leaf reads the ids of the entities matching a key matcher.
@@ -288,6 +301,48 @@ func (s idSet) andNot(o idSet) idSet {
 		out[i] &^= o[i]
 	}
 	return out
+}
+
+// andIn returns s & o, in s's memory when owned.
+func (s idSet) andIn(owned bool, o idSet) idSet {
+	if !owned {
+		return s.and(o)
+	}
+	s = s[:min(len(s), len(o))]
+	for i := range s {
+		s[i] &= o[i]
+	}
+	return s
+}
+
+// orIn returns s | o, in the memory of s or o when that one is owned and
+// long enough.
+func (s idSet) orIn(owned bool, o idSet, oOwned bool) idSet {
+	if len(s) < len(o) {
+		s, o, owned = o, s, oOwned
+	}
+	if !owned {
+		return s.or(o)
+	}
+	for i, w := range o {
+		s[i] |= w
+	}
+	return s
+}
+
+// andNotIn returns s &^ o, in s's memory when owned, and s itself when o
+// is empty; owned says whether the result is s's memory or new.
+func (s idSet) andNotIn(owned bool, o idSet) (idSet, bool) {
+	if o.count() == 0 {
+		return s, owned
+	}
+	if !owned {
+		return s.andNot(o), true
+	}
+	for i := range min(len(s), len(o)) {
+		s[i] &^= o[i]
+	}
+	return s, true
 }
 
 // parseIDs reads comma-separated decimal ids into a set; ok is false when

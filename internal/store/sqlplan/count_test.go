@@ -3,6 +3,7 @@ package sqlplan
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,6 +98,29 @@ func TestCountSets(t *testing.T) {
 		}
 		return false
 	}
+	// The same leaves as cached sets, which an evaluation combines
+	// without changing them (it reuses only the memory it made).
+	cached, pristine := map[string]idSet{}, map[string]idSet{}
+	var all idSet
+	for id := 1; id <= universe; id++ {
+		all = all.or(setOf(int64(id)))
+	}
+	for _, k := range keys {
+		var ids []int64
+		for _, id := range r.leaves[k] {
+			ids = append(ids, int64(id))
+		}
+		cached[k], pristine[k] = setOf(ids...), setOf(ids...)
+	}
+	var bind func(f *catalog.Filter, sets map[*catalog.Filter]idSet)
+	bind = func(f *catalog.Filter, sets map[*catalog.Filter]idSet) {
+		if f.Op == catalog.OpMatch {
+			sets[f] = cached[f.Key]
+		}
+		for _, k := range f.Children {
+			bind(k, sets)
+		}
+	}
 	for i := range 500 {
 		f := gen(0)
 		want := 0
@@ -111,6 +135,24 @@ func TestCountSets(t *testing.T) {
 		}
 		if got != want {
 			t.Fatalf("filter %d: got %d, want %d", i, got, want)
+		}
+
+		c := setCounter{d: SQLite, sets: map[*catalog.Filter]idSet{}}
+		bind(f, c.sets)
+		s, complement, err := c.eval(context.Background(), f, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if complement {
+			s = all.andNot(s)
+		}
+		if got := s.count(); got != want {
+			t.Fatalf("filter %d over cached sets: got %d, want %d", i, got, want)
+		}
+		for _, k := range keys {
+			if !slices.Equal(cached[k], pristine[k]) {
+				t.Fatalf("filter %d changed the cached set of %s", i, k)
+			}
 		}
 	}
 }

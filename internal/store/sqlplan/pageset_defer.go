@@ -197,6 +197,12 @@ func (fs *filterSet) settle(ctx context.Context) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if ok && !retry && unchanged(d.rd.leaves) {
+		// The write changed none of the filter's leaves (a tag the
+		// policy does not look at): the ids the page tested still hold.
+		fs.asOf, fs.unknown = asOf, false
+		return true, nil
+	}
 	if ok && !retry {
 		sets, universe := setsOf(d.f, d.seen, d.all, func(l *cacheLeaf) idSet { return l.out.s })
 		c := setCounter{d: Postgres, r: d.tr, sets: sets}
@@ -226,4 +232,20 @@ func (fs *filterSet) total(ctx context.Context) (n int, ok bool, err error) {
 		return 0, false, err
 	}
 	return fs.count(), true, nil
+}
+
+// unchanged reports whether the read left every leaf's set as cached:
+// a patch that changes nothing keeps the cached bitmap itself.
+func unchanged(leaves []*cacheLeaf) bool {
+	for _, l := range leaves {
+		if l.hit == nil || l.out == nil || !sameSet(l.hit.s, l.out.s) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameSet reports whether a and b are the same bitmap in memory.
+func sameSet(a, b idSet) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
