@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/atrium-portal/atrium/internal/app"
+	"github.com/atrium-portal/atrium/internal/logsink"
 )
 
 // serve runs the portal until interrupted.
@@ -26,7 +27,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	// Log lines are written in batches, at most 10 ms late, instead of
+	// one write(2) per line (one per request with the access log).
+	sink := logsink.New(stderr)
+	defer sink.Close()
+	logger := slog.New(slog.NewJSONHandler(sink, nil))
 	a, err := app.New(ctx, cfg, app.Options{Role: *role, Logger: logger, Version: versionString()})
 	if err != nil {
 		return err

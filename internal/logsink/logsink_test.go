@@ -1,0 +1,105 @@
+package logsink
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the flush timer's goroutine.
+type syncBuffer struct {
+	mu     sync.Mutex
+	b      bytes.Buffer
+	writes int
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.writes++
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestWriterBatchesAndKeepsOrder(t *testing.T) {
+	var out syncBuffer
+	s := New(&out)
+	var want strings.Builder
+	for i := range 100 {
+		line := fmt.Sprintf("line %d\n", i)
+		want.WriteString(line)
+		if n, err := s.Write([]byte(line)); n != len(line) || err != nil {
+			t.Fatalf("got %d, %v", n, err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != want.String() {
+		t.Errorf("got %q, want %q", got, want.String())
+	}
+	out.mu.Lock()
+	writes := out.writes
+	out.mu.Unlock()
+	if writes != 1 {
+		t.Errorf("got %d writes, want 1", writes)
+	}
+}
+
+func TestWriterFlushesByItself(t *testing.T) {
+	var out syncBuffer
+	s := New(&out)
+	s.Write([]byte("alone\n"))
+	deadline := time.Now().Add(time.Minute)
+	for out.String() != "alone\n" {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %q a minute later, want the line", out.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestWriterFullBufferAndClose(t *testing.T) {
+	var out syncBuffer
+	s := New(&out)
+	s.max = 10
+	s.Write([]byte("0123456789ab\n")) // over max: written at once
+	if got := out.String(); got != "0123456789ab\n" {
+		t.Errorf("got %q, want the line written at once", got)
+	}
+	s.Write([]byte("tail\n"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("after\n"))
+	if got, want := out.String(), "0123456789ab\ntail\nafter\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestWriterConcurrent(t *testing.T) {
+	var out syncBuffer
+	s := New(&out)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				s.Write([]byte(fmt.Sprintf("g%d-%d\n", g, i)))
+			}
+		})
+	}
+	wg.Wait()
+	s.Close()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 8*200 {
+		t.Errorf("got %d lines, want %d", len(lines), 8*200)
+	}
+}
