@@ -134,7 +134,9 @@ func (db *DB) EntityList(ctx context.Context, p store.EntityListParams) (store.E
 	if err != nil {
 		return res, err
 	}
-	if err := db.fillRelations(ctx, res.Items); err != nil {
+	// The list's queries select the relations (runner.RelationsColumn);
+	// only rows of another query need them read.
+	if err := db.fillRelations(ctx, relationsUnread(res.Items)); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -169,30 +171,46 @@ func (r runner) EntitiesGeneric(ctx context.Context, query string, args []any) (
 
 // scanEntities reads the rows of an entity query; see sqlplan.Runner.
 func scanEntities(ctx context.Context, rows pgx.Rows) ([]*catalog.Stored, error) {
+	defer rows.Close()
 	var out []*catalog.Stored
 	var (
 		id        int64
 		s         catalog.Stored
 		errs      *string
 		sortValue *string
+		rels      *string
 		created   time.Time
 		updated   time.Time
 	)
-	_, err := pgx.ForEachRow(rows, []any{&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &sortValue}, func() error {
+	dest := []any{&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &sortValue}
+	withRels := false
+	for rows.Next() {
+		if out == nil && len(rows.FieldDescriptions()) > len(dest) {
+			// A list query's relations column (runner.RelationsColumn).
+			dest, withRels = append(dest, &rels), true
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, dbErr(ctx, err, "read entities")
+		}
 		it := s
 		it.Body = append([]byte(nil), s.Body...)
 		it.CreatedAt, it.UpdatedAt = created.UTC(), updated.UTC()
 		it.SortValue = sortValue
 		if errs != nil && *errs != "" {
 			if err := json.Unmarshal([]byte(*errs), &it.Errors); err != nil {
-				return fault.Wrap(fault.Internal, err, "decode stored status items of %s", it.Ref)
+				return nil, fault.Wrap(fault.Internal, err, "decode stored status items of %s", it.Ref)
+			}
+		}
+		if withRels {
+			var err error
+			if it.Relations, err = listRelations(it.Ref, rels); err != nil {
+				return nil, err
 			}
 		}
 		out = append(out, &it)
-		sortValue, errs = nil, nil
-		return nil
-	})
-	if err != nil {
+		sortValue, errs, rels = nil, nil, nil
+	}
+	if err := rows.Err(); err != nil {
 		return nil, dbErr(ctx, err, "read entities")
 	}
 	return out, nil

@@ -21,7 +21,8 @@ const UIDField = "metadata.uid"
 type Runner interface {
 	// Entities runs a query that selects EntityColumns and then one nullable
 	// text column (the sort value), and returns the rows in order without
-	// relations.
+	// relations; or, after them, a RelationsRunner's relations column, and
+	// returns them with their relations.
 	Entities(ctx context.Context, query string, args []any) ([]*catalog.Stored, error)
 	// Count runs a query that returns one integer.
 	Count(ctx context.Context, query string, args []any) (int, error)
@@ -45,6 +46,9 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		return res, fault.New(fault.Invalid, "list: offset cannot be combined with a cursor")
 	}
 	l := lister{d: d, r: r, p: p}
+	if rr, ok := r.(RelationsRunner); ok {
+		l.rels = ", " + rr.RelationsColumn()
+	}
 	dr, err := chooseDriver(ctx, d, r, p.Filter)
 	if err != nil {
 		return res, err
@@ -176,6 +180,9 @@ type lister struct {
 	// sets, when set, holds the ids matching the filter, which that walk
 	// tests instead of probing each row; the total is their count.
 	sets *filterSet
+	// rels is ", " and the runner's relations column, or "" (see
+	// RelationsRunner).
+	rels string
 }
 
 // kindGeneric reports whether the walk of one kind by name runs under a
@@ -253,7 +260,7 @@ func (l *lister) uidPage(ctx context.Context, want int) ([]*catalog.Stored, erro
 	if l.uidSort {
 		sv = "e.uid"
 	}
-	q := "SELECT " + EntityColumns + ", " + sv + " FROM " + from + " WHERE " + where +
+	q := "SELECT " + EntityColumns + ", " + sv + l.rels + " FROM " + from + " WHERE " + where +
 		" ORDER BY e.uid " + dir + b.LimitOffset(want, l.p.Offset)
 	return l.r.Entities(ctx, q, b.Args())
 }
@@ -335,7 +342,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 			where += " AND " + name + " " + cmp + "= " + b.Arg(*pos.Value) +
 				" AND (" + name + " " + cmp + " " + b.Arg(*pos.Value) + " OR e.uid " + cmp + " " + b.Arg(pos.UID) + ")"
 		}
-		q = "SELECT " + EntityColumns + ", " + name + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
+		q = "SELECT " + EntityColumns + ", " + name + l.rels + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
 			" ORDER BY " + name + " " + dir + ", e.uid " + dir
 		if l.kindGeneric() {
 			if l.sets != nil {
@@ -353,7 +360,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if pos != nil {
 			where += " AND (s.value, e.uid) " + cmp + " (" + b.Arg(*pos.Value) + ", " + b.Arg(pos.UID) + ")"
 		}
-		q = "SELECT " + EntityColumns + ", s.value FROM " + from +
+		q = "SELECT " + EntityColumns + ", s.value" + l.rels + " FROM " + from +
 			" WHERE s.key = " + keyArg + " AND s.is_min AND " + where +
 			" ORDER BY s.value " + dir + ", e.uid " + dir
 	} else {
@@ -366,7 +373,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if pos != nil {
 			where += " AND e.uid " + cmp + " " + b.Arg(pos.UID)
 		}
-		q = "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM " + from + " WHERE " + where +
+		q = "SELECT " + EntityColumns + ", CAST(NULL AS TEXT)" + l.rels + " FROM " + from + " WHERE " + where +
 			" ORDER BY e.uid " + dir
 	}
 	return l.r.Entities(ctx, q+b.LimitOffset(limit, offset), b.Args())
@@ -441,9 +448,18 @@ func (l *lister) sortedPage(ctx context.Context, want int) ([]*catalog.Stored, e
 		order = append(order, "("+v+" IS NULL)", w+dir)
 	}
 	order = append(order, "e.uid ASC")
-	q := "SELECT " + EntityColumns + ", CAST(NULL AS TEXT) FROM " + from + " WHERE " + where +
+	q := "SELECT " + EntityColumns + ", CAST(NULL AS TEXT)" + l.rels + " FROM " + from + " WHERE " + where +
 		" ORDER BY " + strings.Join(order, ", ") + b.LimitOffset(want, l.p.Offset)
 	return l.r.Entities(ctx, q, b.Args())
+}
+
+// RelationsRunner is a Runner whose entity queries can select each
+// entity's relations as one more column after the sort value, so that a
+// page needs no second statement for them. List's queries then select it.
+type RelationsRunner interface {
+	Runner
+	// RelationsColumn returns the column's expression over "e".
+	RelationsColumn() string
 }
 
 // GenericEntitiesRunner is a Runner that can run an entity query under

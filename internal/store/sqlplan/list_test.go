@@ -82,3 +82,41 @@ func TestPostgresKindIsTheColumn(t *testing.T) {
 		})
 	}
 }
+
+// relationsRunner is a queryRunner with a relations column.
+type relationsRunner struct{ queryRunner }
+
+func (r *relationsRunner) RelationsColumn() string { return "(RELS)" }
+
+// TestListSelectsRelationsColumn: every page query of a RelationsRunner
+// selects its relations column right after the sort value.
+func TestListSelectsRelationsColumn(t *testing.T) {
+	f := catalog.All(catalog.In("kind", "component"), catalog.In("relations.ownedby", "group:default/team-a"))
+	sv := "v"
+	tests := []struct {
+		name string
+		p    store.EntityListParams
+	}{
+		{"by uid", store.EntityListParams{Filter: f, Limit: 10}},
+		{"by a field", store.EntityListParams{Filter: f, Limit: 10, Order: &store.Order{Field: "spec.type"}}},
+		{"by a field after a cursor", store.EntityListParams{Filter: f, Limit: 10, Order: &store.Order{Field: "spec.type"}, After: &store.Position{Value: &sv, UID: "u"}}},
+		{"one kind by name", store.EntityListParams{Filter: catalog.In("kind", "component"), Limit: 10, Order: &store.Order{Field: "metadata.name"}}},
+		{"by several keys", store.EntityListParams{Filter: f, Limit: 10, Order: &store.Order{Field: "spec.type"}, ThenBy: []store.Order{{Field: "metadata.name"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &relationsRunner{}
+			if _, err := List(context.Background(), Postgres, r, tt.p); err != nil {
+				t.Fatal(err)
+			}
+			if len(r.entities) == 0 {
+				t.Fatal("got no page query")
+			}
+			for _, q := range r.entities {
+				if !strings.Contains(q, ", (RELS) FROM ") {
+					t.Errorf("page query: got %q, want the relations column after the sort value", q)
+				}
+			}
+		})
+	}
+}
