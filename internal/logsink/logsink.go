@@ -5,7 +5,8 @@
 // second that was ~10 µs of server CPU per request (docs/benchmarks.md),
 // and requests queued on the mutex behind one another's system calls. A
 // Writer copies lines into a buffer and writes the buffer at most Delay
-// later, or at once when it holds MaxBuffer bytes, so a busy server makes
+// later, or at once when the next line would not fit in MaxBuffer bytes
+// (a longer line is written on its own), so a busy server makes
 // one system call for many lines and a quiet one still shows each line
 // within Delay.
 package logsink
@@ -45,20 +46,25 @@ func New(w io.Writer) *Writer {
 	return s
 }
 
-// Write buffers p. It never fails: an error of the underlying writer is
-// returned by the Flush or Close that meets it (a log line has nowhere
-// else to go).
+// Write buffers p. It never fails: a log line has nowhere else to go
+// when the underlying writer does; Flush and Close return its error.
 func (s *Writer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return s.w.Write(p)
 	}
-	s.buf = append(s.buf, p...)
-	if len(s.buf) >= s.max {
+	if len(s.buf)+len(p) > s.max {
 		_ = s.flushLocked()
+	}
+	if len(p) >= s.max {
+		_, _ = s.w.Write(p)
 		return len(p), nil
 	}
+	if s.buf == nil {
+		s.buf = make([]byte, 0, s.max)
+	}
+	s.buf = append(s.buf, p...)
 	if !s.pending {
 		s.pending = true
 		s.timer.Reset(s.delay)
@@ -82,11 +88,7 @@ func (s *Writer) flushLocked() error {
 		return nil
 	}
 	_, err := s.w.Write(s.buf)
-	if cap(s.buf) > s.max {
-		s.buf = nil // a burst's buffer is not kept
-	} else {
-		s.buf = s.buf[:0]
-	}
+	s.buf = s.buf[:0]
 	return err
 }
 

@@ -2,9 +2,15 @@ package logsink
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,7 +77,7 @@ func TestWriterFullBufferAndClose(t *testing.T) {
 	var out syncBuffer
 	s := New(&out)
 	s.max = 10
-	s.Write([]byte("0123456789ab\n")) // over max: written at once
+	s.Write([]byte("0123456789ab\n")) // longer than max: written on its own
 	if got := out.String(); got != "0123456789ab\n" {
 		t.Errorf("got %q, want the line written at once", got)
 	}
@@ -102,4 +108,50 @@ func TestWriterConcurrent(t *testing.T) {
 	if len(lines) != 8*200 {
 		t.Errorf("got %d lines, want %d", len(lines), 8*200)
 	}
+}
+
+// BenchmarkAccessLine logs an access-log-like line per iteration from
+// GOMAXPROCS goroutines through slog's JSON handler into a file, directly
+// and through a Writer, and reports the process's CPU per line.
+//
+//	go test ./internal/logsink -run XX -bench AccessLine -benchmem
+func BenchmarkAccessLine(b *testing.B) {
+	for _, sink := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sink=%v", sink), func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			var w io.Writer = f
+			if sink {
+				s := New(f)
+				defer s.Close()
+				w = s
+			}
+			l := slog.New(slog.NewJSONHandler(w, nil))
+			b.ReportAllocs()
+			cpu := processCPU(b)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					l.LogAttrs(context.Background(), slog.LevelInfo, "http", slog.String("request_id", "0123456789abcdef01234567"),
+						slog.String("method", "GET"), slog.String("path", "/api/catalog/entities/by-name/component/default/svc-1"),
+						slog.Int("status", 200), slog.Int64("bytes", 1043), slog.Float64("ms", 0.123), slog.String("remote", "127.0.0.1:50000"))
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64((processCPU(b)-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU returns the user and system CPU time of this process so far.
+func processCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
