@@ -44,6 +44,11 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		}
 		refs[i] = r.Ref
 	}
+	// The relation rows depend on nothing the transaction reads: they are
+	// built and sorted on another goroutine meanwhile. The writer's path
+	// bounds a bulk load, and processing leaves the other core half idle.
+	sorted := make(chan []relationRow, 1)
+	go func() { sorted <- sortedRelationRows(recs) }()
 	// The transaction runs on a connection held for the whole call, so
 	// that the rows can be inserted through the driver itself (flushConn).
 	conn, err := db.write.Conn(ctx)
@@ -95,15 +100,12 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	fts := bulk{head: "INSERT OR FAIL INTO entities_fts (rowid, doc) VALUES ", cols: 2}
 	// Size the value lists once: growing them by appending copied each
 	// several times (a quarter of all the bytes a bulk load allocated).
-	nSearch, nRels := 0, 0
+	nSearch := 0
 	for i := range recs {
 		nSearch += len(recs[i].Search)
-		nRels += len(recs[i].Relations)
 	}
 	ents.args = make([]any, 0, len(recs)*ents.cols)
 	search.args = make([]any, 0, nSearch*search.cols)
-	rels.args = make([]any, 0, nRels*rels.cols)
-	relRows := make([]relationRow, 0, nRels)
 	fts.args = make([]any, 0, len(recs)*fts.cols)
 	var oldIDs []any
 	var oldRefs []any
@@ -149,9 +151,6 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 			}
 			search.add(id, s.Key, s.Value, original, s.IsMin)
 		}
-		for _, rel := range sqlplan.RelationRows(r.Relations) {
-			relRows = append(relRows, relationRow{origin: r.Ref, RelationRow: rel})
-		}
 		fts.add(id, sqlplan.Text(r.Text))
 		res.Written = append(res.Written, r.Ref)
 	}
@@ -165,9 +164,15 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	if err := deleteIn(ctx, tx, "DELETE FROM entities_fts WHERE rowid IN ", oldIDs); err != nil {
 		return res, err
 	}
-	// The relations table is keyed by (source_ref, type_lower, target_ref,
-	// originating_ref, type); an entity's inverse rows land anywhere in it.
-	slices.SortFunc(relRows, compareRelationRows)
+	relRows := <-sorted
+	if len(res.Conflicts) > 0 {
+		refused := make(map[string]bool, len(res.Conflicts))
+		for _, c := range res.Conflicts {
+			refused[c.Ref] = true
+		}
+		relRows = slices.DeleteFunc(relRows, func(r relationRow) bool { return refused[r.origin] })
+	}
+	rels.args = make([]any, 0, len(relRows)*rels.cols)
 	for _, rel := range relRows {
 		rels.add(rel.origin, rel.Source, rel.Type, rel.TypeLower, rel.Target)
 	}
@@ -282,6 +287,25 @@ func (b *bulk) add(vals ...any) { b.args = append(b.args, vals...) }
 type relationRow struct {
 	origin string
 	sqlplan.RelationRow
+}
+
+// sortedRelationRows returns the relation rows of recs, which hold each ref
+// once, in the order of the relations table's key. The relations table is
+// keyed by (source_ref, type_lower, target_ref, originating_ref, type); an
+// entity's inverse rows land anywhere in it.
+func sortedRelationRows(recs []catalog.Record) []relationRow {
+	n := 0
+	for i := range recs {
+		n += len(recs[i].Relations)
+	}
+	rows := make([]relationRow, 0, n)
+	for i := range recs {
+		for _, rel := range sqlplan.RelationRows(recs[i].Relations) {
+			rows = append(rows, relationRow{origin: recs[i].Ref, RelationRow: rel})
+		}
+	}
+	slices.SortFunc(rows, compareRelationRows)
+	return rows
 }
 
 // compareRelationRows orders relation rows by the relations table's key
