@@ -44,6 +44,10 @@ type Config struct {
 	// replaces the URL's password: a rotated password reaches new
 	// connections while open ones carry on.
 	Password func() string
+	// LookupBatch bounds how many concurrent lookups by ref or by uid one
+	// statement carries (default DefaultLookupBatch); 1 sends each lookup
+	// alone. See coalescer.
+	LookupBatch int
 }
 
 // DB is a PostgreSQL catalog store.
@@ -58,6 +62,8 @@ type DB struct {
 	life     context.Context
 	stopLife context.CancelFunc
 	bg       sync.WaitGroup
+	// byRef and byUID coalesce concurrent single-entity lookups.
+	byRef, byUID *coalescer
 }
 
 // Open connects a pool to cfg.URL and checks that the server answers. Call
@@ -101,7 +107,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
 	}
 	life, stop := context.WithCancel(context.Background())
-	return &DB{pool: pool, sets: sqlplan.NewSetCache(sqlplan.Postgres), life: life, stopLife: stop}, nil
+	db := &DB{pool: pool, sets: sqlplan.NewSetCache(sqlplan.Postgres), life: life, stopLife: stop}
+	db.byRef = newCoalescer(life, cfg.LookupBatch, db.lookupFetch("ref"))
+	db.byUID = newCoalescer(life, cfg.LookupBatch, db.lookupFetch("uid"))
+	return db, nil
 }
 
 // Engine returns "postgres".
