@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"time"
 
@@ -37,62 +36,6 @@ func (db *DB) EntityStates(ctx context.Context, refs []string) (map[string]store
 		return nil, dbErr(ctx, err, "read entity states")
 	}
 	return out, nil
-}
-
-// EntityGetByRef returns one entity; fault.NotFound when absent.
-func (db *DB) EntityGetByRef(ctx context.Context, ref string) (*catalog.Stored, error) {
-	return db.getOne(ctx, "e.ref = $1", strings.ToLower(ref), "No entity with ref %s", ref)
-}
-
-// EntityGetByUID returns one entity; fault.NotFound when absent.
-func (db *DB) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, error) {
-	return db.getOne(ctx, "e.uid = $1", uid, "No entity with uid %s", uid)
-}
-
-// getOneRelations aggregates an entity's relations into one text column of
-// the lookup, (type US target) records separated by RS: one round trip
-// instead of two. The records come in the key's order, one per originating
-// entity, and getOne sorts them and drops duplicates (store.SortRelations):
-// a DISTINCT … ORDER BY here cost the database server more CPU per lookup,
-// and it shares the machine's cores. Types and refs never hold those
-// control characters.
-const getOneRelations = "(SELECT string_agg(type || chr(31) || target_ref, chr(30))" +
-	" FROM relations WHERE source_ref = e.ref)"
-
-func (db *DB) getOne(ctx context.Context, cond, key, notFound, arg string) (*catalog.Stored, error) {
-	var (
-		id               int64
-		s                catalog.Stored
-		errs, rels       *string
-		created, updated time.Time
-	)
-	err := db.pool.QueryRow(ctx, "SELECT "+sqlplan.EntityColumns+", "+getOneRelations+" FROM entities e WHERE "+cond, key).
-		Scan(&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &rels)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fault.New(fault.NotFound, notFound, arg)
-	}
-	if err != nil {
-		return nil, dbErr(ctx, err, "read entity")
-	}
-	s.CreatedAt, s.UpdatedAt = created.UTC(), updated.UTC()
-	if errs != nil && *errs != "" {
-		if err := json.Unmarshal([]byte(*errs), &s.Errors); err != nil {
-			return nil, fault.Wrap(fault.Internal, err, "decode stored status items of %s", s.Ref)
-		}
-	}
-	if rels != nil && *rels != "" {
-		recs := strings.Split(*rels, "\x1e")
-		s.Relations = make([]catalog.Relation, 0, len(recs))
-		for _, rec := range recs {
-			typ, target, ok := strings.Cut(rec, "\x1f")
-			if !ok {
-				return nil, fault.New(fault.Internal, "relations of %s are unreadable", s.Ref)
-			}
-			s.Relations = append(s.Relations, catalog.Relation{Type: typ, TargetRef: target})
-		}
-		s.Relations = store.SortRelations(s.Relations)
-	}
-	return &s, nil
 }
 
 // EntityGetByRefs returns the entities in refs order, nil where absent or
