@@ -21,6 +21,7 @@ func openPostgres(ctx context.Context, db config.Database, live *secrets.Live) (
 		URL:              db.DSN,
 		MaxConns:         int32(db.PoolMax),
 		StatementTimeout: db.StatementTimeout,
+		LookupBatch:      db.LookupBatch,
 	}
 	if parsed, err := pgx.ParseConfig(db.DSN); err == nil && parsed.Password != "" {
 		pc.Password = live.Track(parsed.Password).Get

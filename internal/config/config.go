@@ -80,6 +80,9 @@ type Database struct {
 	PoolMax int
 	// StatementTimeout bounds each statement (0: none).
 	StatementTimeout time.Duration
+	// LookupBatch bounds how many concurrent lookups by ref or uid one
+	// PostgreSQL statement carries (0: the driver's default; 1: each alone).
+	LookupBatch int
 }
 
 // Reading lists the hosts that url locations and $text placeholders may read.
@@ -455,6 +458,7 @@ func (d *decoder) database(n *node, path string, db *Database) {
 		"connection":       func(v *node, p string) { conn, connPath = v, p },
 		"pool":             func(v *node, p string) { d.pool(v, p, db) },
 		"statementTimeout": func(v *node, p string) { d.duration(v, p, &db.StatementTimeout) },
+		"lookupBatch":      func(v *node, p string) { d.integer(v, p, 1, 1000, &db.LookupBatch) },
 	}, "knexConfig", "prefix", "plugin", "pluginDivisionMode", "ensureExists", "ensureSchemaExists", "skipMigrations", "role")
 	if conn == nil {
 		return

@@ -54,6 +54,7 @@ backend:
     connection: ${PG_URL}
     pool: { max: 8 }
     statementTimeout: 5s
+    lookupBatch: 16
 catalog:
   locations:
     - type: file
@@ -90,6 +91,7 @@ catalog:
 		{"dsn", cfg.Backend.Database.DSN, "postgres://u@db/x"},
 		{"pool", cfg.Backend.Database.PoolMax, 8},
 		{"timeout", cfg.Backend.Database.StatementTimeout, 5 * time.Second},
+		{"lookup batch", cfg.Backend.Database.LookupBatch, 16},
 		{"locations", len(cfg.Catalog.Locations), 1},
 		{"location type", cfg.Catalog.Locations[0].Type, "url"},
 		{"location rules", cfg.Catalog.Locations[0].Rules[0].Allow[0], "Component"},
@@ -189,6 +191,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`app-config.yaml:2: catalog.orphanStrategy: must be one of keep, delete, got "sometimes"`}},
 		{"bad client", "backend:\n  database:\n    client: mysql\n", nil,
 			[]string{`app-config.yaml:3: backend.database.client: must be better-sqlite3`}},
+		{"lookup batch range", "backend:\n  database:\n    lookupBatch: 0\n", nil,
+			[]string{"app-config.yaml:3: backend.database.lookupBatch: must be between 1 and 1000, got 0"}},
 		{"pg without connection", "backend:\n  database:\n    client: pg\n", nil,
 			[]string{"backend.database.connection: required when backend.database.client is pg"}},
 		{"bad location", "catalog:\n  locations:\n    - type: git\n      target: x\n", nil,
