@@ -135,11 +135,13 @@ func (d *deferredRead) cond(b *Builder, test, probes string) string {
 		" AND (SELECT coalesce(bool_and(entity_id >= 0), true) AND count(*) <= " + itoa(maxDirty) +
 		" FROM (SELECT entity_id FROM " + logged + " LIMIT " + itoa(maxDirty+1) + ") n)"
 	// An unnested array, which the planner expects to be short (see
-	// oneRead): the log's range would be estimated at a third of it.
-	base := "(SELECT unnest(ARRAY(SELECT entity_id FROM " + logged + ") || " + b.Arg(x.pending) + "::bigint[]) AS id)"
-	dirty := "SELECT id FROM " + base + " c"
+	// oneRead): the log's range would be estimated at a third of it. A
+	// CTE of the list's own sub-query, it is read once however many parts
+	// of the list start from it.
+	dirty := "WITH c AS (SELECT unnest(ARRAY(SELECT entity_id FROM " + logged + ") || " + b.Arg(x.pending) + "::bigint[]) AS id)" +
+		" SELECT id FROM c"
 	if len(x.types) > 0 {
-		dirty += " UNION ALL SELECT s.id FROM " + base + " c" +
+		dirty += " UNION ALL SELECT s.id FROM c" +
 			" CROSS JOIN LATERAL (SELECT ref FROM entities WHERE id = c.id OFFSET 0) o" +
 			" CROSS JOIN LATERAL (SELECT r.source_ref FROM relations r WHERE r.originating_ref = o.ref AND r.type_lower = ANY(" +
 			b.Arg(x.types) + "::text[]) OFFSET 0) r" +
@@ -152,10 +154,13 @@ func (d *deferredRead) cond(b *Builder, test, probes string) string {
 			origins[i], sources[i] = p[0], p[1]
 		}
 		dirty += " UNION ALL SELECT p.s FROM unnest(" + b.Arg(origins) + "::bigint[], " + b.Arg(sources) +
-			"::bigint[]) p(o, s) WHERE p.o IN (SELECT id FROM " + base + " c)"
+			"::bigint[]) p(o, s) WHERE p.o IN (SELECT id FROM c)"
 	}
-	return "(CASE WHEN " + ok + " THEN (CASE WHEN e.id = ANY(ARRAY(" + dirty + ")) THEN " + probes +
-		" ELSE " + test + " END) ELSE " + probes + " END)"
+	// The probes appear once: every sub-plan of the statement is set up
+	// when it is bound, executed or not. CASE keeps the order: the list is
+	// not computed when the log cannot say.
+	clean := "(CASE WHEN " + ok + " THEN e.id <> ALL(ARRAY(" + dirty + ")) ELSE false END)"
+	return "(CASE WHEN " + clean + " THEN " + test + " ELSE " + probes + " END)"
 }
 
 // entities runs the page's statement, with the deferred read after it in
