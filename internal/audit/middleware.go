@@ -64,7 +64,13 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 		}
 		rec := &st.rec
 		rec.ResponseWriter = w
-		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		// The state rides in the web request state when there is one,
+		// which saves a copy of the request and a context.
+		if web.SetRequestValue(r.Context(), stateKey{}, st) {
+			next.ServeHTTP(rec, r)
+		} else {
+			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+		}
 
 		status := rec.status
 		if status == 0 {

@@ -28,6 +28,12 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		case p == nil || err != nil:
 			p = &Principal{Type: PrincipalNone}
 		}
+		// The principal rides in the web request state when there is
+		// one, which saves a copy of the request and a context.
+		if web.SetRequestValue(r.Context(), principalKey{}, p) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
 }

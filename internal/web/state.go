@@ -42,6 +42,14 @@ type reqState struct {
 	// route found.
 	routed bool
 	probe  routeProbe
+	// vals holds the values other packages' middleware attach to the
+	// request with SetRequestValue (the audit state, the principal).
+	vals [2]stateVal
+}
+
+// stateVal is one value attached to the request state.
+type stateVal struct {
+	key, val any
 }
 
 // stateOf returns the request state in ctx, or nil outside the middleware.
@@ -66,7 +74,37 @@ func (s *reqState) Value(key any) any {
 	if key == any(keyState) {
 		return s
 	}
+	for i := range s.vals {
+		if v := &s.vals[i]; v.key != nil && v.key == key {
+			return v.val
+		}
+	}
 	return s.Context.Value(key)
+}
+
+// SetRequestValue attaches val under key to the request state in ctx, so
+// that ctx, and every context derived from the request's, answers key with
+// val, without the copy of the request and the context that
+// context.WithValue and Request.WithContext cost. It reports false and
+// attaches nothing when ctx carries no request state, when ctx already
+// answers key (a closer context would hide the state's value), or when the
+// state has no free slot; the caller then adds the value to a new context
+// as usual. key must be comparable, as for context.WithValue.
+//
+// Unlike context.WithValue, the value is also seen by the middleware that
+// ran before: the state is shared by the whole request.
+func SetRequestValue(ctx context.Context, key, val any) bool {
+	s := stateOf(ctx)
+	if s == nil || key == nil || ctx.Value(key) != nil {
+		return false
+	}
+	for i := range s.vals {
+		if v := &s.vals[i]; v.key == nil {
+			v.key, v.val = key, val
+			return true
+		}
+	}
+	return false
 }
 
 // log returns the request's logger: the base logger with the request id.
