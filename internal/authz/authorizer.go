@@ -257,6 +257,10 @@ func (a *Authorizer) decide(p *auth.Principal, name string, res *Resource) (Deci
 		return d, nil
 	}
 	c := a.cur.Load()
+	if allowedOutright(c.rules, perm, p) {
+		d.Result = Allow
+		return d, nil
+	}
 	// The CEL variables only for a rule with a condition: a decision that
 	// needs none (read allowed outright) stays cheap.
 	var act map[string]any
@@ -303,6 +307,24 @@ func (a *Authorizer) decide(p *auth.Principal, name string, res *Resource) (Deci
 	}
 	d.Result, d.Reason = Deny, denyReason(name, allow, denyRules, denyFilters, x)
 	return d, nil
+}
+
+// allowedOutright reports whether the rules that apply to perm and p
+// allow it without a condition and deny nothing: the decision is Allow, as
+// the filters decide would build say, without building them (they were
+// five allocations on every cached by-name request).
+func allowedOutright(rules []*compiledRule, perm Permission, p *auth.Principal) bool {
+	allowed := false
+	for _, r := range rules {
+		if !r.appliesTo(perm) || !r.matchesSubject(p) {
+			continue
+		}
+		if r.cond != nil || r.effect == EffectDeny {
+			return false
+		}
+		allowed = true
+	}
+	return allowed
 }
 
 // denyReason names the deny rule that matched, or says nothing allowed.
