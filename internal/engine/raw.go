@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -128,8 +129,26 @@ func (e *Engine) EntityRawByRef(ctx context.Context, ref string) (*Raw, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := r.String()
+	key := ref
+	if !isCanonicalRef(ref, r) {
+		key = r.String()
+	}
 	return e.rawLookup(ctx, false, key, func() error { return notFoundRef(r) })
+}
+
+// isCanonicalRef reports whether s, parsed as r, is already r.String():
+// callers mostly pass refs they formatted themselves, and formatting one
+// again cost an allocation per lookup.
+func isCanonicalRef(s string, r catalog.Ref) bool {
+	ns := r.Namespace
+	if ns == "" {
+		return false
+	}
+	k, n := len(r.Kind), len(ns)
+	return len(s) == k+1+n+1+len(r.Name) &&
+		s[k] == ':' && s[k+1+n] == '/' &&
+		s[:k] == r.Kind && s[k+1:k+1+n] == ns && s[k+1+n+1:] == r.Name &&
+		strings.ToLower(s) == s
 }
 
 // EntityRawByUID returns the final JSON of the entity with uid;
