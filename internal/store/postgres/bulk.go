@@ -142,8 +142,11 @@ func (db *DB) vacuumAfterBulk(ctx context.Context) {
 		conn.Conn().Close(context.Background()) //nolint:errcheck // the pool replaces it
 		return
 	}
+	// Relations first: every entity read (by name, by uid, a page's
+	// relations column) and the policy's owner probes scan its index for
+	// the relations of the rows they return.
 	t0 := time.Now()
-	_, err = conn.Exec(ctx, "VACUUM entities, search, relations, entity_text")
+	_, err = conn.Exec(ctx, "VACUUM relations, entities, search, entity_text")
 	if _, rerr := conn.Exec(context.Background(), "RESET statement_timeout; RESET vacuum_cost_delay"); rerr != nil {
 		conn.Conn().Close(context.Background()) //nolint:errcheck // the pool replaces it
 	}
