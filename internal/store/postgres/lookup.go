@@ -10,7 +10,6 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
-	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
@@ -90,16 +89,11 @@ func decodeLookup(s *catalog.Stored, errs, rels *string) error {
 		}
 	}
 	if rels != nil && *rels != "" {
-		recs := strings.Split(*rels, "\x1e")
-		s.Relations = make([]catalog.Relation, 0, len(recs))
-		for _, rec := range recs {
-			typ, target, ok := strings.Cut(rec, "\x1f")
-			if !ok {
-				return fault.New(fault.Internal, "relations of %s are unreadable", s.Ref)
-			}
-			s.Relations = append(s.Relations, catalog.Relation{Type: typ, TargetRef: target})
+		r, err := listRelations(s.Ref, rels)
+		if err != nil {
+			return err
 		}
-		s.Relations = store.SortRelations(s.Relations)
+		s.Relations = r
 	}
 	return nil
 }
