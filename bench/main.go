@@ -47,6 +47,7 @@ type options struct {
 	Users         int
 	Think         time.Duration
 	TargetP95     time.Duration
+	Floor         bool
 }
 
 func parseFlags(args []string) (options, error) {
@@ -72,6 +73,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.Users, "users", 0, "instead of loading each endpoint, simulate this many people browsing the catalog (catalog page, entity page, think) for -d")
 	fs.DurationVar(&o.Think, "think", time.Second, "with -users: mean of the exponential think time after each entity page")
 	fs.DurationVar(&o.TargetP95, "target-p95", 100*time.Millisecond, "with -users: the p95 of all requests that passes")
+	fs.BoolVar(&o.Floor, "floor", false, "after the endpoints, run the by-name load once more against a server that only writes one fixed by-name answer (net/http, a process of its own): the best this machine and load generator allow")
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -103,6 +105,8 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-think must not be negative, got %v", o.Think)
 	case o.Users > 0 && o.Pages:
 		return o, fmt.Errorf("-users runs its own load; it cannot be used with -pages")
+	case o.Users > 0 && o.Floor:
+		return o, fmt.Errorf("-floor measures the by-name endpoint; it cannot be used with -users")
 	case o.Samples < 0:
 		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
 	}
@@ -112,6 +116,9 @@ func parseFlags(args []string) (options, error) {
 func main() {
 	log.SetFlags(log.Ltime)
 	log.SetPrefix("bench: ")
+	if body := os.Getenv(floorEnv); body != "" {
+		log.Fatal(floorServe(body))
+	}
 	o, err := parseFlags(os.Args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -298,7 +305,32 @@ func run(ctx context.Context, o options) (*Result, error) {
 		res.Endpoints = append(res.Endpoints, st)
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()
+	if o.Floor {
+		return res, runFloorPhase(ctx, o, c, set, srv, tmp, res)
+	}
 	return res, nil
+}
+
+// runFloorPhase measures the floor (floor.go) of the by-name load with an
+// answer of the catalog, after Atrium has stopped.
+func runFloorPhase(ctx context.Context, o options, c *client, set *gen.Set, srv *server, tmp string, res *Result) error {
+	ep := endpoints(set)[0]
+	body, err := floorBody(ctx, c, ep, 101, o.Seed)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	srv.Stop()
+	log.Printf("floor: %s, %d clients, %v, a fixed %d-byte answer", ep.Name, o.Clients, o.Duration, len(body))
+	st, err := measureFloor(ctx, loadParams{
+		Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
+	}, body, tmp)
+	if err != nil {
+		return fmt.Errorf("floor: %w", err)
+	}
+	log.Printf("  p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, %.0f req/s, %d errors, server CPU %.0f µs per request, client CPU %.0f µs", st.P50ms, st.P90ms, st.P99ms, st.RPS, st.Errors, st.ServerCPUus, st.ClientCPUus)
+	log.Printf("  %s; load %s", st.ctxLine(), st.LoadAvg)
+	res.Floor = &st
+	return nil
 }
 
 // traceMidLoad records a runtime trace of the server into name over the

@@ -37,6 +37,10 @@ type Result struct {
 	Endpoints     []Stats `json:"endpoints"`
 	// Users is the -users load test, which replaces Endpoints.
 	Users *UsersResult `json:"users,omitempty"`
+	// Floor is the by-name load against a server that only writes one
+	// fixed answer (-floor): the best this machine and load generator
+	// allow any net/http server.
+	Floor *Stats `json:"floor,omitempty"`
 	// Profiled runs carry the profiler's overhead.
 	Profiled bool `json:"profiled,omitempty"`
 }
