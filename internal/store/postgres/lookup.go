@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -43,37 +43,60 @@ func (db *DB) EntityGetByUID(ctx context.Context, uid string) (*catalog.Stored, 
 const getOneRelations = "(SELECT string_agg(type || chr(31) || target_ref, chr(30))" +
 	" FROM relations WHERE source_ref = e.ref)"
 
+// lookupPoolConfig returns the configuration of the pool that lookups by
+// ref and by uid run on: the main pool's (pc), with connections whose
+// prepared statements run under a generic plan, without JIT. The plan of a
+// lookup (a unique index probe per key) is the same whatever the keys, and
+// planning it for every statement cost the database server more than the
+// rest of a small batch; on connections of their own, lookups need no
+// set_config statement before each one to say so (queryGeneric), which cost
+// the database server a second statement's executor start and the process
+// a batch per lookup. Only the lookup statements run on these connections.
+//
+// While lookups are coalesced, at most lookupStatements statements of each
+// kind are in flight, so the pool needs no more connections than that.
+func lookupPoolConfig(pc *pgxpool.Config, batch int) *pgxpool.Config {
+	lc := pc.Copy()
+	lc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	lc.ConnConfig.RuntimeParams["jit"] = "off"
+	if batch != 1 {
+		lc.MaxConns = min(lc.MaxConns, 2*lookupStatements)
+	}
+	lc.MinConns, lc.MinIdleConns = 0, 0
+	return lc
+}
+
 // lookupFetch returns the fetchFunc of lookups by column (ref or uid): the
-// entities whose column is any of the keys, each with its relations. The
-// plan (a unique index probe per key) is the same whatever the keys, so it
-// runs under a generic plan (queryGeneric): planning it for every statement
-// cost the database server more than the rest of a small batch.
+// entities whose column is any of the keys, each with its relations, read
+// on the lookup pool under a generic plan (see lookupPoolConfig).
 func (db *DB) lookupFetch(column string) fetchFunc {
 	query := "SELECT " + sqlplan.EntityColumns + ", " + getOneRelations + " FROM entities e WHERE e." + column + " = ANY($1)"
 	byUID := column == "uid"
 	return func(ctx context.Context, keys []string, row func(string, *catalog.Stored, error)) error {
-		err := db.queryGeneric(ctx, query, []any{keys}, func(rows pgx.Rows) error {
-			var (
-				id               int64
-				errs, rels       *string
-				created, updated time.Time
-			)
-			for rows.Next() {
-				s := &catalog.Stored{}
-				errs, rels = nil, nil
-				if err := rows.Scan(&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &rels); err != nil {
-					return err
-				}
-				s.CreatedAt, s.UpdatedAt = created.UTC(), updated.UTC()
-				key := s.Ref
-				if byUID {
-					key = s.UID
-				}
-				row(key, s, decodeLookup(s, errs, rels))
-			}
-			return rows.Err()
-		})
+		rows, err := db.lookups.Query(ctx, query, keys)
 		if err != nil {
+			return dbErr(ctx, err, "read entity")
+		}
+		defer rows.Close()
+		var (
+			id               int64
+			errs, rels       *string
+			created, updated time.Time
+		)
+		for rows.Next() {
+			s := &catalog.Stored{}
+			errs, rels = nil, nil
+			if err := rows.Scan(&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &rels); err != nil {
+				return dbErr(ctx, err, "read entity")
+			}
+			s.CreatedAt, s.UpdatedAt = created.UTC(), updated.UTC()
+			key := s.Ref
+			if byUID {
+				key = s.UID
+			}
+			row(key, s, decodeLookup(s, errs, rels))
+		}
+		if err := rows.Err(); err != nil {
 			return dbErr(ctx, err, "read entity")
 		}
 		return nil

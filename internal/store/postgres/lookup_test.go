@@ -157,3 +157,57 @@ func TestLookupsCoalesced(t *testing.T) {
 		t.Errorf("statements for %d lookups: got %d, want at most %d", len(asks), sent, 4*lookupStatements)
 	}
 }
+
+// TestLookupsRunGenericPlans checks that lookups by ref and by uid run on
+// connections of their own under a generic plan, planned once per
+// connection (see lookupPoolConfig), and that the rest of the store keeps
+// planning each execution for its values.
+func TestLookupsRunGenericPlans(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := catalog.Record{
+		UID: "u1", Ref: "component:default/c1", Kind: "Component", Namespace: "default", Name: "c1",
+		Body: []byte(`{"kind":"Component","metadata":{"name":"c1"}}`), Hash: "h",
+		Relations: []catalog.RelationRow{{Source: "component:default/c1", Type: "ownedBy", Target: "group:default/team"}},
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	for range n {
+		if _, err := db.EntityGetByRef(ctx, rec.Ref); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.EntityGetByUID(ctx, rec.UID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.EntityGetByRef(ctx, "component:default/missing"); !fault.Is(err, fault.NotFound) {
+			t.Fatalf("got %v, want NotFound", err)
+		}
+	}
+	var generic, custom int64
+	conns := db.lookups.AcquireAllIdle(ctx)
+	for _, c := range conns {
+		var g, cu int64
+		err := c.QueryRow(ctx, "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)"+
+			" FROM pg_prepared_statements WHERE statement LIKE '%FROM entities e WHERE e.%'").Scan(&g, &cu)
+		c.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		generic, custom = generic+g, custom+cu
+	}
+	if len(conns) == 0 || generic < 3*n || custom != 0 {
+		t.Errorf("lookups on %d connections: %d generic plans, %d custom, want at least %d generic and no custom", len(conns), generic, custom, 3*n)
+	}
+	var mode string
+	if err := db.pool.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "force_custom_plan" {
+		t.Errorf("the main pool's plan_cache_mode is %s, want force_custom_plan", mode)
+	}
+}

@@ -36,7 +36,9 @@ type Config struct {
 	// parameters (search_path, …) may be given in it.
 	URL string
 	// MaxConns bounds the pool (default: pgxpool's, the larger of 4 and the
-	// number of CPUs).
+	// number of CPUs). Lookups by ref and by uid have a pool of their own,
+	// of at most as many connections and, while they are coalesced, at most
+	// four (see lookupPoolConfig).
 	MaxConns int32
 	// StatementTimeout cancels any statement running longer (default 30s).
 	StatementTimeout time.Duration
@@ -64,6 +66,8 @@ type DB struct {
 	bg       sync.WaitGroup
 	// byRef and byUID coalesce concurrent single-entity lookups.
 	byRef, byUID *coalescer
+	// lookups is the pool those lookups run on (see lookupPoolConfig).
+	lookups *pgxpool.Pool
 }
 
 // Open connects a pool to cfg.URL and checks that the server answers. Call
@@ -106,8 +110,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
 	}
+	lookups, err := pgxpool.NewWithConfig(ctx, lookupPoolConfig(pc, cfg.LookupBatch))
+	if err != nil {
+		pool.Close()
+		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
+	}
 	life, stop := context.WithCancel(context.Background())
-	db := &DB{pool: pool, sets: sqlplan.NewSetCache(sqlplan.Postgres), life: life, stopLife: stop}
+	db := &DB{pool: pool, lookups: lookups, sets: sqlplan.NewSetCache(sqlplan.Postgres), life: life, stopLife: stop}
 	db.byRef = newCoalescer(life, cfg.LookupBatch, db.lookupFetch("ref"))
 	db.byUID = newCoalescer(life, cfg.LookupBatch, db.lookupFetch("uid"))
 	return db, nil
@@ -128,6 +137,7 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.stopLife()
 	db.bg.Wait()
+	db.lookups.Close()
 	db.pool.Close()
 	return nil
 }
