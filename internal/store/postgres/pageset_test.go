@@ -306,3 +306,92 @@ func TestDeferredPageFollowsOtherOrigins(t *testing.T) {
 		}
 	})
 }
+
+// TestPageWithoutTotalRunsAlone checks that a page that counts no total
+// (the engine holds it) tests the cached sets without the read that brings
+// them up to date, and still answers for the catalog its statement reads:
+// after a write, and when the write lands between the sets and the page. A
+// page with the total then reads the sets and counts what the writes left.
+func TestPageWithoutTotalRunsAlone(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recs []catalog.Record
+	for i := range 9 {
+		owner := "group:default/other"
+		if i%3 == 0 {
+			owner = "group:default/mine"
+		}
+		recs = append(recs, component(fmt.Sprintf("c-%02d", i), owner, "experimental"))
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	filter := catalog.All(catalog.In("kind", "component"), catalog.Any(
+		catalog.In("relations.ownedBy", "group:default/mine"),
+		catalog.In("spec.lifecycle", "production"),
+	))
+	p := store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
+	write := func(t *testing.T, rec catalog.Record) {
+		t.Helper()
+		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(t *testing.T, r sqlplan.Runner, p store.EntityListParams) store.EntityListResult {
+		t.Helper()
+		res, err := sqlplan.List(ctx, sqlplan.Postgres, r, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	names := func(items []*catalog.Stored) []string {
+		var out []string
+		for _, s := range items {
+			out = append(out, strings.TrimPrefix(s.Ref, "component:default/"))
+		}
+		return out
+	}
+	// Read the sets, so that the pages below test cached sets.
+	if got, want := names(page(t, runner{db}, p).Items), []string{"c-00", "c-03", "c-06"}; !slices.Equal(got, want) {
+		t.Fatalf("before the writes: got %v, want %v", got, want)
+	}
+	noTotal := p
+	noTotal.CountTotal = false
+
+	write(t, component("c-01", "group:default/mine", "experimental"))
+	w := &writeBeforePage{runner: runner{db}, write: func() {
+		write(t, component("c-00", "group:default/other", "experimental"))
+		write(t, component("a-new", "group:default/other", "production"))
+	}}
+	res := page(t, w, noTotal)
+	if len(w.queries) != 1 || !strings.Contains(w.queries[0], "get_bit(") {
+		t.Fatalf("the page did not test the id sets in one statement: %q", w.queries)
+	}
+	if w.batched {
+		t.Errorf("a page without a total ran the read of its sets")
+	}
+	want := []string{"a-new", "c-01", "c-03", "c-06"}
+	if got := names(res.Items); !slices.Equal(got, want) {
+		t.Errorf("without a total: got %v, want %v", got, want)
+	}
+	if res.Total != 0 {
+		t.Errorf("without a total: total %d, want 0", res.Total)
+	}
+	// The next page without a total has nothing new to test; the one
+	// with the total reads the sets the writes changed.
+	if got := names(page(t, runner{db}, noTotal).Items); !slices.Equal(got, want) {
+		t.Errorf("next page without a total: got %v, want %v", got, want)
+	}
+	w = &writeBeforePage{runner: runner{db}, write: func() {}}
+	res = page(t, w, p)
+	if !w.batched {
+		t.Errorf("a page with the total did not read its sets in its round trip: %q", w.queries)
+	}
+	if got := names(res.Items); !slices.Equal(got, want) || res.Total != len(want) {
+		t.Errorf("with the total: got %v (total %d), want %v (total %d)", got, res.Total, want, len(want))
+	}
+}

@@ -74,7 +74,7 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 		// The walk would probe every row for the other conditions: test
 		// the ids the cached sets say match instead (see filterSet).
 		if tr, ok := r.(TextRunner); ok {
-			if l.sets, err = loadPageSet(ctx, d, tr, p.Filter); err != nil {
+			if l.sets, err = loadPageSet(ctx, d, tr, p.Filter, p.CountTotal); err != nil {
 				return res, err
 			}
 		}

@@ -41,8 +41,9 @@ type filterSet struct {
 
 // loadPageSet returns the ids matching f for a page that tests them:
 // deferred to the page's round trip when it can be, read now otherwise.
-func loadPageSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (*filterSet, error) {
-	if fs := deferFilterSet(d, r, f); fs != nil {
+// total says the page also counts the matches (see deferredRead.pageOnly).
+func loadPageSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter, total bool) (*filterSet, error) {
+	if fs := deferFilterSet(d, r, f, total); fs != nil {
 		return fs, nil
 	}
 	return loadFilterSet(ctx, d, r, f)
