@@ -10,7 +10,6 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
-	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
 // EntityGetByRef returns one entity; fault.NotFound when absent. Concurrent
@@ -66,11 +65,23 @@ func lookupPoolConfig(pc *pgxpool.Config, batch int) *pgxpool.Config {
 	return lc
 }
 
+// lookupColumns are the columns a lookup reads: sqlplan.EntityColumns
+// without the internal id, which it does not need, then the relations.
+const lookupColumns = "e.uid, e.ref, e.body, e.hash, e.errors, e.created_at, e.updated_at, " + getOneRelations
+
+// lookupRow is what one row of a lookup is scanned into.
+type lookupRow struct {
+	uid, ref, hash   string
+	body             []byte
+	errs, rels       *string
+	created, updated time.Time
+}
+
 // lookupFetch returns the fetchFunc of lookups by column (ref or uid): the
 // entities whose column is any of the keys, each with its relations, read
 // on the lookup pool under a generic plan (see lookupPoolConfig).
 func (db *DB) lookupFetch(column string) fetchFunc {
-	query := "SELECT " + sqlplan.EntityColumns + ", " + getOneRelations + " FROM entities e WHERE e." + column + " = ANY($1)"
+	query := "SELECT " + lookupColumns + " FROM entities e WHERE e." + column + " = ANY($1)"
 	byUID := column == "uid"
 	return func(ctx context.Context, keys []string, row func(string, *catalog.Stored, error)) error {
 		rows, err := db.lookups.Query(ctx, query, keys)
@@ -78,23 +89,22 @@ func (db *DB) lookupFetch(column string) fetchFunc {
 			return dbErr(ctx, err, "read entity")
 		}
 		defer rows.Close()
-		var (
-			id               int64
-			errs, rels       *string
-			created, updated time.Time
-		)
+		// One scan target and one list of destinations for all the rows:
+		// each of them would otherwise be allocated per row.
+		var r lookupRow
+		dest := []any{&r.uid, &r.ref, &r.body, &r.hash, &r.errs, &r.created, &r.updated, &r.rels}
 		for rows.Next() {
-			s := &catalog.Stored{}
-			errs, rels = nil, nil
-			if err := rows.Scan(&id, &s.UID, &s.Ref, &s.Body, &s.Hash, &errs, &created, &updated, &rels); err != nil {
+			r.body, r.errs, r.rels = nil, nil, nil
+			if err := rows.Scan(dest...); err != nil {
 				return dbErr(ctx, err, "read entity")
 			}
-			s.CreatedAt, s.UpdatedAt = created.UTC(), updated.UTC()
+			s := &catalog.Stored{UID: r.uid, Ref: r.ref, Body: r.body, Hash: r.hash,
+				CreatedAt: r.created.UTC(), UpdatedAt: r.updated.UTC()}
 			key := s.Ref
 			if byUID {
 				key = s.UID
 			}
-			row(key, s, decodeLookup(s, errs, rels))
+			row(key, s, decodeLookup(s, r.errs, r.rels))
 		}
 		if err := rows.Err(); err != nil {
 			return dbErr(ctx, err, "read entity")
