@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/fault"
 )
 
 // PageBatchRunner is a GenericEntitiesRunner that can also run a text
@@ -114,14 +115,30 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 		return nil
 	}
 	rd := &oneRead{c: cache, leaves: leaves, frontier: frontier, epoch: epoch}
-	q, args, generic, err := rd.statement()
-	if err != nil || !generic {
-		return nil
+	dr := &deferredRead{r: br, tr: r, rd: rd, f: f, seen: seen, all: all, dirty: dirty, pageOnly: !total}
+	if total {
+		// A page without a total builds the read only if something
+		// asks for it (see settle).
+		if err := dr.build(); err != nil {
+			return nil
+		}
 	}
-	return &filterSet{s: s, complement: complement, universe: universe, deferred: &deferredRead{
-		r: br, tr: r, rd: rd, query: q, args: args, f: f, seen: seen, all: all, dirty: dirty,
-		pageOnly: !total,
-	}}
+	return &filterSet{s: s, complement: complement, universe: universe, deferred: dr}
+}
+
+// build makes the read's statement. It probes the cached leaves for the
+// changed ids (a generic plan), which it can since every leaf is cached
+// and at most maxDirty < maxPending changes are pending.
+func (d *deferredRead) build() error {
+	q, args, generic, err := d.rd.statement()
+	if err != nil {
+		return err
+	}
+	if !generic {
+		return fault.New(fault.Internal, "list: the deferred read of cached sets reads a leaf whole")
+	}
+	d.query, d.args = q, args
+	return nil
 }
 
 // cond returns the page's condition when the sets are deferred: the bit
@@ -206,6 +223,11 @@ func (fs *filterSet) settle(ctx context.Context) (ok bool, err error) {
 	fs.deferred, fs.unknown = nil, true
 	text := d.text
 	if !d.ran {
+		if d.query == "" {
+			if err := d.build(); err != nil {
+				return false, err
+			}
+		}
 		if text, err = textGeneric(ctx, d.tr, d.query, d.args); err != nil {
 			return false, err
 		}
