@@ -215,6 +215,20 @@ func TestWaitIngested(t *testing.T) {
 	if ing.Seconds < ing.CountsSeconds || ing.CountsSeconds < ing.ReadySeconds {
 		t.Errorf("stages out of order: %+v", ing)
 	}
+	if len(ing.Stages) != 5 {
+		t.Fatalf("got %d stage times, want 5: %+v", len(ing.Stages), ing.Stages)
+	}
+	for i, st := range ing.Stages {
+		if st.Checks < 1 || st.CheckSeconds < 0 || st.CheckSeconds > st.PassedSeconds {
+			t.Errorf("stage %d: got %+v, want at least one check, within the wait", i, st)
+		}
+		if i > 0 && st.PassedSeconds < ing.Stages[i-1].PassedSeconds {
+			t.Errorf("stage %d passed at %.3fs, before stage %d at %.3fs", i, st.PassedSeconds, i-1, ing.Stages[i-1].PassedSeconds)
+		}
+	}
+	if last := ing.Stages[len(ing.Stages)-1]; last.PassedSeconds != ing.Seconds {
+		t.Errorf("last stage passed at %.3fs, ingestion reported at %.3fs; want the same", last.PassedSeconds, ing.Seconds)
+	}
 
 	// A catalog that never shows one sampled entity's relations is never
 	// complete; the server's exit ends the wait with the reason.

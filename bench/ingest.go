@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -64,6 +65,23 @@ type Ingest struct {
 	// Seconds is when every entity also showed all its relations: the
 	// ingestion time the benchmark reports.
 	Seconds float64 `json:"seconds"`
+	// Stages says, for each stage of the wait in order, when it passed,
+	// after how many checks, and how long its passing check took: the
+	// part of Seconds that is the checks' own duration, not the server's
+	// ingestion, and whether failed checks (and the pauses after them)
+	// came in between.
+	Stages []StageTime `json:"stages,omitempty"`
+}
+
+// StageTime is one stage of waitIngested.
+type StageTime struct {
+	Name string `json:"name"`
+	// PassedSeconds is when the passing check ended, since the start.
+	PassedSeconds float64 `json:"passedSeconds"`
+	// Checks counts the checks run, the passing one included.
+	Checks int `json:"checks"`
+	// CheckSeconds is how long the passing check took.
+	CheckSeconds float64 `json:"checkSeconds"`
 }
 
 type ingestParams struct {
@@ -108,8 +126,11 @@ func waitIngested(ctx context.Context, p ingestParams) (Ingest, error) {
 	}
 	for _, st := range stages {
 		var last error
+		var t0 time.Time
+		checks := 0
 		for {
-			t0 := time.Now()
+			t0 = time.Now()
+			checks++
 			if last = st.check(ctx); last == nil {
 				break
 			}
@@ -121,8 +142,12 @@ func waitIngested(ctx context.Context, p ingestParams) (Ingest, error) {
 			case <-time.After(max(poll, st.pause*time.Since(t0))):
 			}
 		}
+		passed := time.Now()
+		res.Stages = append(res.Stages, StageTime{Name: st.name, PassedSeconds: passed.Sub(p.Start).Seconds(),
+			Checks: checks, CheckSeconds: passed.Sub(t0).Seconds()})
+		log.Printf("  %s: passed at %.2fs, check %d took %.2fs", st.name, passed.Sub(p.Start).Seconds(), checks, passed.Sub(t0).Seconds())
 		if st.at != nil {
-			*st.at = time.Since(p.Start).Seconds()
+			*st.at = passed.Sub(p.Start).Seconds()
 		}
 	}
 	return res, nil
