@@ -272,9 +272,20 @@ func Timeout(d time.Duration) Middleware {
 				next.ServeHTTP(w, r)
 				return
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), d)
-			defer cancel()
-			next.ServeHTTP(w, r.WithContext(ctx))
+			// The request state holds the deadline context, so that it
+			// costs no allocation of its own (a new one when the state's
+			// is taken: Timeout twice in a chain).
+			ctx := r.Context()
+			var dc *deadlineCtx
+			if s := stateOf(ctx); s != nil && !s.timeoutUsed {
+				s.timeoutUsed = true
+				dc = &s.timeout
+			} else {
+				dc = new(deadlineCtx)
+			}
+			dc.init(ctx, d)
+			defer dc.end()
+			next.ServeHTTP(w, r.WithContext(dc))
 		})
 	}
 }

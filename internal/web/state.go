@@ -42,6 +42,10 @@ type reqState struct {
 	// route found.
 	routed bool
 	probe  routeProbe
+	// timeout is the deadline context Timeout derives from the request's
+	// (deadline.go), timeoutUsed whether it has.
+	timeout     deadlineCtx
+	timeoutUsed bool
 	// vals holds the values other packages' middleware attach to the
 	// request with SetRequestValue (the audit state, the principal).
 	vals [2]stateVal
