@@ -69,10 +69,9 @@ func spliceStitch(s *catalog.Stored) ([]byte, bool) {
 	if at >= len(body) || (body[at] != ',' && body[at] != '}') || bytes.HasPrefix(body[at:], []byte(`,"etag":`)) {
 		return nil, false
 	}
-	tag := etag(s)
 	// The exact size when nothing needs escaping (the entity cache
 	// accounts an entry by its capacity, so slack would cost entries).
-	size := len(body) + len(`,"etag":""`) + len(tag)
+	size := len(body) + len(`,"etag":""`) + etagLen
 	if len(s.Relations) > 0 {
 		size += len(`,"relations":[]`) + len(s.Relations) - 1
 		for _, r := range s.Relations {
@@ -82,7 +81,7 @@ func spliceStitch(s *catalog.Stored) ([]byte, bool) {
 	out := make([]byte, 0, size)
 	out = append(out, body[:at]...)
 	out = append(out, `,"etag":"`...)
-	out = append(out, tag...) // base64url: nothing to escape
+	out = appendEtag(out, s) // base64url: nothing to escape
 	out = append(out, '"')
 	out = append(out, body[at:len(body)-1]...)
 	if len(s.Relations) > 0 {

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -66,6 +69,51 @@ func TestStitchJSONExactCapacity(t *testing.T) {
 		}
 		if cap(got) != len(got) {
 			t.Errorf("%d relations: got capacity %d for %d bytes, want %d", len(rels), cap(got), len(got), len(got))
+		}
+	}
+}
+
+// refEtag is the etag as it was first computed, streamed through a
+// hash.Hash: appendEtag must give the same etags, so that clients' cached
+// etags stay valid across the change.
+func refEtag(s *catalog.Stored) string {
+	h := sha256.New()
+	h.Write([]byte(s.UID))
+	h.Write([]byte{0})
+	h.Write([]byte(s.Hash))
+	for _, r := range s.Relations {
+		h.Write([]byte{0})
+		h.Write([]byte(r.Type))
+		h.Write([]byte{1})
+		h.Write([]byte(r.TargetRef))
+	}
+	if len(s.Errors) > 0 {
+		b, _ := json.Marshal(s.Errors)
+		h.Write(b)
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+}
+
+func TestEtagUnchanged(t *testing.T) {
+	many := make([]catalog.Relation, 100) // past the stack buffer
+	for i := range many {
+		many[i] = catalog.Relation{Type: "dependsOn", TargetRef: fmt.Sprintf("component:default/c-%d", i)}
+	}
+	for _, s := range []*catalog.Stored{
+		{UID: "u-1", Hash: "h"},
+		{UID: "01a24bc4-fbbd-7a47-b7d5-24e01a3dd1b9", Hash: "abc", Relations: []catalog.Relation{{Type: "ownedBy", TargetRef: "group:default/t"}}},
+		{UID: "u-2", Hash: "h2", Relations: many},
+		{UID: "u-3", Hash: "h3", Errors: []catalog.StatusItem{{Type: "x", Level: "error", Message: "m"}}},
+	} {
+		want := refEtag(s)
+		if got := etag(s); got != want {
+			t.Errorf("%s: got %s, want %s", s.UID, got, want)
+		}
+		if got := string(appendEtag([]byte("x"), s)); got != "x"+want {
+			t.Errorf("%s: appended: got %s, want x%s", s.UID, got, want)
+		}
+		if len(want) != etagLen {
+			t.Errorf("%s: etag length %d, want %d", s.UID, len(want), etagLen)
 		}
 	}
 }
