@@ -70,6 +70,9 @@ func TestRegistry(t *testing.T) {
 	r.ObserveRequest("GET /api/things/{id}", "GET", 200, 20*time.Millisecond)
 	r.ObserveRequest("GET /api/things/{id}", "GET", 429, time.Millisecond)
 	r.ObserveRequest("/", "BREW", 404, time.Millisecond)
+	// The same series again, through the remembered observers.
+	r.ObserveRequest("GET /api/things/{id}", "GET", 200, 30*time.Millisecond)
+	r.ObserveRequest("/", "PURGE", 404, time.Millisecond)
 	if err := r.Register(prometheus.NewGauge(prometheus.GaugeOpts{Name: "atrium_http_rate_limited_total", Help: "clash"})); err == nil {
 		t.Error("a clashing collector was registered")
 	}
@@ -80,9 +83,11 @@ func TestRegistry(t *testing.T) {
 	}
 	body := rec.Body.String()
 	for _, want := range []string{
-		`atrium_http_request_duration_seconds_count{code="200",method="GET",route="GET /api/things/{id}"} 1`,
+		`atrium_http_request_duration_seconds_count{code="200",method="GET",route="GET /api/things/{id}"} 2`,
+		`atrium_http_request_duration_seconds_sum{code="200",method="GET",route="GET /api/things/{id}"} 0.05`,
+		`atrium_http_request_duration_seconds_count{code="429",method="GET",route="GET /api/things/{id}"} 1`,
 		`atrium_http_rate_limited_total{route="GET /api/things/{id}"} 1`,
-		`atrium_http_request_duration_seconds_count{code="404",method="OTHER",route="/"} 1`,
+		`atrium_http_request_duration_seconds_count{code="404",method="OTHER",route="/"} 2`,
 		"go_goroutines ",
 		"process_resident_memory_bytes ",
 	} {
