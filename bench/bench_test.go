@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -274,5 +275,42 @@ func TestProcStatusKB(t *testing.T) {
 	}
 	if _, err := procStatusKB(os.Getpid(), "NoSuchKey"); err == nil {
 		t.Error("unknown key: got nil error, want one")
+	}
+}
+
+func TestCheckSources(t *testing.T) {
+	want := map[string]int{"dependson": 3, "haspart": 0, "ownedby": 7, "partof": 2, "providesapi": 1}
+	var inFlight, most atomic.Int32
+	serve := func(got map[string]int) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(5 * time.Millisecond) // let the requests overlap
+			typ := strings.TrimPrefix(r.URL.Query().Get("filter"), "relations.")
+			json.NewEncoder(w).Encode(map[string]any{"items": []any{}, "totalItems": got[typ]})
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+
+	srv := serve(want)
+	if err := checkSources(context.Background(), newClient(srv.URL, sourceChecksInFlight, 0), want); err != nil {
+		t.Errorf("complete counts: got %v, want nil", err)
+	}
+	if m := most.Load(); m > sourceChecksInFlight {
+		t.Errorf("got %d requests in flight at once, want at most %d", m, sourceChecksInFlight)
+	}
+
+	// Two types short: the error names the first in the types' order,
+	// whichever request ended first.
+	short := maps.Clone(want)
+	short["ownedby"]--
+	short["providesapi"]--
+	srv = serve(short)
+	err := checkSources(context.Background(), newClient(srv.URL, sourceChecksInFlight, 0), want)
+	if err == nil || !strings.Contains(err.Error(), "relations.ownedby: got 6 entities, want 7") {
+		t.Errorf("short counts: got %v, want the ownedby mismatch", err)
 	}
 }
