@@ -182,7 +182,7 @@ func checkKinds(ctx context.Context, c *client, want map[string]int) error {
 		total += n
 	}
 	var br byQueryResponse
-	if err := c.getJSON(ctx, "/api/catalog/entities/by-query?limit=1&fields=metadata.name", &br); err != nil {
+	if err := c.getJSON(ctx, "/api/catalog/entities/by-query?limit=0", &br); err != nil {
 		return err
 	}
 	if br.TotalItems < total {
@@ -231,7 +231,7 @@ func checkSources(ctx context.Context, c *client, want map[string]int) error {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			var br byQueryResponse
-			path := "/api/catalog/entities/by-query?limit=1&fields=metadata.name&filter=" + url.QueryEscape("relations."+t)
+			path := "/api/catalog/entities/by-query?limit=0&filter=" + url.QueryEscape("relations."+t)
 			if err := c.getJSON(ctx, path, &br); err != nil {
 				errs[i] = err
 				return
