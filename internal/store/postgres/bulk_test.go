@@ -2,12 +2,17 @@ package postgres
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/storetest"
 )
 
 // indexDefs returns the definitions of the schema's indexes, sorted.
@@ -256,5 +261,146 @@ func TestCompareRelationRows(t *testing.T) {
 		if !slices.Equal(got[i], want[i]) {
 			t.Errorf("row %d: got %v, want %v", i, got[i], want[i])
 		}
+	}
+}
+
+// tableCounts returns, per table, how many rows the entities table and
+// the rows written beside each entity hold, and the distinct UIDs.
+func tableCounts(t testing.TB, db *DB) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for name, q := range map[string]string{
+		"entities":    "SELECT count(*) FROM entities",
+		"uids":        "SELECT count(DISTINCT uid) FROM entities",
+		"search":      "SELECT count(*) FROM search",
+		"relations":   "SELECT count(*) FROM relations",
+		"entity_text": "SELECT count(*) FROM entity_text",
+	} {
+		var n int
+		if err := db.pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = n
+	}
+	return out
+}
+
+// TestBulkUpsertInParts: a bulk load's batch, written as parts at once,
+// reports what one transaction reports (written refs in the given order,
+// conflicts with both location keys), gives two records of one UID two
+// UIDs even when they fall in different parts, keeps the UID an existing
+// entity holds, and writes the same rows.
+func TestBulkUpsertInParts(t *testing.T) {
+	ctx := context.Background()
+	const n = bulkParts * bulkPartMin * 2
+	batch := func() []catalog.Record {
+		recs := make([]catalog.Record, 0, n+1)
+		for i := range n {
+			recs = append(recs, storetest.Synthetic(i, n))
+		}
+		// The first and the last ref (sorted) share a UID: they are in
+		// different parts.
+		slices.SortFunc(recs, func(a, b catalog.Record) int { return strings.Compare(a.Ref, b.Ref) })
+		recs[n-1].UID = recs[0].UID
+		// One record takes the UID of an entity written before; another
+		// (swapped out of ref order) comes from a location other than its
+		// existing entity's.
+		recs[n/2].UID = "held-uid"
+		recs[n/3+1], recs[n/3] = recs[n/3], recs[n/3+1]
+		return append(recs, storetest.Synthetic(n+2, n))
+	}
+	var results []store.EntityUpsertResult
+	var counts []map[string]int
+	for _, bulk := range []bool{false, true} {
+		db := openTest(t)
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		held := storetest.Synthetic(n+3, n)
+		held.UID = "held-uid"
+		recs := batch()
+		owner := recs[n/3+1] // the record swapped above holds the contested ref
+		owner.LocationKey, owner.UID = "url:other", "owner-uid"
+		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{held, owner}}); err != nil {
+			t.Fatal(err)
+		}
+		db.bulk.Store(bulk)
+		res, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs})
+		db.bulk.Store(false)
+		if err != nil {
+			t.Fatalf("bulk %v: %v", bulk, err)
+		}
+		results = append(results, res)
+		counts = append(counts, tableCounts(t, db))
+		var uid string
+		if err := db.pool.QueryRow(ctx, "SELECT uid FROM entities WHERE ref = $1", held.Ref).Scan(&uid); err != nil || uid != "held-uid" {
+			t.Errorf("bulk %v: the entity holding a UID: got %q, %v, want held-uid", bulk, uid, err)
+		}
+	}
+	if len(results[1].Conflicts) != 1 {
+		t.Errorf("conflicts in parts: got %+v, want one", results[1].Conflicts)
+	}
+	if !reflect.DeepEqual(results[1], results[0]) {
+		t.Errorf("result in parts: got %d written, conflicts %+v; want %d written, conflicts %+v (or the written refs differ)",
+			len(results[1].Written), results[1].Conflicts, len(results[0].Written), results[0].Conflicts)
+	}
+	if !reflect.DeepEqual(counts[1], counts[0]) {
+		t.Errorf("rows in parts: got %v, want %v", counts[1], counts[0])
+	}
+	if counts[1]["uids"] != counts[1]["entities"] {
+		t.Errorf("in parts: %d UIDs for %d entities", counts[1]["uids"], counts[1]["entities"])
+	}
+}
+
+// TestBulkUpsertPartFails: when one part of a bulk load's batch fails, the
+// upsert reports the error, and each entity is either whole (search rows,
+// relations, full text) or absent, as after a crash between two batches;
+// writing the batch again completes it.
+func TestBulkUpsertPartFails(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const n = bulkParts * bulkPartMin
+	recs := make([]catalog.Record, n)
+	for i := range recs {
+		recs[i] = storetest.Synthetic(i, n)
+	}
+	slices.SortFunc(recs, func(a, b catalog.Record) int { return strings.Compare(a.Ref, b.Ref) })
+	bad := recs[n-1]
+	recs[n-1].Name = "nul\x00byte" // PostgreSQL refuses a NUL in text
+	began, err := db.BulkBegin(ctx)
+	if err != nil || !began {
+		t.Fatalf("BulkBegin: %v, %v", began, err)
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err == nil {
+		t.Fatal("upsert with a NUL in a name: no error")
+	}
+	var partial int
+	err = db.pool.QueryRow(ctx, `SELECT count(*) FROM entities e WHERE
+		NOT EXISTS (SELECT 1 FROM search s WHERE s.entity_id = e.id)
+		OR NOT EXISTS (SELECT 1 FROM relations r WHERE r.originating_ref = e.ref)
+		OR NOT EXISTS (SELECT 1 FROM entity_text x WHERE x.entity_id = e.id)`).Scan(&partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if partial != 0 {
+		t.Errorf("%d entities written without their rows", partial)
+	}
+	got := tableCounts(t, db)
+	if got["entities"] != 0 && got["entities"] != n/bulkParts {
+		t.Errorf("entities after a part failed: got %d, want 0 or %d (one part)", got["entities"], n/bulkParts)
+	}
+	recs[n-1] = bad
+	res, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.BulkEnd(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := tableCounts(t, db); len(res.Written) != n || got["entities"] != n || got["uids"] != n {
+		t.Errorf("written again: %d written, %v; want %d entities", len(res.Written), got, n)
 	}
 }

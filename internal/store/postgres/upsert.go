@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,8 +38,26 @@ INSERT INTO entity_text (entity_id, doc)
 SELECT t.id, to_tsvector('simple', t.doc) FROM unnest($1::bigint[], $2::text[]) AS t (id, doc)
 ON CONFLICT (entity_id) DO UPDATE SET doc = EXCLUDED.doc`
 
+// bulkParts is how many transactions, each on its own connection, share
+// one upsert of a bulk load; a batch smaller than bulkParts*bulkPartMin is
+// not split. The writes of a bulk load are the PostgreSQL side of a
+// pipeline whose other side (reading and processing the next batch) runs
+// meanwhile, and one backend writing a batch of 1000 was the slower side:
+// two backends use the second core.
+const (
+	bulkParts   = 2
+	bulkPartMin = 200
+)
+
 // EntityUpsert writes records in one transaction; see store.Driver. Rows
 // are written in ref order so that concurrent writers lock in one order.
+//
+// During this process's bulk load (see BulkBegin) a large batch is written
+// as bulkParts transactions at once, on consecutive ranges of the sorted
+// refs: each entity's rows (entity, search rows, relations, full text)
+// still commit together, and an error may leave one range written and the
+// other not, as a crash between two batches of the load would (the engine
+// writes the same records again at its next pass).
 func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (store.EntityUpsertResult, error) {
 	var res store.EntityUpsertResult
 	recs := sqlplan.DedupeRecords(p.Records)
@@ -52,13 +72,83 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	order := slices.Clone(recs)
 	slices.SortFunc(order, func(a, b catalog.Record) int { return strings.Compare(a.Ref, b.Ref) })
 
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	parts := []upsertPart{{recs: order}}
+	if db.bulk.Load() && len(order) >= bulkParts*bulkPartMin {
+		// The UIDs are chosen for the whole batch at once, so that two
+		// parts never pick the same one.
+		uids, err := db.freeUIDs(ctx, db.pool, order)
+		if err != nil {
+			return res, err
+		}
+		parts = parts[:0]
+		for i := range bulkParts {
+			lo, hi := i*len(order)/bulkParts, (i+1)*len(order)/bulkParts
+			parts = append(parts, upsertPart{recs: order[lo:hi], uids: uids[lo:hi]})
+		}
+	}
+	if len(parts) == 1 {
+		parts[0].err = db.upsertPart(ctx, &parts[0])
+	} else {
+		var wg sync.WaitGroup
+		for i := range parts {
+			wg.Go(func() { parts[i].err = db.upsertPart(ctx, &parts[i]) })
+		}
+		wg.Wait()
+	}
+	done := make(map[string]bool, len(order))
+	existing := map[string]string{}
+	for _, pt := range parts {
+		if pt.err != nil {
+			return store.EntityUpsertResult{}, dbErr(ctx, pt.err, "upsert")
+		}
+		for _, ref := range pt.written {
+			done[ref] = true
+		}
+		maps.Copy(existing, pt.existing)
+	}
+	byRef := map[string]string{}
+	if len(existing) > 0 {
+		for _, r := range order {
+			byRef[r.Ref] = r.LocationKey
+		}
+	}
+	for _, r := range recs {
+		if done[r.Ref] {
+			res.Written = append(res.Written, r.Ref)
+		} else {
+			res.Conflicts = append(res.Conflicts, store.Conflict{Ref: r.Ref, ExistingLocationKey: existing[r.Ref], NewLocationKey: byRef[r.Ref]})
+		}
+	}
+	return res, nil
+}
+
+// upsertPart is one transaction's share of an upsert: records sorted by
+// ref, the UIDs chosen for them (nil: chosen in the transaction), and what
+// the transaction did.
+type upsertPart struct {
+	recs []catalog.Record
+	uids []string
+	// written are the refs written; existing has the location key of each
+	// ref refused (another location owns it).
+	written  []string
+	existing map[string]string
+	err      error
+}
+
+// upsertPart writes pt.recs in one transaction.
+func (db *DB) upsertPart(ctx context.Context, pt *upsertPart) error {
+	order := pt.recs
+	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		pt.written, pt.existing = nil, nil
 		if err := db.bulkSettings(ctx, tx); err != nil {
 			return err
 		}
-		uids, err := db.freeUIDs(ctx, tx, order)
-		if err != nil {
-			return err
+		uids := pt.uids
+		if uids == nil {
+			var err error
+			if uids, err = db.freeUIDs(ctx, tx, order); err != nil {
+				return err
+			}
 		}
 		n := len(order)
 		var (
@@ -109,6 +199,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 				refused = append(refused, r.Ref)
 				continue
 			}
+			pt.written = append(pt.written, r.Ref)
 			if !w.inserted {
 				updatedIDs = append(updatedIDs, w.id)
 				updatedRefs = append(updatedRefs, r.Ref)
@@ -146,38 +237,19 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 			return dbErr(ctx, err, "upsert: copy relations")
 		}
 
-		res = store.EntityUpsertResult{}
 		if len(refused) > 0 {
-			existing := map[string]string{}
+			pt.existing = map[string]string{}
 			rows, err := tx.Query(ctx, "SELECT ref, location_key FROM entities WHERE ref = ANY($1)", refused)
 			if err != nil {
 				return dbErr(ctx, err, "upsert: read conflicts")
 			}
 			var ref, key string
-			if _, err := pgx.ForEachRow(rows, []any{&ref, &key}, func() error { existing[ref] = key; return nil }); err != nil {
+			if _, err := pgx.ForEachRow(rows, []any{&ref, &key}, func() error { pt.existing[ref] = key; return nil }); err != nil {
 				return dbErr(ctx, err, "upsert: read conflicts")
-			}
-			byRef := map[string]string{}
-			for _, r := range order {
-				byRef[r.Ref] = r.LocationKey
-			}
-			for _, r := range recs {
-				if _, ok := done[r.Ref]; !ok {
-					res.Conflicts = append(res.Conflicts, store.Conflict{Ref: r.Ref, ExistingLocationKey: existing[r.Ref], NewLocationKey: byRef[r.Ref]})
-				}
-			}
-		}
-		for _, r := range recs {
-			if _, ok := done[r.Ref]; ok {
-				res.Written = append(res.Written, r.Ref)
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return store.EntityUpsertResult{}, dbErr(ctx, err, "upsert")
-	}
-	return res, nil
 }
 
 // compareRelationRows orders relation rows ([originating, source, type,
@@ -192,10 +264,15 @@ func compareRelationRows(a, b []any) int {
 	return 0
 }
 
+// querier runs a query: a transaction or the pool.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
 // freeUIDs returns the UID to insert for each record: its own, unless
 // empty, repeated in the batch, or held by another entity, in which case a
 // fresh one. (For existing refs the value is ignored: they keep theirs.)
-func (db *DB) freeUIDs(ctx context.Context, tx pgx.Tx, recs []catalog.Record) ([]string, error) {
+func (db *DB) freeUIDs(ctx context.Context, q querier, recs []catalog.Record) ([]string, error) {
 	want := make([]string, 0, len(recs))
 	for _, r := range recs {
 		if r.UID != "" {
@@ -204,7 +281,7 @@ func (db *DB) freeUIDs(ctx context.Context, tx pgx.Tx, recs []catalog.Record) ([
 	}
 	holder := map[string]string{}
 	if len(want) > 0 {
-		rows, err := tx.Query(ctx, "SELECT uid, ref FROM entities WHERE uid = ANY($1)", want)
+		rows, err := q.Query(ctx, "SELECT uid, ref FROM entities WHERE uid = ANY($1)", want)
 		if err != nil {
 			return nil, dbErr(ctx, err, "upsert: check uids")
 		}
