@@ -37,6 +37,10 @@ type filterSet struct {
 	// unknown says the deferred read could not bring the sets up to
 	// date: they no longer say what matches.
 	unknown bool
+	// haveBits says bits is s's bitmap, and bitsFit that it fits (see
+	// bitmap), from a page of the same filter over the same sets.
+	haveBits, bitsFit bool
+	bits              []byte
 }
 
 // loadPageSet returns the ids matching f for a page that tests them:
@@ -82,6 +86,9 @@ func (fs *filterSet) count() int {
 // PostgreSQL's get_bit order, without trailing zero bytes (at least one
 // byte); ok is false when it exceeds maxPageSetBytes.
 func (fs *filterSet) bitmap() (out []byte, ok bool) {
+	if fs.haveBits {
+		return fs.bits, fs.bitsFit
+	}
 	n := len(fs.s)
 	for n > 0 && fs.s[n-1] == 0 {
 		n--

@@ -109,21 +109,38 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 		return nil
 	}
 	sets, universe := setsOf(f, seen, all, func(l *cacheLeaf) idSet { return l.hit.s })
-	c := setCounter{d: d, r: r, sets: sets}
-	s, complement, err := c.eval(context.Background(), f, 0)
-	if err != nil || c.tooLarge {
-		return nil
+	fs := &filterSet{universe: universe}
+	shape, memo := filterShape(f, seen)
+	hits := make([]idSet, len(leaves))
+	for i, l := range leaves {
+		hits[i] = l.hit.s
+	}
+	if e := cache.pages.get(shape, hits); memo && e != nil {
+		fs.s, fs.complement = e.s, e.complement
+		fs.bits, fs.bitsFit, fs.haveBits = e.bits, e.bitsFit, true
+	} else {
+		c := setCounter{d: d, r: r, sets: sets}
+		s, complement, err := c.eval(context.Background(), f, 0)
+		if err != nil || c.tooLarge {
+			return nil
+		}
+		fs.s, fs.complement = s, complement
+		if memo {
+			bits, fit := fs.bitmap()
+			fs.bits, fs.bitsFit, fs.haveBits = bits, fit, true
+			cache.pages.put(shape, &pageMemoEntry{sets: hits, s: s, complement: complement, bits: bits, bitsFit: fit})
+		}
 	}
 	rd := &oneRead{c: cache, leaves: leaves, frontier: frontier, epoch: epoch}
-	dr := &deferredRead{r: br, tr: r, rd: rd, f: f, seen: seen, all: all, dirty: dirty, pageOnly: !total}
+	fs.deferred = &deferredRead{r: br, tr: r, rd: rd, f: f, seen: seen, all: all, dirty: dirty, pageOnly: !total}
 	if total {
 		// A page without a total builds the read only if something
 		// asks for it (see settle).
-		if err := dr.build(); err != nil {
+		if err := fs.deferred.build(); err != nil {
 			return nil
 		}
 	}
-	return &filterSet{s: s, complement: complement, universe: universe, deferred: dr}
+	return fs
 }
 
 // build makes the read's statement. It probes the cached leaves for the
@@ -250,6 +267,7 @@ func (fs *filterSet) settle(ctx context.Context) (ok bool, err error) {
 			return false, err
 		}
 		fs.s, fs.complement, fs.universe, fs.asOf, fs.unknown = s, complement, universe, asOf, false
+		fs.haveBits, fs.bits = false, nil
 		return true, nil
 	}
 	if !ok {

@@ -85,6 +85,7 @@ type SetCache struct {
 	batches []changeBatch
 	sets    map[string]*cachedSet
 	bytes   int
+	pages   pageMemo
 }
 
 type changeBatch struct {
