@@ -34,16 +34,15 @@ type deadlineCtx struct {
 	// when that is earlier.
 	earliest time.Time
 
-	mu      sync.Mutex // serialises derive and end
-	derived atomic.Pointer[derivedCtx]
+	mu sync.Mutex // serialises derive and end
+	// derived is set, under mu, once the real context (dctx, dcancel,
+	// written before) exists; a field each rather than a pointer to a
+	// pair, which would cost an allocation when derived.
+	derived atomic.Bool
+	dctx    context.Context
+	dcancel context.CancelFunc
 	ended   atomic.Bool // written under mu
 	endWith endKind     // set under mu before ended
-}
-
-// derivedCtx is the real context a deadlineCtx turned into.
-type derivedCtx struct {
-	ctx    context.Context
-	cancel context.CancelFunc
 }
 
 type endKind int
@@ -74,8 +73,8 @@ func (c *deadlineCtx) Done() <-chan struct{} { return c.derive().Done() }
 // while neither the parent is done nor the deadline has passed (and then
 // it derives the context, so that Done and Cause agree with Err).
 func (c *deadlineCtx) Err() error {
-	if d := c.derived.Load(); d != nil {
-		return d.ctx.Err()
+	if c.derived.Load() {
+		return c.dctx.Err()
 	}
 	if c.parent.Err() == nil && time.Now().Before(c.own) && !c.ended.Load() {
 		return nil
@@ -89,8 +88,8 @@ func (c *deadlineCtx) Err() error {
 // been derived (deadline passed, request ended), the context is derived
 // first, so that Cause finds it and not the parent's.
 func (c *deadlineCtx) Value(key any) any {
-	if d := c.derived.Load(); d != nil {
-		return d.ctx.Value(key)
+	if c.derived.Load() {
+		return c.dctx.Value(key)
 	}
 	if _, ok := key.(*int); ok && (c.ended.Load() || !time.Now().Before(c.own)) {
 		return c.derive().Value(key)
@@ -102,35 +101,34 @@ func (c *deadlineCtx) String() string { return "web.deadlineCtx" }
 
 // derive returns the real context, making it on the first call.
 func (c *deadlineCtx) derive() context.Context {
-	if d := c.derived.Load(); d != nil {
-		return d.ctx
+	if c.derived.Load() {
+		return c.dctx
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d := c.derived.Load(); d != nil {
-		return d.ctx
+	if c.derived.Load() {
+		return c.dctx
 	}
-	d := new(derivedCtx)
 	switch {
 	case !c.ended.Load() && c.expiredFirst():
 		// Done with DeadlineExceeded at once, as the timer of
 		// context.WithDeadline would have made it.
-		d.ctx, d.cancel = context.WithDeadline(context.WithoutCancel(c.parent), c.own)
+		c.dctx, c.dcancel = context.WithDeadline(context.WithoutCancel(c.parent), c.own)
 	case !c.ended.Load():
-		d.ctx, d.cancel = context.WithDeadline(c.parent, c.own)
+		c.dctx, c.dcancel = context.WithDeadline(c.parent, c.own)
 	case c.endWith == endParent:
 		// Done with the parent's error and cause.
-		d.ctx, d.cancel = context.WithCancel(c.parent)
+		c.dctx, c.dcancel = context.WithCancel(c.parent)
 	case c.endWith == endDeadline:
 		// Done with DeadlineExceeded at once, whatever the parent did
 		// since.
-		d.ctx, d.cancel = context.WithDeadline(context.WithoutCancel(c.parent), c.own)
+		c.dctx, c.dcancel = context.WithDeadline(context.WithoutCancel(c.parent), c.own)
 	default:
-		d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(c.parent))
-		d.cancel()
+		c.dctx, c.dcancel = context.WithCancel(context.WithoutCancel(c.parent))
+		c.dcancel()
 	}
-	c.derived.Store(d)
-	return d.ctx
+	c.derived.Store(true)
+	return c.dctx
 }
 
 // expiredFirst reports whether the deadline has passed and counts as what
@@ -149,8 +147,8 @@ func (c *deadlineCtx) expiredFirst() bool {
 func (c *deadlineCtx) end() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if d := c.derived.Load(); d != nil {
-		d.cancel()
+	if c.derived.Load() {
+		c.dcancel()
 		return
 	}
 	if c.ended.Load() {

@@ -261,3 +261,22 @@ func TestTimeoutMiddleware(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadlineCtxDerivesOnDone checks that Err, Value and Deadline leave the
+// context underived (no timer, no children registered with the parent) and
+// that Done derives it.
+func TestDeadlineCtxDerivesOnDone(t *testing.T) {
+	ctx, end := lazyTimeout(context.WithValue(context.Background(), ctxTestKey{}, "v"), time.Hour)
+	defer end()
+	c := ctx.(*deadlineCtx)
+	_, _ = ctx.Err(), ctx.Value(ctxTestKey{})
+	_, _ = ctx.Deadline()
+	_ = context.Cause(ctx)
+	if c.derived.Load() {
+		t.Error("derived before anyone asked for Done")
+	}
+	ctx.Done()
+	if !c.derived.Load() {
+		t.Error("not derived after Done")
+	}
+}
