@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
@@ -393,5 +396,100 @@ func TestPageWithoutTotalRunsAlone(t *testing.T) {
 	}
 	if got := names(res.Items); !slices.Equal(got, want) || res.Total != len(want) {
 		t.Errorf("with the total: got %v (total %d), want %v (total %d)", got, res.Total, want, len(want))
+	}
+}
+
+// TestFrontierPassesOtherDatabases checks the log position the cached sets
+// sync to: a transaction running in another database of the server does not
+// hold it back (every write since would count as changed), and one running
+// in this database that has written and not committed does: once it
+// commits, its write is in the next page and total.
+func TestFrontierPassesOtherDatabases(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	recs := []catalog.Record{
+		component("c-00", "group:default/mine", "experimental"),
+		component("c-01", "group:default/other", "experimental"),
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	filter := catalog.All(catalog.In("kind", "component"), catalog.Any(
+		catalog.In("relations.ownedBy", "group:default/mine"),
+		catalog.In("spec.lifecycle", "production"),
+	))
+	p := store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
+	check := func(t *testing.T, want ...string) {
+		t.Helper()
+		res, err := db.EntityList(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, s := range res.Items {
+			got = append(got, strings.TrimPrefix(s.Ref, "component:default/"))
+		}
+		if !slices.Equal(got, want) || res.Total != len(want) {
+			t.Errorf("got %v (total %d), want %v", got, res.Total, want)
+		}
+	}
+	check(t, "c-00")
+
+	// A transaction elsewhere, started first: the lowest id running.
+	u, err := url.Parse(testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/postgres"
+	other, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	otherTx, err := other.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer otherTx.Rollback(ctx)
+	var otherXid uint64
+	if err := otherTx.QueryRow(ctx, "SELECT pg_current_xact_id()::text::bigint").Scan(&otherXid); err != nil {
+		t.Fatal(err)
+	}
+
+	// A write in this database, not committed: c-01 goes to production.
+	mine, err := db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mine.Rollback(ctx)
+	if _, err := mine.Exec(ctx, "UPDATE search SET value = 'production', original = 'production' WHERE key = 'spec.lifecycle'"+
+		" AND entity_id = (SELECT id FROM entities WHERE ref = 'component:default/c-01')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mine.Exec(ctx, "UPDATE entities SET hash = 'pending' WHERE ref = 'component:default/c-01'"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Writes committed meanwhile are read; the pending one is not, and
+	// the position stays at it.
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{
+		component("a-new", "group:default/mine", "experimental")}}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "a-new", "c-00")
+	if err := mine.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "a-new", "c-00", "c-01")
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{
+		component("b-new", "group:default/other", "experimental")}}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, "a-new", "c-00", "c-01")
+	if f, ok := db.sets.Frontier(); !ok || f <= otherXid {
+		t.Errorf("frontier %d (synced %v): held back by transaction %d of another database", f, ok, otherXid)
 	}
 }
