@@ -103,7 +103,9 @@ type ingestParams struct {
 // more, since relations may have changed while the counts were checked. A
 // stage that passed is not checked again. After a failed check the poller
 // pauses as long as the check took (three times as long for the expensive
-// counts), so that it never takes much of the server's time.
+// counts, per request in flight), so that it never takes much of the
+// server's time. Each stage's passing check is logged and returned with
+// its duration (Ingest.Stages).
 func waitIngested(ctx context.Context, p ingestParams) (Ingest, error) {
 	var res Ingest
 	poll := p.Poll
