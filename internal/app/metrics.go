@@ -382,6 +382,14 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		g(descDBMax, prometheus.GaugeValue, float64(s.MaxConns()), "postgres")
 		g(descDBWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), "postgres")
 		g(descDBWaitDuration, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds(), "postgres")
+		if lp, ok := db.(interface{ LookupPool() *pgxpool.Pool }); ok {
+			s := lp.LookupPool().Stat()
+			g(descDBConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "postgres_lookup", "in_use")
+			g(descDBConns, prometheus.GaugeValue, float64(s.IdleConns()), "postgres_lookup", "idle")
+			g(descDBMax, prometheus.GaugeValue, float64(s.MaxConns()), "postgres_lookup")
+			g(descDBWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), "postgres_lookup")
+			g(descDBWaitDuration, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds(), "postgres_lookup")
+		}
 	case interface{ JobsDB() *sql.DB }:
 		s := db.JobsDB().Stats()
 		g(descDBConns, prometheus.GaugeValue, float64(s.InUse), "sqlite_write", "in_use")

@@ -52,17 +52,27 @@ const getOneRelations = "(SELECT string_agg(type || chr(31) || target_ref, chr(3
 // the database server a second statement's executor start and the process
 // a batch per lookup. Only the lookup statements run on these connections.
 //
-// While lookups are coalesced, at most lookupStatements statements of each
-// kind are in flight, so the pool needs no more connections than that.
+// Its connections are part of the process's one bound (pc.MaxConns, see
+// lookupConns); pc's own bound is not changed here.
 func lookupPoolConfig(pc *pgxpool.Config, batch int) *pgxpool.Config {
 	lc := pc.Copy()
 	lc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	lc.ConnConfig.RuntimeParams["jit"] = "off"
-	if batch != 1 {
-		lc.MaxConns = min(lc.MaxConns, 2*lookupStatements)
-	}
+	lc.MaxConns = lookupConns(pc.MaxConns, batch)
 	lc.MinConns, lc.MinIdleConns = 0, 0
 	return lc
+}
+
+// lookupConns returns how many of total connections the lookups' pool
+// takes: half, and while lookups are coalesced no more than the statements
+// that can be in flight (lookupStatements of each kind, by ref and by
+// uid). At least one; the rest (at least one) is the main pool's.
+func lookupConns(total int32, batch int) int32 {
+	n := max(1, total/2)
+	if batch != 1 {
+		n = min(n, 2*lookupStatements)
+	}
+	return n
 }
 
 // lookupColumns are the columns a lookup reads: sqlplan.EntityColumns

@@ -211,3 +211,40 @@ func TestLookupsRunGenericPlans(t *testing.T) {
 		t.Errorf("the main pool's plan_cache_mode is %s, want force_custom_plan", mode)
 	}
 }
+
+// TestConnectionsWithinOneBound: the main pool and the lookups' pool
+// together open at most backend.database.pool.max connections.
+func TestConnectionsWithinOneBound(t *testing.T) {
+	for _, c := range []struct {
+		total       int32
+		batch       int
+		wantLookups int32
+	}{
+		{2, DefaultLookupBatch, 1},
+		{4, DefaultLookupBatch, 2},
+		{DefaultMaxConns, DefaultLookupBatch, 2 * lookupStatements},
+		{100, DefaultLookupBatch, 2 * lookupStatements},
+		{100, 1, 50},
+		{1, DefaultLookupBatch, 1},
+	} {
+		if got := lookupConns(c.total, c.batch); got != c.wantLookups {
+			t.Errorf("lookupConns(%d, %d) = %d, want %d", c.total, c.batch, got, c.wantLookups)
+		}
+	}
+	ctx := context.Background()
+	for _, total := range []int32{0, 3, 12} {
+		db, err := Open(ctx, Config{URL: testURL(t), MaxConns: total})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := total
+		if want == 0 {
+			want = DefaultMaxConns
+		}
+		got := db.pool.Stat().MaxConns() + db.LookupPool().Stat().MaxConns()
+		db.Close()
+		if got != want {
+			t.Errorf("pool.max %d: the two pools open up to %d connections, want %d", total, got, want)
+		}
+	}
+}

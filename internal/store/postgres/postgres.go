@@ -35,10 +35,11 @@ type Config struct {
 	// URL is a libpq-style URL or keyword/value string; other runtime
 	// parameters (search_path, …) may be given in it.
 	URL string
-	// MaxConns bounds the pool (default: pgxpool's, the larger of 4 and the
-	// number of CPUs). Lookups by ref and by uid have a pool of their own,
-	// of at most as many connections and, while they are coalesced, at most
-	// four (see lookupPoolConfig).
+	// MaxConns bounds the connections the store opens (default
+	// DefaultMaxConns). Lookups by ref and by uid run on a pool of their
+	// own that takes part of them (see lookupConns); the rest, at least
+	// one, is the main pool's. Only with MaxConns 1 does the store open
+	// two connections.
 	MaxConns int32
 	// StatementTimeout cancels any statement running longer (default 30s).
 	StatementTimeout time.Duration
@@ -51,6 +52,10 @@ type Config struct {
 	// alone. See coalescer.
 	LookupBatch int
 }
+
+// DefaultMaxConns is the default bound on the connections a store opens,
+// Backstage's default pool size (knex's max of 10).
+const DefaultMaxConns = 10
 
 // DB is a PostgreSQL catalog store.
 type DB struct {
@@ -81,6 +86,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// The cause may echo the URL with its password: keep it out of the message.
 		return nil, fault.Wrap(fault.Invalid, err, "postgres: connection URL is not valid")
 	}
+	pc.MaxConns = DefaultMaxConns
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
 	}
@@ -102,6 +108,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			return nil
 		}
 	}
+	lc := lookupPoolConfig(pc, cfg.LookupBatch)
+	pc.MaxConns = max(1, pc.MaxConns-lc.MaxConns)
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
@@ -110,7 +118,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		pool.Close()
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")
 	}
-	lookups, err := pgxpool.NewWithConfig(ctx, lookupPoolConfig(pc, cfg.LookupBatch))
+	lookups, err := pgxpool.NewWithConfig(ctx, lc)
 	if err != nil {
 		pool.Close()
 		return nil, fault.Wrap(fault.Unavailable, err, "postgres: connect")

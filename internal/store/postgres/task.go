@@ -219,3 +219,7 @@ func (db *DB) TaskEventList(ctx context.Context, taskID string, after int64, lim
 // JobsPool returns the connection pool, on which the scaffolder's job queue
 // (River) runs in the same database.
 func (db *DB) JobsPool() *pgxpool.Pool { return db.pool }
+
+// LookupPool returns the pool that lookups by ref and by uid run on (see
+// lookupPoolConfig), for the pool metrics.
+func (db *DB) LookupPool() *pgxpool.Pool { return db.lookups }
