@@ -370,25 +370,26 @@ func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// pgxPoolMetrics reports the state of a PostgreSQL pool under the label
+// name through g.
+func pgxPoolMetrics(g func(*prometheus.Desc, prometheus.ValueType, float64, ...string), name string, p *pgxpool.Pool) {
+	s := p.Stat()
+	g(descDBConns, prometheus.GaugeValue, float64(s.AcquiredConns()), name, "in_use")
+	g(descDBConns, prometheus.GaugeValue, float64(s.IdleConns()), name, "idle")
+	g(descDBMax, prometheus.GaugeValue, float64(s.MaxConns()), name)
+	g(descDBWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), name)
+	g(descDBWaitDuration, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds(), name)
+}
+
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	g := func(d *prometheus.Desc, t prometheus.ValueType, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, t, v, labels...)
 	}
 	switch db := c.store.(type) {
 	case interface{ JobsPool() *pgxpool.Pool }:
-		s := db.JobsPool().Stat()
-		g(descDBConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "postgres", "in_use")
-		g(descDBConns, prometheus.GaugeValue, float64(s.IdleConns()), "postgres", "idle")
-		g(descDBMax, prometheus.GaugeValue, float64(s.MaxConns()), "postgres")
-		g(descDBWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), "postgres")
-		g(descDBWaitDuration, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds(), "postgres")
+		pgxPoolMetrics(g, "postgres", db.JobsPool())
 		if lp, ok := db.(interface{ LookupPool() *pgxpool.Pool }); ok {
-			s := lp.LookupPool().Stat()
-			g(descDBConns, prometheus.GaugeValue, float64(s.AcquiredConns()), "postgres_lookup", "in_use")
-			g(descDBConns, prometheus.GaugeValue, float64(s.IdleConns()), "postgres_lookup", "idle")
-			g(descDBMax, prometheus.GaugeValue, float64(s.MaxConns()), "postgres_lookup")
-			g(descDBWaits, prometheus.CounterValue, float64(s.EmptyAcquireCount()), "postgres_lookup")
-			g(descDBWaitDuration, prometheus.CounterValue, s.EmptyAcquireWaitTime().Seconds(), "postgres_lookup")
+			pgxPoolMetrics(g, "postgres_lookup", lp.LookupPool())
 		}
 	case interface{ JobsDB() *sql.DB }:
 		s := db.JobsDB().Stats()

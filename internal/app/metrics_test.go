@@ -191,6 +191,15 @@ atrium:
 			t.Errorf("%s%v: got %v, want at least %v", ch.family, ch.labels, v, ch.min)
 		}
 	}
+	if strings.Contains(dbYAML, "client: pg") {
+		// The lookups' connections are reported as a pool of their own,
+		// and the two bounds add up to backend.database.pool.max.
+		lookups, ok1 := fams["atrium_db_connections_max"].find(map[string]string{"pool": "postgres_lookup"})
+		main, ok2 := fams["atrium_db_connections_max"].find(map[string]string{"pool": "postgres"})
+		if !ok1 || !ok2 || lookups < 1 || lookups+main != 10 {
+			t.Errorf("pool bounds: postgres_lookup %v (%v), postgres %v (%v), want two that add up to 10", lookups, ok1, main, ok2)
+		}
+	}
 	// Raw paths never become labels.
 	for _, s := range fams["atrium_http_request_duration_seconds"].series {
 		if strings.Contains(s.labels["route"], "platform") || strings.Contains(s.labels["route"], "nobody") {
