@@ -96,6 +96,26 @@ func (s syncFirst) TextGeneric(ctx context.Context, query string, args []any) (s
 
 func (s syncFirst) SetCache() *sqlplan.SetCache { return s.w.SetCache() }
 
+// ownersPage is the first page, 5 by name with the total, of the
+// components owned by group:default/mine or in production: an owners
+// policy's shape.
+func ownersPage() store.EntityListParams {
+	filter := catalog.All(catalog.In("kind", "component"), catalog.Any(
+		catalog.In("relations.ownedBy", "group:default/mine"),
+		catalog.In("spec.lifecycle", "production"),
+	))
+	return store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
+}
+
+// componentNames returns the names of components in the default namespace.
+func componentNames(items []*catalog.Stored) []string {
+	var out []string
+	for _, s := range items {
+		out = append(out, strings.TrimPrefix(s.Ref, "component:default/"))
+	}
+	return out
+}
+
 // TestPageSetsFollowAWriteMeanwhile checks that a page of one kind by name
 // that tests the cached id sets of its conditions instead of probing each
 // row answers for the catalog its statement reads, when a write lands
@@ -131,18 +151,8 @@ func testPageSetsFollowAWrite(t *testing.T, batched bool) {
 	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
 		t.Fatal(err)
 	}
-	filter := catalog.All(catalog.In("kind", "component"), catalog.Any(
-		catalog.In("relations.ownedBy", "group:default/mine"),
-		catalog.In("spec.lifecycle", "production"),
-	))
-	p := store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
-	names := func(items []*catalog.Stored) []string {
-		var out []string
-		for _, s := range items {
-			out = append(out, strings.TrimPrefix(s.Ref, "component:default/"))
-		}
-		return out
-	}
+	p := ownersPage()
+	names := componentNames
 
 	// Read the sets once, so that the page below patches cached sets.
 	first, err := sqlplan.List(ctx, sqlplan.Postgres, runner{db}, p)
@@ -332,11 +342,7 @@ func TestPageWithoutTotalRunsAlone(t *testing.T) {
 	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
 		t.Fatal(err)
 	}
-	filter := catalog.All(catalog.In("kind", "component"), catalog.Any(
-		catalog.In("relations.ownedBy", "group:default/mine"),
-		catalog.In("spec.lifecycle", "production"),
-	))
-	p := store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
+	p := ownersPage()
 	write := func(t *testing.T, rec catalog.Record) {
 		t.Helper()
 		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {
@@ -351,13 +357,7 @@ func TestPageWithoutTotalRunsAlone(t *testing.T) {
 		}
 		return res
 	}
-	names := func(items []*catalog.Stored) []string {
-		var out []string
-		for _, s := range items {
-			out = append(out, strings.TrimPrefix(s.Ref, "component:default/"))
-		}
-		return out
-	}
+	names := componentNames
 	// Read the sets, so that the pages below test cached sets.
 	if got, want := names(page(t, runner{db}, p).Items), []string{"c-00", "c-03", "c-06"}; !slices.Equal(got, want) {
 		t.Fatalf("before the writes: got %v, want %v", got, want)
@@ -417,11 +417,7 @@ func TestFrontierPassesOtherDatabases(t *testing.T) {
 	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
 		t.Fatal(err)
 	}
-	filter := catalog.All(catalog.In("kind", "component"), catalog.Any(
-		catalog.In("relations.ownedBy", "group:default/mine"),
-		catalog.In("spec.lifecycle", "production"),
-	))
-	p := store.EntityListParams{Filter: filter, Order: &store.Order{Field: "metadata.name"}, Limit: 5, CountTotal: true}
+	p := ownersPage()
 	check := func(t *testing.T, want ...string) {
 		t.Helper()
 		res, err := db.EntityList(ctx, p)
