@@ -26,7 +26,8 @@ func TestPostgresStatementTimeout(t *testing.T) {
 	defer db.Close()
 	pool := db.JobsPool()
 	var conns []interface{ Release() }
-	for i := range 3 {
+	// Every connection of the main pool (the lookups take one of the 3).
+	for i := range int(pool.Config().MaxConns) {
 		c, err := pool.Acquire(ctx)
 		if err != nil {
 			t.Fatal(err)

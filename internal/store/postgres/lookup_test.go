@@ -221,10 +221,10 @@ func TestConnectionsWithinOneBound(t *testing.T) {
 		wantLookups int32
 	}{
 		{2, DefaultLookupBatch, 1},
-		{4, DefaultLookupBatch, 2},
-		{DefaultMaxConns, DefaultLookupBatch, 2 * lookupStatements},
+		{4, DefaultLookupBatch, 1},
+		{DefaultMaxConns, DefaultLookupBatch, 2},
 		{100, DefaultLookupBatch, 2 * lookupStatements},
-		{100, 1, 50},
+		{100, 1, 25},
 		{1, DefaultLookupBatch, 1},
 	} {
 		if got := lookupConns(c.total, c.batch); got != c.wantLookups {

@@ -37,7 +37,7 @@ type Config struct {
 	URL string
 	// MaxConns bounds the connections the store opens (default
 	// DefaultMaxConns). Lookups by ref and by uid run on a pool of their
-	// own that takes part of them (see lookupConns); the rest, at least
+	// own that takes a quarter of them (see lookupConns); the rest, at least
 	// one, is the main pool's. Only with MaxConns 1 does the store open
 	// two connections.
 	MaxConns int32
