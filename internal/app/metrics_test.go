@@ -14,6 +14,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/app"
 	"github.com/atrium-portal/atrium/internal/app/apptest"
+	"github.com/atrium-portal/atrium/internal/store/postgres"
 )
 
 // scrape reads /metrics from url with the bearer token (none: "") and
@@ -196,8 +197,8 @@ atrium:
 		// and the two bounds add up to backend.database.pool.max.
 		lookups, ok1 := fams["atrium_db_connections_max"].find(map[string]string{"pool": "postgres_lookup"})
 		main, ok2 := fams["atrium_db_connections_max"].find(map[string]string{"pool": "postgres"})
-		if !ok1 || !ok2 || lookups < 1 || lookups+main != 10 {
-			t.Errorf("pool bounds: postgres_lookup %v (%v), postgres %v (%v), want two that add up to 10", lookups, ok1, main, ok2)
+		if !ok1 || !ok2 || lookups < 1 || lookups+main != float64(postgres.DefaultMaxConns()) {
+			t.Errorf("pool bounds: postgres_lookup %v (%v), postgres %v (%v), want two that add up to %d", lookups, ok1, main, ok2, postgres.DefaultMaxConns())
 		}
 	}
 	// Raw paths never become labels.

@@ -64,13 +64,13 @@ func lookupPoolConfig(pc *pgxpool.Config, batch int) *pgxpool.Config {
 }
 
 // lookupConns returns how many of total connections the lookups' pool
-// takes: a quarter, at least one, and while lookups are coalesced no more
+// takes: a third, at least one, and while lookups are coalesced no more
 // than the statements that can be in flight (lookupStatements of each
-// kind, by ref and by uid). The rest, at least one, is the main pool's:
-// the main pool keeps most, since a bulk load's end builds indexes on
-// several of its connections at once while readers still need theirs.
+// kind, by ref and by uid): 2 of the default 6 on 2 CPUs. The rest, at
+// least one, is the main pool's, which keeps most: a bulk load's end
+// builds indexes on two of its connections while readers need theirs.
 func lookupConns(total int32, batch int) int32 {
-	n := max(1, total/4)
+	n := max(1, total/3)
 	if batch != 1 {
 		n = min(n, 2*lookupStatements)
 	}

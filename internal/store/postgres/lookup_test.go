@@ -222,9 +222,10 @@ func TestConnectionsWithinOneBound(t *testing.T) {
 	}{
 		{2, DefaultLookupBatch, 1},
 		{4, DefaultLookupBatch, 1},
-		{DefaultMaxConns, DefaultLookupBatch, 2},
+		{6, DefaultLookupBatch, 2},
+		{10, DefaultLookupBatch, 3},
 		{100, DefaultLookupBatch, 2 * lookupStatements},
-		{100, 1, 25},
+		{100, 1, 33},
 		{1, DefaultLookupBatch, 1},
 	} {
 		if got := lookupConns(c.total, c.batch); got != c.wantLookups {
@@ -239,7 +240,7 @@ func TestConnectionsWithinOneBound(t *testing.T) {
 		}
 		want := total
 		if want == 0 {
-			want = DefaultMaxConns
+			want = DefaultMaxConns()
 		}
 		got := db.pool.Stat().MaxConns() + db.LookupPool().Stat().MaxConns()
 		db.Close()

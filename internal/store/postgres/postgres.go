@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,7 +38,7 @@ type Config struct {
 	URL string
 	// MaxConns bounds the connections the store opens (default
 	// DefaultMaxConns). Lookups by ref and by uid run on a pool of their
-	// own that takes a quarter of them (see lookupConns); the rest, at least
+	// own that takes a third of them (see lookupConns); the rest, at least
 	// one, is the main pool's. Only with MaxConns 1 does the store open
 	// two connections.
 	MaxConns int32
@@ -53,9 +54,14 @@ type Config struct {
 	LookupBatch int
 }
 
-// DefaultMaxConns is the default bound on the connections a store opens,
-// Backstage's default pool size (knex's max of 10).
-const DefaultMaxConns = 10
+// DefaultMaxConns returns the default bound on the connections a store
+// opens: pgxpool's default for everything but lookups (the larger of 4
+// and the number of CPUs), plus 2 for the lookups (see lookupConns). More
+// statements at once than the database server's cores can run lengthen
+// the slow pages' tail: at 100k entities on 2 cores, 8 connections for
+// the pages instead of 4 took a by-query page's p99 from 13 to 17-20 ms
+// (docs/benchmarks.md).
+func DefaultMaxConns() int32 { return int32(max(4, runtime.NumCPU())) + 2 }
 
 // DB is a PostgreSQL catalog store.
 type DB struct {
@@ -86,7 +92,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		// The cause may echo the URL with its password: keep it out of the message.
 		return nil, fault.Wrap(fault.Invalid, err, "postgres: connection URL is not valid")
 	}
-	pc.MaxConns = DefaultMaxConns
+	pc.MaxConns = DefaultMaxConns()
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
 	}
