@@ -41,15 +41,8 @@ func (c *cachedStore) EntityList(ctx context.Context, p store.EntityListParams) 
 	if !c.answers.enabled() || !(p.CountTotal || p.CountOnly) {
 		return c.Driver.EntityList(ctx, p)
 	}
-	kb, err := json.Marshal(struct {
-		F  any
-		FT any
-	}{p.Filter, p.FullText})
-	if err != nil {
-		return c.Driver.EntityList(ctx, p)
-	}
 	var own store.EntityListResult
-	v, ran, err := c.answers.do(ctx, "count\x00"+string(kb), c.gen.Load(), func(ctx context.Context) (any, int64, error) {
+	v, ran, err := c.answers.do(ctx, countKey(p.Filter, p.FullText), c.gen.Load(), func(ctx context.Context) (any, int64, error) {
 		res, err := c.Driver.EntityList(ctx, p)
 		if err != nil {
 			return nil, 0, err
