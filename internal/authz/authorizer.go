@@ -261,6 +261,25 @@ func (a *Authorizer) decide(p *auth.Principal, name string, res *Resource) (Deci
 		d.Result = Allow
 		return d, nil
 	}
+	if res == nil {
+		key, ok := c.decisions.key(p, name)
+		if ok {
+			if d, hit := c.decisions.get(key); hit {
+				return d, nil
+			}
+		}
+		d, err := c.decide(p, perm, name, nil)
+		if ok && err == nil {
+			c.decisions.put(key, d)
+		}
+		return d, err
+	}
+	return c.decide(p, perm, name, res)
+}
+
+// decide is Authorizer.decide past the checks that need no rule.
+func (c *compiled) decide(p *auth.Principal, perm Permission, name string, res *Resource) (Decision, error) {
+	d := Decision{Permission: name}
 	// The CEL variables only for a rule with a condition: a decision that
 	// needs none (read allowed outright) stays cheap.
 	var act map[string]any

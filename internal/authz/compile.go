@@ -15,6 +15,8 @@ type compiled struct {
 	// isDefault says no policy was configured and the built-in one applies.
 	isDefault bool
 	admins    []string
+	// decisions remembers decisions without a resource (see decisionMemo).
+	decisions decisionMemo
 }
 
 // compiledRule is a role binding, a rule, or the admins rule.
@@ -39,6 +41,7 @@ func (r *compiledRule) appliesTo(perm Permission) bool {
 // permission (deny rules still apply to them).
 func compile(env *cel.Env, policies []*Policy, admins []string) (*compiled, error) {
 	c := &compiled{policies: policies}
+	c.decisions.claims = readsClaims(policies)
 	var probs Problems
 	type roleDef struct {
 		role *Role
