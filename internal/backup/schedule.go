@@ -73,15 +73,37 @@ type Schedule[TTx any] struct {
 // NewSQLiteSchedule schedules backups on River on the SQLite store's write
 // connection. River's tables must exist (the scaffolder migrates them).
 func NewSQLiteSchedule(db *sql.DB, p ScheduleParams) (*Schedule[*sql.Tx], error) {
-	return newSchedule(riversqlite.New(db), p)
+	return newSchedule(localDriver[*sql.Tx]{riversqlite.New(db)}, p, sqlitePollInterval)
 }
+
+// sqlitePollInterval is how often River looks for backup jobs on SQLite.
+// SQLite is one process's file, so its jobs are inserted by this process,
+// and River fetches as soon as the insert returns (localDriver); the poll
+// only catches retries and jobs queued by another process on the file.
+const sqlitePollInterval = 5 * time.Second
+
+// localDriver is a River driver that reports no listener and no
+// listen/notify: River then runs in poll-only mode, sends no notifications,
+// and triggers its producer's fetch in process after every Insert, so an
+// idle client wakes once per poll interval instead of every 50 ms (River's
+// SQLite listener polls a notification table).
+type localDriver[TTx any] struct {
+	riverdriver.Driver[TTx]
+}
+
+// SupportsListener reports false: no listener goroutine.
+func (localDriver[TTx]) SupportsListener() bool { return false }
+
+// SupportsListenNotify reports false: no notification rows that nothing
+// would read.
+func (localDriver[TTx]) SupportsListenNotify() bool { return false }
 
 // NewPostgresSchedule schedules backups on River on the PostgreSQL pool.
 func NewPostgresSchedule(pool *pgxpool.Pool, p ScheduleParams) (*Schedule[pgx.Tx], error) {
-	return newSchedule(riverpgxv5.New(pool), p)
+	return newSchedule(riverpgxv5.New(pool), p, time.Second)
 }
 
-func newSchedule[TTx any](driver riverdriver.Driver[TTx], p ScheduleParams) (*Schedule[TTx], error) {
+func newSchedule[TTx any](driver riverdriver.Driver[TTx], p ScheduleParams, poll time.Duration) (*Schedule[TTx], error) {
 	if p.Interval != 0 && p.Interval < time.Minute {
 		return nil, fmt.Errorf("backup schedule must be at least a minute, got %s", p.Interval)
 	}
@@ -95,7 +117,7 @@ func newSchedule[TTx any](driver riverdriver.Driver[TTx], p ScheduleParams) (*Sc
 	river.AddWorker(workers, &jobWorker{run: p.Run})
 	client, err := river.NewClient(driver, &river.Config{
 		Logger:            slog.New(levelFilter{p.Logger.Handler(), slog.LevelWarn}),
-		FetchPollInterval: time.Second,
+		FetchPollInterval: poll,
 		Workers:           workers,
 		Queues:            map[string]river.QueueConfig{scheduleQueue: {MaxWorkers: 1}},
 	})

@@ -194,3 +194,52 @@ func TestEnqueueWithoutSchedule(t *testing.T) {
 		t.Errorf("run ids: got %v, want 41 and 42", ids)
 	}
 }
+
+// TestEnqueueFetchesAtOnce: on SQLite a queued backup is fetched when it is
+// inserted, not at the next poll. The poll interval here is an hour, and the
+// second job is queued after the client has started (the first one ran),
+// so only the in-process fetch after the insert can start it.
+func TestEnqueueFetchesAtOnce(t *testing.T) {
+	db := openReplicaDB(t, filepath.Join(t.TempDir(), "jobs.db"))
+	m, err := rivermigrate.New(riversqlite.New(db), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int64, 4)
+	s, err := newSchedule(localDriver[*sql.Tx]{riversqlite.New(db)}, ScheduleParams{
+		Status: func(context.Context) (Status, error) { return Status{}, nil },
+		Run: func(_ context.Context, runID int64) error {
+			got <- runID
+			return nil
+		},
+	}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := s.Run(ctx); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	for _, id := range []int64{7, 8} {
+		if err := s.Enqueue(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case run := <-got:
+			if run != id {
+				t.Errorf("run id: got %d, want %d", run, id)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("backup %d queued with an hour's poll interval did not run", id)
+		}
+	}
+	cancel()
+	wg.Wait()
+}

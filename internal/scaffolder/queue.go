@@ -61,15 +61,40 @@ type QueueParams struct {
 
 // NewSQLiteQueue runs River on the SQLite store's write connection.
 func NewSQLiteQueue(ctx context.Context, db *sql.DB, svc *Service, p QueueParams) (*RiverQueue[*sql.Tx], error) {
-	return newRiverQueue(ctx, riversqlite.New(db), svc, p)
+	return newRiverQueue(ctx, localDriver[*sql.Tx]{riversqlite.New(db)}, svc, p, sqlitePollInterval)
 }
+
+// sqlitePollInterval is how often River looks for scaffolder jobs on
+// SQLite. SQLite is one process's file, so every job is inserted by this
+// process, and River fetches as soon as the insert returns (localDriver);
+// the poll only catches retries and snoozed jobs coming due. River's SQLite
+// listener, which polled a notification table every 50 ms, and a fetch
+// every 200 ms were most of an idle server's wake-ups.
+const sqlitePollInterval = 5 * time.Second
+
+// localDriver is a River driver that reports no listener and no
+// listen/notify: River then runs in poll-only mode, sends no notifications,
+// and triggers its producer's fetch in process after every Insert, so a job
+// still starts at once while an idle client wakes once per poll interval.
+// It suits a database only this process inserts into (SQLite).
+type localDriver[TTx any] struct {
+	riverdriver.Driver[TTx]
+}
+
+// SupportsListener reports false: no listener goroutine polling for
+// notifications.
+func (localDriver[TTx]) SupportsListener() bool { return false }
+
+// SupportsListenNotify reports false: inserts write no notification rows
+// that nothing would read.
+func (localDriver[TTx]) SupportsListenNotify() bool { return false }
 
 // NewPostgresQueue runs River on the PostgreSQL store's pool.
 func NewPostgresQueue(ctx context.Context, pool *pgxpool.Pool, svc *Service, p QueueParams) (*RiverQueue[pgx.Tx], error) {
-	return newRiverQueue(ctx, riverpgxv5.New(pool), svc, p)
+	return newRiverQueue(ctx, riverpgxv5.New(pool), svc, p, 200*time.Millisecond)
 }
 
-func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc *Service, p QueueParams) (*RiverQueue[TTx], error) {
+func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], svc *Service, p QueueParams, poll time.Duration) (*RiverQueue[TTx], error) {
 	m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(p.Logger)})
 	if err != nil {
 		return nil, fault.Wrap(fault.Internal, err, "river: migrator")
@@ -77,7 +102,7 @@ func newRiverQueue[TTx any](ctx context.Context, driver riverdriver.Driver[TTx],
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fault.Wrap(fault.Internal, err, "river: migrate")
 	}
-	cfg := &river.Config{Logger: quiet(p.Logger), FetchPollInterval: 200 * time.Millisecond, FetchCooldown: 50 * time.Millisecond}
+	cfg := &river.Config{Logger: quiet(p.Logger), FetchPollInterval: poll, FetchCooldown: 50 * time.Millisecond}
 	if p.Workers > 0 {
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &taskWorker{svc: svc})
