@@ -55,3 +55,33 @@ func TestFilterRememberedPerPrincipal(t *testing.T) {
 		t.Errorf("got %d remembered decisions, want 3 (the principal with claims is not remembered)", n)
 	}
 }
+
+// BenchmarkFilterDecision compares a remembered filter decision with
+// evaluating the owners-only policy for it.
+func BenchmarkFilterDecision(b *testing.B) {
+	a := newTestAuthorizer(b, `rules:
+  - name: own
+    effect: allow
+    permissions: [catalog.entity.read]
+    condition: resource.owner in principal.ownershipRefs || resource.spec.lifecycle == "production"
+`)
+	jane := user("user:default/jane", "group:default/team-0001")
+	perm, _ := Lookup(PermEntityRead)
+	b.Run("remembered", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := a.Filter(context.Background(), jane, PermEntityRead); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("evaluated", func(b *testing.B) {
+		b.ReportAllocs()
+		c := a.cur.Load()
+		for b.Loop() {
+			if _, err := c.decide(jane, perm, PermEntityRead, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
