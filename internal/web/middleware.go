@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/atrium-portal/atrium/internal/fault"
 )
@@ -63,13 +64,14 @@ func Logger(ctx context.Context) *slog.Logger {
 func WithRequestID(base *slog.Logger) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := r.Header.Get(RequestIDHeader)
-			if !saneID(id) {
-				id = newID()
-			}
 			// A new state for every request, also for one re-dispatched
 			// through the server with the context of another.
-			s := &reqState{Context: r.Context(), id: id, base: base}
+			s := &reqState{Context: r.Context(), base: base}
+			id := r.Header.Get(RequestIDHeader)
+			if !saneID(id) {
+				id = s.newID()
+			}
+			s.id = id
 			s.idHeader[0] = id
 			w.Header()[RequestIDHeader] = s.idHeader[:]
 			next.ServeHTTP(w, r.WithContext(s))
@@ -94,6 +96,17 @@ func newID() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// newID returns a new request id like the package's newID, whose
+// characters live in the state's idBuf instead of an allocation of their
+// own. The buffer is written once, here, and never again, so the string
+// stays immutable; it keeps the state reachable as long as the id is.
+func (s *reqState) newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	hex.Encode(s.idBuf[:], b[:])
+	return unsafe.String(&s.idBuf[0], len(s.idBuf))
 }
 
 // recorder remembers the status and size of a response. It unwraps to the

@@ -205,3 +205,39 @@ func TestMiddleware(t *testing.T) {
 		t.Errorf("unknown route: got %d %s, want 404 NotFoundError", rec.Code, rec.Body.String())
 	}
 }
+
+// TestGeneratedRequestID: a request without a sane X-Request-Id gets a new
+// id of 24 hex digits, the same in the response header, the access log and
+// RequestID, and different for every request.
+func TestGeneratedRequestID(t *testing.T) {
+	var logs bytes.Buffer
+	var seen []string
+	h := newTestServer(t, fakeDB{}, &logs, func(mux Mux) {
+		mux.HandleFunc("GET /id", func(w http.ResponseWriter, r *http.Request) {
+			seen = append(seen, RequestID(r.Context()))
+		})
+	})
+	ids := map[string]bool{}
+	for i, sent := range []string{"", "", "bad id!", strings.Repeat("x", 65)} {
+		req := httptest.NewRequest("GET", "/id", nil)
+		if sent != "" {
+			req.Header.Set(RequestIDHeader, sent)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		id := rec.Header().Get(RequestIDHeader)
+		if len(id) != 24 || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Errorf("request %d: got id %q, want 24 hex digits", i, id)
+		}
+		if seen[i] != id {
+			t.Errorf("request %d: RequestID got %q, want the header's %q", i, seen[i], id)
+		}
+		if !strings.Contains(logs.String(), `"request_id":"`+id+`","method":"GET","path":"/id"`) {
+			t.Errorf("request %d: no access log line with id %s in %s", i, id, logs.String())
+		}
+		if ids[id] {
+			t.Errorf("request %d: id %s given twice", i, id)
+		}
+		ids[id] = true
+	}
+}
