@@ -70,7 +70,7 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 			l.kindLeaf = k
 		}
 	}
-	if l.kindLeaf != nil && !p.CountOnly && l.kindGeneric() && p.Filter != l.kindLeaf {
+	if l.kindLeaf != nil && !p.CountOnly && (l.kindGeneric() || l.sqliteSets()) && p.Filter != l.kindLeaf {
 		// The walk would probe every row for the other conditions: test
 		// the ids the cached sets say match instead (see filterSet).
 		if tr, ok := r.(TextRunner); ok {
@@ -329,11 +329,20 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		}
 		b.skip = l.kindLeaf
 		kindArg := b.Arg(strings.ToLower(strings.TrimSpace(l.kindLeaf.Values[0])))
+		var setHead string
+		if l.sets != nil && l.d == SQLite {
+			// Bound before the probes: SQLite's placeholders are positional.
+			var release func()
+			setHead, release = l.sets.sqliteCond(b)
+			defer release()
+		}
 		where, err := l.where(b)
 		if err != nil {
 			return nil, err
 		}
-		if l.sets != nil {
+		if setHead != "" {
+			where = setHead + "(" + where + ") END)"
+		} else if l.sets != nil {
 			if cond, ok := l.sets.cond(b, where); ok {
 				where = cond
 			}

@@ -55,7 +55,8 @@ func loadPageSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter
 
 // loadFilterSet returns the ids matching f from r's SetCache, or nil when
 // r keeps no cache, the cache cannot say for which states its sets are
-// exact, or the sets are too large.
+// exact, or the sets are too large. On SQLite the sets are exact while the
+// log's newest seq is asOf.frontier (see filterSet.sqliteCond).
 func loadFilterSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filter) (*filterSet, error) {
 	cache := cacheOf(r)
 	if cache == nil || f == nil {
@@ -63,7 +64,7 @@ func loadFilterSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filt
 	}
 	all := complemented(f)
 	sets, universe, asOf, fits, err := cache.loadAsOf(ctx, r, f, all)
-	if err != nil || !fits || !asOf.known {
+	if err != nil || !fits || (!asOf.known && d != SQLite) {
 		return nil, err
 	}
 	c := setCounter{d: d, r: r, sets: sets}
