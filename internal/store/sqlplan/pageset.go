@@ -67,10 +67,23 @@ func loadFilterSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filt
 	if err != nil || !fits || (!asOf.known && d != SQLite) {
 		return nil, err
 	}
+	var shape string
+	var hits []idSet
+	memo := false
+	if d == SQLite {
+		if shape, hits, memo = memoKeyOf(f, sets); memo {
+			if e := cache.pages.get(shape, hits); e != nil {
+				return &filterSet{s: e.s, complement: e.complement, universe: universe, asOf: asOf}, nil
+			}
+		}
+	}
 	c := setCounter{d: d, r: r, sets: sets}
 	s, complement, err := c.eval(ctx, f, 0)
 	if err != nil || c.tooLarge {
 		return nil, err
+	}
+	if memo {
+		cache.pages.put(shape, &pageMemoEntry{sets: hits, s: s, complement: complement})
 	}
 	return &filterSet{s: s, complement: complement, universe: universe, asOf: asOf}, nil
 }

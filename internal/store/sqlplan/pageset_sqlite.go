@@ -2,8 +2,12 @@ package sqlplan
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
 )
 
 // IDSetFunction is the SQL function by which a SQLite page tests its
@@ -88,4 +92,44 @@ func (fs *filterSet) sqliteCond(b *Builder) (head string, release func()) {
 	}
 	head += IDSetFunction + "(" + b.Arg(handle) + ", e.id) = " + want + " ELSE "
 	return head, release
+}
+
+// memoKeyOf returns the page memo's key of f (its tree, leaves named by
+// their cache keys) and the leaf sets it is evaluated from, in the tree's
+// order; ok is false when a leaf has no set in sets. SQLite pages use it
+// to evaluate a filter once per state of its leaves, as PostgreSQL's
+// deferred pages do (see pageMemo).
+func memoKeyOf(f *catalog.Filter, sets map[*catalog.Filter]idSet) (key string, hits []idSet, ok bool) {
+	var sb strings.Builder
+	var walk func(f *catalog.Filter) bool
+	walk = func(f *catalog.Filter) bool {
+		if f == nil {
+			return false
+		}
+		if f.Op == catalog.OpMatch {
+			s, in := sets[f]
+			k, err := leafKey(f)
+			if !in || err != nil {
+				return false
+			}
+			hits = append(hits, s)
+			sb.WriteString(strconv.Itoa(len(k)))
+			sb.WriteByte(':')
+			sb.WriteString(k)
+			return true
+		}
+		sb.WriteString(strconv.Itoa(int(f.Op)))
+		sb.WriteByte('(')
+		for _, c := range f.Children {
+			if !walk(c) {
+				return false
+			}
+		}
+		sb.WriteByte(')')
+		return true
+	}
+	if !walk(f) {
+		return "", nil, false
+	}
+	return sb.String(), hits, true
 }
