@@ -70,9 +70,29 @@ func IDSetHas(handle, id int64) (bool, error) {
 // sqliteSets reports whether a SQLite walk of one kind by name tests its
 // filter's ids instead of probing each row: its other conditions are all
 // probes (onlyProbesBesides), there is no full-text term, and the driver
-// has IDSetFunction.
+// has IDSetFunction; and they are two leaves or more. A call of the
+// function per row costs about one probe (allocations of the driver's
+// arguments): against one probe (a deny rule on a tag) the page lost,
+// 0.53 -> 0.70 ms of CPU at 100k entities; against two (owners-only) it
+// won, 1.18 -> 0.66 ms.
 func (l *lister) sqliteSets() bool {
-	return l.d == SQLite && idSetFunction.Load() && l.p.FullText == nil && onlyProbesBesides(l.p.Filter, l.kindLeaf)
+	return l.d == SQLite && idSetFunction.Load() && l.p.FullText == nil && onlyProbesBesides(l.p.Filter, l.kindLeaf) &&
+		leavesBesides(l.p.Filter, l.kindLeaf) >= 2
+}
+
+// leavesBesides counts the leaves of f other than leaf.
+func leavesBesides(f, leaf *catalog.Filter) int {
+	if f == nil || f == leaf {
+		return 0
+	}
+	if f.Op == catalog.OpMatch {
+		return 1
+	}
+	n := 0
+	for _, c := range f.Children {
+		n += leavesBesides(c, leaf)
+	}
+	return n
 }
 
 // sqliteCond returns the head of a condition over entity "e" that is

@@ -1,6 +1,11 @@
 package sqlplan
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
+)
 
 // TestPinnedIDSets: a pinned set answers by handle until released, then
 // the handle fails instead of answering.
@@ -23,5 +28,27 @@ func TestPinnedIDSets(t *testing.T) {
 	release()
 	if _, err := IDSetHas(h, 3); err == nil {
 		t.Errorf("IDSetHas of a released handle %d: no error", h)
+	}
+}
+
+// TestSQLiteSetsOnlyPastOneProbe: the SQLite walk by name tests the id
+// sets when its other conditions are two leaves or more, not one.
+func TestSQLiteSetsOnlyPastOneProbe(t *testing.T) {
+	EnableIDSetFunction()
+	kind := catalog.In("kind", "component")
+	owners := catalog.All(kind, catalog.Any(catalog.In("spec.owner", "a"), catalog.Not(catalog.In("spec.lifecycle", "production"))))
+	deny := catalog.All(kind, catalog.Not(catalog.In("metadata.tags", "secret")))
+	for _, c := range []struct {
+		f    *catalog.Filter
+		want bool
+	}{{owners, true}, {deny, false}} {
+		l := lister{d: SQLite, p: store.EntityListParams{Filter: c.f}, kindLeaf: kind}
+		if got := l.sqliteSets(); got != c.want {
+			t.Errorf("sqliteSets(%v) = %v, want %v", c.f, got, c.want)
+		}
+		l.d = Postgres
+		if l.sqliteSets() {
+			t.Errorf("sqliteSets on PostgreSQL")
+		}
 	}
 }
