@@ -44,8 +44,9 @@ func lookupFormats(fds []pgconn.FieldDescription) bool {
 }
 
 // decodeLookupRow decodes one row of a lookup from its wire values (see
-// lookupFormats) without pgx's scan plans: the body and the strings are
-// copied out of the driver's buffer, nothing else is allocated. It returns the entity,
+// lookupFormats) without pgx's scan plans: the body is copied, and uid,
+// ref, hash and the relations aggregate are cut from one string, so a row
+// costs the database driver's buffer two copies. It returns the entity,
 // the raw errors column (nil when NULL) and the relations aggregate (nil
 // when NULL). vals is only valid until the next row.
 func decodeLookupRow(vals [][]byte) (*catalog.Stored, []byte, *string, error) {
@@ -64,13 +65,16 @@ func decodeLookupRow(vals [][]byte) (*catalog.Stored, []byte, *string, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	// Each string is its own allocation: a caller that keeps one of them
-	// (the ref as a map key) must not keep the others alive with it.
-	s := &catalog.Stored{UID: string(uid), Ref: string(ref), Hash: string(hash),
+	buf := make([]byte, 0, len(uid)+len(ref)+len(hash)+len(rels))
+	buf = append(append(append(append(buf, uid...), ref...), hash...), rels...)
+	all := string(buf)
+	i := 0
+	cut := func(n int) string { s := all[i : i+n]; i += n; return s }
+	s := &catalog.Stored{UID: cut(len(uid)), Ref: cut(len(ref)), Hash: cut(len(hash)),
 		Body: append([]byte(nil), body...), CreatedAt: created, UpdatedAt: updated}
 	var relsOut *string
 	if rels != nil {
-		r := string(rels)
+		r := cut(len(rels))
 		relsOut = &r
 	}
 	return s, vals[4], relsOut, nil
