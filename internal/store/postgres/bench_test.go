@@ -5,9 +5,6 @@ import (
 	"os"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
@@ -82,56 +79,4 @@ func BenchmarkEntityGetByRef(b *testing.B) {
 func BenchmarkEntityListFiltered(b *testing.B) {
 	db, n := loadedDB(b)
 	storetest.BenchListFiltered(b, db, n)
-}
-
-// BenchmarkEntityGetByRefServer is BenchmarkEntityGetByRef that also
-// reports the database server's CPU per lookup (pg-cpu-ns/op): that of
-// every backend connected to the catalog's database, from
-// /proc/<pid>/schedstat, so it needs the server on this machine. Lookups
-// are one goroutine's: each runs alone (coalescer.alone).
-func BenchmarkEntityGetByRefServer(b *testing.B) {
-	db, n := loadedDB(b)
-	ctx := b.Context()
-	refs := make([]string, 4096)
-	for i := range refs {
-		refs[i] = storetest.SyntheticRef((i * 7919) % n)
-	}
-	// Open the lookup connection before counting.
-	if _, err := db.EntityGetByRef(ctx, refs[0]); err != nil {
-		b.Fatal(err)
-	}
-	backendCPU := func() time.Duration {
-		rows, err := db.pool.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-		if err != nil {
-			b.Fatal(err)
-		}
-		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-		if err != nil {
-			b.Fatal(err)
-		}
-		var sum time.Duration
-		for _, pid := range pids {
-			raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/schedstat", pid))
-			if err != nil {
-				b.Skipf("the database server's backends are not readable here: %v", err)
-			}
-			var ns int64
-			if _, err := fmt.Sscan(string(raw), &ns); err != nil {
-				b.Fatal(err)
-			}
-			sum += time.Duration(ns)
-		}
-		return sum
-	}
-	pg0, cpu0 := backendCPU(), storetest.CPUTime(b)
-	i := 0
-	for b.Loop() {
-		if _, err := db.EntityGetByRef(ctx, refs[i%len(refs)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	cpu, pg := storetest.CPUTime(b)-cpu0, backendCPU()-pg0
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	b.ReportMetric(float64(pg.Nanoseconds())/float64(b.N), "pg-cpu-ns/op")
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -96,19 +95,9 @@ type lookupRow struct {
 // on the lookup pool under a generic plan (see lookupPoolConfig).
 func (db *DB) lookupFetch(column string) fetchFunc {
 	query := "SELECT " + lookupColumns + " FROM entities e WHERE e." + column + " = ANY($1)"
-	// A lookup of one key (an idle store's, and the alone path's) compares
-	// with a scalar: no array for pgx to encode, nor for the database to
-	// take apart into index scan keys.
-	queryOne := "SELECT " + lookupColumns + " FROM entities e WHERE e." + column + " = $1"
 	byUID := column == "uid"
 	return func(ctx context.Context, keys []string, row func(string, *catalog.Stored, error)) error {
-		var rows pgx.Rows
-		var err error
-		if len(keys) == 1 {
-			rows, err = db.lookups.Query(ctx, queryOne, keys[0])
-		} else {
-			rows, err = db.lookups.Query(ctx, query, keys)
-		}
+		rows, err := db.lookups.Query(ctx, query, keys)
 		if err != nil {
 			return dbErr(ctx, err, "read entity")
 		}
