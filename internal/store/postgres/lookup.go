@@ -81,8 +81,7 @@ func lookupConns(total int32, batch int) int32 {
 // without the internal id, which it does not need, then the relations.
 const lookupColumns = "e.uid, e.ref, e.body, e.hash, e.errors, e.created_at, e.updated_at, " + getOneRelations
 
-// lookupRow is what one row of a lookup is scanned into when its columns
-// do not come in the formats decodeLookupRow reads (see lookupFormats).
+// lookupRow is what one row of a lookup is scanned into.
 type lookupRow struct {
 	uid, ref, hash   string
 	body             []byte
@@ -102,40 +101,22 @@ func (db *DB) lookupFetch(column string) fetchFunc {
 			return dbErr(ctx, err, "read entity")
 		}
 		defer rows.Close()
-		raw := lookupFormats(rows.FieldDescriptions())
 		// One scan target and one list of destinations for all the rows:
 		// each of them would otherwise be allocated per row.
 		var r lookupRow
-		var dest []any
+		dest := []any{&r.uid, &r.ref, &r.body, &r.hash, &r.errs, &r.created, &r.updated, &r.rels}
 		for rows.Next() {
-			var s *catalog.Stored
-			var rels *string
-			var errsRaw []byte
-			if raw {
-				s, errsRaw, rels, err = decodeLookupRow(rows.RawValues())
-				if err != nil {
-					return dbErr(ctx, err, "read entity")
-				}
-			} else {
-				if dest == nil {
-					dest = []any{&r.uid, &r.ref, &r.body, &r.hash, &r.errs, &r.created, &r.updated, &r.rels}
-				}
-				r.body, r.errs, r.rels = nil, nil, nil
-				if err := rows.Scan(dest...); err != nil {
-					return dbErr(ctx, err, "read entity")
-				}
-				s = &catalog.Stored{UID: r.uid, Ref: r.ref, Body: r.body, Hash: r.hash,
-					CreatedAt: r.created.UTC(), UpdatedAt: r.updated.UTC()}
-				rels = r.rels
-				if r.errs != nil {
-					errsRaw = []byte(*r.errs)
-				}
+			r.body, r.errs, r.rels = nil, nil, nil
+			if err := rows.Scan(dest...); err != nil {
+				return dbErr(ctx, err, "read entity")
 			}
+			s := &catalog.Stored{UID: r.uid, Ref: r.ref, Body: r.body, Hash: r.hash,
+				CreatedAt: r.created.UTC(), UpdatedAt: r.updated.UTC()}
 			key := s.Ref
 			if byUID {
 				key = s.UID
 			}
-			row(key, s, decodeLookup(s, errsRaw, rels))
+			row(key, s, decodeLookup(s, r.errs, r.rels))
 		}
 		if err := rows.Err(); err != nil {
 			return dbErr(ctx, err, "read entity")
@@ -146,9 +127,9 @@ func (db *DB) lookupFetch(column string) fetchFunc {
 
 // decodeLookup sets the status items and relations of s from the errors
 // column and the relations aggregate of a lookup.
-func decodeLookup(s *catalog.Stored, errs []byte, rels *string) error {
-	if len(errs) > 0 {
-		if err := json.Unmarshal(errs, &s.Errors); err != nil {
+func decodeLookup(s *catalog.Stored, errs, rels *string) error {
+	if errs != nil && *errs != "" {
+		if err := json.Unmarshal([]byte(*errs), &s.Errors); err != nil {
 			return fault.Wrap(fault.Internal, err, "decode stored status items of %s", s.Ref)
 		}
 	}
