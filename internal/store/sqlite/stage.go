@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 )
 
@@ -128,11 +127,9 @@ func mergeStaged(ctx context.Context, tx *sql.Tx) error {
 // its own: after a write that found the batch due, at BulkEnd, and at
 // Migrate after a bulk load that was cut short. The sort behind the merge
 // keeps up to the page cache's size in memory and spills the rest to
-// temporary files; as for the index builds, the cache is halved meanwhile,
-// so that the sort reuses the memory the cache gives back (memory the C
-// allocator gets under modernc stays with the process: with the 16 MiB
-// cache kept, the harness's peak RSS at 100k was 269–272 MB against
-// 252–256 MB without staging).
+// temporary files, as the index builds do, so that it stays within the
+// memory budget (memory the C allocator gets under modernc stays with the
+// process).
 func (db *DB) mergeAllStaged(ctx context.Context) error {
 	var any int
 	if err := db.write.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM relations_staged LIMIT 1)").Scan(&any); err != nil {
@@ -142,10 +139,10 @@ func (db *DB) mergeAllStaged(ctx context.Context) error {
 		db.merged()
 		return nil
 	}
-	if _, err := db.write.ExecContext(ctx, fmt.Sprintf("PRAGMA temp_store = FILE; PRAGMA cache_size = -%d", min(db.writeCacheKiB, buildCacheKiB))); err != nil {
+	if _, err := db.write.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
 		return dbErr(ctx, err, "merge staged relations")
 	}
-	defer db.write.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA temp_store = MEMORY; PRAGMA cache_size = -%d", db.writeCacheKiB))
+	defer db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY")
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr(ctx, err, "begin merge of staged relations")
