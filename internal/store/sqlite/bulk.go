@@ -53,22 +53,13 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return false, dbErr(ctx, err, "begin bulk load")
 	}
-	db.mu.Lock()
-	db.stage.bulk, db.stage.direct, db.stage.staged = true, 0, 0
-	db.mu.Unlock()
 	return true, nil
 }
 
-// BulkEnd merges the staged relation rows (stage.go) and builds the
-// secondary indexes; see store.BulkStore. (SQLite keeps no statistics that
-// Atrium's queries rely on: sqlplan picks the selective filter itself.)
+// BulkEnd builds the secondary indexes; see store.BulkStore. (SQLite keeps
+// no statistics that Atrium's queries rely on: sqlplan picks the selective
+// filter itself.)
 func (db *DB) BulkEnd(ctx context.Context) error {
-	if err := db.mergeAllStaged(ctx); err != nil {
-		return err
-	}
-	db.mu.Lock()
-	db.stage.bulk = false
-	db.mu.Unlock()
 	_, err := db.ensureIndexes(ctx)
 	return err
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	msqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
@@ -72,9 +71,6 @@ type DB struct {
 	writeCacheKiB int
 	// sets keeps the id sets of filter leaves between counts.
 	sets *sqlplan.SetCache
-	// mu guards stage, the bulk load's staging of relation rows.
-	mu    sync.Mutex
-	stage stageState
 }
 
 // Open opens (creating when absent) the database at cfg.Path. Call Migrate
@@ -130,8 +126,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	read.SetMaxIdleConns(cfg.MaxReadConns)
 	read.SetConnMaxLifetime(0)
 	read.SetConnMaxIdleTime(0)
-	return &DB{write: write, read: read, writeCacheKiB: cfg.WriteCacheSizeKiB, sets: sqlplan.NewSetCache(sqlplan.SQLite),
-		stage: stageState{afterRows: stageAfterRows, mergeRows: stageMergeRows, mergeAge: stageMergeAge}}, nil
+	return &DB{write: write, read: read, writeCacheKiB: cfg.WriteCacheSizeKiB, sets: sqlplan.NewSetCache(sqlplan.SQLite)}, nil
 }
 
 // Engine returns "sqlite".
@@ -214,11 +209,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err := tx.Commit(); err != nil {
 		return fault.Wrap(fault.Internal, err, "sqlite: commit migrations")
 	}
-	// A bulk load cut short leaves staged relation rows and secondary
-	// indexes missing: merge the rows first, so the indexes are built once.
-	if err := db.mergeAllStaged(ctx); err != nil {
-		return err
-	}
+	// A bulk load cut short leaves secondary indexes missing.
 	if _, err := db.ensureIndexes(ctx); err != nil {
 		return err
 	}

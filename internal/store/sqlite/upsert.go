@@ -61,7 +61,6 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 		return res, dbErr(ctx, err, "begin upsert")
 	}
 	defer tx.Rollback()
-	plan := db.planStage()
 
 	old, err := existingByRef(ctx, tx, refs)
 	if err != nil {
@@ -97,11 +96,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	// Most search rows store no original (it is the value): those bind
 	// NULL, which the driver binds without copying a string into C memory.
 	search := bulk{head: "INSERT OR FAIL INTO search (entity_id, key, value, original, is_min) VALUES ", cols: 5, row: "(?,?,?,ifnull(?,''),?)"}
-	relTable := "relations"
-	if plan.stage {
-		relTable = "relations_staged"
-	}
-	rels := bulk{head: "INSERT OR FAIL INTO " + relTable + " (originating_ref, source_ref, type, type_lower, target_ref) VALUES ", cols: 5}
+	rels := bulk{head: "INSERT OR FAIL INTO relations (originating_ref, source_ref, type, type_lower, target_ref) VALUES ", cols: 5}
 	fts := bulk{head: "INSERT OR FAIL INTO entities_fts (rowid, doc) VALUES ", cols: 2}
 	// Size the value lists once: growing them by appending copied each
 	// several times (a quarter of all the bytes a bulk load allocated).
@@ -166,12 +161,6 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	if err := deleteIn(ctx, tx, "DELETE FROM relations WHERE originating_ref IN ", oldRefs); err != nil {
 		return res, err
 	}
-	if plan.bulk {
-		// An entity written again during a bulk load may have rows staged.
-		if err := deleteIn(ctx, tx, "DELETE FROM relations_staged WHERE originating_ref IN ", oldRefs); err != nil {
-			return res, err
-		}
-	}
 	if err := deleteIn(ctx, tx, "DELETE FROM entities_fts WHERE rowid IN ", oldIDs); err != nil {
 		return res, err
 	}
@@ -192,16 +181,6 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	}
 	if err := tx.Commit(); err != nil {
 		return res, dbErr(ctx, err, "commit upsert")
-	}
-	at := time.Now()
-	db.wrote(plan, len(relRows), at)
-	if plan.stage && db.mergeDue(at) {
-		// The entities are written; their staged relations are merged in
-		// a transaction of their own, on the same connection.
-		conn.Close()
-		if err := db.mergeAllStaged(ctx); err != nil {
-			return res, err
-		}
 	}
 	return res, nil
 }
