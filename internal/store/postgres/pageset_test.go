@@ -45,6 +45,7 @@ type writeBeforePage struct {
 	write   func()
 	written bool
 	batched bool // the page ran with the deferred read of its sets
+	stored  bool // the page stored its id set on the server
 	queries []string
 }
 
@@ -59,6 +60,15 @@ func (w *writeBeforePage) EntitiesGenericThenText(ctx context.Context, query str
 	w.before(query)
 	w.batched = true
 	return w.runner.EntitiesGenericThenText(ctx, query, args, textQuery, textArgs)
+}
+
+// EntitiesGenericStoring writes before the round trip that holds the
+// page and the upsert of its id set.
+func (w *writeBeforePage) EntitiesGenericStoring(ctx context.Context, query string, args []any, textQuery string, textArgs []any, key, bits []byte) ([]*catalog.Stored, string, bool, error) {
+	w.before(query)
+	w.batched = w.batched || textQuery != ""
+	w.stored = true
+	return w.runner.EntitiesGenericStoring(ctx, query, args, textQuery, textArgs, key, bits)
 }
 
 func (w *writeBeforePage) before(query string) {
@@ -488,4 +498,166 @@ func TestFrontierPassesOtherDatabases(t *testing.T) {
 	if f, ok := db.sets.Frontier(); !ok || f <= otherXid {
 		t.Errorf("frontier %d (synced %v): held back by transaction %d of another database", f, ok, otherXid)
 	}
+}
+
+// TestStoredIDSetPages checks the id sets kept on the server: the second
+// page of the same sets stores its bitmap, the next ones bind its key
+// only, and their answers are exact when the row is gone (deleted between
+// pages: they probe) and when a write lands meanwhile.
+func TestStoredIDSetPages(t *testing.T) {
+	for _, total := range []bool{true, false} {
+		t.Run(map[bool]string{true: "with the total", false: "without a total"}[total], func(t *testing.T) {
+			testStoredIDSetPages(t, total)
+		})
+	}
+}
+
+func testStoredIDSetPages(t *testing.T, total bool) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recs []catalog.Record
+	for i := range 12 {
+		owner, life := "group:default/other", "experimental"
+		switch i % 3 {
+		case 0:
+			owner = "group:default/mine"
+		case 1:
+			life = "production"
+		}
+		recs = append(recs, component(fmt.Sprintf("c-%02d", i), owner, life))
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	p := ownersPage()
+	p.CountTotal = total
+	rows := func(t *testing.T) int {
+		t.Helper()
+		var n int
+		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM authz_id_sets").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	page := func(t *testing.T, write func(), want []string) *writeBeforePage {
+		t.Helper()
+		w := &writeBeforePage{runner: runner{db}, write: write}
+		res, err := sqlplan.List(ctx, sqlplan.Postgres, w, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := componentNames(res.Items); !slices.Equal(got, want) {
+			t.Errorf("got %v, want %v", got, want)
+		}
+		return w
+	}
+	keyed := func(w *writeBeforePage) bool {
+		return len(w.queries) == 1 && strings.Contains(w.queries[0], "FROM authz_id_sets WHERE key")
+	}
+	want := []string{"c-00", "c-01", "c-03", "c-04", "c-06"}
+	// The first page reads the sets (a page of them after it is the first
+	// of the memo entry), the second sends the bits and stores them.
+	page(t, func() {}, want)
+	if w := page(t, func() {}, want); w.stored || keyed(w) {
+		t.Fatalf("the memo entry's first page stored its set or bound a key: %q", w.queries)
+	}
+	if w := page(t, func() {}, want); !w.stored || keyed(w) {
+		t.Fatalf("the memo entry's second page did not store its set: %q", w.queries)
+	}
+	if n := rows(t); n != 1 {
+		t.Fatalf("%d stored sets, want 1", n)
+	}
+	w := page(t, func() {}, want)
+	if w.stored || !keyed(w) {
+		t.Fatalf("the page after the store did not bind the key alone: %q", w.queries)
+	}
+	// The row deleted between pages: the page probes, and agrees.
+	if _, err := db.pool.Exec(ctx, "DELETE FROM authz_id_sets"); err != nil {
+		t.Fatal(err)
+	}
+	if w := page(t, func() {}, want); !keyed(w) {
+		t.Fatalf("the page after the delete did not bind the key: %q", w.queries)
+	}
+	// A write meanwhile (the row still gone): the page probes the
+	// entities changed; the next pages test the new sets.
+	want = []string{"a-new", "c-00", "c-01", "c-03", "c-04"}
+	page(t, func() {
+		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{component("a-new", "group:default/mine", "experimental")}}); err != nil {
+			t.Fatal(err)
+		}
+	}, want)
+	for range 4 {
+		page(t, func() {}, want)
+	}
+	// Stored again and keyed, with a write landing between the sets' read
+	// and the page: the entity written out of bounds is not on the page.
+	w = page(t, func() {
+		if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{component("c-00", "group:default/other", "experimental")}}); err != nil {
+			t.Fatal(err)
+		}
+	}, []string{"a-new", "c-01", "c-03", "c-04", "c-06"})
+	if !keyed(w) {
+		t.Fatalf("the page with a write meanwhile did not bind the key: %q", w.queries)
+	}
+	// With the total the write's sets made a memo entry that stored its
+	// own row; without, the pages still test the old entry's key (their
+	// row gone, they probe until it is refreshed).
+	if n := rows(t); total && n != 1 {
+		t.Fatalf("%d stored sets, want 1", n)
+	}
+}
+
+// TestIDSetUpsertCleansUp checks that storing an id set deletes rows unused
+// for an hour, at most 64 of them, keeps the others and marks its own used.
+func TestIDSetUpsertCleansUp(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.pool.Exec(ctx, q, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("INSERT INTO authz_id_sets (key, bits, used_at) SELECT sha256(int4send(i)), int4send(i), now() - interval '2 hours' FROM generate_series(1, 70) i")
+	exec("INSERT INTO authz_id_sets (key, bits, used_at) VALUES (sha256('\\x01'::bytea), '\\x01'::bytea, now() - interval '50 minutes')")
+	// The set stored is itself old: marked used, it stays.
+	old := []byte{0, 0, 0, 5}
+	key := sha256Of(t, db, old)
+	exec(sqlplan.IDSetUpsert, key, old)
+	count := func(where string) int {
+		t.Helper()
+		var n int
+		if err := db.pool.QueryRow(ctx, "SELECT count(*) FROM authz_id_sets WHERE "+where).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("used_at < now() - interval '1 hour'"); n != 70-64-1 {
+		t.Errorf("%d rows unused for an hour after one upsert, want %d", n, 70-64-1)
+	}
+	if n := count("bits = '\\x01'::bytea"); n != 1 {
+		t.Errorf("the row used 50 minutes ago was deleted")
+	}
+	if n := count("bits = '\\x00000005'::bytea AND used_at > now() - interval '1 minute'"); n != 1 {
+		t.Errorf("the upserted row was not marked used")
+	}
+	exec(sqlplan.IDSetUpsert, []byte("another key"), []byte{1, 2})
+	if n := count("used_at < now() - interval '1 hour'"); n != 0 {
+		t.Errorf("%d rows unused for an hour after two upserts, want 0", n)
+	}
+}
+
+func sha256Of(t *testing.T, db *DB, b []byte) []byte {
+	t.Helper()
+	var k []byte
+	if err := db.pool.QueryRow(context.Background(), "SELECT sha256($1::bytea)", b).Scan(&k); err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
