@@ -134,9 +134,6 @@ func (pg *Pages) view(r *http.Request, t *scaffolder.SerializedTask) (*taskView,
 		if t.Status == scaffolder.StatusCancelled && sv.Status == "pending" {
 			sv.Status = scaffolder.StatusCancelled
 		}
-		if sv.Status == scaffolder.StatusCompleted || sv.Status == scaffolder.StatusSkipped {
-			v.Done++
-		}
 		index[spec.ID] = len(v.Steps)
 		v.Steps = append(v.Steps, sv)
 	}
@@ -176,6 +173,14 @@ func (pg *Pages) view(r *http.Request, t *scaffolder.SerializedTask) (*taskView,
 	}
 	if !first.IsZero() {
 		v.Duration = last.Sub(first)
+	}
+	// Counted after the events: a step the task's row still shows pending
+	// may have completed since the row was read, and the bar must agree
+	// with the steps shown.
+	for _, sv := range v.Steps {
+		if sv.Status == scaffolder.StatusCompleted || sv.Status == scaffolder.StatusSkipped {
+			v.Done++
+		}
 	}
 	if v.Running {
 		ok, err := pg.mayOn(r, PermCancel, t)
