@@ -45,10 +45,6 @@ type storedSet struct {
 	key      [sha256.Size]byte
 	storedAt atomic.Int64 // unix ns of the last upsert that succeeded
 	failedAt atomic.Int64 // unix ns of the last that failed
-	// claimedAt is when a page last took on the upsert: concurrent pages
-	// of the entry send their bits without storing them meanwhile, for a
-	// minute at most (a page that fails before its round trip).
-	claimedAt atomic.Int64
 }
 
 func (st *storedSet) keyOf(bits []byte) []byte {
@@ -62,17 +58,10 @@ func (st *storedSet) usable(now int64) bool {
 	return at > 0 && now-at < int64(idSetRefresh)
 }
 
-// storable reports whether a page should store the set now; true claims
-// the upsert for the caller.
+// storable reports whether a page should store the set now.
 func (st *storedSet) storable(now int64) bool {
-	if at := st.failedAt.Load(); at != 0 && now-at < int64(idSetRefresh) {
-		return false
-	}
-	c := st.claimedAt.Load()
-	if c != 0 && now-c < int64(time.Minute) && c > st.storedAt.Load() && c > st.failedAt.Load() {
-		return false // another page is storing it
-	}
-	return st.claimedAt.CompareAndSwap(c, now)
+	at := st.failedAt.Load()
+	return at == 0 || now-at >= int64(idSetRefresh)
 }
 
 // storedTest returns the bit test of the set stored under key, and the
