@@ -19,10 +19,7 @@ import (
 // pgSkipped are tables of the schema that a backup leaves out: migration
 // bookkeeping (the target's own migrations create it) and River's state
 // of running clients. river_job is kept, so queued template runs survive.
-// authz_id_sets is a cache (unlogged; rows are keyed by a hash of their
-// bits, so rows a restore leaves in place are still right, and unused
-// ones are deleted within the hour).
-var pgSkipped = []string{"schema_migrations", "river_migration", "river_leader", "river_client", "river_client_queue", "river_queue", "backup_runs", "authz_id_sets"}
+var pgSkipped = []string{"schema_migrations", "river_migration", "river_leader", "river_client", "river_client_queue", "river_queue", "backup_runs"}
 
 // pgTableMember is the archive member of a PostgreSQL table's rows.
 func pgTableMember(table string) string { return "postgres/" + table + ".copy" }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"strconv"
-	"time"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 )
@@ -42,12 +41,6 @@ type filterSet struct {
 	// bitmap), from a page of the same filter over the same sets.
 	haveBits, bitsFit bool
 	bits              []byte
-	// memo is the page memo entry bits came from, when the runner can
-	// keep them on the server (see storedSet); store says this page
-	// stores them, with the key storeKey.
-	memo     *pageMemoEntry
-	store    bool
-	storeKey []byte
 }
 
 // loadPageSet returns the ids matching f for a page that tests them:
@@ -144,24 +137,12 @@ func (fs *filterSet) cond(b *Builder, probes string) (string, bool) {
 	// The id is below the bitmap's bits (at most maxPageSetBytes*8) when
 	// it is tested, so it fits the integer that get_bit takes everywhere
 	// (bigint only since PostgreSQL 14).
-	var test, have string
-	if e := fs.memo; e != nil && fs.deferred != nil && fs.haveBits {
-		now := time.Now().UnixNano()
-		switch {
-		case e.stored.usable(now):
-			test, have = storedTest(b, e.stored.keyOf(bits), 8*len(bits))
-		case e.stored.storable(now):
-			fs.store, fs.storeKey = true, e.stored.keyOf(bits)
-		}
-	}
-	if test == "" {
-		test = "(CASE WHEN e.id < " + b.Arg(int64(8*len(bits))) + " THEN get_bit(" + b.Arg(bits) + "::bytea, e.id::int) = 1 ELSE false END)"
-	}
+	test := "(CASE WHEN e.id < " + b.Arg(int64(8*len(bits))) + " THEN get_bit(" + b.Arg(bits) + "::bytea, e.id::int) = 1 ELSE false END)"
 	if fs.complement {
 		test = "NOT " + test
 	}
 	if fs.deferred != nil {
-		return fs.deferred.cond(b, test, have, probes), true
+		return fs.deferred.cond(b, test, probes), true
 	}
 	frontier := "(SELECT " + b.Arg(strconv.FormatUint(fs.asOf.frontier, 10)) + "::text::xid8)"
 	current := "(SELECT count(*) FROM entity_changes WHERE xid >= " + frontier + ") = " + b.Arg(int64(fs.asOf.seen)) +

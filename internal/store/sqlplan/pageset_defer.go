@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -119,9 +118,6 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 	if e := cache.pages.get(shape, hits); memo && e != nil {
 		fs.s, fs.complement = e.s, e.complement
 		fs.bits, fs.bitsFit, fs.haveBits = e.bits, e.bitsFit, true
-		if _, ok := r.(IDSetStorer); ok {
-			fs.memo = e
-		}
 	} else {
 		c := setCounter{d: d, r: r, sets: sets}
 		s, complement, err := c.eval(context.Background(), f, 0)
@@ -177,19 +173,13 @@ func (d *deferredRead) build() error {
 // statement) or did when the sets were read (the cached pairs whose
 // source is not their origin). The list is an uncorrelated ARRAY, which
 // PostgreSQL computes once, and only when the log can say.
-//
-// have, when not empty, is the condition under which test can run (the
-// stored set's row exists; see storedTest): without it every row probes.
-func (d *deferredRead) cond(b *Builder, test, have, probes string) string {
+func (d *deferredRead) cond(b *Builder, test, probes string) string {
 	x := d.dirty
 	frontier := "(SELECT " + b.Arg(strconv.FormatUint(x.frontier, 10)) + "::text::xid8)"
 	logged := "entity_changes WHERE xid >= " + frontier
 	ok := "(SELECT below FROM entity_changes_pruned) < " + frontier +
 		" AND (SELECT coalesce(bool_and(entity_id >= 0), true) AND count(*) <= " + itoa(maxDirty) +
 		" FROM (SELECT entity_id FROM " + logged + " LIMIT " + itoa(maxDirty+1) + ") n)"
-	if have != "" {
-		ok = have + " AND " + ok
-	}
 	// An unnested array, which the planner expects to be short (see
 	// oneRead): the log's range would be estimated at a third of it. A
 	// CTE of the list's own sub-query, it is read once however many parts
@@ -223,35 +213,11 @@ func (d *deferredRead) cond(b *Builder, test, have, probes string) string {
 // the same round trip unless the page counts no total.
 func (fs *filterSet) entities(ctx context.Context, r GenericEntitiesRunner, query string, args []any) ([]*catalog.Stored, error) {
 	d := fs.deferred
-	var st IDSetStorer
-	if fs.store && d != nil {
-		st, _ = d.r.(IDSetStorer)
-	}
-	if d == nil || d.ran || (d.pageOnly && st == nil) {
+	if d == nil || d.ran || d.pageOnly {
 		return r.EntitiesGeneric(ctx, query, args)
 	}
-	var items []*catalog.Stored
-	var text string
-	var err error
-	if st != nil {
-		textQuery, textArgs := d.query, d.args
-		if d.pageOnly {
-			textQuery, textArgs = "", nil
-		}
-		var stored bool
-		items, text, stored, err = st.EntitiesGenericStoring(ctx, query, args, textQuery, textArgs, fs.storeKey, fs.bits)
-		if err != nil {
-			return nil, err
-		}
-		at := &fs.memo.stored.failedAt
-		if stored {
-			at = &fs.memo.stored.storedAt
-		}
-		at.Store(time.Now().UnixNano())
-		if d.pageOnly {
-			return items, nil
-		}
-	} else if items, text, err = d.r.EntitiesGenericThenText(ctx, query, args, d.query, d.args); err != nil {
+	items, text, err := d.r.EntitiesGenericThenText(ctx, query, args, d.query, d.args)
+	if err != nil {
 		return nil, err
 	}
 	d.ran, d.text = true, text
@@ -301,7 +267,7 @@ func (fs *filterSet) settle(ctx context.Context) (ok bool, err error) {
 			return false, err
 		}
 		fs.s, fs.complement, fs.universe, fs.asOf, fs.unknown = s, complement, universe, asOf, false
-		fs.haveBits, fs.bits, fs.memo = false, nil, nil
+		fs.haveBits, fs.bits = false, nil
 		return true, nil
 	}
 	if !ok {

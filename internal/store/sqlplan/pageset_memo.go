@@ -32,7 +32,6 @@ type pageMemoEntry struct {
 	complement bool
 	bits       []byte
 	bitsFit    bool
-	stored     storedSet // bits kept on the server (PostgreSQL)
 }
 
 // get returns the entry of shape evaluated over sets, or nil.
