@@ -64,6 +64,13 @@ func (m *pageMemo) put(shape string, e *pageMemoEntry) {
 // cache keys; ok is false when a leaf has no set in seen (its evaluation
 // may read the store).
 func filterShape(f *catalog.Filter, seen map[string]*cacheLeaf) (key string, ok bool) {
+	return shapeKey(f, func(_ *catalog.Filter, k string) bool { return seen[k] != nil })
+}
+
+// shapeKey returns a key for f's tree: its operators and, for each leaf,
+// the leaf's cache key. leaf is called for every leaf in order; ok is false
+// when it refuses one, or a leaf has no cache key.
+func shapeKey(f *catalog.Filter, leaf func(f *catalog.Filter, key string) bool) (key string, ok bool) {
 	var sb strings.Builder
 	var walk func(f *catalog.Filter) bool
 	walk = func(f *catalog.Filter) bool {
@@ -72,7 +79,7 @@ func filterShape(f *catalog.Filter, seen map[string]*cacheLeaf) (key string, ok 
 		}
 		if f.Op == catalog.OpMatch {
 			k, err := leafKey(f)
-			if err != nil || seen[k] == nil {
+			if err != nil || !leaf(f, k) {
 				return false
 			}
 			sb.WriteString(strconv.Itoa(len(k)))

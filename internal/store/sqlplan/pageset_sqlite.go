@@ -2,8 +2,6 @@ package sqlplan
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -120,36 +118,15 @@ func (fs *filterSet) sqliteCond(b *Builder) (head string, release func()) {
 // to evaluate a filter once per state of its leaves, as PostgreSQL's
 // deferred pages do (see pageMemo).
 func memoKeyOf(f *catalog.Filter, sets map[*catalog.Filter]idSet) (key string, hits []idSet, ok bool) {
-	var sb strings.Builder
-	var walk func(f *catalog.Filter) bool
-	walk = func(f *catalog.Filter) bool {
-		if f == nil {
-			return false
-		}
-		if f.Op == catalog.OpMatch {
-			s, in := sets[f]
-			k, err := leafKey(f)
-			if !in || err != nil {
-				return false
-			}
+	key, ok = shapeKey(f, func(f *catalog.Filter, _ string) bool {
+		s, in := sets[f]
+		if in {
 			hits = append(hits, s)
-			sb.WriteString(strconv.Itoa(len(k)))
-			sb.WriteByte(':')
-			sb.WriteString(k)
-			return true
 		}
-		sb.WriteString(strconv.Itoa(int(f.Op)))
-		sb.WriteByte('(')
-		for _, c := range f.Children {
-			if !walk(c) {
-				return false
-			}
-		}
-		sb.WriteByte(')')
-		return true
-	}
-	if !walk(f) {
+		return in
+	})
+	if !ok {
 		return "", nil, false
 	}
-	return sb.String(), hits, true
+	return key, hits, true
 }
