@@ -12,7 +12,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/atrium-portal/atrium/internal/riverlocal"
 )
 
 // jobArgs is the River job of one backup. Period numbers a scheduled
@@ -73,30 +74,8 @@ type Schedule[TTx any] struct {
 // NewSQLiteSchedule schedules backups on River on the SQLite store's write
 // connection. River's tables must exist (the scaffolder migrates them).
 func NewSQLiteSchedule(db *sql.DB, p ScheduleParams) (*Schedule[*sql.Tx], error) {
-	return newSchedule(localDriver[*sql.Tx]{riversqlite.New(db)}, p, sqlitePollInterval)
+	return newSchedule(riverlocal.SQLite(db), p, riverlocal.PollInterval)
 }
-
-// sqlitePollInterval is how often River looks for backup jobs on SQLite.
-// SQLite is one process's file, so its jobs are inserted by this process,
-// and River fetches as soon as the insert returns (localDriver); the poll
-// only catches retries and jobs queued by another process on the file.
-const sqlitePollInterval = 5 * time.Second
-
-// localDriver is a River driver that reports no listener and no
-// listen/notify: River then runs in poll-only mode, sends no notifications,
-// and triggers its producer's fetch in process after every Insert, so an
-// idle client wakes once per poll interval instead of every 50 ms (River's
-// SQLite listener polls a notification table).
-type localDriver[TTx any] struct {
-	riverdriver.Driver[TTx]
-}
-
-// SupportsListener reports false: no listener goroutine.
-func (localDriver[TTx]) SupportsListener() bool { return false }
-
-// SupportsListenNotify reports false: no notification rows that nothing
-// would read.
-func (localDriver[TTx]) SupportsListenNotify() bool { return false }
 
 // NewPostgresSchedule schedules backups on River on the PostgreSQL pool.
 func NewPostgresSchedule(pool *pgxpool.Pool, p ScheduleParams) (*Schedule[pgx.Tx], error) {

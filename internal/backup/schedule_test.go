@@ -11,6 +11,8 @@ import (
 
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/atrium-portal/atrium/internal/riverlocal"
 )
 
 // openReplicaDB opens the shared SQLite file as one replica's connection.
@@ -209,7 +211,7 @@ func TestEnqueueFetchesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make(chan int64, 4)
-	s, err := newSchedule(localDriver[*sql.Tx]{riversqlite.New(db)}, ScheduleParams{
+	s, err := newSchedule(riverlocal.SQLite(db), ScheduleParams{
 		Status: func(context.Context) (Status, error) { return Status{}, nil },
 		Run: func(_ context.Context, runID int64) error {
 			got <- runID

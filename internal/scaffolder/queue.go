@@ -12,10 +12,11 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
 	"github.com/atrium-portal/atrium/internal/fault"
+
+	"github.com/atrium-portal/atrium/internal/riverlocal"
 )
 
 // taskArgs is the River job of one task run.
@@ -61,33 +62,8 @@ type QueueParams struct {
 
 // NewSQLiteQueue runs River on the SQLite store's write connection.
 func NewSQLiteQueue(ctx context.Context, db *sql.DB, svc *Service, p QueueParams) (*RiverQueue[*sql.Tx], error) {
-	return newRiverQueue(ctx, localDriver[*sql.Tx]{riversqlite.New(db)}, svc, p, sqlitePollInterval)
+	return newRiverQueue(ctx, riverlocal.SQLite(db), svc, p, riverlocal.PollInterval)
 }
-
-// sqlitePollInterval is how often River looks for scaffolder jobs on
-// SQLite. SQLite is one process's file, so every job is inserted by this
-// process, and River fetches as soon as the insert returns (localDriver);
-// the poll only catches retries and snoozed jobs coming due. River's SQLite
-// listener, which polled a notification table every 50 ms, and a fetch
-// every 200 ms were most of an idle server's wake-ups.
-const sqlitePollInterval = 5 * time.Second
-
-// localDriver is a River driver that reports no listener and no
-// listen/notify: River then runs in poll-only mode, sends no notifications,
-// and triggers its producer's fetch in process after every Insert, so a job
-// still starts at once while an idle client wakes once per poll interval.
-// It suits a database only this process inserts into (SQLite).
-type localDriver[TTx any] struct {
-	riverdriver.Driver[TTx]
-}
-
-// SupportsListener reports false: no listener goroutine polling for
-// notifications.
-func (localDriver[TTx]) SupportsListener() bool { return false }
-
-// SupportsListenNotify reports false: inserts write no notification rows
-// that nothing would read.
-func (localDriver[TTx]) SupportsListenNotify() bool { return false }
 
 // NewPostgresQueue runs River on the PostgreSQL store's pool.
 func NewPostgresQueue(ctx context.Context, pool *pgxpool.Pool, svc *Service, p QueueParams) (*RiverQueue[pgx.Tx], error) {
