@@ -65,6 +65,13 @@ type Driver interface {
 	// EntityRecent returns the refs of the limit most recently written
 	// entities, newest first.
 	EntityRecent(ctx context.Context, limit int) ([]string, error)
+	// EntityChangesSince reports whether any entity was written, deleted
+	// or had its relations changed, by this process or any other sharing
+	// the database, since mark was read (always for the zero mark), and
+	// returns the current mark. A write that commits after the call is
+	// reported by the next call from the returned mark, even when its
+	// transaction began before this one.
+	EntityChangesSince(ctx context.Context, mark ChangeMark) (next ChangeMark, changed bool, err error)
 
 	// EdgeReplace sets the children a parent emitted (a parent is an entity
 	// ref, or a provider key such as "provider:config"), and returns the

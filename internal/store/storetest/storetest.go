@@ -60,6 +60,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Driver) {
 	tests = append(tests, authTests...)
 	tests = append(tests, taskTests...)
 	tests = append(tests, operationTests...)
+	tests = append(tests, changeMarkTests...)
 	tests = append(tests, bulkTests(tests)...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
