@@ -229,6 +229,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 	srv := web.NewServer(web.Params{
 		Logger:          a.log,
 		DB:              a.store,
+		Loading:         a.loading(time.Now()),
 		Security:        security,
 		Routes:          []func(web.Mux){catalogAPI.Register, portal.Routes, authn.Routes, portal.GraphRoutes, a.docs(portal).Routes, a.auditRoutes(auditAPI, portal), a.permissionRoutes(portal), scaffolderRoutes, a.pluginHostRoutes(portal), taskRoutes, metricsRoutes, a.operationsRoutes(portal), a.operationRoutes(portal), createRoutes, a.pluginRoutes},
 		Public:          append(append(portal.PublicRoutes(), authn.PublicRoutes()...), eventsRoute),

@@ -188,6 +188,9 @@ type Limits struct {
 	RequestTimeout time.Duration
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration
+	// ReadinessMaxWait bounds how long readiness waits for this process's
+	// first load of the catalog (0: it does not wait).
+	ReadinessMaxWait time.Duration
 	// MaxHeaderBytes bounds request headers.
 	MaxHeaderBytes int
 	// PluginCardTimeout bounds rendering one plugin entity card on an
@@ -334,6 +337,7 @@ func defaults() *Config {
 				StreamPageSize:         500,
 				RequestTimeout:         60 * time.Second,
 				ShutdownTimeout:        15 * time.Second,
+				ReadinessMaxWait:       10 * time.Minute,
 				MaxHeaderBytes:         64 << 10,
 				MaxEntities:            1_000_000,
 				Heavy:                  heavyDefaults(),
@@ -711,6 +715,7 @@ func (d *decoder) limits(n *node, path string, l *Limits) {
 		"streamPageSize":         func(v *node, p string) { d.integer(v, p, 1, 100_000, &l.StreamPageSize) },
 		"requestTimeout":         func(v *node, p string) { d.duration(v, p, &l.RequestTimeout) },
 		"shutdownTimeout":        func(v *node, p string) { d.duration(v, p, &l.ShutdownTimeout) },
+		"readinessMaxWait":       func(v *node, p string) { d.duration(v, p, &l.ReadinessMaxWait) },
 		"maxHeaderBytes":         func(v *node, p string) { d.integer(v, p, 1024, 16<<20, &l.MaxHeaderBytes) },
 		"pluginCardTimeout":      func(v *node, p string) { d.duration(v, p, &l.PluginCardTimeout) },
 		"maxEntities":            func(v *node, p string) { d.integer(v, p, 0, 1_000_000_000, &l.MaxEntities) },

@@ -12,6 +12,9 @@ type Params struct {
 	Logger *slog.Logger
 	// DB answers readiness checks.
 	DB Pinger
+	// Loading, when set, reports that this process has not finished its
+	// first load of the catalog yet; readiness answers 503 meanwhile.
+	Loading func() bool
 	// ErrorPage, when set, renders errors for browser requests (the
 	// portal's 404/403/500 pages); API clients keep the JSON body.
 	ErrorPage ErrorPageFunc
@@ -59,9 +62,9 @@ func NewServer(p Params) *Server {
 	rm := &recordingMux{mux: http.NewServeMux()}
 	var mux Mux = rm
 	mux.HandleFunc("GET /healthz", liveness)
-	mux.HandleFunc("GET /readyz", readiness(p.DB))
+	mux.HandleFunc("GET /readyz", readiness(p.DB, p.Loading))
 	mux.HandleFunc("GET /.backstage/health/v1/liveness", liveness)
-	mux.HandleFunc("GET /.backstage/health/v1/readiness", readiness(p.DB))
+	mux.HandleFunc("GET /.backstage/health/v1/readiness", readiness(p.DB, p.Loading))
 	mux.HandleFunc("/", NotFound)
 	for _, register := range p.Routes {
 		register(mux)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,36 @@ func do(t testing.TB, h http.Handler, method, path string, body io.Reader) *http
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+// TestReadinessWhileLoading checks that both readiness routes answer 503
+// with the reason while the first load of the catalog runs, and 200 after
+// it, and that liveness is unaffected.
+func TestReadinessWhileLoading(t *testing.T) {
+	var loaded atomic.Bool
+	h := NewServer(Params{
+		Logger:  slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		DB:      fakeDB{},
+		Loading: func() bool { return !loaded.Load() },
+	}).Handler()
+	for _, path := range []string{"/readyz", "/.backstage/health/v1/readiness"} {
+		rec := do(t, h, "GET", path, nil)
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), `"message":"not ready: this replica's first load of the catalog is still running"`) {
+			t.Errorf("%s while loading: got %v %s, want 503 with the reason", path, rec.Code, rec.Body)
+		}
+		if got := rec.Header().Get("Retry-After"); got == "" {
+			t.Errorf("%s while loading: no Retry-After", path)
+		}
+		if rec := do(t, h, "GET", "/healthz", nil); rec.Code != 200 {
+			t.Errorf("/healthz while loading: got %v, want 200", rec.Code)
+		}
+	}
+	loaded.Store(true)
+	for _, path := range []string{"/readyz", "/.backstage/health/v1/readiness"} {
+		if rec := do(t, h, "GET", path, nil); rec.Code != 200 {
+			t.Errorf("%s after loading: got %v %s, want 200", path, rec.Code, rec.Body)
+		}
+	}
 }
 
 func TestHealth(t *testing.T) {
