@@ -313,3 +313,67 @@ func checkAppConfig(t *testing.T, file, text string) {
 		t.Errorf("%s: listens on %s, want 0.0.0.0:7007", file, cfg.Backend.Listen.Addr())
 	}
 }
+
+// TestGoMemLimit checks that GOMEMLIMIT is a share of the container's
+// memory limit (goMemLimitPercent, 80 by default), not all of it: memory
+// outside the Go runtime's (SQLite's page caches, the mapped binary,
+// stacks) needs the rest. Bad values fail the rendering with a clear error.
+func TestGoMemLimit(t *testing.T) {
+	ch, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatalf("loading the chart: %v", err)
+	}
+	tests := []struct {
+		name   string
+		values string
+		want   string // GOMEMLIMIT; "" for none
+		err    string
+	}{
+		{"default 1Gi", ``, "858993459", ""},
+		{"2Gi at 90%", "resources: {limits: {memory: 2Gi}}\ngoMemLimitPercent: 90", "1932735283", ""},
+		{"decimal suffix", "resources: {limits: {memory: 1500M}}", "1200000000", ""},
+		{"fraction", "resources: {limits: {memory: 1.5Gi}}", "1288490188", ""},
+		{"plain bytes", "resources: {limits: {memory: 1000000000}}", "800000000", ""},
+		{"no memory limit", "resources: {limits: null}", "", ""},
+		{"bad quantity", "resources: {limits: {memory: lots}}", "", `resources.limits.memory "lots"`},
+		{"bad percent", "goMemLimitPercent: 120", "", "goMemLimitPercent 120"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vals := map[string]any{}
+			if err := yaml.Unmarshal([]byte(tt.values), &vals); err != nil {
+				t.Fatalf("test values: %v", err)
+			}
+			rv, err := util.ToRenderValues(ch, vals, common.ReleaseOptions{Name: "atrium", Namespace: "portal", IsInstall: true}, common.DefaultCapabilities)
+			if err != nil {
+				t.Fatalf("values: %v", err)
+			}
+			out, err := engine.Render(ch, rv)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("rendering: %v", err)
+			}
+			var d appsv1.Deployment
+			if err := yaml.Unmarshal([]byte(out["atrium/templates/deployment.yaml"]), &d); err != nil {
+				t.Fatalf("deployment: %v", err)
+			}
+			got := ""
+			for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+				if e.Name == "GOMEMLIMIT" {
+					if e.ValueFrom != nil {
+						t.Errorf("GOMEMLIMIT comes from %v, want a literal share of the limit", e.ValueFrom)
+					}
+					got = e.Value
+				}
+			}
+			if got != tt.want {
+				t.Errorf("GOMEMLIMIT: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
