@@ -323,11 +323,6 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		// One kind by name: walk entities_kind_name. The kind condition
 		// replaces the kind leaf; the cursor bound is a range on the name
 		// (which the index serves) refined by the uid.
-		if offset == 0 && l.kindGeneric() {
-			if items, ok, err := l.postFilter(ctx, pos, forward, limit); err != nil || ok {
-				return items, err
-			}
-		}
 		name := "lower(e.name)"
 		if l.d == Postgres {
 			name = `(lower(e.name) COLLATE "C")`

@@ -41,10 +41,6 @@ type filterSet struct {
 	// bitmap), from a page of the same filter over the same sets.
 	haveBits, bitsFit bool
 	bits              []byte
-	// exact says s is exact for the states of the catalog asOf names
-	// (PostgreSQL; with deferred set, only when no leaf lags the cache's
-	// position): a page can then test its rows in Go (see postFilter).
-	exact bool
 }
 
 // loadPageSet returns the ids matching f for a page that tests them:
@@ -89,7 +85,7 @@ func loadFilterSet(ctx context.Context, d Dialect, r TextRunner, f *catalog.Filt
 	if memo {
 		cache.pages.put(shape, &pageMemoEntry{sets: hits, s: s, complement: complement})
 	}
-	return &filterSet{s: s, complement: complement, universe: universe, asOf: asOf, exact: asOf.known}, nil
+	return &filterSet{s: s, complement: complement, universe: universe, asOf: asOf}, nil
 }
 
 // count is the number of entities matching the filter.

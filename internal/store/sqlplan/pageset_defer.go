@@ -131,13 +131,6 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 			cache.pages.put(shape, &pageMemoEntry{sets: hits, s: s, complement: complement, bits: bits, bitsFit: fit})
 		}
 	}
-	if len(dirty.pending) == 0 {
-		// Every leaf is as of the cache's position: the sets are exact
-		// while the log holds what the read that moved it there saw.
-		if n, ok := cache.seenAt(frontier, epoch); ok {
-			fs.asOf, fs.exact = setsAsOf{known: true, frontier: frontier, seen: n}, true
-		}
-	}
 	rd := &oneRead{c: cache, leaves: leaves, frontier: frontier, epoch: epoch}
 	fs.deferred = &deferredRead{r: br, tr: r, rd: rd, f: f, seen: seen, all: all, dirty: dirty, pageOnly: !total}
 	if total {

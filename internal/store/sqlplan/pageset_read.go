@@ -109,6 +109,6 @@ func (rd *oneRead) finish(text string) (asOf setsAsOf, ok, retry bool, err error
 		}
 	}
 	asOf.known, asOf.frontier = true, next
-	c.store(rd.leaves, true, rd.frontier, rd.epoch, next, changed, asOf)
+	c.store(rd.leaves, true, rd.frontier, rd.epoch, next, changed)
 	return asOf, true, false, nil
 }

@@ -86,14 +86,6 @@ type SetCache struct {
 	sets    map[string]*cachedSet
 	bytes   int
 	pages   pageMemo
-	// seen is, on PostgreSQL, the number of log rows at or past frontier
-	// that the read which moved the cache there saw (see setsAsOf), when
-	// seenKnown: with frontier and epoch it says for which states of the
-	// catalog the sets of that epoch are exact.
-	seen      int
-	seenKnown bool
-	// post is when pages are filtered in Go (see lister.postFilter).
-	post postGate
 }
 
 type changeBatch struct {
@@ -372,21 +364,20 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 		}
 	}
 	asOf.known, asOf.frontier = c.d == Postgres, next
-	c.store(leaves, synced, frontier, epoch, next, changed, asOf)
+	c.store(leaves, synced, frontier, epoch, next, changed)
 	return asOf, true, false, nil
 }
 
 // store keeps the sets a read produced, when no other read moved the cache
 // since the position it started from: these sets are up to date as of
 // this read, which may be older than what another read applied.
-func (c *SetCache) store(leaves []*cacheLeaf, synced bool, frontier, epoch, next uint64, changed []int64, asOf setsAsOf) {
+func (c *SetCache) store(leaves []*cacheLeaf, synced bool, frontier, epoch, next uint64, changed []int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.synced != synced || c.frontier != frontier || c.epoch != epoch {
 		return
 	}
 	c.synced, c.frontier = true, next
-	c.seen, c.seenKnown = asOf.seen, asOf.known
 	if len(changed) > 0 {
 		c.epoch++
 		c.batches = append(c.batches, changeBatch{epoch: c.epoch, ids: changed})
@@ -435,17 +426,6 @@ func (c *SetCache) hits(leaves []*cacheLeaf) (synced bool, frontier, epoch uint6
 	return synced, frontier, epoch
 }
 
-// seenAt returns the cache's seen count (see SetCache.seen) when the cache
-// is still at frontier and epoch.
-func (c *SetCache) seenAt(frontier, epoch uint64) (seen int, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.synced || !c.seenKnown || c.frontier != frontier || c.epoch != epoch {
-		return 0, false
-	}
-	return c.seen, true
-}
-
 // resetIf resets the cache unless another read moved it since the
 // position a read started from.
 func (c *SetCache) resetIf(synced bool, frontier, epoch uint64) {
@@ -490,7 +470,7 @@ func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (nex
 
 // reset drops every set: the log cannot say what changed since.
 func (c *SetCache) reset() {
-	c.synced, c.seenKnown = false, false
+	c.synced = false
 	c.epoch++
 	c.batches = nil
 	clear(c.sets)
