@@ -28,8 +28,9 @@ func newStreamOperations(rep *streamReporter) *streamOperations {
 	return &streamOperations{rep: rep, waiting: map[int64]chan wire.ActionReply{}}
 }
 
-// receive delivers the host's replies until the stream ends.
-func (o *streamOperations) receive() {
+// receive delivers the host's replies until the stream ends, and passes
+// a cancellation's cause to cancelled.
+func (o *streamOperations) receive(cancelled func(*wire.ActionCancel)) {
 	for {
 		m := new(wrapperspb.BytesValue)
 		err := o.rep.stream.RecvMsg(m)
@@ -46,6 +47,11 @@ func (o *streamOperations) receive() {
 			}
 			o.mu.Unlock()
 			return
+		}
+		if reply.Cancel != nil {
+			o.mu.Unlock()
+			cancelled(reply.Cancel)
+			continue
 		}
 		ch := o.waiting[reply.Seq]
 		delete(o.waiting, reply.Seq)

@@ -109,7 +109,7 @@ func (s *grpcServer) describe(context.Context, *wire.Empty) (any, error) {
 	s.mu.Lock()
 	s.index = indexComponents(c)
 	s.mu.Unlock()
-	d := wire.ComponentsResponse{Operations: true}
+	d := wire.ComponentsResponse{Operations: true, CancelCause: true}
 	for _, a := range c.Actions {
 		in, out := a.Schema()
 		d.Actions = append(d.Actions, wire.ActionDesc{ID: a.ID(), Description: a.Description(), Input: in, Output: out})
@@ -202,14 +202,24 @@ func (s *grpcServer) runAction(stream grpc.ServerStream) error {
 	if err := json.Unmarshal(req.Request, &ar); err != nil {
 		return status.Errorf(codes.InvalidArgument, "decoding the action request: %v", err)
 	}
+	// The action's context ends with the cause the host sends
+	// (ActionReply.Cancel), or at the step's deadline, so that Abandoned
+	// and context.Cause answer as in a built-in.
+	ctx, cancel := context.WithCancelCause(stream.Context())
+	defer cancel(nil)
+	if req.Deadline != nil {
+		var cancelDeadline context.CancelFunc
+		ctx, cancelDeadline = context.WithDeadline(ctx, *req.Deadline)
+		defer cancelDeadline()
+	}
 	rep := &streamReporter{stream: stream}
+	ops := newStreamOperations(rep)
+	go ops.receive(func(c *wire.ActionCancel) { cancel(causeOf(c)) })
 	if req.Operations {
-		ops := newStreamOperations(rep)
-		go ops.receive()
 		ar.Operations = ops
 	}
-	if err := a.Run(stream.Context(), ar, rep); err != nil {
-		return toStatus(stream.Context(), err)
+	if err := a.Run(ctx, ar, rep); err != nil {
+		return toStatus(ctx, err)
 	}
 	return rep.err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -35,6 +37,9 @@ type actionClient struct {
 	// operations: the plugin answers OperationCall replies on the stream
 	// (wire.ComponentsResponse.Operations).
 	operations bool
+	// cancelCause: the plugin ends the action's context with the cause
+	// the host sends (wire.ComponentsResponse.CancelCause).
+	cancelCause bool
 }
 
 func (a *actionClient) ID() string          { return a.desc.ID }
@@ -44,13 +49,24 @@ func (a *actionClient) Schema() (json.RawMessage, json.RawMessage) {
 }
 
 // Run streams the action's reports to rep until the plugin ends the run.
-// Cancelling ctx cancels the stream, and the plugin's ctx with it.
+// When ctx ends, the plugin's ctx ends too: with the same cause
+// (context.Cause; plugin.Abandoned) when the plugin knows how to receive
+// it (cancelCause), and Run then waits, at most the call timeout, for the
+// plugin to finish (to cancel its remote work, record the step's
+// operation) as it would for a built-in action; otherwise the stream is
+// cancelled at once.
 func (a *actionClient) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
 	what := "running action " + a.desc.ID
 	if err := a.c.alive(what); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	// sctx is the stream's context: ctx itself, or, when the cause is
+	// sent, ctx without its cancellation, cancelled by the watcher below.
+	parent := ctx
+	if a.cancelCause {
+		parent = context.WithoutCancel(ctx)
+	}
+	sctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	if !a.operations {
 		req.Operations = nil
@@ -60,24 +76,41 @@ func (a *actionClient) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 		return fault.Wrap(fault.Invalid, err, "action %s: the request cannot be encoded", a.desc.ID)
 	}
 	desc := actionStream
-	if req.Operations != nil {
+	if req.Operations != nil || a.cancelCause {
 		desc = actionRunStream
 	}
-	stream, err := a.c.conn.NewStream(ctx, desc, wire.FullMethod(wire.MethodRunAction))
+	stream, err := a.c.conn.NewStream(sctx, desc, wire.FullMethod(wire.MethodRunAction))
 	if err != nil {
 		return a.c.fault(ctx, false, what, err)
 	}
-	msg, err := wire.Encode(wire.ActionRunRequest{Action: a.desc.ID, Request: body, Operations: req.Operations != nil})
+	run := wire.ActionRunRequest{Action: a.desc.ID, Request: body, Operations: req.Operations != nil}
+	if d, ok := ctx.Deadline(); ok && a.cancelCause {
+		run.Deadline = &d
+	}
+	msg, err := wire.Encode(run)
 	if err != nil {
 		return fault.Wrap(fault.Internal, err, "%s", what)
 	}
-	if err := stream.SendMsg(msg); err != nil && !errors.Is(err, io.EOF) {
+	// Sends come from this goroutine (operation replies) and the
+	// watcher (the cancel); gRPC allows one sender at a time.
+	var sendMu sync.Mutex
+	send := func(m *wrapperspb.BytesValue) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.SendMsg(m)
+	}
+	if err := send(msg); err != nil && !errors.Is(err, io.EOF) {
 		return a.c.fault(ctx, false, what, err)
 	}
-	if req.Operations == nil {
+	if desc == actionStream {
 		if err := stream.CloseSend(); err != nil {
 			return a.c.fault(ctx, false, what, err)
 		}
+	}
+	if a.cancelCause {
+		done := make(chan struct{})
+		defer close(done)
+		go a.watchCancel(ctx, run.Deadline != nil, done, send, cancel)
 	}
 	for {
 		m := new(wrapperspb.BytesValue)
@@ -103,14 +136,42 @@ func (a *actionClient) Run(ctx context.Context, req plugin.ActionRequest, rep pl
 		case ev.Progress != nil:
 			rep.Progress(ev.Progress.Percent, ev.Progress.Message)
 		case ev.Operation != nil && req.Operations != nil:
-			reply, err := wire.Encode(answerOperation(ctx, req.Operations, ev.Operation))
+			// sctx: a cancelled action may still record its operation's
+			// end (plugin.StepOperation.End), as a built-in can.
+			reply, err := wire.Encode(answerOperation(sctx, req.Operations, ev.Operation))
 			if err != nil {
 				return fault.Wrap(fault.Internal, err, "%s", what)
 			}
-			if err := stream.SendMsg(reply); err != nil && !errors.Is(err, io.EOF) {
+			if err := send(reply); err != nil && !errors.Is(err, io.EOF) {
 				return a.c.fault(ctx, false, what, err)
 			}
 		}
+	}
+}
+
+// watchCancel waits for ctx to end before the run does (done), sends the
+// cause to the plugin, and cancels the stream (cancel) when the plugin has
+// not finished within the call timeout. A deadline the plugin applies
+// itself (hasDeadline) is not sent: its own timer ends its context with
+// context.DeadlineExceeded, as in the host.
+func (a *actionClient) watchCancel(ctx context.Context, hasDeadline bool, done <-chan struct{}, send func(*wrapperspb.BytesValue) error, cancel context.CancelFunc) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	cause := context.Cause(ctx)
+	if !hasDeadline || !errors.Is(cause, context.DeadlineExceeded) || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if m, err := wire.Encode(wire.ActionReply{Cancel: cancelOf(cause)}); err == nil {
+			_ = send(m)
+		}
+	}
+	t := time.NewTimer(a.c.callTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		cancel()
 	}
 }
 

@@ -66,7 +66,7 @@ func (c *Client) describe(ctx context.Context) (plugin.Components, error) {
 	}
 	var comps plugin.Components
 	for _, a := range d.Actions {
-		comps.Actions = append(comps.Actions, &actionClient{c: c, desc: a, operations: d.Operations})
+		comps.Actions = append(comps.Actions, &actionClient{c: c, desc: a, operations: d.Operations, cancelCause: d.CancelCause})
 	}
 	for _, name := range d.Providers {
 		comps.Providers = append(comps.Providers, &providerClient{c: c, name: name})

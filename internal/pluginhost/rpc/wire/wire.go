@@ -16,6 +16,7 @@ package wire
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -83,6 +84,12 @@ type ComponentsResponse struct {
 	// ActionReply messages (an SDK that knows operations); only then
 	// does the host offer plugin.Operations to its actions.
 	Operations bool `json:"operations,omitempty"`
+	// CancelCause says that the plugin's RunAction reads ActionReply.Cancel
+	// and applies the Deadline of ActionRunRequest: a cancelled action's
+	// context there ends with the cause it has in the host
+	// (context.Cause), as in a built-in. Only then does the host keep the
+	// stream open after a cancel to send it.
+	CancelCause bool `json:"cancelCause,omitempty"`
 }
 
 // ActionDesc describes an action.
@@ -108,6 +115,11 @@ type ActionRunRequest struct {
 	// ActionReply on the same stream (plugin.Operations). Hosts that
 	// predate it leave it false, and the plugin sees no Operations.
 	Operations bool `json:"operations,omitempty"`
+	// Deadline, when set, is when the action's context ends with
+	// context.DeadlineExceeded (the step's timeout). The host then keeps
+	// the stream open past it for the plugin to finish; plugin and host
+	// share the machine's clock.
+	Deadline *time.Time `json:"deadline,omitempty"`
 }
 
 // ActionEvent is one report of a running action; exactly one field is set.
@@ -137,7 +149,7 @@ type OperationCall struct {
 }
 
 // ActionReply is the host's message to a running action: the answer to an
-// OperationCall.
+// OperationCall, or the cause of its cancellation (Cancel).
 type ActionReply struct {
 	Seq int64 `json:"seq"`
 	// Operation is a plugin.Operation.
@@ -146,6 +158,23 @@ type ActionReply struct {
 	Error     string          `json:"error,omitempty"`
 	// Kind is the plugin.ErrorKind of Error.
 	Kind string `json:"kind,omitempty"`
+	// Cancel, when set (with Seq 0), says that the action's context was
+	// cancelled in the host, and why.
+	Cancel *ActionCancel `json:"cancel,omitempty"`
+}
+
+// The reasons of an ActionCancel.
+const (
+	CancelTask     = "task"     // a person cancelled the task: plugin.ErrTaskCancelled
+	CancelDeadline = "deadline" // context.DeadlineExceeded
+	CancelPlain    = "canceled" // context.Canceled, no other cause
+	CancelOther    = "other"    // another cause, described by Message
+)
+
+// ActionCancel is the cause of an action's cancellation (context.Cause).
+type ActionCancel struct {
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
 }
 
 // LogEvent is a line of an action's log.
