@@ -2,7 +2,6 @@ package engine
 
 import (
 	"testing"
-	"time"
 
 	"github.com/atrium-portal/atrium/internal/store"
 )
@@ -20,10 +19,9 @@ func TestCacheSizesCountCapacity(t *testing.T) {
 	if got := facetsSize(facets); got < 24_000 {
 		t.Errorf("facets: got %d bytes, want at least the list's capacity 24000", got)
 	}
-	now := time.Unix(1000, 0)
-	c := newEntityCache(1<<20, time.Minute, func() time.Time { return now })
-	c.put(raw, 1, now)
-	if _, got := c.stats(); got < 4096 {
-		t.Errorf("entity cache: got %d bytes, want at least the JSON's capacity 4096", got)
+	c := newEntityCache(1 << 20)
+	c.put(raw, 1)
+	if _, got := c.stats(); got < int64(c.chunkBytes) {
+		t.Errorf("entity cache: got %d bytes, want at least its chunk's %d", got, c.chunkBytes)
 	}
 }

@@ -132,8 +132,13 @@ type Config struct {
 	ReadCacheMaxAge time.Duration
 	// EntityCacheBytes is the budget of the cache of final entity JSON
 	// served by lookups by ref and uid (0: DefaultEntityCacheBytes;
-	// negative: no cache). Its entries follow ReadCacheMaxAge.
+	// negative: no cache). Its entries are served while a read of the
+	// database's change log at most ReadCacheMaxAge old finds no change.
 	EntityCacheBytes int64
+	// EntityCacheWarmAfter is how long the catalog must be quiet before
+	// the entity cache is filled with every entity, up to its budget (0:
+	// DefaultEntityCacheWarmAfter; negative: never, it fills on misses).
+	EntityCacheWarmAfter time.Duration
 	// AnswerCacheBytes is the budget of the cache of read answers: facet
 	// counts, list totals and pages, as the API serves them (0:
 	// DefaultAnswerCacheBytes; negative: no cache). Its entries follow
@@ -189,6 +194,7 @@ type Engine struct {
 	leading  atomic.Bool  // Run is processing locations (cluster.go)
 	cs       *cachedStore // the same as store, for its generation
 	ents     *entityCache
+	valid    *cacheValidity // nil: the entity cache is off
 	cache    fileCache
 	counters counters
 
@@ -231,7 +237,15 @@ func New(cfg Config) (*Engine, error) {
 		e.cluster = cfg.Cluster
 		e.startPublisher()
 	}
-	e.ents = newEntityCache(entityCacheBytes(cfg.EntityCacheBytes), readCacheMaxAge(cfg.ReadCacheMaxAge), cfg.Now)
+	e.ents = newEntityCache(entityCacheBytes(cfg.EntityCacheBytes))
+	if maxAge := readCacheMaxAge(cfg.ReadCacheMaxAge); e.ents.enabled() && maxAge > 0 {
+		e.valid = newCacheValidity(e.cs.Driver, maxAge, cfg.Now, e.cs.invalidate)
+		warmAfter := cfg.EntityCacheWarmAfter
+		if warmAfter == 0 {
+			warmAfter = DefaultEntityCacheWarmAfter
+		}
+		e.wg.Go(func() { e.cacheLoop(warmAfter) })
+	}
 	if cfg.Rules != nil {
 		e.rules = *cfg.Rules
 	} else {

@@ -47,6 +47,9 @@ func newEngine(t testing.TB, cfg Config) *Engine {
 	if cfg.ProcessingInterval == 0 {
 		cfg.ProcessingInterval = -1
 	}
+	if cfg.EntityCacheWarmAfter == 0 {
+		cfg.EntityCacheWarmAfter = -1 // tests that count store reads
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -158,11 +158,16 @@ func (e *Engine) EntityRawByUID(ctx context.Context, uid string) (*Raw, error) {
 }
 
 func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound func() error) (*Raw, error) {
+	// Validity first, then the generation: a check that finds a change
+	// starts a new one, and entries are only put and served under the
+	// generation current before the read.
+	cached := e.ents.enabled() && e.valid.ensure(ctx)
 	gen := e.cs.gen.Load()
-	if raw := e.ents.get(byUID, key, gen); raw != nil {
-		return raw, nil
+	if cached {
+		if raw := e.ents.get(byUID, key, gen); raw != nil {
+			return raw, nil
+		}
 	}
-	at := e.cs.now()
 	var s *catalog.Stored
 	var err error
 	if byUID {
@@ -181,7 +186,7 @@ func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound
 		return nil, err
 	}
 	raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
-	e.ents.put(raw, gen, at)
+	e.ents.put(raw, gen)
 	return raw, nil
 }
 

@@ -67,7 +67,6 @@ func TestEntityCache(t *testing.T) {
 	now := time.Unix(1000, 0)
 	spy := &getSpy{Driver: openStore(t)}
 	e := newEngine(t, Config{Store: spy, Now: func() time.Time { return now }, ReadCacheMaxAge: time.Minute})
-	e.ents.now = func() time.Time { return now }
 	write := func(yaml string) {
 		t.Helper()
 		doc := catalog.Document{}
@@ -111,8 +110,11 @@ func TestEntityCache(t *testing.T) {
 			}
 		}, "one", 1},
 		{"a write is seen at once", func() { write(comp("two")) }, "two", 2},
-		{"expired after max age", func() { now = now.Add(time.Minute) }, "two", 3},
+		// The log's check after max age cannot tell this engine's write
+		// from another replica's: it starts a generation again.
+		{"the next check finds the write in the log", func() { now = now.Add(time.Minute) }, "two", 3},
 		{"cached again", func() {}, "two", 3},
+		{"still cached after max age: the log says nothing changed", func() { now = now.Add(time.Minute) }, "two", 3},
 	}
 	for _, s := range steps {
 		s.do()
@@ -129,12 +131,24 @@ func TestEntityCache(t *testing.T) {
 }
 
 func TestEntityCacheBudget(t *testing.T) {
-	now := time.Unix(1000, 0)
-	c := newEntityCache(100_000, time.Minute, func() time.Time { return now })
-	body := bytes.Repeat([]byte("x"), 1000)
+	c := newEntityCache(100_000)
+	// Bodies that do not compress, so that each takes its size.
+	body := func(i int) []byte {
+		b := make([]byte, 1000)
+		x := uint32(i*2654435761 + 1)
+		for j := range b {
+			x ^= x << 13
+			x ^= x >> 17
+			x ^= x << 5
+			b[j] = 'a' + byte(x%26)
+		}
+		return b
+	}
+	ref := func(i int) string {
+		return "component:default/e" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+	}
 	for i := range 1000 {
-		ref := "component:default/e" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-		c.put(&Raw{Ref: ref, UID: ref + "-uid", JSON: body}, 1, now)
+		c.put(&Raw{Ref: ref(i), UID: ref(i) + "-uid", JSON: body(i)}, 1)
 		if _, b := c.stats(); b > 100_000 {
 			t.Fatalf("after %d puts: %d bytes, over the budget", i+1, b)
 		}
@@ -143,22 +157,34 @@ func TestEntityCacheBudget(t *testing.T) {
 	if n < 50 || n > 100 {
 		t.Fatalf("%d entries, want the newest 50-100", n)
 	}
-	if c.get(false, "component:default/eaa", 1) != nil {
+	if c.get(false, ref(0), 1) != nil {
 		t.Fatal("the oldest entry was kept")
 	}
-	last := "component:default/e" + string(rune('a'+999%26)) + string(rune('a'+999/26))
-	if c.get(false, last, 1) == nil || c.get(true, last+"-uid", 1) == nil {
-		t.Fatal("the newest entry was dropped")
+	last := ref(999)
+	if got := c.get(false, last, 1); got == nil || !bytes.Equal(got.JSON, body(999)) || got.UID != last+"-uid" {
+		t.Fatalf("the newest entry by ref: got %+v", got)
+	}
+	if got := c.get(true, last+"-uid", 1); got == nil || !bytes.Equal(got.JSON, body(999)) || got.Ref != last {
+		t.Fatalf("the newest entry by uid: got %+v", got)
 	}
 	if c.get(false, last, 2) != nil {
 		t.Fatal("an entry of an older generation was served")
 	}
-	// Re-reading the same entity does not grow the queue without bound.
+	// Re-reading the same entity keeps the cache within its budget.
 	for range 10_000 {
-		c.put(&Raw{Ref: last, UID: last + "-uid", JSON: body}, 1, now)
+		c.put(&Raw{Ref: last, UID: last + "-uid", JSON: body(999)}, 1)
 	}
-	if len(c.fifo) > 5000 {
-		t.Fatalf("queue of %d after re-reading one entity", len(c.fifo))
+	if _, b := c.stats(); b > 100_000 || len(c.slots) > 1000 {
+		t.Fatalf("%d bytes, %d slots after re-reading one entity", b, len(c.slots))
+	}
+	// A newer generation empties it.
+	c.put(&Raw{Ref: ref(1), UID: ref(1) + "-uid", JSON: body(1)}, 2)
+	if n, _ := c.stats(); n != 1 || c.get(false, last, 1) != nil || c.get(false, last, 2) != nil {
+		t.Fatalf("after a put of generation 2: %d entries", n)
+	}
+	c.put(&Raw{Ref: last, UID: last + "-uid", JSON: body(999)}, 1)
+	if c.get(false, last, 1) != nil || c.get(false, last, 2) != nil {
+		t.Fatal("an entry of an older generation was put")
 	}
 }
 
@@ -183,7 +209,6 @@ func TestEntitiesRawByRefs(t *testing.T) {
 	now := time.Unix(1000, 0)
 	spy := &refsSpy{Driver: openStore(t)}
 	e := newEngine(t, Config{Store: spy, Now: func() time.Time { return now }, ReadCacheMaxAge: time.Minute})
-	e.ents.now = func() time.Time { return now }
 	write := func(descA string) {
 		t.Helper()
 		var ents []Deferred
@@ -249,7 +274,8 @@ func TestEntitiesRawByRefs(t *testing.T) {
 		{"a write is seen at once", func() { write("two") }, nil, "a:two - - b:bee a:two", 9},
 		{"cached again", func() {}, nil, "a:two - - b:bee a:two", 10},
 		{"a filter is evaluated by the store", func() {}, onlyB, "- - - b:bee -", 14},
-		{"expired after max age", func() { now = now.Add(time.Minute) }, nil, "a:two - - b:bee a:two", 18},
+		{"the next check finds the write in the log", func() { now = now.Add(time.Minute) }, nil, "a:two - - b:bee a:two", 18},
+		{"still cached after max age when nothing changed: only the missing ref", func() { now = now.Add(time.Minute) }, nil, "a:two - - b:bee a:two", 19},
 	}
 	for _, s := range steps {
 		s.do()

@@ -145,12 +145,10 @@ func (e *Engine) EntitiesByRefs(ctx context.Context, refs []string, filter *cata
 // read from the store in batches and cached.
 func (e *Engine) EntitiesRawByRefs(ctx context.Context, refs []string, filter *catalog.Filter) ([]*Raw, error) {
 	out := make([]*Raw, len(refs))
-	// The generation and time are taken before any read, as rawLookup
-	// does, so that a write during the read keeps its result out of the
-	// cache.
+	// The generation is taken before any read, as rawLookup does, so
+	// that a write during the read keeps its result out of the cache.
+	useCache := filter == nil && e.ents.enabled() && e.valid.ensure(ctx)
 	gen := e.cs.gen.Load()
-	at := e.cs.now()
-	useCache := filter == nil && e.ents.enabled()
 	var miss []string
 	var missAt []int
 	for i, ref := range refs {
@@ -183,7 +181,7 @@ func (e *Engine) EntitiesRawByRefs(ctx context.Context, refs []string, filter *c
 				return nil, err
 			}
 			raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
-			e.ents.put(raw, gen, at)
+			e.ents.put(raw, gen)
 			out[missAt[start+j]] = raw
 		}
 	}

@@ -1,0 +1,363 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/postgres"
+	"github.com/atrium-portal/atrium/internal/store/sqlite"
+)
+
+// componentDoc is a component named name with description desc.
+func componentDoc(t testing.TB, name, desc string) Deferred {
+	t.Helper()
+	doc := catalog.Document{}
+	js := `{"apiVersion":"backstage.io/v1alpha1","kind":"Component","metadata":{"name":"` + name + `","description":"` + desc +
+		`","annotations":{"backstage.io/managed-by-location":"test:a","backstage.io/managed-by-origin-location":"test:a"}},"spec":{"type":"service","lifecycle":"production","owner":"team"}}`
+	if err := json.Unmarshal([]byte(js), &doc.Raw); err != nil {
+		t.Fatal(err)
+	}
+	return Deferred{Document: doc, LocationKey: "test:a"}
+}
+
+// TestEntityCacheSeesOtherReplicasWrites: two engines on one database, as
+// two replicas. A write through one is served by the other from its cache
+// until its next read of the change log, which at most maxAge after the
+// last one finds it: a read after maxAge always sees the write.
+func TestEntityCacheSeesOtherReplicasWrites(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			var d1, d2 store.Driver
+			if engine == "sqlite" {
+				path := filepath.Join(t.TempDir(), "catalog.db")
+				d1, d2 = openSQLiteAt(t, path), openSQLiteAt(t, path)
+			} else {
+				dsn := postgresTestDB(t)
+				d1, d2 = openPostgresAt(t, dsn), openPostgresAt(t, dsn)
+			}
+			now := time.Unix(1000, 0)
+			var clock atomic.Pointer[time.Time]
+			clock.Store(&now)
+			tick := func() time.Time { return *clock.Load() }
+			spy := &getSpy{Driver: d1}
+			reader := newEngine(t, Config{Store: spy, Now: tick, ReadCacheMaxAge: 5 * time.Second})
+			writer := newEngine(t, Config{Store: d2, Now: tick, ReadCacheMaxAge: 5 * time.Second})
+			write := func(desc string) {
+				t.Helper()
+				conn := &connection{e: writer, name: "test"}
+				if err := conn.ApplyMutation(ctx, Mutation{Type: MutationFull, Entities: []Deferred{componentDoc(t, "a", desc)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			desc := func() string {
+				t.Helper()
+				raw, err := reader.EntityRawByRef(ctx, "component:default/a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				ent, err := raw.Entity()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ent.Metadata.Description
+			}
+			write("one")
+			if got := desc(); got != "one" {
+				t.Fatalf("first read: %q", got)
+			}
+			if got := desc(); got != "one" || spy.gets != 1 {
+				t.Fatalf("second read: %q after %d store reads, want one from the cache", got, spy.gets)
+			}
+			write("two")
+			// Within maxAge of the last check the cache may still answer.
+			if got := desc(); got != "one" || spy.gets != 1 {
+				t.Fatalf("within max age: %q after %d store reads, want the cached one", got, spy.gets)
+			}
+			later := now.Add(5 * time.Second)
+			clock.Store(&later)
+			if got := desc(); got != "two" {
+				t.Fatalf("after max age: %q, want the other replica's write", got)
+			}
+			if got := desc(); got != "two" || spy.gets != 2 {
+				t.Fatalf("cached again: %q after %d store reads, want 2", got, spy.gets)
+			}
+			// A relation the other replica adds, by writing only its
+			// originating entity, is seen too.
+			conn := &connection{e: writer, name: "test"}
+			b := componentDoc(t, "b", "bee")
+			b.Document.Raw["spec"].(map[string]any)["dependsOn"] = []any{"component:a"}
+			if err := conn.ApplyMutation(ctx, Mutation{Type: MutationFull, Entities: []Deferred{componentDoc(t, "a", "two"), b}}); err != nil {
+				t.Fatal(err)
+			}
+			latest := later.Add(5 * time.Second)
+			clock.Store(&latest)
+			ent, err := reader.EntityByRef(ctx, "component:default/a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, r := range ent.Relations {
+				found = found || r.Type == "dependencyOf" && r.TargetRef == "component:default/b"
+			}
+			if !found {
+				t.Fatalf("after max age: relations %+v, want dependencyOf component:default/b", ent.Relations)
+			}
+		})
+	}
+}
+
+func openSQLiteAt(t testing.TB, path string) store.Driver {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func openPostgresAt(t testing.TB, dsn string) store.Driver {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, postgres.Config{URL: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// postgresTestDB creates a database on the ATRIUM_TEST_POSTGRES server,
+// dropped when the test ends, and returns its URL; without the variable
+// the test is skipped (failed under CI).
+func postgresTestDB(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("ATRIUM_TEST_POSTGRES")
+	if admin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ATRIUM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
+		}
+		t.Skip("ATRIUM_TEST_POSTGRES is not set")
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("atrium_entcache_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Error(err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestEntityCacheRoundTrip: every entity comes out of the cache, by ref
+// and by uid, byte for byte as it went in, before the compression
+// dictionary exists and after.
+func TestEntityCacheRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	ingestBench(t, e, 600)
+	res, err := e.store.EntityList(ctx, store.EntityListParams{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newEntityCache(64 << 20)
+	var raws []*Raw
+	for _, s := range res.Items {
+		b, err := StitchJSON(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+		raws = append(raws, raw)
+		c.put(raw, 1)
+	}
+	if c.dict == nil {
+		t.Fatal("no dictionary after 600 entities")
+	}
+	compressed := 0
+	for _, s := range c.slots {
+		if s.compressed {
+			compressed++
+			if s.dataLen*2 > s.rawLen {
+				t.Errorf("an entry of %d bytes compressed to %d", s.rawLen, s.dataLen)
+			}
+		}
+	}
+	if compressed < len(raws)/2 {
+		t.Fatalf("%d of %d entries compressed", compressed, len(raws))
+	}
+	for _, raw := range raws {
+		for _, byUID := range []bool{false, true} {
+			key := raw.Ref
+			if byUID {
+				key = raw.UID
+			}
+			got := c.get(byUID, key, 1)
+			if got == nil || got.Ref != raw.Ref || got.UID != raw.UID || !bytes.Equal(got.JSON, raw.JSON) {
+				t.Fatalf("%s (by uid %v): got %+v", raw.Ref, byUID, got)
+			}
+		}
+	}
+	// The caller owns what a hit returns.
+	a := c.get(false, raws[599].Ref, 1)
+	a.JSON[0] = 'X'
+	if b := c.get(false, raws[599].Ref, 1); !bytes.Equal(b.JSON, raws[599].JSON) {
+		t.Fatal("changing a hit's JSON changed the cache")
+	}
+	// The warmer's dictionary replaces the first one and the entries.
+	e.ents = c
+	if d := e.warmDict(ctx, e.cs.gen.Load()); d == nil {
+		t.Fatal("no dictionary from the catalog")
+	} else {
+		c.setDict(d)
+	}
+	for _, raw := range raws {
+		c.put(raw, 1)
+	}
+	for _, raw := range raws {
+		if got := c.get(true, raw.UID, 1); got == nil || !bytes.Equal(got.JSON, raw.JSON) {
+			t.Fatalf("%s after the warmer's dictionary: got %+v", raw.Ref, got)
+		}
+	}
+}
+
+// TestEntityCacheWarmer: once the catalog is quiet the warmer fills the
+// cache with every entity, and lookups then reach the store no more.
+func TestEntityCacheWarmer(t *testing.T) {
+	ctx := context.Background()
+	spy := &getSpy{Driver: openStore(t)}
+	e := newEngine(t, Config{Store: spy, EntityCacheWarmAfter: 20 * time.Millisecond})
+	ingestBench(t, e, 500)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if n, _ := e.ents.stats(); n == 500 {
+			break
+		}
+		if time.Now().After(deadline) {
+			n, _ := e.ents.stats()
+			t.Fatalf("the warmer cached %d of 500 entities", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 48 {
+		name := fmt.Sprintf("component:default/service-%d", 10*i+15)
+		if _, err := e.EntityRawByRef(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if spy.gets != 0 {
+		t.Fatalf("%d lookups reached the store after warming, want none", spy.gets)
+	}
+}
+
+// TestEntityCacheWarmerBudgetAndWrites: the warmer stops at the budget,
+// and at once when a write starts a new generation.
+func TestEntityCacheWarmerBudgetAndWrites(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{EntityCacheBytes: 64 << 10})
+	ingestBench(t, e, 1000)
+	if _, ok := e.warm(ctx); !ok {
+		t.Fatal("the warmer did not finish")
+	}
+	n, b := e.ents.stats()
+	if b > 64<<10 || n == 0 || n >= 1000 {
+		t.Fatalf("after warming: %d entries, %d bytes; want some, within 64 KiB", n, b)
+	}
+
+	bump := &bumpSpy{}
+	e2 := newEngine(t, Config{Store: bump})
+	bump.Driver, bump.e = e.cs.Driver, e2
+	if _, ok := e2.warm(ctx); ok {
+		t.Fatal("the warmer finished through a write")
+	}
+	if n, _ := e2.ents.stats(); n > warmBatch {
+		t.Fatalf("%d entries after a write during the first batch, want at most one batch", n)
+	}
+	if bump.reads != 1 {
+		t.Fatalf("%d batches read after the write, want the one in progress", bump.reads)
+	}
+}
+
+// bumpSpy starts a new generation of e when the warmer reads its first
+// batch, as a write through e would.
+type bumpSpy struct {
+	store.Driver
+	e     *Engine
+	reads int
+}
+
+func (s *bumpSpy) EntityGetByRefs(ctx context.Context, refs []string, f *catalog.Filter) ([]*catalog.Stored, error) {
+	if len(refs) > 20 { // a batch, not the dictionary's sample
+		if s.reads++; s.reads == 1 {
+			s.e.cs.invalidate()
+		}
+	}
+	return s.Driver.EntityGetByRefs(ctx, refs, f)
+}
+
+// BenchmarkEntityRawByRefCached: a lookup by ref served from the entity
+// cache (the CPU a by-name request spends in the engine on a hit).
+func BenchmarkEntityRawByRefCached(b *testing.B) {
+	ctx := context.Background()
+	e := newEngine(b, Config{})
+	ingestBench(b, e, 2000)
+	refs := make([]string, 0, 2000)
+	for i := 50; i < 2000; i++ {
+		if i%10 >= 4 {
+			refs = append(refs, fmt.Sprintf("component:default/service-%d", i))
+		}
+	}
+	for _, ref := range refs {
+		if _, err := e.EntityRawByRef(ctx, ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		raw, err := e.EntityRawByRef(ctx, refs[i%len(refs)])
+		if err != nil || len(raw.JSON) == 0 {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
