@@ -62,8 +62,8 @@ func (r runner) TextGeneric(ctx context.Context, query string, args []any) (stri
 // guessed for a handful); JIT is turned off for the statement too, or such
 // a guess makes it compile on every run (3–5 s instead of 0.15 ms).
 func (db *DB) queryGeneric(ctx context.Context, query string, args []any, fn func(pgx.Rows) error) error {
-	b := &pgx.Batch{}
-	b.Queue("SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('jit', 'off', true)")
-	b.Queue(query, args...).Query(fn)
-	return db.pool.SendBatch(ctx, b).Close()
+	return db.sendPage(ctx, query, func(b *pgx.Batch, sql string) {
+		b.Queue("SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('jit', 'off', true)")
+		b.Queue(sql, args...).Query(fn)
+	})
 }

@@ -41,6 +41,11 @@ type filterSet struct {
 	// bitmap), from a page of the same filter over the same sets.
 	haveBits, bitsFit bool
 	bits              []byte
+	// memo, when set, is the page memo entry s and bits came from, used
+	// before; literal says the page's statement names its bitmap by
+	// bitsToken (see pageMemoEntry.expand).
+	memo    *pageMemoEntry
+	literal bool
 }
 
 // loadPageSet returns the ids matching f for a page that tests them:
@@ -137,7 +142,13 @@ func (fs *filterSet) cond(b *Builder, probes string) (string, bool) {
 	// The id is below the bitmap's bits (at most maxPageSetBytes*8) when
 	// it is tested, so it fits the integer that get_bit takes everywhere
 	// (bigint only since PostgreSQL 14).
-	test := "(CASE WHEN e.id < " + b.Arg(int64(8*len(bits))) + " THEN get_bit(" + b.Arg(bits) + "::bytea, e.id::int) = 1 ELSE false END)"
+	var test string
+	if fs.memo != nil && fs.memo.bitsFit && fs.haveBits && sameBytes(fs.memo.bits, bits) {
+		fs.literal = true
+		test = "(CASE WHEN e.id < " + strconv.Itoa(8*len(bits)) + " THEN get_bit(" + bitsToken + "::bytea, e.id::int) = 1 ELSE false END)"
+	} else {
+		test = "(CASE WHEN e.id < " + b.Arg(int64(8*len(bits))) + " THEN get_bit(" + b.Arg(bits) + "::bytea, e.id::int) = 1 ELSE false END)"
+	}
 	if fs.complement {
 		test = "NOT " + test
 	}

@@ -118,6 +118,7 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 	if e := cache.pages.get(shape, hits); memo && e != nil {
 		fs.s, fs.complement = e.s, e.complement
 		fs.bits, fs.bitsFit, fs.haveBits = e.bits, e.bitsFit, true
+		fs.memo = e
 	} else {
 		c := setCounter{d: d, r: r, sets: sets}
 		s, complement, err := c.eval(context.Background(), f, 0)
@@ -212,6 +213,9 @@ func (d *deferredRead) cond(b *Builder, test, probes string) string {
 // entities runs the page's statement, with the deferred read after it in
 // the same round trip unless the page counts no total.
 func (fs *filterSet) entities(ctx context.Context, r GenericEntitiesRunner, query string, args []any) ([]*catalog.Stored, error) {
+	if fs.literal {
+		query = fs.memo.expand(query)
+	}
 	d := fs.deferred
 	if d == nil || d.ran || d.pageOnly {
 		return r.EntitiesGeneric(ctx, query, args)

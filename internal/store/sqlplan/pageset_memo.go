@@ -1,6 +1,7 @@
 package sqlplan
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,46 @@ type pageMemoEntry struct {
 	complement bool
 	bits       []byte
 	bitsFit    bool
+
+	// mu guards lit and queries (see expand).
+	mu      sync.Mutex
+	lit     string
+	queries map[string]string
+}
+
+// bitsToken stands for an entry's bitmap in a page's statement until
+// expand replaces it.
+const bitsToken = "/*atrium:bits*/"
+
+// maxLiteralQueries bounds the statements an entry remembers expanded.
+const maxLiteralQueries = 8
+
+// expand returns query with the entry's bitmap, as a bytea literal, in
+// place of bitsToken: the statement that pgx prepares once per
+// connection and then binds without the 12-31 KB parameter that it
+// otherwise copies twice per page.
+func (e *pageMemoEntry) expand(query string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if q, ok := e.queries[query]; ok {
+		return q
+	}
+	if e.lit == "" {
+		e.lit = "'\\x" + hex.EncodeToString(e.bits) + "'"
+	}
+	q := strings.Replace(query, bitsToken, e.lit, 1)
+	if e.queries == nil {
+		e.queries = map[string]string{}
+	}
+	if len(e.queries) < maxLiteralQueries {
+		e.queries[query] = q
+	}
+	return q
+}
+
+// sameBytes reports whether a and b are the same slice in memory.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // get returns the entry of shape evaluated over sets, or nil.
