@@ -17,9 +17,21 @@ import (
 )
 
 // pgSkipped are tables of the schema that a backup leaves out: migration
-// bookkeeping (the target's own migrations create it) and River's state
-// of running clients. river_job is kept, so queued template runs survive.
-var pgSkipped = []string{"schema_migrations", "river_migration", "river_leader", "river_client", "river_client_queue", "river_queue", "backup_runs"}
+// bookkeeping (the target's own migrations create it), River's state of
+// running clients, and pgDerived. river_job is kept, so queued template
+// runs survive.
+var pgSkipped = append([]string{"schema_migrations", "river_migration", "river_leader", "river_client", "river_client_queue", "river_queue", "backup_runs"}, pgDerived...)
+
+// pgDerived are tables derived from the others that a backup leaves out
+// and a restore ignores in older backups that have them. The entity change
+// log (entity_changes, and entity_changes_pruned, the largest transaction
+// id pruned from it) names transactions of the database it was written
+// in: restored elsewhere, a pruned mark above the new database's
+// transaction ids would make every reader of the log read its id sets
+// again until the new database catches up, and its rows are only bulk.
+// The restore writes the log it needs itself: emptying entities logs a
+// "reload everything" row and loading them logs each entity.
+var pgDerived = []string{"entity_changes", "entity_changes_pruned"}
 
 // pgTableMember is the archive member of a PostgreSQL table's rows.
 func pgTableMember(table string) string { return "postgres/" + table + ".copy" }
@@ -216,8 +228,9 @@ func importPostgres(ctx context.Context, dsn, dir string, m *Manifest) error {
 		if err != nil {
 			return fmt.Errorf("listing tables: %w", err)
 		}
-		names := make([]string, 0, len(m.Tables))
-		for _, t := range m.Tables {
+		tables := slices.DeleteFunc(slices.Clone(m.Tables), func(t Table) bool { return slices.Contains(pgDerived, t.Name) })
+		names := make([]string, 0, len(tables))
+		for _, t := range tables {
 			i := slices.IndexFunc(have, func(h Table) bool { return h.Name == t.Name })
 			if i < 0 {
 				return fmt.Errorf("table %s of the backup does not exist in the database", t.Name)
@@ -236,7 +249,7 @@ func importPostgres(ctx context.Context, dsn, dir string, m *Manifest) error {
 				return fmt.Errorf("emptying the tables: %w", err)
 			}
 		}
-		for _, t := range m.Tables {
+		for _, t := range tables {
 			f, err := os.Open(filepath.Join(dir, filepath.FromSlash(pgTableMember(t.Name))))
 			if err != nil {
 				return fmt.Errorf("table %s: %w", t.Name, err)
