@@ -271,6 +271,15 @@ func orOff[T time.Duration | int64](v T) T {
 	return v
 }
 
+// warmAfter is the engine's EntityCacheWarmAfter for atrium.cache.warm:
+// its default, or never.
+func warmAfter(warm bool) time.Duration {
+	if warm {
+		return 0
+	}
+	return -1
+}
+
 // engineConfig translates the configuration for the catalog engine, writing
 // the demo catalog first when it is enabled.
 func (a *App) engineConfig() (engine.Config, error) {
@@ -284,6 +293,7 @@ func (a *App) engineConfig() (engine.Config, error) {
 		Logger:               a.log,
 		ReadCacheMaxAge:      orOff(cfg.Atrium.Cache.MaxAge),
 		EntityCacheBytes:     orOff(cfg.Atrium.Cache.Entities),
+		EntityCacheWarmAfter: warmAfter(cfg.Atrium.Cache.Warm),
 		AnswerCacheBytes:     orOff(cfg.Atrium.Cache.Answers),
 		Limits: engine.Limits{
 			MaxEntitiesPerLocation: cfg.Atrium.Limits.MaxEntitiesPerLocation,

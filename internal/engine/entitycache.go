@@ -8,9 +8,9 @@ import (
 )
 
 // DefaultEntityCacheBytes is the default budget of the entity cache: at
-// about 450 bytes an entity (compressed JSON, ref, uid and index), the
-// 100k entities of the benchmark catalog.
-const DefaultEntityCacheBytes = 48 << 20
+// about 380 bytes an entity of 1 KB (its compressed JSON, ref, uid and
+// index), about 110k entities.
+const DefaultEntityCacheBytes = 40 << 20
 
 // entityCache keeps the final JSON of entities, by ref and by uid, within
 // a byte budget. It holds the entries of one generation of the store cache
@@ -44,8 +44,8 @@ type entityCache struct {
 	bytes  int64
 	// dict compresses the entries; sample gathers the JSON it is made of
 	// until it is long enough (dictSampleBytes).
-	dict      *s2.Dict
-	dictSet   bool // set by the warmer from a sample of every kind
+	dict    *s2.Dict
+	dictSet bool // set by the warmer from a sample of every kind
 	sample  []byte
 }
 
