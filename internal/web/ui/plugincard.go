@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"math"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -116,6 +118,14 @@ func renderWithin(ctx context.Context, c plugin.EntityCard, raw []byte) (plugin.
 	}
 	ch := make(chan result, 1)
 	go func() {
+		// A built-in card runs in this process: its panic, on a goroutine
+		// of its own, would end the whole server. It fails the card only;
+		// the panic and stack go to the log with the card's error.
+		defer func() {
+			if v := recover(); v != nil {
+				ch <- result{err: fmt.Errorf("the card panicked: %v\n%s", v, debug.Stack())}
+			}
+		}()
 		v, err := c.Render(ctx, raw)
 		ch <- result{v, err}
 	}()
