@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -58,8 +59,9 @@ type literalNames struct {
 }
 
 // sendPage sends the batch that build makes, given the text or name under
-// which to queue query: on a pooled connection, and, when query is large,
-// under the name of a statement prepared on that connection.
+// which to queue query: on a pooled connection, and, when query is a
+// large statement with a literal bitmap (sqlplan.LiteralMark), under the
+// name of a statement prepared on that connection.
 //
 // An authorized page that tests the same cached id sets as earlier pages
 // names its 12–31 KB bitmap as a literal (sqlplan, pageMemoEntry.expand):
@@ -70,7 +72,7 @@ type literalNames struct {
 // replaced its bitmap since; in literalSlots slots per connection, the
 // least recently used one is deallocated first.
 func (db *DB) sendPage(ctx context.Context, query string, build func(b *pgx.Batch, sql string)) error {
-	if len(query) < largeStatement {
+	if !strings.HasPrefix(query, sqlplan.LiteralMark) || len(query) < largeStatement {
 		b := &pgx.Batch{}
 		build(b, query)
 		return db.pool.SendBatch(ctx, b).Close()

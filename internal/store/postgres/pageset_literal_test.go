@@ -25,7 +25,7 @@ func TestLiteralSlots(t *testing.T) {
 	}
 	defer c.Close(ctx)
 	stmt := func(i int) string {
-		return fmt.Sprintf("SELECT %d /* %s */", i, strings.Repeat("x", largeStatement))
+		return fmt.Sprintf(sqlplan.LiteralMark+"SELECT %d /* %s */", i, strings.Repeat("x", largeStatement))
 	}
 	run := func(i int) string {
 		t.Helper()
@@ -141,7 +141,7 @@ func TestPagesNameTheirBitmap(t *testing.T) {
 			p := ownersPage()
 			p.Limit, p.CountTotal = 7, total
 			sawLiteral := false
-			for page := range 4 {
+			for page := range 6 {
 				r := &literalRunner{runner: runner{db}}
 				res, err := sqlplan.List(ctx, sqlplan.Postgres, r, p)
 				if err != nil {

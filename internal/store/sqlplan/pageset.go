@@ -143,7 +143,7 @@ func (fs *filterSet) cond(b *Builder, probes string) (string, bool) {
 	// it is tested, so it fits the integer that get_bit takes everywhere
 	// (bigint only since PostgreSQL 14).
 	var test string
-	if fs.memo != nil && fs.memo.bitsFit && fs.haveBits && sameBytes(fs.memo.bits, bits) {
+	if fs.memo != nil && fs.haveBits && sameBytes(fs.memo.bits, bits) && fs.memo.literal() {
 		fs.literal = true
 		test = "(CASE WHEN e.id < " + strconv.Itoa(8*len(bits)) + " THEN get_bit(" + bitsToken + "::bytea, e.id::int) = 1 ELSE false END)"
 	} else {

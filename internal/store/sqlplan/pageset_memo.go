@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 )
@@ -34,6 +35,9 @@ type pageMemoEntry struct {
 	bits       []byte
 	bitsFit    bool
 
+	// hits counts the pages that found the entry; from the
+	// literalAfter-th on they name its bitmap as a literal (see expand).
+	hits atomic.Int64
 	// mu guards lit and queries (see expand).
 	mu      sync.Mutex
 	lit     string
@@ -43,6 +47,22 @@ type pageMemoEntry struct {
 // bitsToken stands for an entry's bitmap in a page's statement until
 // expand replaces it.
 const bitsToken = "/*atrium:bits*/"
+
+// LiteralMark starts a statement that expand made: its runner may keep
+// it prepared apart from other statements (see postgres, sendPage).
+const LiteralMark = "/*atrium:literal*/ "
+
+// literalAfter is how many pages an entry serves with its bitmap as a
+// parameter before pages name it as a literal: each literal is a statement
+// prepared on every connection that runs it, which an entry replaced
+// after a page or two (writes changing its leaves) would not pay back.
+const literalAfter = 2
+
+// literal reports whether a page that found the entry names its bitmap
+// as a literal.
+func (e *pageMemoEntry) literal() bool {
+	return e.bitsFit && e.hits.Add(1) > literalAfter
+}
 
 // maxLiteralQueries bounds the statements an entry remembers expanded.
 const maxLiteralQueries = 8
@@ -60,7 +80,7 @@ func (e *pageMemoEntry) expand(query string) string {
 	if e.lit == "" {
 		e.lit = "'\\x" + hex.EncodeToString(e.bits) + "'"
 	}
-	q := strings.Replace(query, bitsToken, e.lit, 1)
+	q := LiteralMark + strings.Replace(query, bitsToken, e.lit, 1)
 	if e.queries == nil {
 		e.queries = map[string]string{}
 	}
