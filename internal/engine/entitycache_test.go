@@ -267,7 +267,7 @@ func TestEntityCacheWarmer(t *testing.T) {
 	spy := &getSpy{Driver: openStore(t)}
 	e := newEngine(t, Config{Store: spy, EntityCacheWarmAfter: 20 * time.Millisecond})
 	ingestBench(t, e, 500)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(time.Minute)
 	for {
 		if n, _ := e.ents.stats(); n == 500 {
 			break
