@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"html/template"
+	"log/slog"
 	"math"
 	"net/url"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/markdown"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -95,7 +95,7 @@ func (u *UI) pluginCards(ctx context.Context, e *catalog.Entity, raw []byte) []c
 			cctx, cancel := context.WithTimeout(ctx, u.p.Limits.CardTimeout)
 			defer cancel()
 			cv := cardView{ID: "card-" + cardID(pc.PluginID+"-"+pc.Card.ID()), Title: pc.Card.Title(), PluginID: pc.PluginID}
-			v, err := renderWithin(cctx, pc.Card, raw)
+			v, err := renderWithin(cctx, u.log, pc, raw)
 			if err != nil {
 				u.log.Warn("plugin card failed", "plugin", pc.PluginID, "card", pc.Card.ID(), "entity", e.Ref().String(), "err", err)
 				cv.Error = cardError(pc.PluginID, err, cctx.Err() != nil)
@@ -111,7 +111,7 @@ func (u *UI) pluginCards(ctx context.Context, e *catalog.Entity, raw []byte) []c
 
 // renderWithin returns when the card answers or ctx is done, whichever
 // is first: a card that ignores its context does not hold up the page.
-func renderWithin(ctx context.Context, c plugin.EntityCard, raw []byte) (plugin.View, error) {
+func renderWithin(ctx context.Context, log *slog.Logger, pc PluginCard, raw []byte) (plugin.View, error) {
 	type result struct {
 		v   plugin.View
 		err error
@@ -120,13 +120,12 @@ func renderWithin(ctx context.Context, c plugin.EntityCard, raw []byte) (plugin.
 	go func() {
 		// A built-in card runs in this process: its panic, on a goroutine
 		// of its own, would end the whole server. It fails the card only;
-		// the panic and stack go to the log with the card's error.
-		defer func() {
-			if v := recover(); v != nil {
-				ch <- result{err: fmt.Errorf("the card panicked: %v\n%s", v, debug.Stack())}
-			}
-		}()
-		v, err := c.Render(ctx, raw)
+		// the panic and stack go to the log.
+		var v plugin.View
+		err := guard.Call(log, pc.PluginID, "entity card "+pc.Card.ID()+": Render", func() (err error) {
+			v, err = pc.Card.Render(ctx, raw)
+			return err
+		})
 		ch <- result{v, err}
 	}()
 	select {
@@ -143,6 +142,9 @@ func cardError(pluginID string, err error, timedOut bool) string {
 	}
 	if fault.KindOf(err) != fault.Internal {
 		return fault.MessageOf(err)
+	}
+	if guard.IsPanic(err) {
+		return "The " + pluginID + " plugin could not draw this card."
 	}
 	var pe *plugin.Error
 	if errors.As(err, &pe) {
