@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -51,7 +53,9 @@ func (e *Engine) hasProcessors() bool { return len(*e.processors.Load()) > 0 }
 // relations and report problems: an "error" problem refuses the entity
 // with the problem in its status, a warning is logged. A processor that
 // fails (a crashed plugin, a timeout) is logged and skipped: a plugin
-// being down never keeps entities out of the catalog.
+// being down never keeps entities out of the catalog. A processor that
+// panics (a built-in's bug) fails the entity instead, with an error in
+// its status.items naming the plugin; Atrium goes on.
 func (e *Engine) runProcessors(ctx context.Context, r *docResult, doc catalog.Document, ent *catalog.Entity) (*catalog.Entity, []catalog.RelationRow) {
 	var extra []catalog.RelationRow
 	self := ent.Ref()
@@ -61,7 +65,20 @@ func (e *Engine) runProcessors(ctx context.Context, r *docResult, doc catalog.Do
 			r.fail(string(fault.Internal), catalog.Problem{File: doc.File, Line: doc.Line, Message: fmt.Sprintf("encoding %s for processor %s: %v", r.ref, p.Name(), err)})
 			return nil, nil
 		}
-		res, err := p.Process(ctx, body)
+		var res plugin.ProcessResult
+		err = guard.Call(e.log, processorPlugin(p), "processor "+p.Name()+": Process", func() (err error) {
+			res, err = p.Process(ctx, body)
+			return err
+		})
+		if guard.IsPanic(err) {
+			// A bug in the plugin, not a plugin being down: the entity
+			// keeps its last good version, and says why in its status.
+			// The message leaves the panic's value (maybe a secret) in the log.
+			var pe *plugin.Error
+			errors.As(err, &pe)
+			r.fail(string(fault.Internal), catalog.Problem{File: doc.File, Line: doc.Line, Message: pe.Message})
+			return nil, nil
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Warn("catalog processor failed; the entity is kept as it was", "processor", p.Name(), "entity", r.ref, "err", err)
@@ -113,4 +130,11 @@ func (e *Engine) runProcessors(ctx context.Context, r *docResult, doc catalog.Do
 		}
 	}
 	return ent, extra
+}
+
+// processorPlugin is the id of the plugin of processor p: the app names a
+// plugin's processor "<plugin id>:<name>".
+func processorPlugin(p plugin.Processor) string {
+	id, _, _ := strings.Cut(p.Name(), ":")
+	return id
 }

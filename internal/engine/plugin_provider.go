@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -14,7 +15,8 @@ import (
 // Its bucket is named "plugin:<plugin id>:<provider name>", and its
 // entities are owned by that key (or by "<bucket>:<key>" for an entity
 // the mutation gives a location key of its own): no location can
-// overwrite them. When Run returns an error (or the plugin crashes) the
+// overwrite them. When Run returns an error (or the plugin crashes, or a
+// built-in's Run panics) the
 // provider is run again after a backoff that doubles from MinBackoff to
 // MaxBackoff; a run that lasted longer than MaxBackoff resets it.
 //
@@ -73,7 +75,12 @@ func (p *PluginProvider) Connect(ctx context.Context, conn Connection) error {
 	}
 	for {
 		started := time.Now()
-		err := p.Provider.Run(ctx, emit)
+		// A built-in's provider runs here, on the engine's goroutine: a
+		// panic in it is an error like any other (with the stack in the
+		// log), and the provider is run again after the backoff.
+		err := guard.Call(log, p.PluginID, "entity provider "+p.Provider.Name()+": Run", func() error {
+			return p.Provider.Run(ctx, emit)
+		})
 		if ctx.Err() != nil {
 			return nil
 		}

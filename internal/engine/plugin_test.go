@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -314,5 +317,120 @@ func TestProviderAddedOnFollower(t *testing.T) {
 	case <-p.stopped:
 	case <-time.After(time.Minute):
 		t.Fatal("the provider kept running after the lead was lost")
+	}
+}
+
+// panicky is a built-in plugin's processor that panics on components
+// once told to.
+type panicky struct{ on atomic.Bool }
+
+func (p *panicky) Name() string { return "acme:panicky" }
+
+func (p *panicky) Process(_ context.Context, raw json.RawMessage) (plugin.ProcessResult, error) {
+	if p.on.Load() && strings.Contains(string(raw), `"kind":"Component"`) {
+		var m map[string]string
+		m["token=s3cret"] = "x" // a nil map: a panic
+	}
+	return plugin.ProcessResult{}, nil
+}
+
+// TestProcessorPanic: a processor that panics fails the entity, which
+// keeps its last good version with an error naming the plugin in its
+// status.items; the engine (and the process) go on. Without the recover
+// the panic ends the test binary.
+func TestProcessorPanic(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "svc.yaml")
+	writeFile(t, file, component("svc", "team-a"))
+	proc := &panicky{}
+	e := newEngine(t, Config{StaticLocations: []StaticLocation{{Type: "file", Target: file}}, Processors: []plugin.Processor{proc}})
+	refreshAll(t, e)
+	mustEntity(t, e, "component:default/svc")
+
+	proc.on.Store(true)
+	writeFile(t, file, component("svc", "team-bravo"))
+	refreshAll(t, e)
+	ent := mustEntity(t, e, "component:default/svc")
+	if got := ent.Spec["owner"]; got != "team-a" {
+		t.Errorf("spec.owner: got %v, want the last good team-a", got)
+	}
+	msgs := strings.Join(statusMessages(ent), "\n")
+	if !strings.Contains(msgs, "plugin acme panicked in processor acme:panicky: Process") {
+		t.Errorf("status: got %q, want the panic named", msgs)
+	}
+	if strings.Contains(msgs, "s3cret") {
+		t.Errorf("status: the panic's value reached users: %q", msgs)
+	}
+
+	proc.on.Store(false)
+	refreshAll(t, e)
+	if ent := mustEntity(t, e, "component:default/svc"); ent.Status != nil || ent.Spec["owner"] != "team-bravo" {
+		t.Errorf("after the fix: status %q owner %v, want none and team-bravo", statusMessages(ent), ent.Spec["owner"])
+	}
+}
+
+// panickingProvider panics in its first run and emits one group in the
+// next.
+type panickingProvider struct{ runs atomic.Int32 }
+
+func (p *panickingProvider) Name() string { return "panicking" }
+
+func (p *panickingProvider) Run(ctx context.Context, emit func(context.Context, plugin.Mutation) error) error {
+	if p.runs.Add(1) == 1 {
+		var m map[string]int
+		m["boom"]++
+	}
+	if err := emit(ctx, plugin.Mutation{Type: plugin.MutationFull, Entities: []json.RawMessage{providedGroup("after-panic", true).Entity}}); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// lockedBuffer is a log sink safe for the engine's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestPluginProviderPanic: a built-in's provider whose Run panics is run
+// again after the backoff, like one that returned an error, with the
+// panic, the plugin and the stack in the log. Without the recover the
+// panic ends the test binary.
+func TestPluginProviderPanic(t *testing.T) {
+	e := newEngine(t, Config{})
+	var logs lockedBuffer
+	p := &panickingProvider{}
+	pp := &PluginProvider{PluginID: "acme", Provider: p, MinBackoff: 10 * time.Millisecond, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	if err := e.AddProvider(pp); err != nil {
+		t.Fatal(err)
+	}
+	connect(t, e, "other")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := e.EntityByRef(context.Background(), "group:default/after-panic"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute the provider has not run again (runs: %d); log: %s", p.runs.Load(), logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, s := range []string{"plugin acme panicked in entity provider panicking: Run", "assignment to entry in nil map", "plugin_test.go", "running it again later"} {
+		if !strings.Contains(logs.String(), s) {
+			t.Errorf("the log lacks %q: %s", s, logs.String())
+		}
 	}
 }
