@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -73,10 +72,7 @@ func (e *Engine) runProcessors(ctx context.Context, r *docResult, doc catalog.Do
 		if guard.IsPanic(err) {
 			// A bug in the plugin, not a plugin being down: the entity
 			// keeps its last good version, and says why in its status.
-			// The message leaves the panic's value (maybe a secret) in the log.
-			var pe *plugin.Error
-			errors.As(err, &pe)
-			r.fail(string(fault.Internal), catalog.Problem{File: doc.File, Line: doc.Line, Message: pe.Message})
+			r.fail(string(fault.Internal), catalog.Problem{File: doc.File, Line: doc.Line, Message: err.Error()})
 			return nil, nil
 		}
 		if err != nil {

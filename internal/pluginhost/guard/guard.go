@@ -14,38 +14,39 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-
-	"github.com/atrium-portal/atrium/plugin"
 )
 
-// Panic is the cause of the error Call returns for a panic: the panic's
-// value and the goroutine's stack. Its text may hold anything the plugin
-// had at hand (a token, an entity): it goes to the log, never to users.
+// Panic is the error Call returns for a panic. Its message names the
+// plugin and the call and is safe to show; the panic's value may hold
+// anything the plugin had at hand (a token, an entity), so it and the
+// stack go to the log only. plugin.KindOf counts it as ErrInternal.
 type Panic struct {
-	Value any
-	Stack []byte
+	Plugin string // "" for Atrium's own code
+	Call   string
+	Value  any
+	Stack  []byte
 }
 
-func (p *Panic) Error() string { return fmt.Sprintf("panic: %v", p.Value) }
+func (p *Panic) Error() string {
+	who := "plugin " + p.Plugin
+	if p.Plugin == "" {
+		who = "Atrium's built-in code"
+	}
+	return fmt.Sprintf("%s panicked in %s (a bug; the panic and its stack are in Atrium's log)", who, p.Call)
+}
 
 // Call runs fn, the code of plugin pluginID doing call ("processor tags:
-// Process", "action acme:deploy"). A panic in fn is recovered: it is
+// Process", "action acme:deploy: Run"). A panic in fn is recovered: it is
 // logged on log (when not nil) with its value and stack, and returned as
-// a *plugin.Error of kind ErrInternal whose message names the plugin and
-// the call (safe to show: the panic's value stays in the log), with the
-// *Panic as its cause. Otherwise fn's error is returned as is.
+// a *Panic. Otherwise fn's error is returned as is.
 func Call(log *slog.Logger, pluginID, call string, fn func() error) (err error) {
 	defer func() {
 		v := recover()
 		if v == nil {
 			return
 		}
-		p := &Panic{Value: v, Stack: debug.Stack()}
-		who := "plugin " + pluginID
-		if pluginID == "" {
-			who = "Atrium's built-in code"
-		}
-		err = &plugin.Error{Kind: plugin.ErrInternal, Message: fmt.Sprintf("%s panicked in %s (a bug in the plugin; the panic and its stack are in Atrium's log)", who, call), Err: p}
+		p := &Panic{Plugin: pluginID, Call: call, Value: v, Stack: debug.Stack()}
+		err = p
 		if log != nil {
 			log.LogAttrs(context.Background(), slog.LevelError, "plugin code panicked; the call failed and Atrium goes on",
 				slog.String("plugin", pluginID), slog.String("call", call),
