@@ -69,6 +69,15 @@ func (p *pluginAction) Run(ctx context.Context, ac ActionContext) error {
 	return err
 }
 
+// actionPlugin is the id of the plugin that offers a, "" for Atrium's own
+// actions.
+func actionPlugin(a Action) string {
+	if p, ok := a.(*pluginAction); ok {
+		return p.pluginID
+	}
+	return ""
+}
+
 // taskReporter maps an action's reports onto the task.
 type taskReporter struct {
 	ac ActionContext

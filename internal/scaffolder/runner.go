@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/tracing"
@@ -359,7 +360,12 @@ func (r *run) step(ctx context.Context, step *StepSpec) (err error) {
 		}
 		sctx, span := tracing.StartSpan(sctx, "scaffolder.step "+step.Action,
 			attribute.String("atrium.task_id", r.id), attribute.String("atrium.step_id", step.ID))
-		err = action.Run(sctx, ac)
+		// The action runs on the task's worker, outside any HTTP request: a
+		// panic in it (a built-in plugin's bug) fails the step, with the
+		// plugin named in the step's error and the stack in the log.
+		err = guard.Call(r.s.p.Logger, actionPlugin(action), "action "+step.Action+": Run", func() error {
+			return action.Run(sctx, ac)
+		})
 		tracing.End(span, err)
 		if err != nil {
 			if sctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
