@@ -361,3 +361,25 @@ func BenchmarkEntityRawByRefCached(b *testing.B) {
 		i++
 	}
 }
+
+// TestEntityCacheWarmerYieldsToPasses: the warmer does not read while a
+// processing pass runs (it would be interrupted by the pass's writes, and
+// competes with it for the CPU); it fills the cache once the pass ends.
+func TestEntityCacheWarmerYieldsToPasses(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	ingestBench(t, e, 300)
+	e.mu.Lock()
+	_, ok := e.warm(ctx)
+	n, _ := e.ents.stats()
+	e.mu.Unlock()
+	if ok || n != 0 {
+		t.Fatalf("during a pass: finished %v with %d entries, want it stopped before reading", ok, n)
+	}
+	if _, ok := e.warm(ctx); !ok {
+		t.Fatal("after the pass: the warmer did not finish")
+	}
+	if n, _ := e.ents.stats(); n != 300 {
+		t.Fatalf("after the pass: %d entries, want 300", n)
+	}
+}

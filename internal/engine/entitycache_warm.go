@@ -140,7 +140,7 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 				lastGen, quietSince = gen, time.Now()
 				continue
 			}
-			if gen == warmed.Load() || busy.Load() || time.Since(quietSince) < warmAfter {
+			if gen == warmed.Load() || busy.Load() || time.Since(quietSince) < warmAfter || e.passRunning() {
 				continue
 			}
 			busy.Store(true)
@@ -183,6 +183,12 @@ func (e *Engine) warm(ctx context.Context) (uint64, bool) {
 		}
 		if e.ents.full() {
 			break
+		}
+		if e.passRunning() {
+			// A pass (the first load, above all) would interrupt it with
+			// its first write: the loop starts it again after the pass,
+			// and the entries read so far are kept unless the pass wrote.
+			return gen, false
 		}
 		step := time.Now()
 		refs, err := e.cs.Driver.EntityRefsAll(ctx, after, warmBatch)
@@ -286,4 +292,14 @@ func (e *Engine) warmDict(ctx context.Context, gen uint64) *s2.Dict {
 		b = b[:dictSampleBytes]
 	}
 	return s2.MakeDict(b, nil)
+}
+
+// passRunning reports whether a processing pass (or another writer that
+// holds e.mu) is running.
+func (e *Engine) passRunning() bool {
+	if !e.mu.TryLock() {
+		return true
+	}
+	e.mu.Unlock()
+	return false
 }
