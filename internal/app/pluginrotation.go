@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/internal/pluginhost/rpc"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/plugin"
@@ -85,19 +86,26 @@ func (a *App) reprovision(ctx context.Context, lp *loadedPlugin, cfg json.RawMes
 	next := lp.p
 	if i := slices.IndexFunc(plugins.Builtins(), func(b plugins.Builtin) bool { return b.ID == id }); i >= 0 && lp.status.Kind == PluginBuiltin {
 		next = plugins.Builtins()[i].New(a.pluginSet.deps)
-	} else if err := next.Cleanup(ctx); err != nil {
+	} else if err := guard.Call(a.log, id, "Cleanup", func() error { return next.Cleanup(ctx) }); err != nil {
 		// An in-process plugin without a factory is provisioned again
 		// in place.
 		a.log.Warn("plugin cleanup before re-provisioning", "plugin", id, "err", err)
 	}
-	if err := next.Provision(ctx, a.pluginHostFor(id), cfg); err != nil {
+	// This runs on the secret refresher's goroutine: a built-in's panic
+	// fails the re-provisioning (the old plugin keeps running) instead of
+	// ending Atrium.
+	if err := guard.Call(a.log, id, "Provision", func() error { return next.Provision(ctx, a.pluginHostFor(id), cfg) }); err != nil {
 		return errors.Join(err, a.cleanupIfNew(ctx, lp, next))
 	}
 	registerPluginSecrets(a.secrets, next)
-	if err := next.Validate(ctx); err != nil {
+	if err := guard.Call(a.log, id, "Validate", func() error { return next.Validate(ctx) }); err != nil {
 		return errors.Join(err, a.cleanupIfNew(ctx, lp, next))
 	}
-	a.replaceComponents(ctx, lp, next)
+	var comps plugin.Components
+	if err := guard.Call(a.log, id, "Components", func() error { comps = next.Components(); return nil }); err != nil {
+		return errors.Join(err, a.cleanupIfNew(ctx, lp, next))
+	}
+	a.replaceComponents(ctx, lp, next, comps)
 	return nil
 }
 
@@ -107,17 +115,16 @@ func (a *App) cleanupIfNew(ctx context.Context, lp *loadedPlugin, next plugin.Pl
 	if next == lp.p {
 		return nil
 	}
-	return next.Cleanup(ctx)
+	return guard.Call(a.log, lp.status.ID, "Cleanup", func() error { return next.Cleanup(ctx) })
 }
 
 // replaceComponents puts next, a provisioned plugin, in the place of lp's
-// and wires its components instead of the old ones. Each action is
+// and wires comps, its components, instead of the old ones. Each action is
 // replaced on its own (removed and added again at once), so that a task
 // finds it throughout; steps in flight finish with the old one. The old
 // plugin, when another, is cleaned up last. a.pluginSet.wire is held.
-func (a *App) replaceComponents(ctx context.Context, lp *loadedPlugin, next plugin.Plugin) {
+func (a *App) replaceComponents(ctx context.Context, lp *loadedPlugin, next plugin.Plugin, comps plugin.Components) {
 	old := lp.p
-	comps := next.Components()
 	byID := map[string]plugin.Action{}
 	for _, act := range comps.Actions {
 		byID[act.ID()] = act
@@ -157,7 +164,7 @@ func (a *App) replaceComponents(ctx context.Context, lp *loadedPlugin, next plug
 	}
 	a.startServices(lp)
 	if old != next {
-		if err := old.Cleanup(ctx); err != nil {
+		if err := guard.Call(a.log, lp.status.ID, "Cleanup", func() error { return old.Cleanup(ctx) }); err != nil {
 			a.log.Warn("cleanup of the plugin replaced after a secret rotation", "plugin", lp.status.ID, "err", err)
 		}
 	}

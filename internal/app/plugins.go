@@ -19,6 +19,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/internal/pluginhost/rpc"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
@@ -249,15 +250,19 @@ func (a *App) addPlugin(ctx context.Context, kind string, p plugin.Plugin) error
 	if err := os.MkdirAll(host.DataDir, 0o700); err != nil {
 		return fail("creating its data directory", err)
 	}
-	if err := p.Provision(ctx, host, pc.Config); err != nil {
+	// An in-process plugin's panic in these calls fails the plugin only
+	// (guard.Call), as an error would.
+	if err := guard.Call(a.log, info.ID, "Provision", func() error { return p.Provision(ctx, host, pc.Config) }); err != nil {
 		return fail("provision", err)
 	}
 	lp.provisioned = true
 	registerPluginSecrets(a.secrets, p)
-	if err := p.Validate(ctx); err != nil {
+	if err := guard.Call(a.log, info.ID, "Validate", func() error { return p.Validate(ctx) }); err != nil {
 		return fail("validate", err)
 	}
-	lp.comps = p.Components()
+	if err := guard.Call(a.log, info.ID, "Components", func() error { lp.comps = p.Components(); return nil }); err != nil {
+		return fail("components", err)
+	}
 	if step, err := a.wireEngine(lp); err != nil {
 		return fail(step, err)
 	}
@@ -427,7 +432,7 @@ func (a *App) cleanupPlugins() error {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := lp.p.Cleanup(ctx); err != nil {
+		if err := guard.Call(a.log, lp.status.ID, "Cleanup", func() error { return lp.p.Cleanup(ctx) }); err != nil {
 			a.log.Warn("plugin cleanup", "plugin", lp.status.ID, "err", err)
 		}
 		cancel()
@@ -450,12 +455,13 @@ func (n *namedProcessor) Process(ctx context.Context, entity json.RawMessage) (p
 }
 
 // runService runs a plugin's service until ctx is done, again after a
-// backoff (1s doubling to 1m) each time it returns early.
+// backoff (1s doubling to 1m) each time it returns early or panics (on
+// this goroutine of its own, a built-in's panic would end Atrium).
 func runService(ctx context.Context, a *App, id string, svc plugin.Service) {
 	backoff := time.Second
 	for {
 		started := time.Now()
-		err := svc.Run(ctx)
+		err := guard.Call(a.log, id, "service "+svc.Name()+": Run", func() error { return svc.Run(ctx) })
 		if ctx.Err() != nil {
 			return
 		}
