@@ -319,7 +319,7 @@ func (a *App) engineConfig() (engine.Config, error) {
 	maxFile := cfg.Atrium.Limits.MaxFileBytes
 	ec.Readers = map[string]engine.Reader{
 		"file": &engine.FileReader{MaxBytes: maxFile},
-		"url":  &pluginURLReader{set: &a.pluginSet, next: &engine.URLReader{MaxBytes: maxFile, Allow: allow}},
+		"url":  &pluginURLReader{set: &a.pluginSet, next: &engine.URLReader{MaxBytes: maxFile, Allow: allow}, log: a.log},
 	}
 	for i, l := range cfg.Catalog.Locations {
 		sl := engine.StaticLocation{Type: l.Type, Target: l.Target}

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/internal/pluginhost/rpc"
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/web"
@@ -48,6 +50,7 @@ func registerPluginSecrets(reg *secrets.Registry, p plugin.Plugin) {
 type pluginURLReader struct {
 	set  *pluginSet
 	next engine.Reader
+	log  *slog.Logger
 }
 
 func (r *pluginURLReader) Read(ctx context.Context, target string) ([]byte, error) {
@@ -60,7 +63,15 @@ func (r *pluginURLReader) Read(ctx context.Context, target string) ([]byte, erro
 		if lp.status.State != PluginRunning {
 			continue
 		}
-		if u, ok := lp.p.(urlHandler); ok && u.HandlesURL(target) {
+		u, ok := lp.p.(urlHandler)
+		if !ok {
+			continue
+		}
+		// A built-in's code, on the engine's goroutines: a panic fails
+		// this read (the location's status says so), not Atrium.
+		var handles bool
+		_ = guard.Call(r.log, lp.status.ID, "HandlesURL", func() error { handles = u.HandlesURL(target); return nil })
+		if handles {
 			h, id = u, lp.status.ID
 			break
 		}
@@ -69,7 +80,8 @@ func (r *pluginURLReader) Read(ctx context.Context, target string) ([]byte, erro
 	if h == nil {
 		return r.next.Read(ctx, target)
 	}
-	data, err := h.ReadURL(ctx, target)
+	var data []byte
+	err := guard.Call(r.log, id, "ReadURL", func() (err error) { data, err = h.ReadURL(ctx, target); return err })
 	if err != nil {
 		return nil, rpc.Fault(id, err)
 	}

@@ -134,3 +134,62 @@ func TestPluginReprovisionPanic(t *testing.T) {
 		t.Errorf("healthz: %d", status)
 	}
 }
+
+// panickingReader is a built-in-like plugin that reads the url locations
+// of panic.example.com, and panics doing it.
+type panickingReader struct {
+	fakePlugin
+	reads atomic.Int32
+}
+
+func (p *panickingReader) HandlesURL(target string) bool {
+	return strings.HasPrefix(target, "https://panic.example.com/")
+}
+
+func (p *panickingReader) ReadURL(context.Context, string) ([]byte, error) {
+	p.reads.Add(1)
+	var m map[string]int
+	m["boom"]++
+	return nil, nil
+}
+
+// TestPluginURLReaderPanic: a plugin's url reader that panics while the
+// engine reads a location (in the background) fails that read, which
+// the location's status names; Atrium goes on. Without the recover the
+// panic ends the test binary.
+func TestPluginURLReaderPanic(t *testing.T) {
+	p := &panickingReader{fakePlugin: fakePlugin{info: plugin.Info{ID: "reader-panic", Version: "1.0.0", APIVersions: "^1.0"}}}
+	_, base := startWithPlugins(t, "catalog:\n  locations: [{ type: url, target: 'https://panic.example.com/catalog-info.yaml' }]\n", p)
+	c := sclient{t: t, base: base}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var ents []struct {
+			Status *struct {
+				Items []struct{ Message string } `json:"items"`
+			} `json:"status"`
+		}
+		c.json("GET", "/api/catalog/entities?filter=kind=location", nil, 200, &ents)
+		var msgs []string
+		for _, e := range ents {
+			if e.Status != nil {
+				for _, it := range e.Status.Items {
+					msgs = append(msgs, it.Message)
+				}
+			}
+		}
+		all := strings.Join(msgs, "\n")
+		if strings.Contains(all, "plugin reader-panic panicked in ReadURL") {
+			if strings.Contains(all, "nil map") {
+				t.Errorf("the panic's value is in the location's status: %q", all)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute (reads: %d) the locations' status is %q, want the panic named", p.reads.Load(), all)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if status, _ := c.do("GET", "/healthz", nil); status != 200 {
+		t.Errorf("healthz: %d", status)
+	}
+}
