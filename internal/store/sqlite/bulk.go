@@ -14,18 +14,6 @@ import (
 // files in one pass either way.
 const buildCacheKiB = 8192
 
-// bulkCheckpointPages is the write-ahead log's size, in pages, at which the
-// writer copies it back into the database while a bulk load lasts (256 MiB
-// with 4 KiB pages, against walCheckpointPages' 64 MiB otherwise). Each
-// checkpoint runs on the writer's path and ends with fsyncs of the log and
-// of the database file: in runtime traces of a first load of 100k entities
-// the writer spent 10–16 % of its time in checkpoints (7–10 % blocked in
-// fsync) with 64 MiB, 8 % (6 %) with 256 MiB, as a relation page rewritten
-// by several transactions is copied once per checkpoint. The log file is
-// still cut back to walSizeLimit after each checkpoint; the shared-memory
-// index of a 256 MiB log is 512 KiB.
-const bulkCheckpointPages = 65536
-
 // secondaryIndexes are the indexes a bulk load drops and builds afterwards:
 // the costly ones (about 28 search rows and 6 relation rows per entity, at
 // random places) that no write needs, in the order they are built: those
@@ -65,11 +53,6 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return false, dbErr(ctx, err, "begin bulk load")
 	}
-	// The write pool holds one connection for good, so the setting lasts
-	// until BulkEnd; a connection opened anew starts with the default.
-	if _, err := db.write.ExecContext(ctx, fmt.Sprintf("PRAGMA wal_autocheckpoint = %d", bulkCheckpointPages)); err != nil {
-		return false, dbErr(ctx, err, "bulk load: checkpoint size")
-	}
 	return true, nil
 }
 
@@ -77,7 +60,6 @@ func (db *DB) BulkBegin(ctx context.Context) (bool, error) {
 // no statistics that Atrium's queries rely on: sqlplan picks the selective
 // filter itself.)
 func (db *DB) BulkEnd(ctx context.Context) error {
-	defer db.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = "+walCheckpointPages)
 	_, err := db.ensureIndexes(ctx)
 	return err
 }
