@@ -184,7 +184,7 @@ func (p *pass) run(ctx context.Context) error {
 				chunk = max(targetChunk, 2*p.e.workers)
 			}
 			end := min(start+chunk, len(units))
-			outs := p.e.processUnits(ctx, units[start:end], p.workers())
+			outs := p.e.processUnits(ctx, units[start:end])
 			for i, out := range outs {
 				if err := p.collect(ctx, units[start+i], out); err != nil {
 					return err
@@ -204,32 +204,12 @@ func (p *pass) run(ctx context.Context) error {
 	return p.finish(ctx)
 }
 
-// workers is how many units to process at once: one fewer than the
-// engine's workers while a write is in flight. The store's one writer is
-// what a large pass waits for (a first load of 100k entities spends about
-// three times as much CPU writing as processing), and the Go scheduler has
-// no priorities: with as many processing goroutines as processors, the
-// writer waited for a processor 16–22 % of its time in runtime traces of a
-// first load, 11–16 % with one worker fewer. One worker still processes
-// faster than the writer writes.
-func (p *pass) workers() int {
-	n := p.e.workers
-	if pw := p.inflight; pw != nil && n > 1 {
-		select {
-		case <-pw.done:
-		default:
-			n--
-		}
-	}
-	return n
-}
-
-// processUnits processes units on workers goroutines, results in order.
-func (e *Engine) processUnits(ctx context.Context, units []*unit, workers int) []outcome {
+// processUnits processes units on the engine's workers, results in order.
+func (e *Engine) processUnits(ctx context.Context, units []*unit) []outcome {
 	out := make([]outcome, len(units))
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(workers, len(units)) {
+	for range min(e.workers, len(units)) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
@@ -375,7 +355,7 @@ func (p *pass) runRetries(ctx context.Context) error {
 		p.retries = nil
 		for start := 0; start < len(units); start += targetChunk {
 			end := min(start+targetChunk, len(units))
-			outs := p.e.processUnits(ctx, units[start:end], p.workers())
+			outs := p.e.processUnits(ctx, units[start:end])
 			for i, out := range outs {
 				if err := p.collect(ctx, units[start+i], out); err != nil {
 					return err
