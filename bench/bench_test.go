@@ -172,7 +172,7 @@ func fakeCatalog(tb testing.TB, set *gen.Set, drop string) *httptest.Server {
 		rels[r.Source] = append(rels[r.Source], map[string]string{"type": r.Type, "targetRef": r.Target})
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.backstage/health/v1/readiness", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /.backstage/health/v1/liveness", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("GET /api/catalog/entity-facets", func(w http.ResponseWriter, r *http.Request) {
@@ -213,7 +213,7 @@ func TestWaitIngested(t *testing.T) {
 	if err != nil {
 		t.Fatalf("complete catalog: %v", err)
 	}
-	if ing.Seconds < ing.CountsSeconds || ing.CountsSeconds < ing.ReadySeconds {
+	if ing.Seconds < ing.CountsSeconds || ing.CountsSeconds < ing.LiveSeconds {
 		t.Errorf("stages out of order: %+v", ing)
 	}
 	if len(ing.Stages) != 5 {
