@@ -383,3 +383,16 @@ func TestEntityCacheWarmerYieldsToPasses(t *testing.T) {
 		t.Fatalf("after the pass: %d entries, want 300", n)
 	}
 }
+
+// TestNextWarmSpacing: a warm that took d starts the next one no earlier
+// than warmSpacing × d after its own start, so that a catalog written
+// often is not read again in full after every write.
+func TestNextWarmSpacing(t *testing.T) {
+	start := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	for _, d := range []time.Duration{0, time.Millisecond, 20 * time.Second} {
+		got := nextWarm(start, start.Add(d)).Sub(start)
+		if want := warmSpacing * d; got != want {
+			t.Errorf("a warm of %v: next after %v, want %v", d, got, want)
+		}
+	}
+}

@@ -123,6 +123,11 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 	lastGen, quietSince := e.cs.gen.Load(), time.Now()
 	var warmed atomic.Uint64
 	warmed.Store(^uint64(0))
+	// notBefore is the earliest start of the next warm (Unix nanoseconds):
+	// every write starts a new generation, and reading the whole catalog
+	// again after each one would cost a large catalog's replicas seconds
+	// of CPU per write. Between warms the cache fills on misses.
+	var notBefore atomic.Int64
 	var warming sync.WaitGroup
 	defer warming.Wait()
 	busy := atomic.Bool{}
@@ -140,7 +145,8 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 				lastGen, quietSince = gen, time.Now()
 				continue
 			}
-			if gen == warmed.Load() || busy.Load() || time.Since(quietSince) < warmAfter || e.passRunning() {
+			if gen == warmed.Load() || busy.Load() || time.Since(quietSince) < warmAfter ||
+				time.Now().UnixNano() < notBefore.Load() || e.passRunning() {
 				continue
 			}
 			busy.Store(true)
@@ -148,12 +154,27 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 			go func() {
 				defer warming.Done()
 				defer busy.Store(false)
-				if g, ok := e.warm(ctx); ok {
+				start := time.Now()
+				g, ok := e.warm(ctx)
+				if ok {
 					warmed.Store(g)
 				}
+				notBefore.Store(nextWarm(start, time.Now()).UnixNano())
 			}()
 		}
 	}
+}
+
+// warmSpacing is how many times a warm's duration passes between the
+// starts of two warms: a warm takes at most about half a core while it
+// runs, so the warmer takes at most about 5 % of a core over time,
+// however often the catalog is written.
+const warmSpacing = 10
+
+// nextWarm returns the earliest start of the warm after one that ran
+// from start to end.
+func nextWarm(start, end time.Time) time.Time {
+	return start.Add(warmSpacing * end.Sub(start))
 }
 
 // warm fills the entity cache with the catalog's entities, in ref order,
