@@ -384,15 +384,30 @@ func TestEntityCacheWarmerYieldsToPasses(t *testing.T) {
 	}
 }
 
-// TestNextWarmSpacing: a warm that took d starts the next one no earlier
-// than warmSpacing × d after its own start, so that a catalog written
-// often is not read again in full after every write.
-func TestNextWarmSpacing(t *testing.T) {
-	start := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
-	for _, d := range []time.Duration{0, time.Millisecond, 20 * time.Second} {
-		got := nextWarm(start, start.Add(d)).Sub(start)
-		if want := warmSpacing * d; got != want {
-			t.Errorf("a warm of %v: next after %v, want %v", d, got, want)
+// TestWarmBudget: the warmer runs freely up to warmCredit, then for a
+// warmShare-th of the time, so that a catalog written often is not read
+// again in full after every write.
+func TestWarmBudget(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	b := newWarmBudget(t0)
+	if !b.allows(t0) {
+		t.Fatal("a new budget refuses the first warm")
+	}
+	b.spend(warmCredit - time.Second)
+	if !b.allows(t0.Add(time.Second)) {
+		t.Fatal("refused with credit left")
+	}
+	b.spend(20 * time.Second) // a warm of 20 s past the credit
+	for _, c := range []struct {
+		after time.Duration
+		want  bool
+	}{
+		{time.Minute, false},
+		{(20*time.Second - time.Second) * warmShare, false},
+		{(20*time.Second + time.Second) * warmShare, true},
+	} {
+		if got := b.allows(t0.Add(c.after)); got != c.want {
+			t.Errorf("%v after the start, %v spent: allows %v, want %v", c.after, time.Duration(b.spent.Load()), got, c.want)
 		}
 	}
 }

@@ -123,11 +123,11 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 	lastGen, quietSince := e.cs.gen.Load(), time.Now()
 	var warmed atomic.Uint64
 	warmed.Store(^uint64(0))
-	// notBefore is the earliest start of the next warm (Unix nanoseconds):
-	// every write starts a new generation, and reading the whole catalog
+	// Every write starts a new generation, and reading the whole catalog
 	// again after each one would cost a large catalog's replicas seconds
-	// of CPU per write. Between warms the cache fills on misses.
-	var notBefore atomic.Int64
+	// of CPU per write: the budget bounds the warmer's time. Between
+	// warms the cache fills on misses.
+	budget := newWarmBudget(time.Now())
 	var warming sync.WaitGroup
 	defer warming.Wait()
 	busy := atomic.Bool{}
@@ -146,7 +146,7 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 				continue
 			}
 			if gen == warmed.Load() || busy.Load() || time.Since(quietSince) < warmAfter ||
-				time.Now().UnixNano() < notBefore.Load() || e.passRunning() {
+				!budget.allows(time.Now()) || e.passRunning() {
 				continue
 			}
 			busy.Store(true)
@@ -159,23 +159,38 @@ func (e *Engine) cacheLoop(warmAfter time.Duration) {
 				if ok {
 					warmed.Store(g)
 				}
-				notBefore.Store(nextWarm(start, time.Now()).UnixNano())
+				budget.spend(time.Since(start))
 			}()
 		}
 	}
 }
 
-// warmSpacing is how many times a warm's duration passes between the
-// starts of two warms: a warm takes at most about half a core while it
-// runs, so the warmer takes at most about 5 % of a core over time,
-// however often the catalog is written.
-const warmSpacing = 10
+// warmCredit is how long the warmer may run before its budget limits it,
+// and warmShare the part of the time since then that it may run: a warm
+// takes at most about half a core while it runs, so over time the warmer
+// takes at most about 5 % of a core, however often the catalog is written,
+// while the warms of a first load (interrupted by its later passes, then
+// the one after it) run at once.
+const (
+	warmCredit = time.Minute
+	warmShare  = 10 // 1/warmShare of the time
+)
 
-// nextWarm returns the earliest start of the warm after one that ran
-// from start to end.
-func nextWarm(start, end time.Time) time.Time {
-	return start.Add(warmSpacing * end.Sub(start))
+// warmBudget is the time the warmer may still spend.
+type warmBudget struct {
+	start time.Time
+	spent atomic.Int64 // nanoseconds
 }
+
+func newWarmBudget(now time.Time) *warmBudget { return &warmBudget{start: now} }
+
+// allows reports whether a warm may start at now.
+func (b *warmBudget) allows(now time.Time) bool {
+	return time.Duration(b.spent.Load()) < warmCredit+now.Sub(b.start)/warmShare
+}
+
+// spend records a warm that ran for d.
+func (b *warmBudget) spend(d time.Duration) { b.spent.Add(int64(d)) }
 
 // warm fills the entity cache with the catalog's entities, in ref order,
 // in small batches, each followed by a pause as long as it took, so that
