@@ -107,9 +107,10 @@ func (cs *ctxSwitches) add(f *os.File) {
 // waitIdle waits until the process has used less than a twentieth of a
 // core in each of three consecutive seconds (the background work that
 // follows ingestion, such as building indexes, is done; on a loaded
-// machine a busy process may get little more than that in one second), or
+// machine a busy process may get little more than that in one second) and
+// busy (nil: not asked) reported nothing running at the end of each, or
 // until timeout. It returns how long it waited.
-func waitIdle(pid int, timeout time.Duration) time.Duration {
+func waitIdle(pid int, timeout time.Duration, busy func() bool) time.Duration {
 	start := time.Now()
 	prev, err := procCPUSeconds(pid)
 	if err != nil {
@@ -122,7 +123,7 @@ func waitIdle(pid int, timeout time.Duration) time.Duration {
 		if err != nil {
 			break
 		}
-		if cur-prev < 0.05 {
+		if cur-prev < 0.05 && (busy == nil || !busy()) {
 			quiet++
 		} else {
 			quiet = 0

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"testing"
+	"time"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -43,5 +44,17 @@ func TestProcCPUSecondsOfSelf(t *testing.T) {
 	}
 	if got <= 0 || x < 0 {
 		t.Errorf("got %v CPU seconds, want more than 0", got)
+	}
+}
+
+// TestWaitIdleWaitsForBusy: an idle process is not settled while busy
+// reports work elsewhere (PostgreSQL building indexes after a load).
+func TestWaitIdleWaitsForBusy(t *testing.T) {
+	calls := 0
+	busy := func() bool { calls++; return calls <= 2 }
+	waited := waitIdle(os.Getpid(), time.Minute, busy)
+	// Two busy seconds, then three quiet ones: at least five seconds.
+	if waited < 5*time.Second || calls < 5 {
+		t.Fatalf("waited %v over %d checks, want at least 5 s and 5 checks", waited, calls)
 	}
 }

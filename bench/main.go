@@ -206,12 +206,14 @@ func run(ctx context.Context, o options) (*Result, error) {
 	res := newResult(o, set, len(exp.relations))
 	log.Printf("load average before the run: %s", res.Machine.LoadAvg)
 	dsn := ""
+	var dbBusy func() bool
 	if o.DB == "postgres" {
 		db, err := createDatabase(ctx, o.PG, o.N)
 		if err != nil {
 			return nil, err
 		}
 		dsn = db.DSN
+		dbBusy = func() bool { return db.busy(ctx) }
 		if !o.Keep {
 			defer func() {
 				if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
@@ -246,8 +248,10 @@ func run(ctx context.Context, o options) (*Result, error) {
 	log.Printf("ingested in %.2fs (all entities visible after %.2fs), server CPU %.1fs, peak RSS %.0f MB",
 		ing.Seconds, ing.CountsSeconds, res.IngestCPUSeconds, res.PeakRSSIngestMB)
 	// Measure the queries on a settled server, not during the work that
-	// follows the last entity write (edges, orphans, index builds).
-	res.SettleSeconds = waitIdle(srv.PID(), 5*time.Minute).Seconds()
+	// follows the last entity write (edges, orphans, index builds), on
+	// PostgreSQL in the database's own processes too (index builds and
+	// the vacuum after a bulk load).
+	res.SettleSeconds = waitIdle(srv.PID(), 5*time.Minute, dbBusy).Seconds()
 	log.Printf("server idle %.1fs later", res.SettleSeconds)
 	if prof != nil {
 		res.Profiled = true

@@ -52,3 +52,21 @@ func (d *database) Drop(ctx context.Context) error {
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{d.Name}.Sanitize()+" WITH (FORCE)")
 	return err
 }
+
+// busy reports whether any session other than the caller's own runs a
+// statement in the database, or an autovacuum works on it: the index
+// builds and the vacuum that follow a bulk load run in PostgreSQL's
+// processes, where the server's own CPU does not show them. Errors count
+// as not busy, so a failing check never stalls the run.
+func (d *database) busy(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, d.admin)
+	if err != nil {
+		return false
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'active'", d.Name).Scan(&n)
+	return err == nil && n > 0
+}
