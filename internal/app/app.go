@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/audit"
@@ -63,6 +64,9 @@ type App struct {
 	log    *slog.Logger
 	store  store.Driver
 	engine *engine.Engine
+	// memEngine is engine for the memory limit's loop, which starts
+	// before it exists (applyMemoryLimit).
+	memEngine atomic.Pointer[engine.Engine]
 	// catalog is the engine behind the permission policy (authz), which
 	// every request goes through.
 	catalog engine.Catalog
@@ -170,6 +174,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		return nil, err
 	}
 	a.cleanup = append(a.cleanup, a.engine.Close)
+	a.memEngine.Store(a.engine)
 
 	if opts.NoServer {
 		return a, nil

@@ -23,6 +23,8 @@ type Stats struct {
 	// finished (zero before the first).
 	LastPass    time.Duration
 	LastPassEnd time.Time
+	// EntityCacheBytes is what the entity cache holds now.
+	EntityCacheBytes int64
 }
 
 type counters struct {
@@ -45,6 +47,7 @@ func (e *Engine) Stats() Stats {
 	if end := c.lastPassEnd.Load(); end != 0 {
 		st.LastPassEnd = time.Unix(0, end)
 	}
+	_, st.EntityCacheBytes = e.ents.stats()
 	return st
 }
 
