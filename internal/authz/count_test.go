@@ -12,6 +12,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
 )
@@ -26,7 +27,7 @@ func TestTotalsOnALargerCatalog(t *testing.T) {
 		t.Skip("loads 3 000 entities")
 	}
 	t.Run("sqlite", func(t *testing.T) { testTotals(t, openTestStore(t)) })
-	t.Run("postgres", func(t *testing.T) { testTotals(t, openPostgresStore(t, postgresDSN(t))) })
+	t.Run("postgres", func(t *testing.T) { testTotals(t, openPostgresStore(t, pgtest.DSN(t))) })
 }
 
 func testTotals(t *testing.T, db store.Driver) {
@@ -172,7 +173,7 @@ func TestTotalsWhenTheLogCannotSay(t *testing.T) {
 		checkTotals(t, db, filters, "after a gap in the log")
 	})
 	t.Run("postgres", func(t *testing.T) {
-		dsn := postgresDSN(t)
+		dsn := pgtest.DSN(t)
 		db := openPostgresStore(t, dsn)
 		if err := storetest.Load(ctx, db, 0, n, n, 1000); err != nil {
 			t.Fatal(err)

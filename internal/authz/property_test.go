@@ -5,19 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/auth"
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/postgres"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
 )
@@ -33,7 +31,7 @@ import (
 func TestFilterMatchesDecisions(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) { testFilterMatchesDecisions(t, openTestStore(t)) })
 	t.Run("postgres", func(t *testing.T) {
-		testFilterMatchesDecisions(t, openPostgresStore(t, postgresDSN(t)))
+		testFilterMatchesDecisions(t, openPostgresStore(t, pgtest.DSN(t)))
 	})
 }
 
@@ -201,48 +199,6 @@ func openTestStore(t testing.TB) store.Driver {
 		t.Fatal(err)
 	}
 	return db
-}
-
-// postgresDSN creates a database on the ATRIUM_TEST_POSTGRES server,
-// dropped when the test ends, and returns its URL. Without the variable the
-// test is skipped (failed under CI). apptest has the same helper, but
-// importing it here would be a cycle.
-func postgresDSN(t testing.TB) string {
-	t.Helper()
-	admin := os.Getenv("ATRIUM_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ATRIUM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("ATRIUM_TEST_POSTGRES is not set")
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("atrium_authz_%d", rand.Uint64())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Error(err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // openPostgresStore opens a migrated PostgreSQL store on dsn.

@@ -5,17 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/postgres"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
 )
@@ -45,7 +43,7 @@ func TestEntityCacheSeesOtherReplicasWrites(t *testing.T) {
 				path := filepath.Join(t.TempDir(), "catalog.db")
 				d1, d2 = openSQLiteAt(t, path), openSQLiteAt(t, path)
 			} else {
-				dsn := postgresTestDB(t)
+				dsn := pgtest.DSN(t)
 				d1, d2 = openPostgresAt(t, dsn), openPostgresAt(t, dsn)
 			}
 			now := time.Unix(1000, 0)
@@ -145,47 +143,6 @@ func openPostgresAt(t testing.TB, dsn string) store.Driver {
 		t.Fatal(err)
 	}
 	return db
-}
-
-// postgresTestDB creates a database on the ATRIUM_TEST_POSTGRES server,
-// dropped when the test ends, and returns its URL; without the variable
-// the test is skipped (failed under CI).
-func postgresTestDB(t testing.TB) string {
-	t.Helper()
-	admin := os.Getenv("ATRIUM_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("ATRIUM_TEST_POSTGRES is not set; CI must run the PostgreSQL tests")
-		}
-		t.Skip("ATRIUM_TEST_POSTGRES is not set")
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	name := fmt.Sprintf("atrium_entcache_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Error(err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 // TestEntityCacheRoundTrip: every entity comes out of the cache, by ref
