@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -92,8 +93,8 @@ func (c *Client) fault(ctx context.Context, bounded bool, what string, err error
 			return fault.Wrap(fault.Unavailable, &plugin.Error{Kind: plugin.ErrUnavailable, Message: st.Message()},
 				"plugin %s did not answer within %s: %s", c.name(), c.callTimeout, what)
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if err := ctxErrNearDeadline(ctx); err != nil {
+			return err
 		}
 	case codes.Unavailable:
 		if c.Exited() {
@@ -150,4 +151,25 @@ func Fault(pluginID string, err error) error {
 		e.Source = fault.SourceUpstream
 	}
 	return e
+}
+
+// deadlineSkew is how much earlier than the host a plugin may see a
+// deadline it applies itself (ActionRunRequest.Deadline): the deadline
+// crosses as wall-clock time, which the plugin turns into a timer of its
+// own.
+const deadlineSkew = 100 * time.Millisecond
+
+// ctxErrNearDeadline returns ctx's error, first waiting for it when ctx's
+// deadline is at most deadlineSkew away, so that a plugin's answer to the
+// deadline it saw first is the host's context.DeadlineExceeded too.
+func ctxErrNearDeadline(ctx context.Context) error {
+	if d, ok := ctx.Deadline(); ok && ctx.Err() == nil && time.Until(d) <= deadlineSkew {
+		t := time.NewTimer(deadlineSkew)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+	return ctx.Err()
 }
