@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/pgtest"
