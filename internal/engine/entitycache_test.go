@@ -367,3 +367,28 @@ func TestWarmBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestWarmerWaitsForFirstLoad: an engine that processes locations is
+// loading until its first load ends (the warmer waits for it); one that
+// does not process (an API-only replica) never is.
+func TestWarmerWaitsForFirstLoad(t *testing.T) {
+	e := newEngine(t, Config{})
+	if e.loading() {
+		t.Fatal("an engine that does not run is loading")
+	}
+	e.provMu.Lock()
+	e.running = true
+	e.provMu.Unlock()
+	select {
+	case <-e.ready:
+		t.Skip("the engine's first load has ended already")
+	default:
+	}
+	if !e.loading() {
+		t.Fatal("a running engine before its first load's end is not loading")
+	}
+	e.MarkReady()
+	if e.loading() {
+		t.Fatal("loading after the first load's end")
+	}
+}
