@@ -72,7 +72,7 @@ func (rd *oneRead) statement() (query string, args []any, generic bool, err erro
 	}
 	// The log's ids are one array: unnested, the planner expects a few of
 	// them whatever the log holds (see changedFrom).
-	query = "WITH log_ids AS MATERIALIZED (SELECT ARRAY(SELECT entity_id FROM entity_changes WHERE " + since + ") AS ids) SELECT " +
+	query = "WITH " + pgFrontierWith + ", log_ids AS MATERIALIZED (SELECT ARRAY(SELECT entity_id FROM entity_changes WHERE " + since + ") AS ids) SELECT " +
 		strings.Join(parts, " || ';' || ")
 	return query, b.Args(), generic, nil
 }

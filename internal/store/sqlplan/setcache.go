@@ -332,6 +332,9 @@ func (c *SetCache) read(ctx context.Context, r TextRunner, leaves []*cacheLeaf) 
 	}
 	if len(parts) > 0 {
 		query := "SELECT " + strings.Join(parts, " || ';' || ")
+		if !synced {
+			query = c.withFrontier(query)
+		}
 		var text string
 		if patchesOnly {
 			text, err = textGeneric(ctx, r, query, b.Args())
@@ -442,7 +445,7 @@ func (c *SetCache) resetIf(synced bool, frontier, epoch uint64) {
 func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (next uint64, changed []int64, seen int, lost bool, err error) {
 	b := NewBuilder(c.d)
 	parts := c.syncSQL(b, frontier)
-	text, err := textGeneric(ctx, r, "SELECT "+strings.Join(parts, " || ';' || "), b.Args())
+	text, err := textGeneric(ctx, r, c.withFrontier("SELECT "+strings.Join(parts, " || ';' || ")), b.Args())
 	if err != nil {
 		return 0, nil, 0, false, err
 	}
@@ -498,19 +501,36 @@ const pgFrontier = "(SELECT coalesce(min(x), pg_snapshot_xmax(pg_current_snapsho
 	" WHERE x::text::numeric % 4294967296 NOT IN (SELECT a.backend_xid::text::numeric FROM pg_stat_get_activity(NULL) a" +
 	" WHERE a.backend_xid IS NOT NULL AND a.datid <> (SELECT m.datid FROM pg_stat_get_activity(pg_backend_pid()) m)))"
 
+// pgFrontierWith is the WITH item, named front, that computes pgFrontier
+// once for a statement in which frontierSQL and seenSQL both read it: each
+// copy of the expression was two scans of pg_stat_get_activity and three
+// sub-plans set up when the statement is bound.
+const pgFrontierWith = "front AS MATERIALIZED (SELECT " + pgFrontier + " AS x)"
+
 // seenSQL counts, on PostgreSQL, the log rows at or past the position
-// that frontierSQL reads in the same statement (see setsAsOf). The bound
-// is a sub-query for the reason given at changesSince.
+// that frontierSQL reads in the same statement (see setsAsOf), from the
+// statement's pgFrontierWith. The bound is a sub-query for the reason
+// given at changesSince.
 func seenSQL() string {
-	return "(SELECT count(*) FROM entity_changes WHERE xid >= " + pgFrontier + ")::text"
+	return "(SELECT count(*) FROM entity_changes WHERE xid >= (SELECT x FROM front))::text"
 }
 
-// frontierSQL reads the log's current position.
+// frontierSQL reads the log's current position; on PostgreSQL from the
+// statement's pgFrontierWith.
 func (c *SetCache) frontierSQL() string {
 	if c.d == Postgres {
-		return pgFrontier + "::text"
+		return "(SELECT x FROM front)::text"
 	}
 	return "(SELECT coalesce(max(seq), 0) FROM entity_changes)"
+}
+
+// withFrontier prefixes query, a SELECT that reads frontierSQL, with the
+// WITH item that it reads on PostgreSQL.
+func (c *SetCache) withFrontier(query string) string {
+	if c.d == Postgres {
+		return "WITH " + pgFrontierWith + " " + query
+	}
+	return query
 }
 
 // syncSQL reads the new position, a check value and the ids changed past
