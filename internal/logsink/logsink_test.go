@@ -111,13 +111,19 @@ func TestWriterConcurrent(t *testing.T) {
 }
 
 // BenchmarkAccessLine logs an access-log-like line per iteration from
-// GOMAXPROCS goroutines through slog's JSON handler into a file, directly
-// and through a Writer, and reports the process's CPU per line.
+// GOMAXPROCS goroutines through slog's JSON handler or this package's
+// (json=fast) into a file, directly and through a Writer, and reports the
+// process's CPU per line.
 //
 //	go test ./internal/logsink -run XX -bench AccessLine -benchmem
 func BenchmarkAccessLine(b *testing.B) {
-	for _, sink := range []bool{false, true} {
-		b.Run(fmt.Sprintf("sink=%v", sink), func(b *testing.B) {
+	for _, c := range []struct{ sink, fast bool }{{false, false}, {true, false}, {true, true}} {
+		sink := c.sink
+		json := "slog"
+		if c.fast {
+			json = "fast"
+		}
+		b.Run(fmt.Sprintf("sink=%v/json=%s", sink, json), func(b *testing.B) {
 			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
 			if err != nil {
 				b.Fatal(err)
@@ -130,6 +136,9 @@ func BenchmarkAccessLine(b *testing.B) {
 				w = s
 			}
 			l := slog.New(slog.NewJSONHandler(w, nil))
+			if c.fast {
+				l = slog.New(NewJSONHandler(w, nil))
+			}
 			b.ReportAllocs()
 			cpu := processCPU(b)
 			b.ResetTimer()
