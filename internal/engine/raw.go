@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
@@ -192,24 +193,83 @@ func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound
 
 // entitiesRaw returns one page of entities as their final JSON, uncached
 // (EntitiesRaw, readcache_pages.go, caches it).
-func (e *Engine) entitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
-	res, err := e.store.EntityList(ctx, listParams(q))
+//
+// With keys, which the caller sets when the entity cache may be served
+// (its validity ensured before this call, as rawLookup does before it
+// takes the generation), the page is read keys only
+// (store.EntityListParams.KeysOnly): the store says which entities the
+// page holds, and their final JSON comes from the cache, as by-name's
+// does; only the entities the cache lacks are read in full, by ref. A
+// page of a team's components at 100k entities on PostgreSQL then sends
+// no bodies or relations and stitches nothing.
+func (e *Engine) entitiesRaw(ctx context.Context, q Query, keys bool) (*RawPage, error) {
+	p := listParams(q)
+	p.KeysOnly = keys
+	gen := e.cs.gen.Load()
+	res, err := e.store.EntityList(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	page := &RawPage{Items: make([]*Raw, 0, len(res.Items)), HasMore: res.HasMore, Total: res.Total}
-	for _, s := range res.Items {
+	var miss []int // indexes in res.Items of items read keys only, not cached
+	for i, s := range res.Items {
+		if s.Body == nil && p.KeysOnly {
+			if raw := e.ents.get(true, s.UID, gen); raw != nil && raw.Ref == s.Ref {
+				page.Items = append(page.Items, raw)
+				continue
+			}
+			miss = append(miss, i)
+			page.Items = append(page.Items, nil)
+			continue
+		}
 		b, err := StitchJSON(s)
 		if err != nil {
 			return nil, err
 		}
 		page.Items = append(page.Items, &Raw{Ref: s.Ref, UID: s.UID, JSON: b})
 	}
+	if len(miss) > 0 {
+		if err := e.fillMissing(ctx, page, res.Items, miss, q.Filter, gen); err != nil {
+			return nil, err
+		}
+	}
 	if n := len(res.Items); n > 0 {
 		page.First = &store.Position{Value: res.Items[0].SortValue, UID: res.Items[0].UID}
 		page.Last = &store.Position{Value: res.Items[n-1].SortValue, UID: res.Items[n-1].UID}
 	}
 	return page, nil
+}
+
+// fillMissing reads the entities at miss (indexes in items and page.Items,
+// whose slots are nil) by ref under filter, caches them, and drops from the
+// page those no longer there or no longer matching: they changed since the
+// page was read.
+func (e *Engine) fillMissing(ctx context.Context, page *RawPage, items []*catalog.Stored, miss []int, filter *catalog.Filter, gen uint64) error {
+	refs := make([]string, len(miss))
+	for j, i := range miss {
+		refs[j] = items[i].Ref
+	}
+	for start := 0; start < len(refs); start += refsChunk {
+		end := min(start+refsChunk, len(refs))
+		got, err := e.store.EntityGetByRefs(ctx, refs[start:end], filter)
+		if err != nil {
+			return err
+		}
+		for j, s := range got {
+			if s == nil || start+j >= end {
+				continue
+			}
+			b, err := StitchJSON(s)
+			if err != nil {
+				return err
+			}
+			raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+			e.ents.put(raw, gen)
+			page.Items[miss[start+j]] = raw
+		}
+	}
+	page.Items = slices.DeleteFunc(page.Items, func(r *Raw) bool { return r == nil })
+	return nil
 }
 
 func listParams(q Query) store.EntityListParams {

@@ -86,16 +86,21 @@ func EncodeFacets(names []string, res map[string][]store.FacetCount) ([]byte, er
 // served within the same scope. Only first pages are cached: they are the
 // ones asked again and again, and the pages after them (a client walking
 // or exporting the catalog) would push them out.
+//
+// The entity cache's validity is ensured first (see entitiesRaw): a check
+// that finds a change starts a new generation, and the page must be read
+// and cached under that one, not the one before it.
 func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
+	keys := e.ents.enabled() && e.valid.ensure(ctx)
 	read := func(ctx context.Context) (any, int64, error) {
-		page, err := e.readPage(ctx, q)
+		page, err := e.readPage(ctx, q, keys)
 		if err != nil {
 			return nil, 0, err
 		}
 		return page, pageSize(page), nil
 	}
 	if q.After != nil || q.Before != nil || q.Offset > 0 {
-		return e.readPage(ctx, q)
+		return e.readPage(ctx, q, keys)
 	}
 	p := listParams(q)
 	p.CountOnly = q.CountOnly
@@ -104,7 +109,7 @@ func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 		F []string
 	}{p, q.Fields})
 	if err != nil {
-		return e.readPage(ctx, q)
+		return e.readPage(ctx, q, keys)
 	}
 	v, _, err := e.cs.answers.do(ctx, "page\x00"+string(kb), e.cs.gen.Load(), read)
 	if err != nil {
@@ -113,8 +118,9 @@ func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 	return v.(*RawPage), nil
 }
 
-// readPage reads one page from the store, projected to q.Fields.
-func (e *Engine) readPage(ctx context.Context, q Query) (*RawPage, error) {
+// readPage reads one page from the store, projected to q.Fields; keys
+// only (entitiesRaw) when keys.
+func (e *Engine) readPage(ctx context.Context, q Query, keys bool) (*RawPage, error) {
 	if q.CountOnly {
 		// No page to read or stitch: the store counts and nothing else.
 		p := listParams(q)
@@ -125,7 +131,7 @@ func (e *Engine) readPage(ctx context.Context, q Query) (*RawPage, error) {
 		}
 		return &RawPage{Total: res.Total}, nil
 	}
-	page, err := e.entitiesRaw(ctx, q)
+	page, err := e.entitiesRaw(ctx, q, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -148,6 +148,12 @@ type EntityListParams struct {
 	// CountOnly asks for Total alone: no page is read, so Items is empty
 	// and HasMore false whatever Limit and Offset say.
 	CountOnly bool
+	// KeysOnly lets the driver leave out each item's body, hash, status
+	// and relations (Body nil): the caller has the entities' final JSON
+	// by UID already (the engine's entity cache) and needs only which
+	// entities the page holds, in order, with their sort values. A driver
+	// may ignore it and return whole items.
+	KeysOnly bool
 }
 
 // Order is a sort key: a lowercased dot path. Entities lacking it sort last.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,8 +79,13 @@ func (db *DB) EntityList(ctx context.Context, p store.EntityListParams) (store.E
 		return res, err
 	}
 	// The list's queries select the relations (runner.RelationsColumn);
-	// only rows of another query need them read.
-	if err := db.fillRelations(ctx, relationsUnread(res.Items)); err != nil {
+	// only rows of another query need them read, and no row read keys
+	// only (runner.KeyColumns: its body is nil).
+	unread := relationsUnread(res.Items)
+	if p.KeysOnly {
+		unread = slices.DeleteFunc(unread, func(it *catalog.Stored) bool { return it.Body == nil })
+	}
+	if err := db.fillRelations(ctx, unread); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -45,9 +45,12 @@ func List(ctx context.Context, d Dialect, r Runner, p store.EntityListParams) (s
 	if p.Offset > 0 && (p.After != nil || p.Before != nil) {
 		return res, fault.New(fault.Invalid, "list: offset cannot be combined with a cursor")
 	}
-	l := lister{d: d, r: r, p: p}
+	l := lister{d: d, r: r, p: p, cols: EntityColumns}
 	if rr, ok := r.(RelationsRunner); ok {
 		l.rels = ", " + rr.RelationsColumn()
+	}
+	if kr, ok := r.(KeysRunner); ok && p.KeysOnly {
+		l.cols, l.rels = kr.KeyColumns(), ""
 	}
 	dr, err := chooseDriver(ctx, d, r, p.Filter)
 	if err != nil {
@@ -183,6 +186,9 @@ type lister struct {
 	// rels is ", " and the runner's relations column, or "" (see
 	// RelationsRunner).
 	rels string
+	// cols are the entity columns selected: EntityColumns, or a
+	// KeysRunner's key columns for a page asked keys only.
+	cols string
 }
 
 // kindGeneric reports whether the walk of one kind by name runs under a
@@ -260,7 +266,7 @@ func (l *lister) uidPage(ctx context.Context, want int) ([]*catalog.Stored, erro
 	if l.uidSort {
 		sv = "e.uid"
 	}
-	q := "SELECT " + EntityColumns + ", " + sv + l.rels + " FROM " + from + " WHERE " + where +
+	q := "SELECT " + l.cols + ", " + sv + l.rels + " FROM " + from + " WHERE " + where +
 		" ORDER BY e.uid " + dir + b.LimitOffset(want, l.p.Offset)
 	return l.r.Entities(ctx, q, b.Args())
 }
@@ -351,7 +357,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 			where += " AND " + name + " " + cmp + "= " + b.Arg(*pos.Value) +
 				" AND (" + name + " " + cmp + " " + b.Arg(*pos.Value) + " OR e.uid " + cmp + " " + b.Arg(pos.UID) + ")"
 		}
-		q = "SELECT " + EntityColumns + ", " + name + l.rels + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
+		q = "SELECT " + l.cols + ", " + name + l.rels + " FROM entities e WHERE lower(e.kind) = " + kindArg + " AND " + where +
 			" ORDER BY " + name + " " + dir + ", e.uid " + dir
 		if l.kindGeneric() {
 			if l.sets != nil {
@@ -369,7 +375,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if pos != nil {
 			where += " AND (s.value, e.uid) " + cmp + " (" + b.Arg(*pos.Value) + ", " + b.Arg(pos.UID) + ")"
 		}
-		q = "SELECT " + EntityColumns + ", s.value" + l.rels + " FROM " + from +
+		q = "SELECT " + l.cols + ", s.value" + l.rels + " FROM " + from +
 			" WHERE s.key = " + keyArg + " AND s.is_min AND " + where +
 			" ORDER BY s.value " + dir + ", e.uid " + dir
 	} else {
@@ -382,7 +388,7 @@ func (l *lister) segment(ctx context.Context, present bool, pos *store.Position,
 		if pos != nil {
 			where += " AND e.uid " + cmp + " " + b.Arg(pos.UID)
 		}
-		q = "SELECT " + EntityColumns + ", CAST(NULL AS TEXT)" + l.rels + " FROM " + from + " WHERE " + where +
+		q = "SELECT " + l.cols + ", CAST(NULL AS TEXT)" + l.rels + " FROM " + from + " WHERE " + where +
 			" ORDER BY e.uid " + dir
 	}
 	return l.r.Entities(ctx, q+b.LimitOffset(limit, offset), b.Args())
@@ -457,7 +463,7 @@ func (l *lister) sortedPage(ctx context.Context, want int) ([]*catalog.Stored, e
 		order = append(order, "("+v+" IS NULL)", w+dir)
 	}
 	order = append(order, "e.uid ASC")
-	q := "SELECT " + EntityColumns + ", CAST(NULL AS TEXT)" + l.rels + " FROM " + from + " WHERE " + where +
+	q := "SELECT " + l.cols + ", CAST(NULL AS TEXT)" + l.rels + " FROM " + from + " WHERE " + where +
 		" ORDER BY " + strings.Join(order, ", ") + b.LimitOffset(want, l.p.Offset)
 	return l.r.Entities(ctx, q, b.Args())
 }
@@ -469,6 +475,17 @@ type RelationsRunner interface {
 	Runner
 	// RelationsColumn returns the column's expression over "e".
 	RelationsColumn() string
+}
+
+// KeysRunner is a Runner that can read a page keys only
+// (store.EntityListParams.KeysOnly): List's queries then select its key
+// columns instead of EntityColumns and no relations column, and the
+// runner returns items without body, hash, status or relations.
+type KeysRunner interface {
+	Runner
+	// KeyColumns returns the columns over "e" that take EntityColumns'
+	// place, as many and scanned the same way, the body NULL.
+	KeyColumns() string
 }
 
 // GenericEntitiesRunner is a Runner that can run an entity query under
