@@ -179,34 +179,38 @@ func (s *Service) runSteps(ctx context.Context, t *store.Task) (string, *TaskSta
 	return StatusCompleted, state, nil
 }
 
-// finish records the end of a run: status, completion event, secrets
-// deleted, workspace removed (kept after a failure, for retry).
+// finish records the end of a run: status and completion event together,
+// secrets deleted, workspace removed (kept after a failure, for retry).
 func (s *Service) finish(ctx context.Context, id, status string, state *TaskState, runErr error) error {
 	ctx = context.WithoutCancel(ctx)
 	if runErr != nil && status == StatusFailed {
 		state.Error = runErr.Error()
 	}
-	_, err := s.p.Store.TaskUpdate(ctx, id, func(t *store.Task) error {
+	body := EventBody{Message: "Run completed with status: " + status, Status: status}
+	var evs []store.TaskEvent
+	switch status {
+	case StatusCompleted:
+		body.Output = state.Output
+	case StatusCancelled:
+		evs = append(evs, taskEvent(EventCancelled, EventBody{Message: "Run cancelled", Status: StatusCancelled}))
+	case StatusFailed:
+		body.Error = &EventError{Name: "Error", Message: state.Error}
+	}
+	evs = append(evs, taskEvent(EventCompletion, body))
+	// The status and the completion are one write: a reader who sees the
+	// task finished also sees how it ended.
+	_, _, err := s.p.Store.TaskUpdateAppend(ctx, id, func(t *store.Task) ([]store.TaskEvent, error) {
 		t.Status, t.Runner = status, ""
 		t.State, _ = json.Marshal(state)
 		if status != StatusFailed {
 			t.Secrets = ""
 		}
-		return nil
+		return evs, nil
 	})
 	if err != nil {
 		return err
 	}
-	body := EventBody{Message: "Run completed with status: " + status, Status: status}
-	switch status {
-	case StatusCompleted:
-		body.Output = state.Output
-	case StatusCancelled:
-		s.event(ctx, id, EventCancelled, EventBody{Message: "Run cancelled", Status: StatusCancelled})
-	case StatusFailed:
-		body.Error = &EventError{Name: "Error", Message: state.Error}
-	}
-	s.event(ctx, id, EventCompletion, body)
+	s.notify(id)
 	if status != StatusFailed {
 		s.removeWorkspace(id)
 	}

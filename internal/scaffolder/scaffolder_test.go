@@ -18,6 +18,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder/actions"
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/secrets"
+	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
 )
 
@@ -95,8 +96,16 @@ func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	svc, q := newServiceOn(t, db, dir)
+	return svc, q, db, filepath.Join(dir, "work")
+}
+
+// newServiceOn builds a service on db with its workspaces under dir.
+func newServiceOn(t testing.TB, db store.TaskStore, dir string) (*scaffolder.Service, *syncQueue) {
+	t.Helper()
 	cat := &fakeCatalog{entities: map[string]*catalog.Entity{}}
-	for _, f := range []string{"testdata/templates/basic/template.yaml", "testdata/templates/secret/template.yaml", "testdata/templates/wait/template.yaml"} {
+	for _, f := range []string{"testdata/templates/basic/template.yaml", "testdata/templates/secret/template.yaml",
+		"testdata/templates/wait/template.yaml", "testdata/templates/quick/template.yaml"} {
 		e := loadTemplate(t, f)
 		cat.entities[e.Ref().String()] = e
 	}
@@ -113,7 +122,7 @@ func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite
 	}
 	q := &syncQueue{svc: svc, done: make(chan string, 10)}
 	svc.SetQueue(q)
-	return svc, q, db, filepath.Join(dir, "work")
+	return svc, q
 }
 
 // TestSecrets checks that task secrets are sealed at rest, redacted from

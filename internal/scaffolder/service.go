@@ -258,17 +258,22 @@ func (s *Service) List(ctx context.Context, p ListParams) ([]*SerializedTask, in
 // cancelled at once.
 func (s *Service) Cancel(ctx context.Context, id string) (string, error) {
 	var cancelledNow bool
-	t, err := s.p.Store.TaskUpdate(ctx, id, func(t *store.Task) error {
+	t, _, err := s.p.Store.TaskUpdateAppend(ctx, id, func(t *store.Task) ([]store.TaskEvent, error) {
 		if terminal(t.Status) {
-			return nil
+			return nil, nil
 		}
 		t.CancelRequested = true
-		if t.Status == StatusOpen {
-			t.Status = StatusCancelled
-			t.Secrets = ""
-			cancelledNow = true
+		if t.Status != StatusOpen {
+			return nil, nil
 		}
-		return nil
+		// Never picked up: cancelled at once, with its completion.
+		t.Status = StatusCancelled
+		t.Secrets = ""
+		cancelledNow = true
+		return []store.TaskEvent{
+			taskEvent(EventCancelled, EventBody{Message: "Run cancelled", Status: StatusCancelled}),
+			taskEvent(EventCompletion, EventBody{Message: "Run completed with status: cancelled", Status: StatusCancelled}),
+		}, nil
 	})
 	if err != nil {
 		return "", err
@@ -279,8 +284,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (string, error) {
 		}
 	}
 	if cancelledNow {
-		s.event(ctx, id, EventCancelled, EventBody{Message: "Run cancelled", Status: StatusCancelled})
-		s.event(ctx, id, EventCompletion, EventBody{Message: "Run completed with status: cancelled", Status: StatusCancelled})
+		s.notify(id)
 		s.removeWorkspace(id)
 	}
 	s.mu.Lock()
@@ -383,14 +387,21 @@ func (s *Service) notify(id string) {
 
 // event appends a task event; failures are logged, never fatal to a run.
 func (s *Service) event(ctx context.Context, id, typ string, body EventBody) {
+	e := taskEvent(typ, body)
+	e.TaskID = id
+	if _, err := s.p.Store.TaskEventAppend(context.WithoutCancel(ctx), e); err != nil {
+		s.p.Logger.Warn("scaffolder: append task event", "task", id, "error", err.Error())
+	}
+	s.notify(id)
+}
+
+// taskEvent is an event of type typ with body, for the store to append.
+func taskEvent(typ string, body EventBody) store.TaskEvent {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		raw, _ = json.Marshal(EventBody{Message: body.Message})
 	}
-	if _, err := s.p.Store.TaskEventAppend(context.WithoutCancel(ctx), store.TaskEvent{TaskID: id, Type: typ, Body: raw}); err != nil {
-		s.p.Logger.Warn("scaffolder: append task event", "task", id, "error", err.Error())
-	}
-	s.notify(id)
+	return store.TaskEvent{Type: typ, Body: raw}
 }
 
 func (s *Service) workspace(id string) string { return filepath.Join(s.p.WorkDir, id) }

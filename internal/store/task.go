@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/atrium-portal/atrium/internal/fault"
 )
 
 // TaskStore keeps the scaffolder's tasks and their events. A task's spec,
@@ -21,6 +23,13 @@ type TaskStore interface {
 	// SQLite), so concurrent updates never interleave. An error from fn
 	// aborts the update and is returned as is; fault.NotFound when absent.
 	TaskUpdate(ctx context.Context, id string, fn func(*Task) error) (*Task, error)
+	// TaskUpdateAppend is TaskUpdate that also appends the events fn
+	// returns, in the same transaction, so that a reader sees the task's
+	// new state together with its events or neither (a finished task
+	// always has its completion event). It returns the task and the
+	// events with their ids. An event's TaskID must be empty (it is set)
+	// or id: fault.Invalid otherwise.
+	TaskUpdateAppend(ctx context.Context, id string, fn func(*Task) ([]TaskEvent, error)) (*Task, []TaskEvent, error)
 	// TaskStale returns the ids of tasks in one of statuses whose last
 	// heartbeat (or creation, without one) is before before, oldest first.
 	TaskStale(ctx context.Context, statuses []string, before time.Time, limit int) ([]string, error)
@@ -80,4 +89,19 @@ type TaskEvent struct {
 	Type      string
 	Body      []byte // JSON
 	CreatedAt time.Time
+}
+
+// CheckTaskEvents checks that evs may be appended to task id, as
+// TaskUpdateAppend does: each TaskID empty (it is set to id) or id.
+func CheckTaskEvents(id string, evs []TaskEvent) error {
+	for i := range evs {
+		switch evs[i].TaskID {
+		case "":
+			evs[i].TaskID = id
+		case id:
+		default:
+			return fault.New(fault.Invalid, "event %d of task %s names task %s", i, id, evs[i].TaskID)
+		}
+	}
+	return nil
 }

@@ -130,7 +130,16 @@ func (db *DB) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskL
 
 // TaskUpdate changes a task under a row lock.
 func (db *DB) TaskUpdate(ctx context.Context, id string, fn func(*store.Task) error) (*store.Task, error) {
+	t, _, err := db.TaskUpdateAppend(ctx, id, func(t *store.Task) ([]store.TaskEvent, error) { return nil, fn(t) })
+	return t, err
+}
+
+// TaskUpdateAppend changes a task under a row lock and appends events to
+// it in the same transaction. The events are inserted last, just before
+// the commit, so that their ids are taken as late as possible.
+func (db *DB) TaskUpdateAppend(ctx context.Context, id string, fn func(*store.Task) ([]store.TaskEvent, error)) (*store.Task, []store.TaskEvent, error) {
 	var out store.Task
+	var evs []store.TaskEvent
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		t, err := scanTask(tx.QueryRow(ctx, "SELECT "+taskColumns+" FROM scaffolder_tasks WHERE id = $1 FOR UPDATE", id))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -139,7 +148,11 @@ func (db *DB) TaskUpdate(ctx context.Context, id string, fn func(*store.Task) er
 		if err != nil {
 			return dbErr(ctx, err, "read task")
 		}
-		if err := fn(&t); err != nil {
+		evs, err = fn(&t)
+		if err != nil {
+			return err
+		}
+		if err := store.CheckTaskEvents(id, evs); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE scaffolder_tasks SET status = $1, last_heartbeat = $2, runner = $3,
@@ -147,13 +160,18 @@ func (db *DB) TaskUpdate(ctx context.Context, id string, fn func(*store.Task) er
 			t.Status, nullTime(t.LastHeartbeatAt), t.Runner, t.CancelRequested, string(t.Spec), string(t.State), t.Secrets, id); err != nil {
 			return dbErr(ctx, err, "update task")
 		}
+		for i := range evs {
+			if evs[i], err = appendTaskEvent(ctx, tx, evs[i]); err != nil {
+				return err
+			}
+		}
 		out = t
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &out, nil
+	return &out, evs, nil
 }
 
 // TaskStale returns tasks whose heartbeat is older than before.
@@ -175,11 +193,18 @@ func (db *DB) TaskStale(ctx context.Context, statuses []string, before time.Time
 
 // TaskEventAppend appends an event.
 func (db *DB) TaskEventAppend(ctx context.Context, e store.TaskEvent) (store.TaskEvent, error) {
+	return appendTaskEvent(ctx, db.pool, e)
+}
+
+// appendTaskEvent inserts an event through q, the pool or a transaction.
+func appendTaskEvent(ctx context.Context, q interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, e store.TaskEvent) (store.TaskEvent, error) {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now()
 	}
 	e.CreatedAt = e.CreatedAt.Truncate(time.Microsecond).UTC()
-	err := db.pool.QueryRow(ctx, "INSERT INTO scaffolder_task_events (task_id, type, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+	err := q.QueryRow(ctx, "INSERT INTO scaffolder_task_events (task_id, type, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
 		e.TaskID, e.Type, string(e.Body), e.CreatedAt).Scan(&e.ID)
 	if err != nil {
 		var pgErr *pgconn.PgError

@@ -139,30 +139,46 @@ func (db *DB) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskL
 
 // TaskUpdate changes a task under the one write connection's transaction.
 func (db *DB) TaskUpdate(ctx context.Context, id string, fn func(*store.Task) error) (*store.Task, error) {
+	t, _, err := db.TaskUpdateAppend(ctx, id, func(t *store.Task) ([]store.TaskEvent, error) { return nil, fn(t) })
+	return t, err
+}
+
+// TaskUpdateAppend changes a task and appends events to it in one
+// transaction on the write connection.
+func (db *DB) TaskUpdateAppend(ctx context.Context, id string, fn func(*store.Task) ([]store.TaskEvent, error)) (*store.Task, []store.TaskEvent, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, dbErr(ctx, err, "begin task update")
+		return nil, nil, dbErr(ctx, err, "begin task update")
 	}
 	defer tx.Rollback()
 	t, err := scanTask(tx.QueryRowContext(ctx, "SELECT "+taskColumns+" FROM scaffolder_tasks WHERE id = ?", id))
 	if err == sql.ErrNoRows {
-		return nil, fault.New(fault.NotFound, "task %s not found", id)
+		return nil, nil, fault.New(fault.NotFound, "task %s not found", id)
 	}
 	if err != nil {
-		return nil, dbErr(ctx, err, "read task")
+		return nil, nil, dbErr(ctx, err, "read task")
 	}
-	if err := fn(&t); err != nil {
-		return nil, err
+	evs, err := fn(&t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := store.CheckTaskEvents(id, evs); err != nil {
+		return nil, nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE scaffolder_tasks SET status = ?, last_heartbeat = ?, runner = ?,
 		cancel_requested = ?, spec = ?, state = ?, secrets = ? WHERE id = ?`,
 		t.Status, micros(t.LastHeartbeatAt), t.Runner, boolInt(t.CancelRequested), string(t.Spec), string(t.State), t.Secrets, id); err != nil {
-		return nil, dbErr(ctx, err, "update task")
+		return nil, nil, dbErr(ctx, err, "update task")
+	}
+	for i := range evs {
+		if evs[i], err = appendTaskEvent(ctx, tx, evs[i]); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, dbErr(ctx, err, "commit task update")
+		return nil, nil, dbErr(ctx, err, "commit task update")
 	}
-	return &t, nil
+	return &t, evs, nil
 }
 
 // TaskStale returns tasks whose heartbeat is older than before.
@@ -196,10 +212,18 @@ func (db *DB) TaskStale(ctx context.Context, statuses []string, before time.Time
 
 // TaskEventAppend appends an event.
 func (db *DB) TaskEventAppend(ctx context.Context, e store.TaskEvent) (store.TaskEvent, error) {
+	return appendTaskEvent(ctx, db.write, e)
+}
+
+// appendTaskEvent inserts an event through q, the write pool or a
+// transaction on it.
+func appendTaskEvent(ctx context.Context, q interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}, e store.TaskEvent) (store.TaskEvent, error) {
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now()
 	}
-	err := db.write.QueryRowContext(ctx, "INSERT INTO scaffolder_task_events (task_id, type, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+	err := q.QueryRowContext(ctx, "INSERT INTO scaffolder_task_events (task_id, type, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
 		e.TaskID, e.Type, string(e.Body), e.CreatedAt.UnixMicro()).Scan(&e.ID)
 	if err != nil {
 		if strings.Contains(err.Error(), "FOREIGN KEY") {

@@ -21,6 +21,8 @@ var taskTests = []struct {
 	{"TaskList", testTaskList},
 	{"TaskUpdate", testTaskUpdate},
 	{"TaskConcurrentUpdates", testTaskConcurrentUpdates},
+	{"TaskUpdateAppend", testTaskUpdateAppend},
+	{"TaskUpdateAppendAtomic", testTaskUpdateAppendAtomic},
 	{"TaskStale", testTaskStale},
 	{"TaskEvents", testTaskEvents},
 }
@@ -132,6 +134,137 @@ func testTaskUpdate(t *testing.T, d store.Driver) {
 	}
 	_, err = d.TaskUpdate(ctx, "missing", func(*store.Task) error { return nil })
 	wantKind(t, err, fault.NotFound)
+}
+
+func testTaskUpdateAppend(t *testing.T, d store.Driver) {
+	ctx := context.Background()
+	newTask(t, d, "t1", "u", "processing", taskEpoch)
+	before, err := d.TaskEventAppend(ctx, store.TaskEvent{TaskID: "t1", Type: "log", Body: []byte(`{"message":"step"}`)})
+	if err != nil {
+		t.Fatalf("TaskEventAppend: %v", err)
+	}
+	got, evs, err := d.TaskUpdateAppend(ctx, "t1", func(task *store.Task) ([]store.TaskEvent, error) {
+		task.Status, task.Secrets = "cancelled", ""
+		return []store.TaskEvent{
+			{Type: "cancelled", Body: []byte(`{"message":"Run cancelled"}`), CreatedAt: taskEpoch},
+			{TaskID: "t1", Type: "completion", Body: []byte(`{"status":"cancelled"}`), CreatedAt: taskEpoch},
+		}, nil
+	})
+	if err != nil {
+		t.Fatalf("TaskUpdateAppend: %v", err)
+	}
+	if got.Status != "cancelled" || got.Secrets != "" {
+		t.Errorf("returned task: got %+v", got)
+	}
+	if len(evs) != 2 || evs[0].ID <= before.ID || evs[1].ID <= evs[0].ID || evs[0].TaskID != "t1" || evs[1].TaskID != "t1" {
+		t.Fatalf("returned events: got %+v, want two of t1 with ids increasing after %d", evs, before.ID)
+	}
+	listed, err := d.TaskEventList(ctx, "t1", before.ID, 10)
+	if err != nil {
+		t.Fatalf("TaskEventList: %v", err)
+	}
+	var types []string
+	for _, e := range listed {
+		types = append(types, e.Type)
+		if !e.CreatedAt.Equal(taskEpoch) {
+			t.Errorf("event %d: created %v, want %v", e.ID, e.CreatedAt, taskEpoch)
+		}
+	}
+	eq(t, "events appended with the update", types, []string{"cancelled", "completion"})
+	if read, _ := d.TaskGet(ctx, "t1"); read.Status != "cancelled" {
+		t.Errorf("status after the update: got %q, want cancelled", read.Status)
+	}
+
+	// A failing function, or an event of another task, writes nothing.
+	refuse := errors.New("refused")
+	_, _, err = d.TaskUpdateAppend(ctx, "t1", func(task *store.Task) ([]store.TaskEvent, error) {
+		task.Status = "failed"
+		return []store.TaskEvent{{Type: "log", Body: []byte(`{}`)}}, refuse
+	})
+	if !errors.Is(err, refuse) {
+		t.Fatalf("update whose function fails: got %v, want %v", err, refuse)
+	}
+	newTask(t, d, "t2", "u", "open", taskEpoch)
+	_, _, err = d.TaskUpdateAppend(ctx, "t1", func(task *store.Task) ([]store.TaskEvent, error) {
+		task.Status = "failed"
+		return []store.TaskEvent{{Type: "log", Body: []byte(`{}`)}, {TaskID: "t2", Type: "log", Body: []byte(`{}`)}}, nil
+	})
+	wantKind(t, err, fault.Invalid)
+	if read, _ := d.TaskGet(ctx, "t1"); read.Status != "cancelled" {
+		t.Errorf("aborted update was written: status %q", read.Status)
+	}
+	for _, id := range []string{"t1", "t2"} {
+		if evs, _ := d.TaskEventList(ctx, id, evs[1].ID, 10); len(evs) != 0 {
+			t.Errorf("aborted update appended events to %s: %+v", id, evs)
+		}
+	}
+	_, _, err = d.TaskUpdateAppend(ctx, "missing", func(*store.Task) ([]store.TaskEvent, error) { return nil, nil })
+	wantKind(t, err, fault.NotFound)
+}
+
+// testTaskUpdateAppendAtomic finishes tasks with their completion event
+// while readers poll them: a reader who sees a task finished must find
+// its completion (read after the status).
+func testTaskUpdateAppendAtomic(t *testing.T, d store.Driver) {
+	ctx := context.Background()
+	const n = 30
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("t%02d", i)
+		newTask(t, d, ids[i], "u", "processing", taskEpoch)
+	}
+	var stop sync.WaitGroup
+	done := make(chan struct{})
+	problems := make(chan string, 2*n)
+	for r := 0; r < 2; r++ {
+		stop.Add(1)
+		go func() {
+			defer stop.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				for _, id := range ids {
+					task, err := d.TaskGet(ctx, id)
+					if err != nil || task.Status != "completed" {
+						continue
+					}
+					evs, err := d.TaskEventList(ctx, id, 0, 10)
+					if err == nil && (len(evs) == 0 || evs[len(evs)-1].Type != "completion") {
+						select {
+						case problems <- fmt.Sprintf("%s completed with events %+v", id, evs):
+						default:
+						}
+					}
+				}
+			}
+		}()
+	}
+	// Concurrent writers, as runners finishing tasks at once are: a
+	// two-write update lets another writer in between its writes.
+	var writers sync.WaitGroup
+	for _, id := range ids {
+		writers.Add(1)
+		go func() {
+			defer writers.Done()
+			_, _, err := d.TaskUpdateAppend(ctx, id, func(task *store.Task) ([]store.TaskEvent, error) {
+				task.Status = "completed"
+				return []store.TaskEvent{{Type: "completion", Body: []byte(`{"status":"completed"}`)}}, nil
+			})
+			if err != nil {
+				t.Errorf("TaskUpdateAppend(%s): %v", id, err)
+			}
+		}()
+	}
+	writers.Wait()
+	close(done)
+	stop.Wait()
+	close(problems)
+	for p := range problems {
+		t.Errorf("status without its event: %s", p)
+	}
 }
 
 // testTaskConcurrentUpdates checks that read-modify-write updates do not
