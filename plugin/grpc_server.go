@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/internal/pluginhost/rpc/wire"
 )
 
@@ -20,12 +22,31 @@ import (
 // JSON (see package wire).
 type grpcServer struct {
 	p Plugin
+	// id is the plugin's id, log its stderr logger (which go-plugin
+	// forwards to Atrium's log): for the record of a panicking call.
+	id  string
+	log *slog.Logger
 
 	mu    sync.Mutex
 	index *componentIndex // nil until first needed; rebuilt on Components
 }
 
-func newGRPCServer(p Plugin) *grpcServer { return &grpcServer{p: p} }
+func newGRPCServer(p Plugin) *grpcServer {
+	s := &grpcServer{p: p, log: stderrLogger()}
+	if err := guard.Call(s.log, "", "Info", func() error { s.id = p.Info().ID; return nil }); err != nil {
+		s.id = "?"
+	}
+	return s
+}
+
+// guard runs one call of the host's (method names it) so that a panic in
+// the plugin's code fails that call, as it would in-process (package
+// guard): the host gets an internal error with a safe message, the panic
+// and its stack go to the log, and the plugin goes on serving. Without
+// it, gRPC's handler goroutine would end the plugin's process.
+func (s *grpcServer) guard(method string, fn func() error) error {
+	return guard.Call(s.log, s.id, method, fn)
+}
 
 // componentIndex finds a component by the id or name the host sends.
 type componentIndex struct {
@@ -302,6 +323,16 @@ func (s *grpcServer) runProvider(stream grpc.ServerStream) error {
 	return nil
 }
 
+// guardStream is guard for a streaming call: a panic ends the stream with
+// the error.
+func (s *grpcServer) guardStream(method string, st grpc.ServerStream, run func(grpc.ServerStream) error) error {
+	err := s.guard(method, func() error { return run(st) })
+	if guard.IsPanic(err) {
+		return toStatus(st.Context(), err)
+	}
+	return err
+}
+
 func recvJSON(stream grpc.ServerStream, v any) error {
 	m := new(wrapperspb.BytesValue)
 	if err := stream.RecvMsg(m); err != nil {
@@ -359,7 +390,12 @@ func unaryMethod[Req any](name string, call func(*grpcServer, context.Context, *
 			if err := wire.Decode(in, req); err != nil {
 				return nil, status.Error(codes.InvalidArgument, err.Error())
 			}
-			out, err := call(srv.(*grpcServer), ctx, req)
+			s := srv.(*grpcServer)
+			var out any
+			err := s.guard(name, func() (err error) {
+				out, err = call(s, ctx, req)
+				return err
+			})
 			if err != nil {
 				return nil, toStatus(ctx, err)
 			}
@@ -388,10 +424,12 @@ func serviceDesc() *grpc.ServiceDesc {
 		Streams: []grpc.StreamDesc{
 			// Client-streaming too: the host answers plugin.Operations calls.
 			{StreamName: wire.MethodRunAction, ServerStreams: true, ClientStreams: true, Handler: func(srv any, st grpc.ServerStream) error {
-				return srv.(*grpcServer).runAction(st)
+				s := srv.(*grpcServer)
+				return s.guardStream(wire.MethodRunAction, st, s.runAction)
 			}},
 			{StreamName: wire.MethodRunProvider, ServerStreams: true, ClientStreams: true, Handler: func(srv any, st grpc.ServerStream) error {
-				return srv.(*grpcServer).runProvider(st)
+				s := srv.(*grpcServer)
+				return s.guardStream(wire.MethodRunProvider, st, s.runProvider)
 			}},
 		},
 		Metadata: "atrium/plugin/v1 (hand-written; see internal/pluginhost/rpc/wire)",

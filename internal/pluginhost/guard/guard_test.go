@@ -1,4 +1,4 @@
-package guard
+package guard_test
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -14,17 +15,17 @@ func TestCall(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	want := errors.New("plain")
-	if err := Call(log, "acme", "service sync: Run", func() error { return want }); err != want {
+	if err := guard.Call(log, "acme", "service sync: Run", func() error { return want }); err != want {
 		t.Errorf("an error: got %v, want %v", err, want)
 	}
-	if err := Call(log, "acme", "service sync: Run", func() error { return nil }); err != nil {
+	if err := guard.Call(log, "acme", "service sync: Run", func() error { return nil }); err != nil {
 		t.Errorf("no error: got %v", err)
 	}
 	if logs.Len() != 0 {
 		t.Errorf("logged without a panic: %s", logs.String())
 	}
 
-	err := Call(log, "acme", "service sync: Run", func() error {
+	err := guard.Call(log, "acme", "service sync: Run", func() error {
 		var m map[string]int
 		m["token=s3cret"]++
 		return nil
@@ -38,8 +39,8 @@ func TestCall(t *testing.T) {
 	if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "nil map") {
 		t.Errorf("the panic's value is in the message users see: %q", err.Error())
 	}
-	if !IsPanic(err) || IsPanic(want) {
-		t.Errorf("IsPanic: got %v for the panic, %v for a plain error", IsPanic(err), IsPanic(want))
+	if !guard.IsPanic(err) || guard.IsPanic(want) {
+		t.Errorf("IsPanic: got %v for the panic, %v for a plain error", guard.IsPanic(err), guard.IsPanic(want))
 	}
 	for _, s := range []string{"acme", "service sync: Run", "nil map", "guard_test.go"} {
 		if !strings.Contains(logs.String(), s) {
@@ -51,8 +52,8 @@ func TestCall(t *testing.T) {
 // TestCallPanicNil: panic(nil) is a *runtime.PanicNilError since Go 1.21,
 // recovered like any other.
 func TestCallPanicNil(t *testing.T) {
-	err := Call(nil, "acme", "x", func() error { panic(nil) })
-	if !IsPanic(err) {
+	err := guard.Call(nil, "acme", "x", func() error { panic(nil) })
+	if !guard.IsPanic(err) {
 		t.Errorf("got %v, want a recovered panic", err)
 	}
 }

@@ -2,7 +2,7 @@
 // upgrade, kill and starve of memory. Its version is set at build time
 // (-ldflags "-X main.version=1.1.0"); with {"leak": true} as configuration
 // it allocates memory until it is stopped; test:echo answers the
-// configuration's greeting.
+// configuration's greeting, and panics with its input's "panic" when set.
 package main
 
 import (
@@ -83,10 +83,13 @@ type echo struct{}
 func (echo) ID() string          { return "test:echo" }
 func (echo) Description() string { return "Answers its input's text, after sleepMs." }
 func (echo) Schema() (json.RawMessage, json.RawMessage) {
-	return json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"},"sleepMs":{"type":"integer"}}}`), nil
+	return json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"},"sleepMs":{"type":"integer"},"panic":{"type":"string"}}}`), nil
 }
 
 func (echo) Run(ctx context.Context, req plugin.ActionRequest, rep plugin.ActionReporter) error {
+	if v, _ := req.Input["panic"].(string); v != "" {
+		panic(v)
+	}
 	ms, _ := req.Input["sleepMs"].(float64)
 	select {
 	case <-time.After(time.Duration(ms) * time.Millisecond):
