@@ -226,10 +226,21 @@ func (e *Engine) entitiesRaw(ctx context.Context, q Query, keys bool) (*RawPage,
 		if err != nil {
 			return nil, err
 		}
-		page.Items = append(page.Items, &Raw{Ref: s.Ref, UID: s.UID, JSON: b})
+		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+		if p.KeysOnly && !e.ents.has(s.Ref, gen) {
+			// A store that reads whole pages (SQLite): the answer
+			// cache keeps the page's keys (keysPage), whose hits
+			// take the JSON from the entity cache.
+			e.ents.put(raw, gen)
+		}
+		page.Items = append(page.Items, raw)
 	}
 	if len(miss) > 0 {
-		if err := e.fillMissing(ctx, page, res.Items, miss, q.Filter, gen); err != nil {
+		refs := make([]string, len(res.Items))
+		for i, s := range res.Items {
+			refs[i] = s.Ref
+		}
+		if err := e.fillMissing(ctx, page, refs, miss, q.Filter, gen); err != nil {
 			return nil, err
 		}
 	}
@@ -240,14 +251,14 @@ func (e *Engine) entitiesRaw(ctx context.Context, q Query, keys bool) (*RawPage,
 	return page, nil
 }
 
-// fillMissing reads the entities at miss (indexes in items and page.Items,
-// whose slots are nil) by ref under filter, caches them, and drops from the
-// page those no longer there or no longer matching: they changed since the
-// page was read.
-func (e *Engine) fillMissing(ctx context.Context, page *RawPage, items []*catalog.Stored, miss []int, filter *catalog.Filter, gen uint64) error {
+// fillMissing reads the entities at miss (indexes in page.Items, whose
+// slots are nil, and in pageRefs, the refs of the page's items) by ref
+// under filter, caches them, and drops from the page those no longer there
+// or no longer matching: they changed since the page was read.
+func (e *Engine) fillMissing(ctx context.Context, page *RawPage, pageRefs []string, miss []int, filter *catalog.Filter, gen uint64) error {
 	refs := make([]string, len(miss))
 	for j, i := range miss {
-		refs[j] = items[i].Ref
+		refs[j] = pageRefs[i]
 	}
 	for start := 0; start < len(refs); start += refsChunk {
 		end := min(start+refsChunk, len(refs))

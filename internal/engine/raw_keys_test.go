@@ -137,3 +137,90 @@ func TestEntitiesRawKeysOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestEntitiesRawKeysAnswer: with the answer cache, a page's keys are
+// cached and a hit takes the JSON from the entity cache: no list and no
+// read by ref, the same bytes. Entities the entity cache no longer has
+// are read by ref; a write reads the page again.
+func TestEntitiesRawKeysAnswer(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			var d store.Driver
+			if engine == "sqlite" {
+				d = openSQLiteAt(t, filepath.Join(t.TempDir(), "catalog.db"))
+			} else {
+				d = openPostgresAt(t, pgtest.DSN(t))
+			}
+			now := time.Unix(1000, 0)
+			clock := func() time.Time { return now }
+			spy := &keysSpy{Driver: d}
+			e := newEngine(t, Config{Store: spy, Now: clock, ReadCacheMaxAge: time.Minute})
+			whole := newEngine(t, Config{Store: d, Now: clock, ReadCacheMaxAge: time.Minute, AnswerCacheBytes: -1, EntityCacheBytes: -1})
+			write := func(descA string) {
+				t.Helper()
+				conn := &connection{e: e, name: "test"}
+				ents := []Deferred{componentDoc(t, "a", descA), componentDoc(t, "b", "bee")}
+				if err := conn.ApplyMutation(ctx, Mutation{Type: MutationFull, Entities: ents}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			q := Query{Filter: catalog.In("kind", "component"), Order: &store.Order{Field: "metadata.name"}, Limit: 10, CountTotal: true}
+			page := func() string {
+				t.Helper()
+				got, err := e.EntitiesRaw(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := whole.EntitiesRaw(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got.Items) != len(want.Items) || got.Total != want.Total || got.HasMore != want.HasMore {
+					t.Fatalf("got %d items, total %d, more %v; want %d, %d, %v", len(got.Items), got.Total, got.HasMore, len(want.Items), want.Total, want.HasMore)
+				}
+				var names []string
+				for i, raw := range got.Items {
+					if !bytes.Equal(raw.JSON, want.Items[i].JSON) || raw.Ref != want.Items[i].Ref {
+						t.Fatalf("item %d: got %s %s, want the whole page's", i, raw.Ref, raw.JSON)
+					}
+					ent, err := raw.Entity()
+					if err != nil {
+						t.Fatal(err)
+					}
+					names = append(names, ent.Metadata.Name+":"+ent.Metadata.Description)
+				}
+				return strings.Join(names, " ")
+			}
+			// refs read by ref: PostgreSQL reads pages keys only and
+			// fills them by ref; SQLite reads them whole and caches them.
+			refs := map[bool][]int{true: {2, 2, 2, 4, 6}, false: {0, 0, 0, 2, 2}}[engine == "postgres"]
+			write("one")
+			steps := []struct {
+				name  string
+				do    func()
+				want  string
+				pages int // pages read from the store so far
+			}{
+				{"first page", func() {}, "a:one b:bee", 1},
+				{"second page: keys from the answer cache, JSON from the entity cache", func() {}, "a:one b:bee", 1},
+				{"third page, the same", func() {}, "a:one b:bee", 1},
+				{"an entity gone from the entity cache is read by ref", func() {
+					e.ents.mu.Lock()
+					e.ents.resetLocked()
+					e.ents.mu.Unlock()
+				}, "a:one b:bee", 1},
+				{"a write reads the page again", func() { write("two") }, "a:two b:bee", 2},
+			}
+			for i, s := range steps {
+				s.do()
+				if got := page(); got != s.want {
+					t.Fatalf("%s: got %s, want %s", s.name, got, s.want)
+				}
+				if spy.keysPages != s.pages || spy.refs != refs[i] {
+					t.Fatalf("%s: %d pages and %d refs read, want %d and %d", s.name, spy.keysPages, spy.refs, s.pages, refs[i])
+				}
+			}
+		})
+	}
+}

@@ -111,11 +111,81 @@ func (e *Engine) EntitiesRaw(ctx context.Context, q Query) (*RawPage, error) {
 	if err != nil {
 		return e.readPage(ctx, q, keys)
 	}
-	v, _, err := e.cs.answers.do(ctx, "page\x00"+string(kb), e.cs.gen.Load(), read)
+	gen := e.cs.gen.Load()
+	if keys && !q.CountOnly && len(q.Fields) == 0 {
+		return e.keysPage(ctx, q, "keys\x00"+string(kb), gen)
+	}
+	v, _, err := e.cs.answers.do(ctx, "page\x00"+string(kb), gen, read)
 	if err != nil {
 		return nil, err
 	}
 	return v.(*RawPage), nil
+}
+
+// pageKeys is a page as the answer cache holds it while the entity cache
+// may be served: which entities it holds, not their JSON, which the
+// entity cache has. A team's page of components is then ~1 KB instead of
+// ~40 KB, so that the cache holds every team's page, not a few hundred.
+type pageKeys struct {
+	refs, uids  []string
+	hasMore     bool
+	total       int
+	first, last *store.Position
+}
+
+// keysPage is EntitiesRaw for a whole-entity page while the entity cache
+// may be served (its validity ensured, gen taken after): the answer cache
+// holds the page's keys (pageKeys) and a hit takes each entity's JSON
+// from the entity cache; those it no longer has are read by ref.
+func (e *Engine) keysPage(ctx context.Context, q Query, key string, gen uint64) (*RawPage, error) {
+	var own *RawPage
+	v, ran, err := e.cs.answers.do(ctx, key, gen, func(ctx context.Context) (any, int64, error) {
+		page, err := e.readPage(ctx, q, true)
+		if err != nil {
+			return nil, 0, err
+		}
+		own = page
+		k := &pageKeys{refs: make([]string, len(page.Items)), uids: make([]string, len(page.Items)),
+			hasMore: page.HasMore, total: page.Total, first: page.First, last: page.Last}
+		size := int64(96 + len(page.Items)*32)
+		for i, it := range page.Items {
+			k.refs[i], k.uids[i] = it.Ref, it.UID
+			size += int64(len(it.Ref) + len(it.UID))
+		}
+		for _, pos := range []*store.Position{k.first, k.last} {
+			if pos != nil {
+				size += 64
+				if pos.Value != nil {
+					size += int64(len(*pos.Value))
+				}
+			}
+		}
+		return k, size, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if ran {
+		return own, nil
+	}
+	k := v.(*pageKeys)
+	page := &RawPage{Items: make([]*Raw, len(k.uids)), HasMore: k.hasMore, Total: k.total, First: k.first, Last: k.last}
+	var miss []int
+	for i, uid := range k.uids {
+		if raw := e.ents.get(true, uid, gen); raw != nil && raw.Ref == k.refs[i] {
+			page.Items[i] = raw
+		} else {
+			miss = append(miss, i)
+		}
+	}
+	if len(miss) > 0 {
+		// Evicted from the entity cache (a catalog larger than its
+		// budget), or the entity changed: as entitiesRaw fills its misses.
+		if err := e.fillMissing(ctx, page, k.refs, miss, q.Filter, gen); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
 }
 
 // readPage reads one page from the store, projected to q.Fields; keys
