@@ -17,6 +17,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/app"
 	"github.com/atrium-portal/atrium/internal/config"
+	"github.com/atrium-portal/atrium/internal/logsink"
 )
 
 // Server is a running Atrium.
@@ -91,9 +92,11 @@ atrium:
 	if strings.HasSuffix(cfg.Backend.BaseURL, ":0") {
 		cfg.Backend.BaseURL = "http://" + ln.Addr().String()
 	}
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	// The handler `atrium serve` logs with, so that benchmarks pay for the
+	// access log line as the server does.
+	logger := slog.New(logsink.NewJSONHandler(io.Discard, nil))
 	if testing.Verbose() {
-		logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		logger = slog.New(logsink.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Listener: ln})
