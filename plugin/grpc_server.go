@@ -111,7 +111,12 @@ func (s *grpcServer) info(context.Context, *wire.Empty) (any, error) {
 }
 
 func (s *grpcServer) provision(ctx context.Context, req *wire.ProvisionRequest) (any, error) {
-	host := Host{Logger: stderrLogger().With("plugin", s.p.Info().ID), BaseURL: req.BaseURL, DataDir: req.DataDir}
+	host := Host{Logger: stderrLogger().With("plugin", s.id), BaseURL: req.BaseURL, DataDir: req.DataDir,
+		// A panic on a goroutine of the plugin's own is logged (to
+		// Atrium's log, through stderr) and ends only that goroutine.
+		Spawn: func(name string, fn func()) {
+			go func() { _ = s.guard(name, func() error { fn(); return nil }) }()
+		}}
 	if err := s.p.Provision(ctx, host, req.Config); err != nil {
 		return nil, err
 	}

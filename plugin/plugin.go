@@ -17,6 +17,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 )
 
 // APIVersion is the version of this SDK's contract (semantic versioning).
@@ -80,4 +82,24 @@ type Host struct {
 	BaseURL string
 	// DataDir is a directory private to the plugin, kept across restarts.
 	DataDir string
+	// Spawn is how Go starts a goroutine; Atrium sets it (plugins call
+	// Go). It recovers a panic, logs it with the plugin's id and marks
+	// the plugin unhealthy.
+	Spawn func(name string, fn func())
+}
+
+// Go runs fn on a goroutine of its own. A plugin should start every
+// goroutine of its own here (a watch, a sweeper, a timer's callback):
+// Atrium guards the calls it makes into a plugin, but not goroutines the
+// plugin starts, where a panic would end the process, Atrium's own for a
+// built-in. Here a panic ends only fn: Atrium logs it, with its value and
+// stack, as the plugin's and name's, and shows the plugin degraded with
+// the reason. With a Host without Spawn (a test's), the panic is
+// recovered and logged on Logger.
+func (h Host) Go(name string, fn func()) {
+	if h.Spawn != nil {
+		h.Spawn(name, fn)
+		return
+	}
+	go func() { _ = guard.Call(h.Logger, "", name, func() error { fn(); return nil }) }()
 }

@@ -280,6 +280,10 @@ func (a *App) builtinStats() []pluginhost.Stats {
 			st.State = pluginhost.StateDisabled
 		case PluginFailed:
 			st.State, st.LastError = pluginhost.StateCrashed, p.Error
+		case PluginRunning:
+			if p.Unhealthy != "" {
+				st.State, st.LastError = pluginhost.StateDegraded, p.Unhealthy
+			}
 		}
 		out = append(out, st)
 	}

@@ -52,6 +52,9 @@ type PluginStatus struct {
 	State   string      `json:"state"`
 	Error   string      `json:"error,omitempty"`
 	Info    plugin.Info `json:"info"`
+	// Unhealthy says why a plugin that runs is degraded: a goroutine of
+	// its own (plugin.Host.Go) panicked. Empty when healthy.
+	Unhealthy string `json:"unhealthy,omitempty"`
 }
 
 // loadedPlugin is a plugin in use and what it contributes.
@@ -93,6 +96,10 @@ type pluginSet struct {
 	// configs are plugins' configurations with rotated secrets, by id.
 	deps    plugins.Deps
 	configs map[string]json.RawMessage
+	// unhealthy holds the reason of each plugin whose own goroutine
+	// panicked, by id (under mu): it may happen before the plugin is in
+	// list, during its Provision.
+	unhealthy map[string]string
 }
 
 // find returns the plugin id; wire or mu is held.
@@ -127,7 +134,9 @@ func (a *App) Plugins() []PluginStatus {
 	defer a.pluginSet.mu.RUnlock()
 	out := make([]PluginStatus, 0, len(a.pluginSet.list))
 	for _, lp := range a.pluginSet.list {
-		out = append(out, lp.status)
+		st := lp.status
+		st.Unhealthy = a.pluginSet.unhealthy[st.ID]
+		out = append(out, st)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
@@ -303,6 +312,19 @@ func (a *App) pluginHostFor(id string) plugin.Host {
 		Logger:  a.log.With("plugin", id),
 		BaseURL: a.cfg.Backend.BaseURL,
 		DataDir: filepath.Join(a.cfg.Atrium.DataDir, "plugin-data", id),
+		Spawn: func(name string, fn func()) {
+			go func() {
+				err := guard.Call(a.log, id, "goroutine "+name, func() error { fn(); return nil })
+				if err != nil {
+					a.pluginSet.mu.Lock()
+					if a.pluginSet.unhealthy == nil {
+						a.pluginSet.unhealthy = map[string]string{}
+					}
+					a.pluginSet.unhealthy[id] = err.Error()
+					a.pluginSet.mu.Unlock()
+				}
+			}()
+		},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	client "github.com/atrium-portal/atrium/internal/integrations/gitlab"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -74,22 +75,33 @@ func (c *Card) Render(ctx context.Context, raw json.RawMessage) (plugin.View, er
 		readme    []byte
 		errs      [3]error
 	)
-	wg.Go(func() {
-		pipelines, _, errs[0] = api.Pipelines.ListProjectPipelines(proj.ID, &gl.ListProjectPipelinesOptions{ListOptions: gl.ListOptions{PerPage: 5}}, opt)
+	// The reads run on goroutines of their own, out of reach of the
+	// host's guard of Render: a panic in one fails its read.
+	read := func(i int, what string, fn func() error) {
+		wg.Go(func() { errs[i] = guard.Call(c.p.log, ID, "card project: "+what, fn) })
+	}
+	read(0, "listing pipelines", func() (err error) {
+		pipelines, _, err = api.Pipelines.ListProjectPipelines(proj.ID, &gl.ListProjectPipelinesOptions{ListOptions: gl.ListOptions{PerPage: 5}}, opt)
+		return err
 	})
-	wg.Go(func() {
-		mrs, _, errs[1] = api.MergeRequests.ListProjectMergeRequests(proj.ID, &gl.ListProjectMergeRequestsOptions{State: gl.Ptr("opened"), ListOptions: gl.ListOptions{PerPage: 10}}, opt)
+	read(1, "listing merge requests", func() (err error) {
+		mrs, _, err = api.MergeRequests.ListProjectMergeRequests(proj.ID, &gl.ListProjectMergeRequestsOptions{State: gl.Ptr("opened"), ListOptions: gl.ListOptions{PerPage: 10}}, opt)
+		return err
 	})
 	if proj.DefaultBranch != "" {
-		wg.Go(func() {
-			readme, _, errs[2] = api.RepositoryFiles.GetRawFile(proj.ID, "README.md", &gl.GetRawFileOptions{Ref: gl.Ptr(proj.DefaultBranch)}, opt)
-			if client.IsNotFound(errs[2]) {
-				readme, errs[2] = nil, nil
+		read(2, "reading README.md", func() (err error) {
+			readme, _, err = api.RepositoryFiles.GetRawFile(proj.ID, "README.md", &gl.GetRawFileOptions{Ref: gl.Ptr(proj.DefaultBranch)}, opt)
+			if client.IsNotFound(err) {
+				readme, err = nil, nil
 			}
+			return err
 		})
 	}
 	wg.Wait()
 	for i, what := range []string{"listing pipelines", "listing merge requests", "reading README.md"} {
+		if guard.IsPanic(errs[i]) {
+			return plugin.View{}, errs[i] // ours, not GitLab's
+		}
 		if errs[i] != nil {
 			return plugin.View{}, inst.client.Err(what+" of "+proj.PathWithNamespace, errs[i])
 		}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/atrium-portal/atrium/internal/integrations/kube"
+	"github.com/atrium-portal/atrium/internal/pluginhost/guard"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -104,17 +105,19 @@ func (c *Card) Render(ctx context.Context, raw json.RawMessage) (plugin.View, er
 		wg.Go(func() {
 			cctx, cancel := context.WithTimeout(ctx, c.p.cardTimeout)
 			defer cancel()
-			var (
-				w   kube.Workloads
-				err error
-			)
-			if cl.live != nil {
-				// From the cluster's informers: no API call once the scope
-				// is watched, and the page is told when it changes.
-				w, err = cl.live.Workloads(cctx, sel, ns, ref)
-			} else {
-				w, err = cl.client.Workloads(cctx, sel, ns)
-			}
+			var w kube.Workloads
+			// Not the card's goroutine: a panic here would escape the
+			// host's guard of Render; it fails this cluster's part.
+			err := guard.Call(c.p.log, ID, "card workloads: cluster "+cl.cfg.Name, func() (err error) {
+				if cl.live != nil {
+					// From the cluster's informers: no API call once the
+					// scope is watched, and the page is told when it changes.
+					w, err = cl.live.Workloads(cctx, sel, ns, ref)
+				} else {
+					w, err = cl.client.Workloads(cctx, sel, ns)
+				}
+				return err
+			})
 			results[i] = clusterResult{c: cl, w: w, err: err}
 		})
 	}

@@ -51,7 +51,7 @@ func (p *Plugin) live(c *kube.Client) *kube.Live {
 	if err != nil {
 		return nil // liveConfig reports it
 	}
-	return c.Live(kube.LiveConfig{MaxScopes: p.cfg.MaxWatches, IdleAfter: idle, Notify: p.cards.send})
+	return c.Live(kube.LiveConfig{MaxScopes: p.cfg.MaxWatches, IdleAfter: idle, Notify: p.cards.send, Go: p.goFn})
 }
 
 // stopLive stops every cluster's informers.

@@ -83,6 +83,9 @@ type Plugin struct {
 	opts Options
 	cfg  Config
 	log  *slog.Logger
+	// goFn starts the plugin's own goroutines: its Host's Go, which
+	// recovers and reports a panic.
+	goFn func(name string, fn func())
 
 	clusters    []cluster
 	sim         *kubesim.Sim
@@ -120,6 +123,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
 	}
+	p.goFn = host.Go
 	p.cfg, p.clusters, p.sim, p.simulated = Config{}, nil, nil, false
 	if host.DataDir != "" {
 	}
@@ -167,7 +171,7 @@ func (p *Plugin) Provision(ctx context.Context, host plugin.Host, raw json.RawMe
 			base = "http://atrium.invalid"
 		}
 		clusters = []ClusterConfig{{Name: "demo", URL: base + SimPath, Kind: kube.KindOpenShift}}
-		transport = streamTransport{p.Simulator()}
+		transport = streamTransport{h: p.Simulator(), goFn: p.goFn}
 		if p.cfg.PollInterval == "" {
 			p.poll = 100 * time.Millisecond
 		}

@@ -10,18 +10,33 @@ import (
 // simulator) and streams its answer: the response returns once the
 // handler has written its header, and the body is read while the handler
 // still writes, so that watches work without a network round trip.
-type streamTransport struct{ h http.Handler }
+//
+// The handler runs on a goroutine started by goFn (the plugin's
+// Host.Go): a panic in it is recovered and reported, and the reader sees
+// the body end.
+type streamTransport struct {
+	h    http.Handler
+	goFn func(name string, fn func())
+}
 
 func (t streamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	pr, pw := io.Pipe()
 	w := &pipeWriter{header: http.Header{}, body: pw, ready: make(chan struct{})}
-	go func() {
+	t.goFn("simulated cluster request", func() {
+		done := false
 		defer func() {
+			if !done {
+				// A panic: the response, if any, is cut short.
+				w.writeHeader(http.StatusInternalServerError)
+				_ = pw.CloseWithError(io.ErrUnexpectedEOF)
+				return
+			}
 			w.writeHeader(http.StatusOK)
 			_ = pw.Close()
 		}()
 		t.h.ServeHTTP(w, req)
-	}()
+		done = true
+	})
 	select {
 	case <-w.ready:
 	case <-req.Context().Done():

@@ -32,6 +32,11 @@ type LiveConfig struct {
 	Sweep time.Duration
 	// Now is the clock of idleness (default time.Now).
 	Now func() time.Time
+	// Go starts Live's goroutines: the sweeper, a scope's shutdown, the
+	// debounced Notify (default a go statement). A plugin passes its
+	// plugin.Host's Go, so that a panic there (Notify calls the plugin)
+	// is recovered and reported instead of ending the process.
+	Go func(name string, fn func())
 }
 
 // Live serves the workloads of one cluster from shared informers (list
@@ -81,6 +86,9 @@ func (c *Client) Live(cfg LiveConfig) *Live {
 	}
 	if cfg.Sweep <= 0 {
 		cfg.Sweep = min(cfg.IdleAfter/4, time.Minute)
+	}
+	if cfg.Go == nil {
+		cfg.Go = func(_ string, fn func()) { go fn() }
 	}
 	return &Live{c: c, cfg: cfg, scopes: map[scopeKey]*scope{}, done: make(chan struct{})}
 }
@@ -196,7 +204,7 @@ func (l *Live) scope(k scopeKey, ref string) (*scope, error) {
 	}
 	if !l.janitor {
 		l.janitor = true
-		go l.sweep()
+		l.cfg.Go("kube live sweeper", l.sweep)
 	}
 	return sc, nil
 }
@@ -242,7 +250,7 @@ func (l *Live) releaseLocked(sc *scope) {
 	}
 	delete(l.scopes, sc.key)
 	close(sc.stop)
-	go sc.factory.Shutdown()
+	l.cfg.Go("kube live scope shutdown", sc.factory.Shutdown)
 }
 
 // changed notifies the scope's viewers, once per Debounce, of changes
@@ -255,7 +263,14 @@ func (l *Live) changed(sc *scope) {
 	}
 	sc.pending = true
 	l.mu.Unlock()
-	time.AfterFunc(l.cfg.Debounce, func() {
+	l.cfg.Go("kube live notify", func() {
+		t := time.NewTimer(l.cfg.Debounce)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-l.done:
+			return
+		}
 		l.mu.Lock()
 		sc.pending = false
 		refs := make([]string, 0, len(sc.refs))
