@@ -91,6 +91,86 @@ func TestWriterFullBufferAndClose(t *testing.T) {
 	}
 }
 
+// blockingWriter blocks every Write until release is closed.
+type blockingWriter struct {
+	syncBuffer
+	entered chan struct{} // receives once per Write, before it blocks
+	release chan struct{}
+}
+
+func (b *blockingWriter) Write(p []byte) (int, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.syncBuffer.Write(p)
+}
+
+// TestWriterFullBufferOffTheCaller fills the buffer while the underlying
+// writer blocks: the write of the full buffer happens on the flush
+// goroutine, so the lines that filled it and the lines after return
+// without waiting for it, up to the backlog.
+func TestWriterFullBufferOffTheCaller(t *testing.T) {
+	out := &blockingWriter{entered: make(chan struct{}, 100), release: make(chan struct{})}
+	s := New(out)
+	s.max = 16
+	s.maxBacklog = 64
+	var want strings.Builder
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 8 { // 8 lines of 8 bytes: three full buffers queued, 48 bytes
+			line := fmt.Sprintf("line %02d\n", i)
+			want.WriteString(line)
+			s.Write([]byte(line))
+		}
+	}()
+	select {
+	case <-out.entered: // the flush goroutine is writing, and blocked
+	case <-time.After(time.Minute):
+		t.Fatal("no write of the full buffer in a minute")
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("Write waited for the blocked underlying writer")
+	}
+	close(out.release)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != want.String() {
+		t.Errorf("got %q, want %q", got, want.String())
+	}
+}
+
+// TestWriterBacklogBound checks that past the backlog Write writes the
+// queued buffers itself (in order) instead of queueing more.
+func TestWriterBacklogBound(t *testing.T) {
+	var out syncBuffer
+	s := New(&out)
+	s.max = 16
+	s.maxBacklog = 16
+	s.timer.Stop()
+	s.timer = time.AfterFunc(time.Hour, func() {}) // no flush goroutine
+	var want strings.Builder
+	for i := range 6 {
+		line := fmt.Sprintf("line %02d\n", i)
+		want.WriteString(line)
+		s.Write([]byte(line))
+	}
+	// Lines 0-3 filled two buffers, queued when lines 2 and 4 came (32
+	// bytes > 16): the Write of line 4 wrote them and the buffer it had
+	// started, line 5 waits in the next.
+	if got, want := out.String(), want.String()[:5*8]; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != want.String() {
+		t.Errorf("after Close: got %q, want %q", got, want.String())
+	}
+}
+
 func TestWriterConcurrent(t *testing.T) {
 	var out syncBuffer
 	s := New(&out)
