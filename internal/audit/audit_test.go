@@ -13,8 +13,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/postgres"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 // bench is an audit log on a real database plus a raw connection to tamper
@@ -40,14 +39,7 @@ func benches(t *testing.T) []func(t testing.TB) *bench {
 func sqliteBench(t testing.TB) *bench {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "atrium.db")
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.SQLiteAt(t, path)
 	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		t.Fatal(err)
@@ -70,14 +62,7 @@ func postgresBench(t testing.TB) *bench {
 	t.Helper()
 	dsn := apptest.PostgresDSN(t)
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgres.Config{URL: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.PostgresAt(t, dsn)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

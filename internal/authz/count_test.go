@@ -13,8 +13,8 @@ import (
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/pgtest"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 // TestTotalsOnALargerCatalog checks the total of conditional lists against
@@ -26,8 +26,8 @@ func TestTotalsOnALargerCatalog(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads 3 000 entities")
 	}
-	t.Run("sqlite", func(t *testing.T) { testTotals(t, openTestStore(t)) })
-	t.Run("postgres", func(t *testing.T) { testTotals(t, openPostgresStore(t, pgtest.DSN(t))) })
+	t.Run("sqlite", func(t *testing.T) { testTotals(t, testdb.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { testTotals(t, testdb.Postgres(t)) })
 }
 
 func testTotals(t *testing.T, db store.Driver) {
@@ -136,14 +136,7 @@ func TestTotalsWhenTheLogCannotSay(t *testing.T) {
 	}
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "authz.db")
-		db, err := sqlite.Open(ctx, sqlite.Config{Path: path})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := testdb.SQLiteAt(t, path)
 		if err := storetest.Load(ctx, db, 0, n, n, 1000); err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +167,7 @@ func TestTotalsWhenTheLogCannotSay(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		dsn := pgtest.DSN(t)
-		db := openPostgresStore(t, dsn)
+		db := testdb.PostgresAt(t, dsn)
 		if err := storetest.Load(ctx, db, 0, n, n, 1000); err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,9 +13,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/pgtest"
-	"github.com/atrium-portal/atrium/internal/store/postgres"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 // TestFilterMatchesDecisions is the SQL-equivalence property: for random
@@ -28,9 +25,9 @@ import (
 // total count is checked too: counting takes its own path (id sets when no
 // selective condition drives the query).
 func TestFilterMatchesDecisions(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { testFilterMatchesDecisions(t, openTestStore(t)) })
+	t.Run("sqlite", func(t *testing.T) { testFilterMatchesDecisions(t, testdb.SQLite(t)) })
 	t.Run("postgres", func(t *testing.T) {
-		testFilterMatchesDecisions(t, openPostgresStore(t, pgtest.DSN(t)))
+		testFilterMatchesDecisions(t, testdb.Postgres(t))
 	})
 }
 
@@ -184,35 +181,6 @@ func checkKindPages(t *testing.T, db store.Driver, f *catalog.Filter, stitched [
 	if !slices.Equal(got, wantRefs) {
 		t.Fatalf("filter %s: got pages %v, want %v", FilterString(filter), got, wantRefs)
 	}
-}
-
-func openTestStore(t testing.TB) store.Driver {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "authz.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-// openPostgresStore opens a migrated PostgreSQL store on dsn.
-func openPostgresStore(t testing.TB, dsn string) store.Driver {
-	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgres.Config{URL: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // writeEntities stores entities with the search rows and relation rows the

@@ -13,8 +13,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/pgtest"
-	"github.com/atrium-portal/atrium/internal/store/postgres"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 // componentDoc is a component named name with description desc.
@@ -40,10 +39,10 @@ func TestEntityCacheSeesOtherReplicasWrites(t *testing.T) {
 			var d1, d2 store.Driver
 			if engine == "sqlite" {
 				path := filepath.Join(t.TempDir(), "catalog.db")
-				d1, d2 = openSQLiteAt(t, path), openSQLiteAt(t, path)
+				d1, d2 = testdb.SQLiteAt(t, path), testdb.SQLiteAt(t, path)
 			} else {
 				dsn := pgtest.DSN(t)
-				d1, d2 = openPostgresAt(t, dsn), openPostgresAt(t, dsn)
+				d1, d2 = testdb.PostgresAt(t, dsn), testdb.PostgresAt(t, dsn)
 			}
 			now := time.Unix(1000, 0)
 			var clock atomic.Pointer[time.Time]
@@ -114,34 +113,6 @@ func TestEntityCacheSeesOtherReplicasWrites(t *testing.T) {
 			}
 		})
 	}
-}
-
-func openSQLiteAt(t testing.TB, path string) store.Driver {
-	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
-func openPostgresAt(t testing.TB, dsn string) store.Driver {
-	t.Helper()
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, postgres.Config{URL: dsn})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db
 }
 
 // TestEntityCacheRoundTrip: every entity comes out of the cache, by ref

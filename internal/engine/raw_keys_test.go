@@ -3,14 +3,13 @@ package engine
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/pgtest"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 // keysSpy counts the pages asked keys only and the refs read by ref, and
@@ -50,9 +49,9 @@ func TestEntitiesRawKeysOnly(t *testing.T) {
 			ctx := context.Background()
 			var d store.Driver
 			if engine == "sqlite" {
-				d = openSQLiteAt(t, filepath.Join(t.TempDir(), "catalog.db"))
+				d = testdb.SQLite(t)
 			} else {
-				d = openPostgresAt(t, pgtest.DSN(t))
+				d = testdb.Postgres(t)
 			}
 			now := time.Unix(1000, 0)
 			clock := func() time.Time { return now }
@@ -148,9 +147,9 @@ func TestEntitiesRawKeysAnswer(t *testing.T) {
 			ctx := context.Background()
 			var d store.Driver
 			if engine == "sqlite" {
-				d = openSQLiteAt(t, filepath.Join(t.TempDir(), "catalog.db"))
+				d = testdb.SQLite(t)
 			} else {
-				d = openPostgresAt(t, pgtest.DSN(t))
+				d = testdb.Postgres(t)
 			}
 			now := time.Unix(1000, 0)
 			clock := func() time.Time { return now }

@@ -2,47 +2,23 @@ package operations_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
 	"github.com/atrium-portal/atrium/internal/fault"
 	"github.com/atrium-portal/atrium/internal/operations"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/postgres"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
 // engines runs f on SQLite, and on PostgreSQL when ATRIUM_TEST_POSTGRES
 // is set.
 func engines(t *testing.T, f func(t *testing.T, d store.Driver)) {
-	t.Run("sqlite", func(t *testing.T) {
-		db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "ops.db")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = db.Close() })
-		migrated(t, db, f)
-	})
+	t.Run("sqlite", func(t *testing.T) { f(t, testdb.SQLite(t)) })
 	if dsn := apptest.PostgresDSN(t); dsn != "" {
-		t.Run("postgres", func(t *testing.T) {
-			db, err := postgres.Open(context.Background(), postgres.Config{URL: dsn})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = db.Close() })
-			migrated(t, db, f)
-		})
+		t.Run("postgres", func(t *testing.T) { f(t, testdb.PostgresAt(t, dsn)) })
 	}
-}
-
-func migrated(t *testing.T, d store.Driver, f func(t *testing.T, d store.Driver)) {
-	t.Helper()
-	if err := d.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	f(t, d)
 }
 
 // TestCancelTask: cancelling a task cancels its operations that nobody

@@ -4,46 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/pgtest"
-	"github.com/atrium-portal/atrium/internal/store/postgres"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
-
-// taskStores opens an empty task store on each database: SQLite always,
-// PostgreSQL when pgtest's server is configured.
-func taskStores(t *testing.T) map[string]func(t *testing.T) store.TaskStore {
-	return map[string]func(t *testing.T) store.TaskStore{
-		"sqlite": func(t *testing.T) store.TaskStore {
-			db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(t.TempDir(), "atrium.db")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
-		"postgres": func(t *testing.T) store.TaskStore {
-			db, err := postgres.Open(context.Background(), postgres.Config{URL: pgtest.DSN(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			return db
-		},
-	}
-}
 
 // TestFinishedTaskHasItsCompletion reads tasks while they finish (half
 // run to the end, half are cancelled while still open) and checks that a
@@ -51,9 +19,12 @@ func taskStores(t *testing.T) map[string]func(t *testing.T) store.TaskStore {
 // are written together, so the task page never shows a finished task
 // without its last log line.
 func TestFinishedTaskHasItsCompletion(t *testing.T) {
-	for _, name := range []string{"sqlite", "postgres"} {
+	for name, open := range map[string]func(testing.TB) store.TaskStore{
+		"sqlite":   func(t testing.TB) store.TaskStore { return testdb.SQLite(t) },
+		"postgres": func(t testing.TB) store.TaskStore { return testdb.Postgres(t) },
+	} {
 		t.Run(name, func(t *testing.T) {
-			db := taskStores(t)[name](t)
+			db := open(t)
 			svc, q := newServiceOn(t, db, t.TempDir())
 			q.hold = make(chan struct{})
 			const tasks = 40

@@ -15,7 +15,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/scaffolder"
 	"github.com/atrium-portal/atrium/internal/scaffolder/tmpl"
 	"github.com/atrium-portal/atrium/internal/secrets"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 	"github.com/atrium-portal/atrium/plugin"
 )
 
@@ -58,14 +58,7 @@ func (w *syncWriter) String() string {
 func TestPluginActionPanic(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(dir, "atrium.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.SQLiteAt(t, filepath.Join(dir, "atrium.db"))
 	var tpl catalog.Entity
 	if err := json.Unmarshal([]byte(`{"apiVersion":"scaffolder.backstage.io/v1beta3","kind":"Template",
 		"metadata":{"name":"boom","namespace":"default","annotations":{"backstage.io/managed-by-location":"url:https://example.com/t.yaml"}},

@@ -20,6 +20,7 @@ import (
 	"github.com/atrium-portal/atrium/internal/secrets"
 	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 // fakeCatalog serves templates from memory; other methods are not used.
@@ -88,14 +89,7 @@ func newService(t testing.TB) (*scaffolder.Service, *syncQueue) {
 func newServiceWithStore(t testing.TB) (*scaffolder.Service, *syncQueue, *sqlite.DB, string) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, "atrium.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.SQLiteAt(t, filepath.Join(dir, "atrium.db"))
 	svc, q := newServiceOn(t, db, dir)
 	return svc, q, db, filepath.Join(dir, "work")
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/engine"
-	"github.com/atrium-portal/atrium/internal/store/sqlite"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 	"github.com/atrium-portal/atrium/plugin"
 	"github.com/atrium-portal/atrium/plugin/plugintest"
 	"github.com/atrium-portal/atrium/plugins/locations"
@@ -19,14 +19,7 @@ import (
 // the Location entities survive the wire.
 func TestLocationsPlugin(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, sqlite.Config{Path: filepath.Join(t.TempDir(), "catalog.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testdb.SQLite(t)
 	target := filepath.Join(t.TempDir(), "catalog-info.yaml")
 	e, err := engine.New(engine.Config{Store: db, ProcessingInterval: -1, StaticLocations: []engine.StaticLocation{{Type: "file", Target: target}}})
 	if err != nil {
