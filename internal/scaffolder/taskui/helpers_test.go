@@ -3,7 +3,6 @@ package taskui_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -174,27 +173,7 @@ type client struct {
 
 func (c client) req(method, path, ctype, body string, hdr map[string]string) (*http.Response, []byte) {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 60 * time.Second}
-	res, err := hc.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res, out
+	return apptest.Request(c.t, c.base, c.token, method, path, ctype, body, hdr)
 }
 
 // json calls the JSON API and decodes the answer, failing unless the
