@@ -202,30 +202,13 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	sim.Running = 3 * time.Second
 	dir := writeCatalog(t)
-	if dbYAML == "" {
-		dbYAML = fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
-	}
-	cfg := appConfig(dir, simURL) + dbYAML
-	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
-
-	first := apptest.StartServer(t, cfg)
-	c := client{T: t, Base: first.BaseURL}
-	var created struct{ ID string }
-	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/run-job", "values": map[string]any{"component": "payment-service"}}, 201, &created)
-	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "TASK [Gathering Facts]") })
-	first.Stop()
-
 	// On PostgreSQL the second Atrium is another replica: its own data
 	// folder, only the database shared. It finds the job through the
 	// operations store.
-	if dbYAML != "" && !strings.Contains(dbYAML, "sqlite") {
-		cfg = strings.Replace(cfg, filepath.Join(dir, "data"), filepath.Join(dir, "replica-2"), 1)
-	}
-	second := apptest.StartServer(t, cfg)
-	c = client{T: t, Base: second.BaseURL}
-	evs := c.TaskEvents(created.ID, nil)
-	var tk task
-	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	r := apptest.RunAcrossRestart(t, appConfig(dir, simURL), dir, dbYAML, true,
+		map[string]any{"templateRef": "template:default/run-job", "values": map[string]any{"component": "payment-service"}},
+		func(e event) bool { return strings.Contains(e.Body.Message, "TASK [Gathering Facts]") })
+	c, evs, tk := r.Client, r.Events, r.Task
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
 	}
@@ -246,7 +229,7 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	if facts != 1 {
 		t.Errorf("the output was repeated after the resume: %d 'Gathering Facts' lines", facts)
 	}
-	ops := c.Operations(created.ID)
+	ops := c.Operations(r.TaskID)
 	if len(ops) != 1 {
 		t.Fatalf("operations of the task: got %+v, want one", ops)
 	}

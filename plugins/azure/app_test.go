@@ -183,21 +183,10 @@ func TestTemplateTaskInApp(t *testing.T) {
 // token instead of starting another.
 func TestDeploymentResumesAfterRestart(t *testing.T) {
 	dir := writeCatalog(t)
-	cfg := appConfig(dir, "700ms") + fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
-	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
-
-	first := apptest.StartServer(t, cfg)
-	c := client{T: t, Base: first.BaseURL}
-	var created struct{ ID string }
-	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"}}, 201, &created)
-	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is Accepted") })
-	first.Stop()
-
-	second := apptest.StartServer(t, cfg)
-	c = client{T: t, Base: second.BaseURL}
-	evs := c.TaskEvents(created.ID, nil)
-	var tk task
-	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	r := apptest.RunAcrossRestart(t, appConfig(dir, "700ms"), dir, "", false,
+		map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"}},
+		func(e event) bool { return strings.Contains(e.Body.Message, "is Accepted") })
+	c, evs, tk := r.Client, r.Events, r.Task
 	log := logOf(evs)
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)\n%s", tk.Status, tk.State.Error, log)
@@ -212,7 +201,7 @@ func TestDeploymentResumesAfterRestart(t *testing.T) {
 		t.Errorf("output text = %s", got)
 	}
 	// The deployment was followed through the operations store.
-	if ops := c.Operations(created.ID); len(ops) != 1 || ops[0].Kind != "deployment" || ops[0].State != "succeeded" || !strings.HasPrefix(ops[0].System, "azure:") || ops[0].ExternalID != "resume-infra" {
+	if ops := c.Operations(r.TaskID); len(ops) != 1 || ops[0].Kind != "deployment" || ops[0].State != "succeeded" || !strings.HasPrefix(ops[0].System, "azure:") || ops[0].ExternalID != "resume-infra" {
 		t.Errorf("operations of the task: got %+v, want one succeeded deployment", ops)
 	}
 }

@@ -295,24 +295,10 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	sim, simURL := startSim(t)
 	sim.Install = 3 * time.Second
 	dir := writeCatalog(t)
-	if dbYAML == "" {
-		dbYAML = fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
-	}
-	cfg := appConfig(dir, simURL) + dbYAML
-	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
-
-	first := apptest.StartServer(t, cfg)
-	c := client{T: t, Base: first.BaseURL}
-	var created struct{ ID string }
-	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/deploy", "values": map[string]any{"name": "shop"}}, 201, &created)
-	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "Installing") })
-	first.Stop()
-
-	second := apptest.StartServer(t, cfg)
-	c = client{T: t, Base: second.BaseURL}
-	evs := c.TaskEvents(created.ID, nil)
-	var tk task
-	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	r := apptest.RunAcrossRestart(t, appConfig(dir, simURL), dir, dbYAML, false,
+		map[string]any{"templateRef": "template:default/deploy", "values": map[string]any{"name": "shop"}},
+		func(e event) bool { return strings.Contains(e.Body.Message, "Installing") })
+	c, evs, tk := r.Client, r.Events, r.Task
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
 	}
@@ -328,7 +314,7 @@ func testTaskResumesAfterRestart(t *testing.T, dbYAML string) {
 	}
 	// The installation was followed through the operations store.
 	var install []apptest.Operation
-	for _, op := range c.Operations(created.ID) {
+	for _, op := range c.Operations(r.TaskID) {
 		if op.Kind == "operator-install" {
 			install = append(install, op)
 		}

@@ -190,25 +190,10 @@ func testRunResumesAfterRestart(t *testing.T, dbYAML string) {
 	sim := startSim(t)
 	sim.Step = 700 * time.Millisecond
 	dir := writeCatalog(t)
-	if dbYAML == "" {
-		dbYAML = fmt.Sprintf("backend:\n  database: { client: sqlite, connection: %q }\n", filepath.Join(dir, "atrium.db"))
-	}
-	cfg := appConfig(dir, sim.Base) + dbYAML
-	cfg = strings.Replace(cfg, "atrium:\n", fmt.Sprintf("atrium:\n  dataDir: %q\n", filepath.Join(dir, "data")), 1)
-
-	first := apptest.StartServer(t, cfg)
-	c := client{T: t, Base: first.BaseURL}
-	var created struct{ ID string }
-	c.JSON("POST", "/api/scaffolder/v2/tasks", map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"},
-		"secrets": map[string]any{"armSecret": armSecret}}, 201, &created)
-	c.TaskEvents(created.ID, func(e event) bool { return strings.Contains(e.Body.Message, "is planning") })
-	first.Stop()
-
-	second := apptest.StartServer(t, cfg)
-	c = client{T: t, Base: second.BaseURL}
-	evs := c.TaskEvents(created.ID, nil)
-	var tk task
-	c.JSON("GET", "/api/scaffolder/v2/tasks/"+created.ID, nil, 200, &tk)
+	r := apptest.RunAcrossRestart(t, appConfig(dir, sim.Base), dir, dbYAML, false,
+		map[string]any{"templateRef": "template:default/infra", "values": map[string]any{"name": "resume"}, "secrets": map[string]any{"armSecret": armSecret}},
+		func(e event) bool { return strings.Contains(e.Body.Message, "is planning") })
+	c, evs, tk := r.Client, r.Events, r.Task
 	if tk.Status != "completed" {
 		t.Fatalf("after restart: %s (%s)", tk.Status, tk.State.Error)
 	}
@@ -223,7 +208,7 @@ func testRunResumesAfterRestart(t *testing.T, dbYAML string) {
 		t.Error("no 'resuming run' line in the log")
 	}
 	// The run was followed through the operations store.
-	ops := c.Operations(created.ID)
+	ops := c.Operations(r.TaskID)
 	if len(ops) != 1 || ops[0].Kind != "run" || ops[0].State != "succeeded" || !strings.HasPrefix(ops[0].System, "tfc:") || !strings.HasPrefix(ops[0].ExternalID, "run-") {
 		t.Errorf("operations of the task: got %+v, want one succeeded run", ops)
 	}
