@@ -489,3 +489,56 @@ func TestFrontierPassesOtherDatabases(t *testing.T) {
 		t.Errorf("frontier %d (synced %v): held back by transaction %d of another database", f, ok, otherXid)
 	}
 }
+
+// TestQuietPageAfterPruning checks the condition of a page without a total
+// over cached sets (quietCond): when the log rows of a write that changed
+// the sets were pruned, the log holds nothing at or past the sets'
+// frontier, and only the pruned mark says the sets may be stale; the page
+// must then probe.
+func TestQuietPageAfterPruning(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var recs []catalog.Record
+	for i := range 6 {
+		owner := "group:default/other"
+		if i%3 == 0 {
+			owner = "group:default/mine"
+		}
+		recs = append(recs, component(fmt.Sprintf("c-%02d", i), owner, "experimental"))
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	p := ownersPage()
+	list := func(p store.EntityListParams) []string {
+		t.Helper()
+		res, err := sqlplan.List(ctx, sqlplan.Postgres, runner{db}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return componentNames(res.Items)
+	}
+	// Read the sets, so that the page below tests cached sets.
+	if got, want := list(p), []string{"c-00", "c-03"}; !slices.Equal(got, want) {
+		t.Fatalf("before the write: got %v, want %v", got, want)
+	}
+	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{
+		component("c-01", "group:default/mine", "experimental")}}); err != nil {
+		t.Fatal(err)
+	}
+	// Pruned past the write: its rows are gone, the mark says so.
+	if _, err := db.pool.Exec(ctx, "DELETE FROM entity_changes"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, "UPDATE entity_changes_pruned SET below = pg_snapshot_xmax(pg_current_snapshot())"); err != nil {
+		t.Fatal(err)
+	}
+	noTotal := p
+	noTotal.CountTotal = false
+	if got, want := list(noTotal), []string{"c-00", "c-01", "c-03"}; !slices.Equal(got, want) {
+		t.Errorf("after the write and pruning: got %v, want %v", got, want)
+	}
+}
