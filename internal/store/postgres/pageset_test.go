@@ -12,6 +12,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
@@ -404,9 +405,17 @@ func TestPageWithoutTotalRunsAlone(t *testing.T) {
 // hold it back (every write since would count as changed), and one running
 // in this database that has written and not committed does: once it
 // commits, its write is in the next page and total.
+//
+// The store gets a database of its own: the frontier is per database, and
+// other tests' transactions in the shared test database (other schemas,
+// other packages running at the same time) would rightly hold it back.
 func TestFrontierPassesOtherDatabases(t *testing.T) {
-	db := openTest(t)
 	ctx := context.Background()
+	db, err := Open(ctx, Config{URL: pgtest.NewDatabase(t, testURL(t)), MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
