@@ -433,10 +433,12 @@ func (a *App) removePlugin(ctx context.Context, id string) error {
 	if lp.status.Kind != PluginExternal {
 		return fault.New(fault.Invalid, "plugin %s is built in; disable it in the configuration (plugins.%s.enabled: false) instead", id, id)
 	}
+	// Unwired before it leaves the list: whoever sees it gone from
+	// /api/plugins finds its actions, processors and providers gone too.
+	a.unwire(ctx, lp)
 	a.pluginSet.mu.Lock()
 	a.pluginSet.list = slices.DeleteFunc(a.pluginSet.list, func(x *loadedPlugin) bool { return x == lp })
 	a.pluginSet.mu.Unlock()
-	a.unwire(ctx, lp)
 	a.log.Info("plugin unwired", "plugin", id, "version", lp.status.Version)
 	return nil
 }

@@ -200,12 +200,16 @@ func (h *Host) Reconcile(ctx context.Context) {
 		if present[id] || h.busy[id] {
 			continue
 		}
-		delete(h.sups, id)
-		h.removed[id] = s
 		h.background(ctx, id, "plugin.stop", s.desiredVersion(), func(ctx context.Context) error {
+			// Unwired while still listed: a plugin gone from the list
+			// has no actions, processors or providers left in Atrium.
 			if h.o.OnRemove != nil {
 				h.o.OnRemove(ctx, id, s)
 			}
+			h.mu.Lock()
+			delete(h.sups, id)
+			h.removed[id] = s
+			h.mu.Unlock()
 			s.Stop(ctx, false)
 			return nil
 		})
