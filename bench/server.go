@@ -55,6 +55,14 @@ type serverParams struct {
 	Entities int
 	// Env is added to the server's environment.
 	Env []string
+	// NoAnswerCache turns the answer cache off (atrium.cache.answers: 0):
+	// every list page and facet count is read from the database, while the
+	// entity cache works as usual.
+	NoAnswerCache bool
+	// Name, when set, is added to the config's and the log's file names
+	// (app-config-<name>.yaml, server-<name>.log), so that a second start
+	// on the same folder keeps the first one's.
+	Name string
 }
 
 // server is a running atrium subprocess.
@@ -103,7 +111,24 @@ atrium:
     enabled: false
   limits:
     maxEntitiesPerLocation: %[5]d
-`, port, db, p.Root, filepath.Join(p.Dir, "data"), p.Entities*2+1000)
+%[6]s`, port, db, p.Root, filepath.Join(p.Dir, "data"), p.Entities*2+1000, cacheYAML(p))
+}
+
+// cacheYAML is the atrium.cache block of the configuration: none (the
+// defaults) unless the answer cache is off.
+func cacheYAML(p serverParams) string {
+	if !p.NoAnswerCache {
+		return ""
+	}
+	return "  cache:\n    answers: 0\n"
+}
+
+// fileName returns base with the server's name, if any, before ext.
+func (p serverParams) fileName(base, ext string) string {
+	if p.Name != "" {
+		base += "-" + p.Name
+	}
+	return base + ext
 }
 
 // freePort asks the kernel for a free port on the loopback interface.
@@ -123,11 +148,11 @@ func startServer(ctx context.Context, p serverParams) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := filepath.Join(p.Dir, "app-config.yaml")
+	cfg := filepath.Join(p.Dir, p.fileName("app-config", ".yaml"))
 	if err := os.WriteFile(cfg, []byte(configYAML(p, port)), 0o644); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(p.Dir, "server.log")
+	logPath := filepath.Join(p.Dir, p.fileName("server", ".log"))
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
