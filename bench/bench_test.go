@@ -68,6 +68,10 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-users", "10", "-pages"}, wantErr: "-users runs its own load"},
 		{args: []string{"-users", "10", "-profile", "prof"}},
 		{args: []string{"-users", "10", "-profile", "prof", "-bin", "atrium"}, wantErr: "-profile builds its own binary"},
+		{args: []string{"-pin", "-rate", "10000", "-floor"}},
+		{args: []string{"-rate", "-5"}, wantErr: "-rate must not be negative"},
+		{args: []string{"-rate", "100", "-users", "10"}, wantErr: "cannot be used with -rate"},
+		{args: []string{"-pin", "-users", "10"}, wantErr: "-pin applies to the endpoints"},
 	}
 	for _, tt := range tests {
 		_, err := parseFlags(tt.args)

@@ -84,6 +84,12 @@ type Stats struct {
 	// LoadAvg is /proc/loadavg at the end of the measurement: other work
 	// on the machine lengthens the tail above all.
 	LoadAvg string `json:"loadAvg,omitempty"`
+	// TargetRPS is the paced request rate of -rate (0: each client sends
+	// its next request as soon as the last one is answered).
+	TargetRPS float64 `json:"targetRps,omitempty"`
+	// Pinned describes the CPU split of -pin, empty when the server and
+	// the load generator shared every core.
+	Pinned string `json:"pinned,omitempty"`
 	// FirstError is the first failure seen, if any.
 	FirstError string `json:"firstError,omitempty"`
 }
@@ -122,6 +128,14 @@ type loadParams struct {
 	// ServerLog, when set, is the server's log, whose access log lines of
 	// the measurement give the time spent inside the server.
 	ServerLog string
+	// Rate, when above 0, paces the clients to this many requests per
+	// second in all (see loop).
+	Rate float64
+	// Pin, when set, is the CPU split of -pin, applied for the warm-up and
+	// the measurement to ServerPID, the processes PinAlso returns and the
+	// load generator.
+	Pin     *cpuSplit
+	PinAlso func() []int
 }
 
 // runLoad runs p.Clients loops against the endpoint, each sending one
@@ -132,6 +146,17 @@ type loadParams struct {
 func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 	if p.Clients < 1 || p.Duration <= 0 {
 		return Stats{}, fmt.Errorf("load: need at least one client and a positive duration")
+	}
+	if p.Pin != nil {
+		pids := []int{p.ServerPID}
+		if p.PinAlso != nil {
+			pids = append(pids, p.PinAlso()...)
+		}
+		unpin, err := p.Pin.pin(pids, 2*time.Second)
+		if err != nil {
+			return Stats{}, err
+		}
+		defer unpin()
 	}
 	if p.Warmup > 0 {
 		loop(ctx, p, time.Now().Add(p.Warmup), 1000)
@@ -153,7 +178,10 @@ func runLoad(ctx context.Context, p loadParams) (Stats, error) {
 		return Stats{}, err
 	}
 	var lat []time.Duration
-	st := Stats{Name: p.Endpoint.Name}
+	st := Stats{Name: p.Endpoint.Name, TargetRPS: p.Rate}
+	if p.Pin != nil {
+		st.Pinned = p.Pin.String()
+	}
 	for _, r := range results {
 		lat = append(lat, r.lat...)
 		st.Errors += r.errors
@@ -218,8 +246,24 @@ type clientResult struct {
 
 // loop runs the clients until deadline. salt varies the request sequence
 // between the warm-up and the measurement.
+//
+// Without p.Rate each client sends its next request as soon as the last
+// one is answered (a closed loop: the latency is also what the clients'
+// own number makes them wait). With p.Rate each client sends on a fixed
+// schedule of p.Clients/p.Rate seconds between requests, the clients'
+// schedules staggered evenly. A client whose answer came after its next
+// request was due sends at once and counts that request's latency from
+// when it was due, so a slow answer also lengthens the ones queued behind
+// it, as users would see (no coordinated omission); a client on time
+// sleeps until the due time and counts from when it actually sends, so
+// the harness's own timer lateness is not counted against the server.
 func loop(ctx context.Context, p loadParams, deadline time.Time, salt uint64) []clientResult {
 	results := make([]clientResult, p.Clients)
+	var interval time.Duration
+	if p.Rate > 0 {
+		interval = time.Duration(float64(p.Clients) / p.Rate * float64(time.Second))
+	}
+	begin := time.Now()
 	var wg sync.WaitGroup
 	for i := range p.Clients {
 		wg.Add(1)
@@ -235,8 +279,18 @@ func loop(ctx context.Context, p loadParams, deadline time.Time, salt uint64) []
 			}
 			defer conn.close()
 			r.lat = make([]time.Duration, 0, 1<<14)
+			due := begin.Add(interval * time.Duration(i) / time.Duration(p.Clients))
 			for ctx.Err() == nil {
 				t0 := time.Now()
+				if interval > 0 {
+					if wait := due.Sub(t0); wait > 0 {
+						time.Sleep(wait)
+						t0 = time.Now()
+					} else {
+						t0 = due
+					}
+					due = due.Add(interval)
+				}
 				if !t0.Before(deadline) {
 					return
 				}

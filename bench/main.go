@@ -48,6 +48,8 @@ type options struct {
 	Think         time.Duration
 	TargetP95     time.Duration
 	Floor         bool
+	Pin           bool
+	Rate          float64
 }
 
 func parseFlags(args []string) (options, error) {
@@ -74,6 +76,8 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.Think, "think", time.Second, "with -users: mean of the exponential think time after each entity page")
 	fs.DurationVar(&o.TargetP95, "target-p95", 100*time.Millisecond, "with -users: the p95 of all requests that passes")
 	fs.BoolVar(&o.Floor, "floor", false, "after the endpoints, run the by-name load once more against a server that only writes one fixed by-name answer (net/http, a process of its own): the best this machine and load generator allow")
+	fs.BoolVar(&o.Pin, "pin", false, "during each endpoint's load, run the server (with its PostgreSQL backends, or the floor server) on all CPUs but the last and the load generator on the last one, as with a load generator on another machine (Linux, at least 2 CPUs; ingestion still uses every CPU)")
+	fs.Float64Var(&o.Rate, "rate", 0, "pace the clients to this many requests per second in all instead of sending each next request as soon as the last is answered; latency counts from when a request was due (0: as fast as answered)")
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -107,6 +111,12 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-users runs its own load; it cannot be used with -pages")
 	case o.Users > 0 && o.Floor:
 		return o, fmt.Errorf("-floor measures the by-name endpoint; it cannot be used with -users")
+	case o.Rate < 0:
+		return o, fmt.Errorf("-rate must not be negative, got %v", o.Rate)
+	case o.Rate > 0 && o.Users > 0:
+		return o, fmt.Errorf("-users paces its own load; it cannot be used with -rate")
+	case o.Pin && o.Users > 0:
+		return o, fmt.Errorf("-pin applies to the endpoints' load; it cannot be used with -users")
 	case o.Samples < 0:
 		return o, fmt.Errorf("-samples must not be negative, got %d", o.Samples)
 	}
@@ -205,8 +215,18 @@ func run(ctx context.Context, o options) (*Result, error) {
 
 	res := newResult(o, set, len(exp.relations))
 	log.Printf("load average before the run: %s", res.Machine.LoadAvg)
+	var pin *cpuSplit
+	if o.Pin {
+		split, err := newCPUSplit()
+		if err != nil {
+			return nil, err
+		}
+		pin = &split
+		log.Printf("-pin: %s during each endpoint's load", split)
+	}
 	dsn := ""
 	var dbBusy func() bool
+	var dbBackends func() []int
 	if o.DB == "postgres" {
 		db, err := createDatabase(ctx, o.PG, o.N)
 		if err != nil {
@@ -214,6 +234,13 @@ func run(ctx context.Context, o options) (*Result, error) {
 		}
 		dsn = db.DSN
 		dbBusy = func() bool { return db.busy(ctx) }
+		dbBackends = func() []int {
+			pids, err := db.backendPIDs(ctx)
+			if err != nil {
+				log.Printf("-pin: the database's backends stay unpinned: %v", err)
+			}
+			return pids
+		}
 		if !o.Keep {
 			defer func() {
 				if err := db.Drop(context.WithoutCancel(ctx)); err != nil {
@@ -287,6 +314,7 @@ func run(ctx context.Context, o options) (*Result, error) {
 			Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
 			ServerCPU: func() (float64, error) { return procCPUSeconds(srv.PID()) },
 			ServerPID: srv.PID(), ServerLog: srv.LogPath,
+			Rate: o.Rate, Pin: pin, PinAlso: dbBackends,
 		})
 		if err != nil {
 			return res, err
@@ -310,14 +338,14 @@ func run(ctx context.Context, o options) (*Result, error) {
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()
 	if o.Floor {
-		return res, runFloorPhase(ctx, o, c, set, srv, tmp, res)
+		return res, runFloorPhase(ctx, o, c, set, srv, tmp, res, pin)
 	}
 	return res, nil
 }
 
 // runFloorPhase measures the floor (floor.go) of the by-name load with an
 // answer of the catalog, after Atrium has stopped.
-func runFloorPhase(ctx context.Context, o options, c *client, set *gen.Set, srv *server, tmp string, res *Result) error {
+func runFloorPhase(ctx context.Context, o options, c *client, set *gen.Set, srv *server, tmp string, res *Result, pin *cpuSplit) error {
 	ep := endpoints(set)[0]
 	body, err := floorBody(ctx, c, ep, 101, o.Seed)
 	if err != nil {
@@ -327,6 +355,7 @@ func runFloorPhase(ctx context.Context, o options, c *client, set *gen.Set, srv 
 	log.Printf("floor: %s, %d clients, %v, a fixed %d-byte answer", ep.Name, o.Clients, o.Duration, len(body))
 	st, err := measureFloor(ctx, loadParams{
 		Client: c, Endpoint: ep, Clients: o.Clients, Duration: o.Duration, Warmup: o.Warmup, Seed: o.Seed,
+		Rate: o.Rate, Pin: pin,
 	}, body, tmp)
 	if err != nil {
 		return fmt.Errorf("floor: %w", err)
