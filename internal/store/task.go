@@ -34,7 +34,11 @@ type TaskStore interface {
 	// heartbeat (or creation, without one) is before before, oldest first.
 	TaskStale(ctx context.Context, statuses []string, before time.Time, limit int) ([]string, error)
 	// TaskEventAppend appends an event and returns it with its id, which
-	// increases with every event of every task.
+	// increases with every event of every task. Within one task, events
+	// become visible in id order (an append waits for any uncommitted one
+	// to the same task), so a reader of one task may follow it by "id >
+	// last seen"; across tasks ids may commit out of order, so no reader
+	// may follow several tasks by one id cursor.
 	TaskEventAppend(ctx context.Context, e TaskEvent) (TaskEvent, error)
 	// TaskEventList returns up to limit events of a task with ID > after,
 	// in id order.

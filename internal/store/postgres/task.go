@@ -135,8 +135,8 @@ func (db *DB) TaskUpdate(ctx context.Context, id string, fn func(*store.Task) er
 }
 
 // TaskUpdateAppend changes a task under a row lock and appends events to
-// it in the same transaction. The events are inserted last, just before
-// the commit, so that their ids are taken as late as possible.
+// it in the same transaction. The row lock also orders the events' ids
+// with other appends to the task (see appendTaskEvent).
 func (db *DB) TaskUpdateAppend(ctx context.Context, id string, fn func(*store.Task) ([]store.TaskEvent, error)) (*store.Task, []store.TaskEvent, error) {
 	var out store.Task
 	var evs []store.TaskEvent
@@ -197,6 +197,19 @@ func (db *DB) TaskEventAppend(ctx context.Context, e store.TaskEvent) (store.Tas
 }
 
 // appendTaskEvent inserts an event through q, the pool or a transaction.
+//
+// Event ids come from an identity sequence, taken inside the writing
+// transaction, so across tasks id order is not commit order: no reader may
+// follow events of several tasks by "id > last seen" (none does; every
+// reader, TaskEventList, names one task). Within one task it must be, or a
+// reader that advances past a committed id would never see an earlier id
+// that commits later. The statement therefore locks the task's row before
+// the id is taken (the CTE's lock is acquired before the INSERT draws its
+// row, and with it the id) and holds it to the commit: appends to one task,
+// here or in TaskUpdateAppend (which holds FOR UPDATE), take ids and commit
+// one at a time. Without the lock, a log line appended while another
+// transaction had appended to the task and not committed took the next id
+// and committed first (TestTaskEventsCommitInIDOrder).
 func appendTaskEvent(ctx context.Context, q interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }, e store.TaskEvent) (store.TaskEvent, error) {
@@ -204,11 +217,12 @@ func appendTaskEvent(ctx context.Context, q interface {
 		e.CreatedAt = time.Now()
 	}
 	e.CreatedAt = e.CreatedAt.Truncate(time.Microsecond).UTC()
-	err := q.QueryRow(ctx, "INSERT INTO scaffolder_task_events (task_id, type, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+	err := q.QueryRow(ctx, `WITH t AS (SELECT id FROM scaffolder_tasks WHERE id = $1 FOR NO KEY UPDATE)
+		INSERT INTO scaffolder_task_events (task_id, type, body, created_at) SELECT t.id, $2, $3, $4 FROM t RETURNING id`,
 		e.TaskID, e.Type, string(e.Body), e.CreatedAt).Scan(&e.ID)
 	if err != nil {
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23503" {
+		if errors.Is(err, pgx.ErrNoRows) || errors.As(err, &pgErr) && pgErr.Code == "23503" {
 			return e, fault.New(fault.NotFound, "task %s not found", e.TaskID)
 		}
 		return e, dbErr(ctx, err, "append task event")
