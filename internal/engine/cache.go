@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -77,9 +78,13 @@ type fileCache struct {
 }
 
 type cacheEntry struct {
-	sum    [sha256.Size]byte
-	refs   []string
-	hashes []string
+	sum  [sha256.Size]byte
+	refs []string
+	// hashes are the entities' hashes as raw bytes (the store keeps them
+	// base64-encoded, hashSum): 32 bytes each in one pointer-free array
+	// instead of a 43-byte string and its header, for every entity of
+	// every remembered file.
+	hashes [][sha256.Size]byte
 }
 
 // cacheKey names a target in its processing context: the stamped origin
@@ -125,6 +130,30 @@ type unitTrack struct {
 	sum    [sha256.Size]byte
 	docs   int
 	refs   []string
-	hashes []string
+	hashes [][sha256.Size]byte
 	bad    bool
 }
+
+// hashSum decodes an entity hash (bodyHash: unpadded URL base64 of a
+// SHA-256 sum) into its bytes, without allocating; ok is false for any
+// other string.
+func hashSum(hash string) (sum [sha256.Size]byte, ok bool) {
+	var buf [hashLen]byte
+	if len(hash) != hashLen {
+		return sum, false
+	}
+	copy(buf[:], hash)
+	n, err := base64.RawURLEncoding.Decode(sum[:], buf[:])
+	return sum, err == nil && n == sha256.Size
+}
+
+// hashIs reports whether hash is the encoding of sum, without allocating.
+func hashIs(hash string, sum *[sha256.Size]byte) bool {
+	var buf [hashLen]byte
+	base64.RawURLEncoding.Encode(buf[:], sum[:])
+	return string(buf[:]) == hash
+}
+
+// hashLen is the length of an encoded entity hash: 32 bytes in unpadded
+// base64, base64.RawURLEncoding.EncodedLen(sha256.Size).
+const hashLen = (sha256.Size*8 + 5) / 6

@@ -92,8 +92,9 @@ type outcome struct {
 // docResult is one processed document.
 type docResult struct {
 	u        *unit
-	ref      string // canonical; "" when the document names no entity
-	hash     string // of the processed entity and its keys (of the raw input when invalid)
+	ref      string             // canonical; "" when the document names no entity
+	hash     string             // of the processed entity and its keys (of the raw input when invalid)
+	sum      *[sha256.Size]byte // cached: the remembered hash, raw (hash is "")
 	entity   *catalog.Entity
 	rec      *catalog.Record      // set when the entity is valid
 	problems []catalog.StatusItem // the entity's own errors; any makes it invalid
@@ -135,7 +136,6 @@ type pass struct {
 	tracks   map[*unit]*unitTrack // files that may be remembered
 	retries  []*unit              // files whose remembered results were stale
 	inflight *pendingWrite
-	written  []string
 	total    int // entities in the catalog, counted at the first new one (growth.go); -1 before
 	// dry-run output
 	entities []*catalog.Entity
@@ -293,14 +293,15 @@ func (p *pass) collect(ctx context.Context, u *unit, out outcome) error {
 	if ce := out.cached; ce != nil {
 		u.fromCache = ce
 		for i, ref := range ce.refs {
-			if err := p.collectDoc(ctx, &docResult{u: u, ref: ref, hash: ce.hashes[i], cached: true}); err != nil {
+			if err := p.collectDoc(ctx, &docResult{u: u, ref: ref, sum: &ce.hashes[i], cached: true}); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	if out.track && p.spec.kind != passDry {
-		p.tracks[u] = &unitTrack{sum: out.sum, docs: len(out.docs)}
+		n := len(out.docs)
+		p.tracks[u] = &unitTrack{sum: out.sum, docs: n, refs: make([]string, 0, n), hashes: make([][sha256.Size]byte, 0, n)}
 	}
 	for _, r := range out.docs {
 		if err := p.collectDoc(ctx, r); err != nil {
@@ -317,12 +318,19 @@ func (p *pass) spoil(u *unit) {
 	}
 }
 
-// tracked notes that r was written or found unchanged.
+// tracked notes that r was written or found unchanged with hash.
 func (p *pass) tracked(r *docResult, hash string) {
-	if t := p.tracks[r.u]; t != nil {
-		t.refs = append(t.refs, r.ref)
-		t.hashes = append(t.hashes, hash)
+	t := p.tracks[r.u]
+	if t == nil {
+		return
 	}
+	sum, ok := hashSum(hash)
+	if !ok {
+		t.bad = true
+		return
+	}
+	t.refs = append(t.refs, r.ref)
+	t.hashes = append(t.hashes, sum)
 }
 
 // retryUnit drops the remembered results of u's file and queues the file to

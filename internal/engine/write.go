@@ -80,7 +80,7 @@ func (p *pass) flush(ctx context.Context, batch []*docResult) error {
 			if r.u.retry {
 				continue
 			}
-			if exists && st.LocationKey == r.u.locKey && st.Hash == r.hash {
+			if exists && st.LocationKey == r.u.locKey && hashIs(st.Hash, r.sum) {
 				p.addEdge(r.u.parent, r.ref)
 				continue
 			}
@@ -194,7 +194,6 @@ func (p *pass) wait() error {
 				p.conflict(r, c.ExistingLocationKey)
 			}
 		}
-		p.written = append(p.written, res.Written...)
 		p.e.subs.publish(ChangeUpsert, res.Written)
 	}
 	return pw.err
