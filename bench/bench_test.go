@@ -260,7 +260,7 @@ func TestMarkdownRow(t *testing.T) {
 	r := &Result{DB: "sqlite", N: 1000, Ingest: Ingest{Seconds: 1.25}, IngestCPUSeconds: 2.5, PeakRSSIngestMB: 80, PeakRSSMB: 95,
 		Endpoints: []Stats{{Name: "by-name", P50ms: 0.1, P99ms: 0.5, RPS: 12000}}}
 	got := r.MarkdownRow()
-	want := "| sqlite | 1000 | 1.2 | 2.5 | 80 / 95 | 0.10 / 0.50 | 12000 | – | – | – | – |"
+	want := "| sqlite | 1000 | 1.2 | 2.5 | 80 / 95 | 0.10 / 0.50 | 12000 | – | – | – | – | – | – |"
 	if got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}

@@ -48,6 +48,7 @@ type options struct {
 	Think         time.Duration
 	TargetP95     time.Duration
 	Floor         bool
+	Uncached      bool
 	Pin           bool
 	Rate          float64
 }
@@ -78,6 +79,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.Floor, "floor", false, "after the endpoints, run the by-name load once more against a server that only writes one fixed by-name answer (net/http, a process of its own): the best this machine and load generator allow")
 	fs.BoolVar(&o.Pin, "pin", false, "during each endpoint's load, run the server (with its PostgreSQL backends, or the floor server) on all CPUs but the last and the load generator on the last one, as with a load generator on another machine (Linux, at least 2 CPUs; ingestion still uses every CPU)")
 	fs.Float64Var(&o.Rate, "rate", 0, "pace the clients to this many requests per second in all instead of sending each next request as soon as the last is answered; latency counts from when a request was due (0: as fast as answered)")
+	fs.BoolVar(&o.Uncached, "uncached", true, `after the endpoints, restart the server on the same database with the answer cache off (atrium.cache.answers: 0) and measure by-query once more as "by-query (uncached)": every request a miss`)
 	fs.DurationVar(&o.ReqTimeout, "request-timeout", time.Minute, "give up on one request after this long (counted as an error)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -250,10 +252,11 @@ func run(ctx context.Context, o options) (*Result, error) {
 		}
 	}
 
-	srv, err := startServer(ctx, serverParams{
+	sp := serverParams{
 		Bin: bin, Dir: tmp, Root: filepath.Join(catalogDir, gen.RootFile),
 		Engine: o.DB, DSN: dsn, Entities: o.N, Env: env,
-	})
+	}
+	srv, err := startServer(ctx, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -337,6 +340,16 @@ func run(ctx context.Context, o options) (*Result, error) {
 		res.Endpoints = append(res.Endpoints, st)
 	}
 	res.PeakRSSMB = srv.PeakRSSMB()
+	if o.Uncached {
+		srv2, c2, err := runUncachedPhase(ctx, o, set, sp, srv, uncachedDB{dbBusy, dbBackends}, prof, pin, res)
+		if srv2 != nil {
+			defer srv2.Stop()
+		}
+		if err != nil {
+			return res, err
+		}
+		srv, c = srv2, c2
+	}
 	if o.Floor {
 		return res, runFloorPhase(ctx, o, c, set, srv, tmp, res, pin)
 	}

@@ -75,3 +75,24 @@ func TestUncachedEndpointIsByQuery(t *testing.T) {
 		}
 	}
 }
+
+// The uncached phase runs unless -uncached=false.
+func TestParseFlagsUncached(t *testing.T) {
+	tests := []struct {
+		args []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"-uncached=false"}, false},
+		{[]string{"-uncached", "-n", "100000"}, true},
+	}
+	for _, tt := range tests {
+		o, err := parseFlags(tt.args)
+		if err != nil {
+			t.Fatalf("parseFlags(%q): %v", tt.args, err)
+		}
+		if o.Uncached != tt.want {
+			t.Errorf("parseFlags(%q): Uncached: got %v, want %v", tt.args, o.Uncached, tt.want)
+		}
+	}
+}
