@@ -300,6 +300,7 @@ func (db *DB) EntityDelete(ctx context.Context, refs []string) error {
 	if len(refs) == 0 {
 		return nil
 	}
+	defer db.sets.Wrote() // the next counted page expects changes
 	lower := make([]string, len(refs))
 	for i, r := range refs {
 		lower[i] = strings.ToLower(r)

@@ -64,6 +64,7 @@ func (db *DB) EntityUpsert(ctx context.Context, p store.EntityUpsertParams) (sto
 	if len(recs) == 0 {
 		return res, nil
 	}
+	defer db.sets.Wrote() // the next counted page expects changes (sqlplan.SetCache.Wrote)
 	for i, r := range recs {
 		if r.Ref == "" {
 			return res, fault.New(fault.Invalid, "upsert: record %d has no ref", i)

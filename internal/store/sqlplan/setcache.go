@@ -86,6 +86,27 @@ type SetCache struct {
 	sets    map[string]*cachedSet
 	bytes   int
 	pages   pageMemo
+	// quiet says the last sync found nothing changed and this process
+	// wrote no entity since (see Wrote): a hint, never trusted for an
+	// answer, that the next page's log check will find the log quiet.
+	quiet bool
+}
+
+// Wrote tells the cache that this process wrote entities: the next page
+// with a total then expects changes in the log (see quietHint).
+func (c *SetCache) Wrote() {
+	c.mu.Lock()
+	c.quiet = false
+	c.mu.Unlock()
+}
+
+// quietHint reports whether the log is likely quiet past the cache's
+// frontier: the last sync found no change, and no write of this process
+// came after it.
+func (c *SetCache) quietHint() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.quiet
 }
 
 type changeBatch struct {
@@ -381,6 +402,7 @@ func (c *SetCache) store(leaves []*cacheLeaf, synced bool, frontier, epoch, next
 		return
 	}
 	c.synced, c.frontier = true, next
+	c.quiet = len(changed) == 0
 	if len(changed) > 0 {
 		c.epoch++
 		c.batches = append(c.batches, changeBatch{epoch: c.epoch, ids: changed})
@@ -449,8 +471,13 @@ func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (nex
 	if err != nil {
 		return 0, nil, 0, false, err
 	}
+	return c.parseSync(frontier, len(parts), text)
+}
+
+// parseSync reads the answer of the statement of syncSQL's nparts parts.
+func (c *SetCache) parseSync(frontier uint64, nparts int, text string) (next uint64, changed []int64, seen int, lost bool, err error) {
 	fields := strings.Split(text, ";")
-	if len(fields) != len(parts) {
+	if len(fields) != nparts {
 		return 0, nil, 0, false, fault.New(fault.Internal, "counting: unexpected change log answer %q", text)
 	}
 	if next, err = strconv.ParseUint(fields[0], 10, 64); err != nil {
@@ -473,7 +500,7 @@ func (c *SetCache) sync(ctx context.Context, r TextRunner, frontier uint64) (nex
 
 // reset drops every set: the log cannot say what changed since.
 func (c *SetCache) reset() {
-	c.synced = false
+	c.synced, c.quiet = false, false
 	c.epoch++
 	c.batches = nil
 	clear(c.sets)
