@@ -41,8 +41,7 @@ func (s *keysSpy) EntityGetByRefs(ctx context.Context, refs []string, filter *ca
 // TestEntitiesRawKeysOnly: while the entity cache may be served, a page
 // is read keys only and its JSON comes from the cache, byte for byte what
 // a page read whole gives; entities the cache lacks are read by ref, and
-// one gone meanwhile leaves the page. SQLite reads whole pages, with the
-// same answers.
+// one gone meanwhile leaves the page; on both engines.
 func TestEntitiesRawKeysOnly(t *testing.T) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
@@ -97,29 +96,21 @@ func TestEntitiesRawKeysOnly(t *testing.T) {
 				}
 				return strings.Join(names, " ")
 			}
-			keysOnly := engine == "postgres"
-			// refs read by ref so far, on PostgreSQL (SQLite reads pages whole)
-			refs := func(n int) int {
-				if keysOnly {
-					return n
-				}
-				return 0
-			}
 			write("one")
 			steps := []struct {
 				name     string
 				do       func()
 				want     string
-				wantRefs int
+				wantRefs int // refs read by ref so far
 			}{
-				{"first page: every entity read by ref", func() {}, "a:one b:bee c:sea", refs(3)},
-				{"second page: from the cache", func() {}, "a:one b:bee c:sea", refs(3)},
-				{"a write is seen at once", func() { write("two") }, "a:two b:bee c:sea", refs(6)},
-				{"cached again", func() {}, "a:two b:bee c:sea", refs(6)},
+				{"first page: every entity read by ref", func() {}, "a:one b:bee c:sea", 3},
+				{"second page: from the cache", func() {}, "a:one b:bee c:sea", 3},
+				{"a write is seen at once", func() { write("two") }, "a:two b:bee c:sea", 6},
+				{"cached again", func() {}, "a:two b:bee c:sea", 6},
 				{"an entity gone before its read leaves the page", func() {
 					write("three")
 					spy.hide = "component:default/b"
-				}, map[bool]string{true: "a:three c:sea", false: "a:three b:bee c:sea"}[keysOnly], refs(9)},
+				}, "a:three c:sea", 9},
 			}
 			for _, s := range steps {
 				s.do()
@@ -191,9 +182,9 @@ func TestEntitiesRawKeysAnswer(t *testing.T) {
 				}
 				return strings.Join(names, " ")
 			}
-			// refs read by ref: PostgreSQL reads pages keys only and
-			// fills them by ref; SQLite reads them whole and caches them.
-			refs := map[bool][]int{true: {2, 2, 2, 4, 6}, false: {0, 0, 0, 2, 2}}[engine == "postgres"]
+			// refs read by ref: pages are read keys only and filled by
+			// ref from the entity cache's misses.
+			refs := []int{2, 2, 2, 4, 6}
 			write("one")
 			steps := []struct {
 				name  string

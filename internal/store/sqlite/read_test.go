@@ -8,6 +8,7 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
+	"github.com/atrium-portal/atrium/internal/store"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
 )
 
@@ -165,6 +166,58 @@ func TestSplitRelations(t *testing.T) {
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%q: got %v, want %v", tc.col, got, tc.want)
+		}
+	}
+}
+
+// TestEntityListKeysOnly: a page asked keys only holds the same entities,
+// in the same order, with the same sort values, totals and times as the
+// page read whole, without body, hash, status or relations; for every kind
+// of page query.
+func TestEntityListKeysOnly(t *testing.T) {
+	ctx := context.Background()
+	db := openLoaded(t)
+	f := catalog.All(catalog.In("kind", "component"), catalog.In("relations.ownedBy", "group:default/team-0001"))
+	tests := []struct {
+		name   string
+		filter *catalog.Filter
+		order  *store.Order
+	}{
+		{"team's components by uid", f, nil},
+		{"components by name", catalog.In("kind", "component"), &store.Order{Field: "metadata.name"}},
+		{"components by type", catalog.In("kind", "component"), &store.Order{Field: "spec.type", Desc: true}},
+		{"all by uid", nil, nil},
+	}
+	for _, tt := range tests {
+		p := store.EntityListParams{Filter: tt.filter, Order: tt.order, Limit: 5, CountTotal: true}
+		whole, err := db.EntityList(ctx, p)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		p.KeysOnly = true
+		keys, err := db.EntityList(ctx, p)
+		if err != nil {
+			t.Fatalf("%s, keys only: %v", tt.name, err)
+		}
+		if len(whole.Items) == 0 {
+			t.Fatalf("%s: empty page", tt.name)
+		}
+		if len(keys.Items) != len(whole.Items) || keys.Total != whole.Total || keys.HasMore != whole.HasMore {
+			t.Fatalf("%s: got %d items, total %d, more %v; want %d, %d, %v", tt.name,
+				len(keys.Items), keys.Total, keys.HasMore, len(whole.Items), whole.Total, whole.HasMore)
+		}
+		for i, k := range keys.Items {
+			w := whole.Items[i]
+			if k.Ref != w.Ref || k.UID != w.UID || !k.CreatedAt.Equal(w.CreatedAt) || !k.UpdatedAt.Equal(w.UpdatedAt) ||
+				(k.SortValue == nil) != (w.SortValue == nil) || (k.SortValue != nil && *k.SortValue != *w.SortValue) {
+				t.Errorf("%s: item %d: got %s %s %v, want %s %s %v", tt.name, i, k.Ref, k.UID, k.SortValue, w.Ref, w.UID, w.SortValue)
+			}
+			if k.Body != nil || k.Relations != nil || k.Hash != "" {
+				t.Errorf("%s: item %d: got body %d bytes, %d relations, hash %q; want none", tt.name, i, len(k.Body), len(k.Relations), k.Hash)
+			}
+			if w.Body == nil || len(w.Relations) == 0 {
+				t.Errorf("%s: item %d read whole: got body %d bytes, %d relations; want both", tt.name, i, len(w.Body), len(w.Relations))
+			}
 		}
 	}
 }
