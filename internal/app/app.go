@@ -18,11 +18,13 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/audit"
 	"github.com/atrium-portal/atrium/internal/authz"
+	"github.com/atrium-portal/atrium/internal/backup"
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/config"
 	"github.com/atrium-portal/atrium/internal/demo"
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/heavy"
+	"github.com/atrium-portal/atrium/internal/jobs"
 	"github.com/atrium-portal/atrium/internal/metrics"
 	"github.com/atrium-portal/atrium/internal/operations"
 	"github.com/atrium-portal/atrium/internal/pluginhost"
@@ -101,6 +103,11 @@ type App struct {
 	backupQueue interface {
 		Enqueue(ctx context.Context, runID int64) error
 	}
+	// backupSchedule inserts the scheduled backups' jobs (scheduleBackups).
+	backupSchedule *backup.Schedule
+	// jobQueues are the queues the services work on the one River
+	// client (startJobs).
+	jobQueues []jobs.Queue
 	// folders reads folders at URLs (the git host, manifests), for
 	// fetch:* and for TechDocs of url locations (set by scaffolder).
 	folders actions.Deps
@@ -221,6 +228,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (_ *App, err err
 		return nil, err
 	}
 	if err = a.scheduleBackups(); err != nil {
+		return nil, err
+	}
+	if err = a.startJobs(ctx); err != nil {
 		return nil, err
 	}
 	taskRoutes, err := a.taskPages(portal)

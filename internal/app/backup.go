@@ -292,10 +292,11 @@ func (a *App) auditRun(ctx context.Context, run backup.Run, action string, detai
 	}
 }
 
-// scheduleBackups runs the backup schedule (atrium.backup) on River, in
-// the store's database, next to the scaffolder's queue, and works the
-// backups started through the API on the same queue, one at a time. API
-// replicas (--role=api) only queue backups; the workers take them.
+// scheduleBackups runs the backup schedule (atrium.backup) on the
+// process's River client (startJobs), next to the scaffolder's queue, and
+// works the backups started through the API on the same queue, one at a
+// time. API replicas (--role=api) only queue backups; the workers take
+// them.
 func (a *App) scheduleBackups() error {
 	b := a.cfg.Atrium.Backup
 	p := backup.ScheduleParams{
@@ -319,42 +320,18 @@ func (a *App) scheduleBackups() error {
 		}
 		p.Interval = b.Schedule
 	}
-	var run func(context.Context) error
-	switch db := a.store.(type) {
-	case interface{ JobsDB() *sql.DB }:
-		s, err := backup.NewSQLiteSchedule(db.JobsDB(), p)
-		if err != nil {
-			return err
-		}
-		run, a.backupQueue = s.Run, s
-	case interface{ JobsPool() *pgxpool.Pool }:
-		s, err := backup.NewPostgresSchedule(db.JobsPool(), p)
-		if err != nil {
-			return err
-		}
-		run, a.backupQueue = s.Run, s
-	default:
-		if !b.Enabled {
-			return nil
-		}
-		return fmt.Errorf("backups: the %s store offers no job queue", a.store.Engine())
+	s, err := backup.NewSchedule(p)
+	if err != nil {
+		return err
 	}
+	// startJobs sets a.backupQueue once the River client exists.
+	a.backupSchedule = s
+	a.jobQueues = append(a.jobQueues, s.JobQueue(a.role != RoleAPI))
 	a.background = append(a.background, a.sweepBackupRuns)
 	if a.role == RoleAPI {
 		return nil
 	}
-	stopped := make(chan struct{})
-	a.background = append(a.background, func(ctx context.Context) error {
-		defer close(stopped)
-		return run(ctx)
-	})
-	a.cleanup = append(a.cleanup, func() error {
-		select {
-		case <-stopped:
-		case <-time.After(10 * time.Second):
-		}
-		return nil
-	})
+	a.background = append(a.background, s.Run)
 	return nil
 }
 

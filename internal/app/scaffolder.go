@@ -3,13 +3,10 @@ package app
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/atrium-portal/atrium/internal/engine"
 	"github.com/atrium-portal/atrium/internal/scaffolder"
@@ -29,7 +26,8 @@ import (
 var gitRoutes = []string{"GET /git/", "HEAD /git/"}
 
 // scaffolder builds the template runner: actions, the task service, its
-// River queue and janitor, the API and the embedded git host's routes.
+// River queue (worked by startJobs' client) and janitor, the API and the
+// embedded git host's routes.
 func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	cfg := a.cfg.Atrium.Scaffolder
 	dir := filepath.Join(a.cfg.Atrium.DataDir, "scaffolder")
@@ -71,38 +69,10 @@ func (a *App) scaffolder(ctx context.Context) (func(web.Mux), error) {
 	if err != nil {
 		return nil, err
 	}
-	qp := scaffolder.QueueParams{Workers: a.taskWorkers(cfg.ConcurrentTasksLimit), Logger: a.log}
-	var run func(context.Context) error
-	switch db := a.store.(type) {
-	case interface{ JobsDB() *sql.DB }:
-		q, err := scaffolder.NewSQLiteQueue(ctx, db.JobsDB(), svc, qp)
-		if err != nil {
-			return nil, err
-		}
-		run = q.Run
-	case interface{ JobsPool() *pgxpool.Pool }:
-		q, err := scaffolder.NewPostgresQueue(ctx, db.JobsPool(), svc, qp)
-		if err != nil {
-			return nil, err
-		}
-		run = q.Run
-	default:
-		return nil, fmt.Errorf("scaffolder: the %s store offers no job queue", a.store.Engine())
-	}
-	stopped := make(chan struct{})
+	// Its queue is on the process's one River client (startJobs).
+	a.jobQueues = append(a.jobQueues, svc.JobQueue(a.taskWorkers(cfg.ConcurrentTasksLimit)))
 	a.background = append(a.background, func(ctx context.Context) error {
-		defer close(stopped)
-		return run(ctx)
-	}, func(ctx context.Context) error {
 		svc.RunJanitor(ctx, 0)
-		return nil
-	})
-	// River stops before the store closes (cleanups run in reverse).
-	a.cleanup = append(a.cleanup, func() error {
-		select {
-		case <-stopped:
-		case <-time.After(10 * time.Second):
-		}
 		return nil
 	})
 	a.scaffolderSvc = svc

@@ -2,18 +2,13 @@ package backup
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
-	"github.com/atrium-portal/atrium/internal/riverlocal"
+	"github.com/atrium-portal/atrium/internal/jobs"
 )
 
 // jobArgs is the River job of one backup. Period numbers a scheduled
@@ -64,25 +59,17 @@ type ScheduleParams struct {
 	Now func() time.Time
 }
 
-// Schedule inserts a backup job per slot and works those jobs, on River in
-// the store's database.
-type Schedule[TTx any] struct {
-	client *river.Client[TTx]
-	p      ScheduleParams
+// Schedule inserts a backup job per slot, and the backups started through
+// the API, on the process's River client (internal/jobs); the workers of
+// its JobQueue take them.
+type Schedule struct {
+	jobs jobs.Inserter
+	p    ScheduleParams
 }
 
-// NewSQLiteSchedule schedules backups on River on the SQLite store's write
-// connection. River's tables must exist (the scaffolder migrates them).
-func NewSQLiteSchedule(db *sql.DB, p ScheduleParams) (*Schedule[*sql.Tx], error) {
-	return newSchedule(riverlocal.SQLite(db), p, riverlocal.PollInterval)
-}
-
-// NewPostgresSchedule schedules backups on River on the PostgreSQL pool.
-func NewPostgresSchedule(pool *pgxpool.Pool, p ScheduleParams) (*Schedule[pgx.Tx], error) {
-	return newSchedule(riverpgxv5.New(pool), p, time.Second)
-}
-
-func newSchedule[TTx any](driver riverdriver.Driver[TTx], p ScheduleParams, poll time.Duration) (*Schedule[TTx], error) {
+// NewSchedule returns the schedule; SetJobs must be called before Run or
+// Enqueue.
+func NewSchedule(p ScheduleParams) (*Schedule, error) {
 	if p.Interval != 0 && p.Interval < time.Minute {
 		return nil, fmt.Errorf("backup schedule must be at least a minute, got %s", p.Interval)
 	}
@@ -92,33 +79,34 @@ func newSchedule[TTx any](driver riverdriver.Driver[TTx], p ScheduleParams, poll
 	if p.Now == nil {
 		p.Now = time.Now
 	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &jobWorker{run: p.Run})
-	client, err := river.NewClient(driver, &river.Config{
-		Logger:            slog.New(levelFilter{p.Logger.Handler(), slog.LevelWarn}),
-		FetchPollInterval: poll,
-		Workers:           workers,
-		Queues:            map[string]river.QueueConfig{scheduleQueue: {MaxWorkers: 1}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("backup schedule: %w", err)
-	}
-	return &Schedule[TTx]{client: client, p: p}, nil
+	return &Schedule{p: p}, nil
 }
 
-// Run works backup jobs and inserts one per slot until ctx ends.
-func (s *Schedule[TTx]) Run(ctx context.Context) error {
-	if err := s.client.Start(ctx); err != nil {
-		return fmt.Errorf("backup schedule: %w", err)
+// JobQueue is the backups' queue on the River client. work says whether
+// this process takes backups (one at a time) or only queues them (an API
+// replica).
+func (s *Schedule) JobQueue(work bool) jobs.Queue {
+	q := jobs.Queue{
+		Name:              scheduleQueue,
+		FetchPollInterval: time.Second,
+		Register: func(w *river.Workers) {
+			river.AddWorker(w, &jobWorker{run: s.p.Run})
+		},
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.client.StopAndCancel(sctx)
-	}()
+	if work {
+		q.MaxWorkers = 1
+	}
+	return q
+}
+
+// SetJobs sets the River client the schedule inserts its jobs with.
+func (s *Schedule) SetJobs(c jobs.Inserter) { s.jobs = c }
+
+// Run inserts a backup job per slot until ctx ends (nothing without an
+// interval); the River client works them.
+func (s *Schedule) Run(ctx context.Context) error {
 	iv := s.p.Interval
 	if iv == 0 {
-		<-ctx.Done()
 		return nil
 	}
 	slot := s.p.Now().UnixNano() / int64(iv)
@@ -144,25 +132,15 @@ func (s *Schedule[TTx]) Run(ctx context.Context) error {
 
 // Enqueue queues the backup recorded as runID, to run now on a worker
 // (through the same queue, one at a time, as the scheduled ones).
-func (s *Schedule[TTx]) Enqueue(ctx context.Context, runID int64) error {
-	if _, err := s.client.Insert(ctx, jobArgs{RunID: runID}, nil); err != nil {
+func (s *Schedule) Enqueue(ctx context.Context, runID int64) error {
+	if err := s.jobs.Insert(ctx, jobArgs{RunID: runID}); err != nil {
 		return fmt.Errorf("queueing the backup: %w", err)
 	}
 	return nil
 }
 
-func (s *Schedule[TTx]) insert(ctx context.Context, slot int64) {
-	if _, err := s.client.Insert(ctx, jobArgs{Period: slot}, nil); err != nil && ctx.Err() == nil {
+func (s *Schedule) insert(ctx context.Context, slot int64) {
+	if err := s.jobs.Insert(ctx, jobArgs{Period: slot}); err != nil && ctx.Err() == nil {
 		s.p.Logger.Error("backup schedule: queueing the backup", "error", err.Error())
 	}
-}
-
-// levelFilter keeps River's informational lines out of Atrium's log.
-type levelFilter struct {
-	slog.Handler
-	min slog.Level
-}
-
-func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= f.min && f.Handler.Enabled(ctx, l)
 }

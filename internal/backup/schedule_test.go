@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"path/filepath"
@@ -9,10 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
-
-	"github.com/atrium-portal/atrium/internal/riverlocal"
+	"github.com/atrium-portal/atrium/internal/jobs"
 )
 
 // openReplicaDB opens the shared SQLite file as one replica's connection.
@@ -27,18 +25,43 @@ func openReplicaDB(t *testing.T, path string) *sql.DB {
 	return db
 }
 
+// replica is one process's schedule and River client on the shared file.
+type replica struct {
+	s *Schedule
+	c *jobs.Client[*sql.Tx]
+}
+
+// newReplica builds a schedule with p on db and a River client (which
+// migrates River's tables) that works the backup queue when work is set,
+// looking for jobs every poll (riverlocal.PollInterval when zero).
+func newReplica(t *testing.T, db *sql.DB, p ScheduleParams, work bool, poll time.Duration) replica {
+	t.Helper()
+	s, err := NewSchedule(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := jobs.NewSQLite(context.Background(), db, jobs.Params{FetchPollInterval: poll}, s.JobQueue(work))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetJobs(c)
+	return replica{s: s, c: c}
+}
+
+// run works the client and runs the schedule until ctx ends.
+func (r replica) run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var serr error
+	wg.Go(func() { serr = r.s.Run(ctx) })
+	cerr := r.c.Run(ctx)
+	wg.Wait()
+	return cmp.Or(cerr, serr)
+}
+
 // TestScheduleOncePerSlot: two replicas scheduling on one database take
 // one backup per slot between them.
 func TestScheduleOncePerSlot(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.db")
-	first := openReplicaDB(t, path)
-	m, err := rivermigrate.New(riversqlite.New(first), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
-		t.Fatal(err)
-	}
 
 	// A clock 300 ms before a slot boundary, running at real speed.
 	const iv = time.Minute
@@ -51,8 +74,8 @@ func TestScheduleOncePerSlot(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
-	for i, db := range []*sql.DB{first, openReplicaDB(t, path)} {
-		s, err := NewSQLiteSchedule(db, ScheduleParams{
+	for i := range 2 {
+		r := newReplica(t, openReplicaDB(t, path), ScheduleParams{
 			Interval: iv, Now: clock,
 			Status: func(context.Context) (Status, error) { return Status{}, nil },
 			Run: func(context.Context, int64) error {
@@ -60,12 +83,9 @@ func TestScheduleOncePerSlot(t *testing.T) {
 				done <- struct{}{}
 				return nil
 			},
-		})
-		if err != nil {
-			t.Fatalf("replica %d: %v", i, err)
-		}
+		}, true, 0)
 		wg.Go(func() {
-			if err := s.Run(ctx); err != nil {
+			if err := r.run(ctx); err != nil {
 				t.Errorf("replica %d: %v", i, err)
 			}
 		})
@@ -99,27 +119,19 @@ func TestScheduleCatchUp(t *testing.T) {
 		{"never", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "jobs.db")
-			db := openReplicaDB(t, path)
-			m, _ := rivermigrate.New(riversqlite.New(db), nil)
-			if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
-				t.Fatal(err)
-			}
+			db := openReplicaDB(t, filepath.Join(t.TempDir(), "jobs.db"))
 			ran := make(chan struct{}, 1)
-			s, err := NewSQLiteSchedule(db, ScheduleParams{
+			r := newReplica(t, db, ScheduleParams{
 				Interval: 24 * time.Hour,
 				Status:   func(context.Context) (Status, error) { return Status{LastSuccess: tc.last}, nil },
 				Run: func(context.Context, int64) error {
 					ran <- struct{}{}
 					return nil
 				},
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			}, true, 0)
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
-			go func() { errc <- s.Run(ctx) }()
+			go func() { errc <- r.run(ctx) }()
 			var got bool
 			select {
 			case <-ran:
@@ -143,14 +155,6 @@ func TestScheduleCatchUp(t *testing.T) {
 // started).
 func TestEnqueueWithoutSchedule(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "jobs.db")
-	worker := openReplicaDB(t, path)
-	m, err := rivermigrate.New(riversqlite.New(worker), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan int64, 4)
 	params := ScheduleParams{
 		Status: func(context.Context) (Status, error) { return Status{}, nil },
@@ -159,26 +163,20 @@ func TestEnqueueWithoutSchedule(t *testing.T) {
 			return nil
 		},
 	}
-	w, err := NewSQLiteSchedule(worker, params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := NewSQLiteSchedule(openReplicaDB(t, path), params)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newReplica(t, openReplicaDB(t, path), params, true, 0)
+	api := newReplica(t, openReplicaDB(t, path), params, false, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := w.Run(ctx); err != nil {
+		if err := w.run(ctx); err != nil {
 			t.Errorf("worker: %v", err)
 		}
 	})
-	if err := api.Enqueue(ctx, 41); err != nil {
+	if err := api.s.Enqueue(ctx, 41); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Enqueue(ctx, 42); err != nil {
+	if err := w.s.Enqueue(ctx, 42); err != nil {
 		t.Fatal(err)
 	}
 	var ids []int64
@@ -203,34 +201,24 @@ func TestEnqueueWithoutSchedule(t *testing.T) {
 // so only the in-process fetch after the insert can start it.
 func TestEnqueueFetchesAtOnce(t *testing.T) {
 	db := openReplicaDB(t, filepath.Join(t.TempDir(), "jobs.db"))
-	m, err := rivermigrate.New(riversqlite.New(db), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Migrate(context.Background(), rivermigrate.DirectionUp, nil); err != nil {
-		t.Fatal(err)
-	}
 	got := make(chan int64, 4)
-	s, err := newSchedule(riverlocal.SQLite(db), ScheduleParams{
+	r := newReplica(t, db, ScheduleParams{
 		Status: func(context.Context) (Status, error) { return Status{}, nil },
 		Run: func(_ context.Context, runID int64) error {
 			got <- runID
 			return nil
 		},
-	}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	}, true, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := s.Run(ctx); err != nil {
+		if err := r.run(ctx); err != nil {
 			t.Errorf("run: %v", err)
 		}
 	})
 	for _, id := range []int64{7, 8} {
-		if err := s.Enqueue(ctx, id); err != nil {
+		if err := r.s.Enqueue(ctx, id); err != nil {
 			t.Fatal(err)
 		}
 		select {
