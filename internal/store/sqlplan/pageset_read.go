@@ -72,7 +72,11 @@ func (rd *oneRead) statement() (query string, args []any, generic bool, err erro
 	}
 	// The log's ids are one array: unnested, the planner expects a few of
 	// them whatever the log holds (see changedFrom).
-	query = "WITH " + pgFrontierWith + ", log_ids AS MATERIALIZED (SELECT ARRAY(SELECT entity_id FROM entity_changes WHERE " + since + ") AS ids) SELECT " +
+	// log_dist is the log's ids once each, for the patches of leaves
+	// with nothing pending (see changedFrom); a CTE, it is computed only
+	// if a patch reads it.
+	query = "WITH " + pgFrontierWith + ", log_ids AS MATERIALIZED (SELECT ARRAY(SELECT entity_id FROM entity_changes WHERE " + since + ") AS ids)" +
+		", log_dist AS MATERIALIZED (SELECT DISTINCT unnest(ids) AS id FROM log_ids) SELECT " +
 		strings.Join(parts, " || ';' || ")
 	return query, b.Args(), generic, nil
 }

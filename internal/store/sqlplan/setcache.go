@@ -709,6 +709,12 @@ func (c *SetCache) changedFrom(b *Builder, l *cacheLeaf, alias string) string {
 	if !l.withLog {
 		return c.changedIDs(b, l.pending, alias)
 	}
+	if len(l.pending) == 0 {
+		// The statement's log_dist (see oneRead.statement): one
+		// DISTINCT for every patch that reads the log's ids alone,
+		// instead of a sub-plan each, all set up at every bind.
+		return "(SELECT id FROM log_dist) " + alias
+	}
 	return "(SELECT DISTINCT unnest((SELECT ids FROM log_ids) || " + b.Arg(append([]int64{}, l.pending...)) + "::bigint[]) AS id) " + alias
 }
 
