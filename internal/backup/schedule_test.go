@@ -11,19 +11,8 @@ import (
 	"time"
 
 	"github.com/atrium-portal/atrium/internal/jobs"
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
-
-// openReplicaDB opens the shared SQLite file as one replica's connection.
-func openReplicaDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 // replica is one process's schedule and River client on the shared file.
 type replica struct {
@@ -75,7 +64,7 @@ func TestScheduleOncePerSlot(t *testing.T) {
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range 2 {
-		r := newReplica(t, openReplicaDB(t, path), ScheduleParams{
+		r := newReplica(t, testdb.SQLiteAt(t, path).JobsDB(), ScheduleParams{
 			Interval: iv, Now: clock,
 			Status: func(context.Context) (Status, error) { return Status{}, nil },
 			Run: func(context.Context, int64) error {
@@ -119,7 +108,7 @@ func TestScheduleCatchUp(t *testing.T) {
 		{"never", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db := openReplicaDB(t, filepath.Join(t.TempDir(), "jobs.db"))
+			db := testdb.SQLite(t).JobsDB()
 			ran := make(chan struct{}, 1)
 			r := newReplica(t, db, ScheduleParams{
 				Interval: 24 * time.Hour,
@@ -163,8 +152,8 @@ func TestEnqueueWithoutSchedule(t *testing.T) {
 			return nil
 		},
 	}
-	w := newReplica(t, openReplicaDB(t, path), params, true, 0)
-	api := newReplica(t, openReplicaDB(t, path), params, false, 0)
+	w := newReplica(t, testdb.SQLiteAt(t, path).JobsDB(), params, true, 0)
+	api := newReplica(t, testdb.SQLiteAt(t, path).JobsDB(), params, false, 0)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup
@@ -200,7 +189,7 @@ func TestEnqueueWithoutSchedule(t *testing.T) {
 // second job is queued after the client has started (the first one ran),
 // so only the in-process fetch after the insert can start it.
 func TestEnqueueFetchesAtOnce(t *testing.T) {
-	db := openReplicaDB(t, filepath.Join(t.TempDir(), "jobs.db"))
+	db := testdb.SQLite(t).JobsDB()
 	got := make(chan int64, 4)
 	r := newReplica(t, db, ScheduleParams{
 		Status: func(context.Context) (Status, error) { return Status{}, nil },

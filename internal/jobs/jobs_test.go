@@ -2,14 +2,14 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/riverqueue/river"
-	_ "modernc.org/sqlite"
+
+	"github.com/atrium-portal/atrium/internal/store/testdb"
 )
 
 type pingArgs struct {
@@ -34,17 +34,6 @@ type fnWorker[T river.JobArgs] struct {
 func (w *fnWorker[T]) Work(_ context.Context, job *river.Job[T]) error {
 	w.fn(job.Args)
 	return nil
-}
-
-func openDB(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // queues returns the ping and pong queues, worked when work is set, whose
@@ -72,11 +61,11 @@ func TestOneClientWorksEveryQueue(t *testing.T) {
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "jobs.db")
 	got := make(chan string, 8)
-	worker, err := NewSQLite(ctx, openDB(t, path), Params{}, queues(true, got)...)
+	worker, err := NewSQLite(ctx, testdb.SQLiteAt(t, path).JobsDB(), Params{}, queues(true, got)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inserter, err := NewSQLite(ctx, openDB(t, path), Params{}, queues(false, got)...)
+	inserter, err := NewSQLite(ctx, testdb.SQLiteAt(t, path).JobsDB(), Params{}, queues(false, got)...)
 	if err != nil {
 		t.Fatal(err)
 	}
