@@ -87,6 +87,18 @@ func (c *entityCache) enabled() bool { return c != nil && c.budget > 0 }
 // get returns the entry under key (a ref, or a uid when byUID) when it was
 // put under gen. The caller owns the returned Raw.
 func (c *entityCache) get(byUID bool, key string, gen uint64) *Raw {
+	return c.lookup(byUID, key, gen, false)
+}
+
+// getReleasable is get for a caller that hands the Raw back with
+// Raw.Release once it has written it (the by-name and by-uid answers): its
+// JSON is decoded into a recycled buffer, with a newline after it
+// (Raw.Line), instead of a new zeroed one per hit.
+func (c *entityCache) getReleasable(byUID bool, key string, gen uint64) *Raw {
+	return c.lookup(byUID, key, gen, true)
+}
+
+func (c *entityCache) lookup(byUID bool, key string, gen uint64, releasable bool) *Raw {
 	if !c.enabled() {
 		return nil
 	}
@@ -116,7 +128,18 @@ func (c *entityCache) get(byUID bool, key string, gen uint64) *Raw {
 	if byUID && string(uid) != key || !byUID && string(ref) != key {
 		return nil // another key with the same hash
 	}
-	raw := &Raw{}
+	var raw *Raw
+	var dst []byte
+	if releasable && s.rawLen < maxReleasableJSON {
+		raw = rawPool.Get().(*Raw)
+		if cap(raw.buf) <= int(s.rawLen) {
+			raw.buf = make([]byte, 0, max(int(s.rawLen)+1, 2*cap(raw.buf)))
+		}
+		dst = raw.buf[:s.rawLen]
+	} else {
+		raw = &Raw{}
+		dst = make([]byte, s.rawLen)
+	}
 	if byUID {
 		raw.UID, raw.Ref = key, string(ref)
 	} else {
@@ -124,11 +147,16 @@ func (c *entityCache) get(byUID bool, key string, gen uint64) *Raw {
 	}
 	body := data[s.refLen+s.uidLen:]
 	if !s.compressed {
-		raw.JSON = append(make([]byte, 0, len(body)), body...)
+		if len(body) != int(s.rawLen) {
+			raw.Release()
+			return nil
+		}
+		raw.JSON = dst[:copy(dst, body)]
 		return raw
 	}
-	out, err := dict.Decode(make([]byte, s.rawLen), body)
-	if err != nil || len(out) != int(s.rawLen) {
+	out, err := dict.Decode(dst, body)
+	if err != nil || len(out) != int(s.rawLen) || len(out) > 0 && &out[0] != &dst[0] {
+		raw.Release()
 		return nil
 	}
 	raw.JSON = out

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,6 +186,65 @@ func TestEntityCacheRoundTrip(t *testing.T) {
 			t.Fatalf("%s after the warmer's dictionary: got %+v", raw.Ref, got)
 		}
 	}
+}
+
+// TestEntityCacheReleasable: hits served into recycled buffers (by-name's
+// answers) hold exactly the entry's JSON, whatever the buffer held before,
+// with the newline after it in Line, for compressed and uncompressed
+// entries alike; a released Raw is cleared, and others ignore Release.
+func TestEntityCacheReleasable(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t, Config{})
+	ingestBench(t, e, 300)
+	res, err := e.store.EntityList(ctx, store.EntityListParams{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newEntityCache(64 << 20)
+	var raws []*Raw
+	for _, s := range res.Items {
+		b, err := StitchJSON(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+		raws = append(raws, raw)
+		c.put(raw, 1) // the first ones before the dictionary: uncompressed
+	}
+	// The largest entry first, so that later ones reuse a longer buffer.
+	slices.SortFunc(raws, func(a, b *Raw) int { return len(b.JSON) - len(a.JSON) })
+	for range 3 {
+		for _, raw := range raws {
+			for _, byUID := range []bool{false, true} {
+				key := raw.Ref
+				if byUID {
+					key = raw.UID
+				}
+				got := c.getReleasable(byUID, key, 1)
+				if got == nil || got.Ref != raw.Ref || got.UID != raw.UID || !bytes.Equal(got.JSON, raw.JSON) {
+					t.Fatalf("%s (by uid %v): got %+v", raw.Ref, byUID, got)
+				}
+				if line := got.Line(); string(line) != string(raw.JSON)+"\n" {
+					t.Fatalf("%s: got line %q, want the JSON and a newline", raw.Ref, line)
+				}
+				got.Release()
+				if got.JSON != nil || got.Ref != "" || got.UID != "" {
+					t.Fatalf("%s: released Raw still holds %+v", raw.Ref, got)
+				}
+			}
+		}
+	}
+	// A Raw not from the pool: Line has nothing, Release leaves it be.
+	own := c.get(false, raws[0].Ref, 1)
+	if own.Line() != nil {
+		t.Fatal("Line of an owned hit: want nil")
+	}
+	own.Release()
+	if !bytes.Equal(own.JSON, raws[0].JSON) {
+		t.Fatal("Release changed a Raw that is not recycled")
+	}
+	var none *Raw
+	none.Release()
 }
 
 // TestEntityCacheWarmer: once the catalog is quiet the warmer fills the

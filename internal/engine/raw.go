@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/fault"
@@ -19,6 +20,46 @@ type Raw struct {
 	Ref  string
 	UID  string
 	JSON []byte
+
+	// buf is the recycled buffer JSON lies at the start of, with room
+	// for a newline after it, when the Raw came from rawPool
+	// (entityCache.getReleasable); nil otherwise.
+	buf []byte
+}
+
+// rawPool recycles the Raws of entity cache hits that their caller hands
+// back (Release), buffers included: a by-name answer then costs no 1 KB
+// allocation, zeroed and collected, for JSON that is only copied into the
+// connection's buffer.
+var rawPool = sync.Pool{New: func() any { return &Raw{buf: make([]byte, 0, 2048)} }}
+
+// maxReleasableJSON bounds the JSON decoded into recycled buffers, so that
+// one very large entity does not keep its buffer in the pool.
+const maxReleasableJSON = 64 << 10
+
+// Line returns JSON followed by a newline, as the API writes an entity,
+// without a copy, when the Raw's buffer has room for it (an entity cache
+// hit's); nil otherwise. It is valid until Release.
+func (r *Raw) Line() []byte {
+	if len(r.JSON) == 0 || len(r.JSON) >= cap(r.buf) || &r.JSON[0] != &r.buf[:1][0] {
+		return nil
+	}
+	line := r.buf[:len(r.JSON)+1]
+	line[len(r.JSON)] = '\n'
+	return line
+}
+
+// Release hands r back for reuse once its caller has written it: r and its
+// JSON must not be used afterwards. It does nothing for a Raw that is not
+// recycled (read from the store, shared with a cache, built elsewhere),
+// so every caller that owns the Raw it was given may call it.
+func (r *Raw) Release() {
+	if r == nil || r.buf == nil {
+		return
+	}
+	r.Ref, r.UID, r.JSON = "", "", nil
+	r.buf = r.buf[:0]
+	rawPool.Put(r)
 }
 
 // Entity decodes the JSON into a new entity the caller owns.
@@ -165,7 +206,7 @@ func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound
 	cached := e.ents.enabled() && e.valid.ensure(ctx)
 	gen := e.cs.gen.Load()
 	if cached {
-		if raw := e.ents.get(byUID, key, gen); raw != nil {
+		if raw := e.ents.getReleasable(byUID, key, gen); raw != nil {
 			return raw, nil
 		}
 	}

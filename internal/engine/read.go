@@ -89,6 +89,8 @@ func (e *Engine) EntityByRef(ctx context.Context, ref string) (*catalog.Entity, 
 	if err != nil {
 		return nil, err
 	}
+	// Decoding copies what it keeps: the JSON's buffer can be reused.
+	defer raw.Release()
 	return raw.Entity()
 }
 
@@ -98,6 +100,8 @@ func (e *Engine) EntityByUID(ctx context.Context, uid string) (*catalog.Entity, 
 	if err != nil {
 		return nil, err
 	}
+	// Decoding copies what it keeps: the JSON's buffer can be reused.
+	defer raw.Release()
 	return raw.Entity()
 }
 

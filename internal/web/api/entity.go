@@ -19,7 +19,7 @@ func (a *API) getEntityByUID(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, r, err)
 			return
 		}
-		writeRaw(w, raw.JSON)
+		writeEntity(w, raw)
 		return
 	}
 	e, err := a.cat.EntityByUID(r.Context(), uid)
@@ -56,7 +56,7 @@ func (a *API) getEntityByName(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, r, err)
 			return
 		}
-		writeRaw(w, raw.JSON)
+		writeEntity(w, raw)
 		return
 	}
 	e, err := a.cat.EntityByRef(r.Context(), canonical)

@@ -25,6 +25,23 @@ func writeRaw(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write(newline)
 }
 
+// writeEntity answers 200 with one entity's final JSON, as writeRaw does,
+// in one Write when the engine left room for the newline (Line), and hands
+// raw back to the engine (Release): the writer has copied it then.
+func writeEntity(w http.ResponseWriter, raw *engine.Raw) {
+	defer raw.Release()
+	line := raw.Line()
+	if line == nil {
+		writeRaw(w, raw.JSON)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(line))}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(line)
+}
+
 var (
 	jsonContentType = []string{"application/json; charset=utf-8"}[:1:1]
 	newline         = []byte{'\n'}
