@@ -53,9 +53,11 @@ const (
 	endParent                  // the parent was done when it ended
 )
 
-func (c *deadlineCtx) init(parent context.Context, d time.Duration) {
+// init sets the context's deadline to d after start (the request's
+// arrival, or now).
+func (c *deadlineCtx) init(parent context.Context, start time.Time, d time.Duration) {
 	c.parent = parent
-	c.own = time.Now().Add(d)
+	c.own = start.Add(d)
 	c.earliest = c.own
 	if pd, ok := parent.Deadline(); ok && pd.Before(c.own) {
 		c.earliest = pd

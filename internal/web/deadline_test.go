@@ -20,7 +20,7 @@ type timeoutCtx func(parent context.Context, d time.Duration) (context.Context, 
 
 func lazyTimeout(parent context.Context, d time.Duration) (context.Context, func()) {
 	c := new(deadlineCtx)
-	c.init(parent, d)
+	c.init(parent, time.Now(), d)
 	return c, c.end
 }
 

@@ -157,10 +157,12 @@ func AccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var rec *recorder
+		var st *reqState // the state whose clock readings are this line's
 		if s := stateOf(r.Context()); s != nil && s.rec.ResponseWriter == nil && !isRecorder(w) {
 			// The first recorder of the request lives in its state.
 			s.rec.ResponseWriter = w
 			rec, w = &s.rec, &s.rec
+			s.start, st = start, s
 		} else {
 			rec, w = recording(w)
 		}
@@ -174,7 +176,12 @@ func AccessLog(next http.Handler) http.Handler {
 			if !l.Enabled(ctx, slog.LevelInfo) {
 				return
 			}
-			end := time.Now()
+			var end time.Time
+			if st != nil && !st.end.IsZero() {
+				end = st.end // the request metrics' end
+			} else {
+				end = time.Now()
+			}
 			attrs := [8]slog.Attr{}
 			a := attrs[:0]
 			if id != "" {
@@ -305,9 +312,18 @@ func Timeout(d time.Duration) Middleware {
 			} else {
 				dc = new(deadlineCtx)
 			}
-			dc.init(ctx, d)
+			dc.init(ctx, requestStart(ctx), d)
 			defer dc.end()
 			next.ServeHTTP(w, r.WithContext(dc))
 		})
 	}
+}
+
+// requestStart returns when the access log began the request in ctx, or
+// the time now when it has not.
+func requestStart(ctx context.Context) time.Time {
+	if s := stateOf(ctx); s != nil && !s.start.IsZero() {
+		return s.start
+	}
+	return time.Now()
 }
