@@ -97,6 +97,48 @@ func NewSQLiteRunLog(db *sql.DB) RunLog { return sqliteRuns{db} }
 func NewPostgresRunLog(pool *pgxpool.Pool) RunLog { return pgRuns{pool} }
 
 // finalState is the state of a finished run.
+// rowScanner is a row of either engine (*sql.Row, *sql.Rows, pgx.Row,
+// pgx.Rows).
+type rowScanner interface{ Scan(dest ...any) error }
+
+// collectRuns scans every row of either engine with scan.
+func collectRuns(rows interface {
+	rowScanner
+	Next() bool
+	Err() error
+}, scan func(rowScanner) (Run, error)) ([]Run, error) {
+	out := []Run{}
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// lastRuns is Status from last, which returns the latest finished backup
+// that succeeded (ok) or failed (fault.NotFound when none).
+func lastRuns(last func(ok bool) (Run, error)) (Status, error) {
+	var st Status
+	for _, ok := range []bool{true, false} {
+		r, err := last(ok)
+		if fault.Is(err, fault.NotFound) {
+			continue
+		}
+		if err != nil {
+			return st, err
+		}
+		if ok {
+			st.LastSuccess = &r
+		} else {
+			st.LastFailure = &r
+		}
+	}
+	return st, nil
+}
+
 func finalState(ok bool) string {
 	if ok {
 		return StateSucceeded
@@ -181,15 +223,7 @@ func (s sqliteRuns) Sweep(ctx context.Context) ([]Run, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanSQLiteRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collectRuns(rows, scanSQLiteRun)
 }
 
 func (s sqliteRuns) List(ctx context.Context, limit int) ([]Run, error) {
@@ -198,15 +232,7 @@ func (s sqliteRuns) List(ctx context.Context, limit int) ([]Run, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Run{}
-	for rows.Next() {
-		r, err := scanSQLiteRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collectRuns(rows, scanSQLiteRun)
 }
 
 func (s sqliteRuns) Get(ctx context.Context, id int64) (Run, error) {
@@ -221,7 +247,7 @@ func (s sqliteRuns) one(ctx context.Context, where string, args ...any) (Run, er
 	return r, err
 }
 
-func scanSQLiteRun(row interface{ Scan(...any) error }) (Run, error) {
+func scanSQLiteRun(row rowScanner) (Run, error) {
 	var r Run
 	var started, finished int64
 	err := row.Scan(&r.ID, &r.Kind, &r.Trigger, &r.State, &r.Name, &r.Target, &started, &finished, &r.OK, &r.Size, &r.Error)
@@ -233,22 +259,9 @@ func scanSQLiteRun(row interface{ Scan(...any) error }) (Run, error) {
 }
 
 func (s sqliteRuns) Status(ctx context.Context) (Status, error) {
-	var st Status
-	for _, ok := range []bool{true, false} {
-		r, err := s.one(ctx, `WHERE kind = 'backup' AND ok = ? AND state <> 'running' ORDER BY finished_at DESC, id DESC LIMIT 1`, ok)
-		if fault.Is(err, fault.NotFound) {
-			continue
-		}
-		if err != nil {
-			return st, err
-		}
-		if ok {
-			st.LastSuccess = &r
-		} else {
-			st.LastFailure = &r
-		}
-	}
-	return st, nil
+	return lastRuns(func(ok bool) (Run, error) {
+		return s.one(ctx, `WHERE kind = 'backup' AND ok = ? AND state <> 'running' ORDER BY finished_at DESC, id DESC LIMIT 1`, ok)
+	})
 }
 
 type pgRuns struct{ pool *pgxpool.Pool }
@@ -304,15 +317,7 @@ func (s pgRuns) Sweep(ctx context.Context) ([]Run, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		r, err := scanPGRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collectRuns(rows, scanPGRun)
 }
 
 func (s pgRuns) List(ctx context.Context, limit int) ([]Run, error) {
@@ -321,15 +326,7 @@ func (s pgRuns) List(ctx context.Context, limit int) ([]Run, error) {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []Run{}
-	for rows.Next() {
-		r, err := scanPGRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collectRuns(rows, scanPGRun)
 }
 
 func (s pgRuns) Get(ctx context.Context, id int64) (Run, error) {
@@ -344,7 +341,7 @@ func (s pgRuns) one(ctx context.Context, where string, args ...any) (Run, error)
 	return r, err
 }
 
-func scanPGRun(row pgx.Row) (Run, error) {
+func scanPGRun(row rowScanner) (Run, error) {
 	var r Run
 	err := row.Scan(&r.ID, &r.Kind, &r.Trigger, &r.State, &r.Name, &r.Target, &r.Started, &r.Finished, &r.OK, &r.Size, &r.Error)
 	r.Started, r.Finished = r.Started.UTC(), r.Finished.UTC()
@@ -355,20 +352,7 @@ func scanPGRun(row pgx.Row) (Run, error) {
 }
 
 func (s pgRuns) Status(ctx context.Context) (Status, error) {
-	var st Status
-	for _, ok := range []bool{true, false} {
-		r, err := s.one(ctx, `WHERE kind = 'backup' AND ok = $1 AND state <> 'running' ORDER BY finished_at DESC, id DESC LIMIT 1`, ok)
-		if fault.Is(err, fault.NotFound) {
-			continue
-		}
-		if err != nil {
-			return st, err
-		}
-		if ok {
-			st.LastSuccess = &r
-		} else {
-			st.LastFailure = &r
-		}
-	}
-	return st, nil
+	return lastRuns(func(ok bool) (Run, error) {
+		return s.one(ctx, `WHERE kind = 'backup' AND ok = $1 AND state <> 'running' ORDER BY finished_at DESC, id DESC LIMIT 1`, ok)
+	})
 }
