@@ -31,10 +31,7 @@ func indexDefs(t testing.TB, db *DB) []string {
 
 func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	want := indexDefs(t, db)
 
 	began, err := db.BulkBegin(ctx)
@@ -77,10 +74,7 @@ func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 // for it.
 func TestVacuumAfterBulkLoad(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	if began, err := db.BulkBegin(ctx); err != nil || !began {
 		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
 	}
@@ -139,10 +133,7 @@ func TestIndexLanesCoverSecondaryIndexes(t *testing.T) {
 // and their tables analyzed, so that readers' filters have them.
 func TestBulkEndServesRelationsFirst(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	if began, err := db.BulkBegin(ctx); err != nil || !began {
 		t.Fatalf("BulkBegin: got %v, %v, want true, nil", began, err)
 	}
@@ -312,10 +303,7 @@ func TestBulkUpsertInParts(t *testing.T) {
 	var results []store.EntityUpsertResult
 	var counts []map[string]int
 	for _, bulk := range []bool{false, true} {
-		db := openTest(t)
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
+		db := openMigrated(t)
 		held := storetest.Synthetic(n+3, n)
 		held.UID = "held-uid"
 		recs := batch()
@@ -358,10 +346,7 @@ func TestBulkUpsertInParts(t *testing.T) {
 // writing the batch again completes it.
 func TestBulkUpsertPartFails(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	const n = bulkParts * bulkPartMin
 	recs := make([]catalog.Record, n)
 	for i := range recs {

@@ -14,10 +14,7 @@ import (
 // the check.
 func TestChangesSinceSeesLateCommits(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	rec := catalog.Record{UID: "uid-a", Ref: "component:default/a", Kind: "Component", Namespace: "default", Name: "a",
 		Body: []byte(`{"kind":"Component","metadata":{"name":"a"}}`), Hash: "h1"}
 	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {

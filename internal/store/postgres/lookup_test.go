@@ -22,10 +22,7 @@ import (
 // entity (with its relations and status items) or its own NotFound.
 func TestLookupsCoalesced(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	const n = 6
 	var recs []catalog.Record
 	for i := range n {
@@ -164,10 +161,7 @@ func TestLookupsCoalesced(t *testing.T) {
 // planning each execution for its values.
 func TestLookupsRunGenericPlans(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	rec := catalog.Record{
 		UID: "u1", Ref: "component:default/c1", Kind: "Component", Namespace: "default", Name: "c1",
 		Body: []byte(`{"kind":"Component","metadata":{"name":"c1"}}`), Hash: "h",

@@ -46,6 +46,16 @@ func openTest(t testing.TB) *DB {
 	return db
 }
 
+// openMigrated is openTest with Atrium's tables created.
+func openMigrated(t testing.TB) *DB {
+	t.Helper()
+	db := openTest(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // openSchema creates a schema with a random name and opens a driver whose
 // search_path is that schema; drop closes the driver and drops the schema.
 func openSchema(ctx context.Context, base string) (db *DB, drop func() error, err error) {

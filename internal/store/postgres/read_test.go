@@ -95,10 +95,7 @@ func TestFacetsWithinKindsReadNoEntityRow(t *testing.T) {
 // type sort every match instead of walking the kind by name.
 func TestSearchLeafEstimate(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	const n = 4000
 	if _, err := db.pool.Exec(ctx, `INSERT INTO search (entity_id, key, value, original, is_min)
 		SELECT i, k.key, CASE k.key WHEN 'kind' THEN (CASE WHEN i % 2 = 0 THEN 'component' ELSE 'user' END)
@@ -132,10 +129,7 @@ func TestSearchLeafEstimate(t *testing.T) {
 // counted all the same (the statement falls back to the kind rows).
 func TestKindFacetsFromCachedSets(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	recs := []catalog.Record{
 		component("a", "group:default/team-a", "production"),
 		component("b", "group:default/team-b", "production"),

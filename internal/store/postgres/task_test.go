@@ -17,10 +17,7 @@ import (
 // past it, and never saw the first event once it committed.
 func TestTaskEventsCommitInIDOrder(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	if err := db.TaskCreate(ctx, store.Task{ID: "t1", TemplateRef: "template:default/x", Status: "open", Spec: []byte("{}"), State: []byte("{}")}); err != nil {
 		t.Fatal(err)
 	}

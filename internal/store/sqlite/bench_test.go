@@ -54,19 +54,13 @@ func loadedDB(b *testing.B) (*DB, int) {
 }
 
 func BenchmarkEntityUpsert(b *testing.B) {
-	db := openTest(b)
-	if err := db.Migrate(b.Context()); err != nil {
-		b.Fatal(err)
-	}
+	db := openMigrated(b)
 	storetest.BenchUpsert(b, db)
 }
 
 func BenchmarkBulkLoad(b *testing.B) {
 	storetest.BenchBulkLoad(b, func(b *testing.B) store.Driver {
-		db := openTest(b)
-		if err := db.Migrate(b.Context()); err != nil {
-			b.Fatal(err)
-		}
+		db := openMigrated(b)
 		return db
 	})
 }

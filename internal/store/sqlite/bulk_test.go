@@ -23,10 +23,7 @@ func indexSQL(t testing.TB, db *DB) []string {
 
 func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	want := indexSQL(t, db)
 	for _, ix := range secondaryIndexes {
 		def := "CREATE INDEX " + ix.name + " ON " + ix.def
@@ -65,10 +62,7 @@ func TestSecondaryIndexesMatchMigrations(t *testing.T) {
 // cache before, during and after the schema changes of a bulk load.
 func TestCachedStatementsSurviveBulkLoad(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	const ref = "component:default/a"
 	if _, err := db.EntityGetByRef(ctx, ref); fault.KindOf(err) != fault.NotFound {
 		t.Fatalf("before: got %v, want a not-found error", err)
@@ -103,10 +97,7 @@ func TestCachedStatementsSurviveBulkLoad(t *testing.T) {
 // load corrupt it.
 func TestBulkPragmas(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	pragmas := func() []string {
 		t.Helper()
 		var out []string

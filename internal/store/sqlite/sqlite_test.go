@@ -24,6 +24,16 @@ func openTest(t testing.TB) *DB {
 	return db
 }
 
+// openMigrated is openTest with Atrium's tables created.
+func openMigrated(t testing.TB) *DB {
+	t.Helper()
+	db := openTest(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t testing.TB) store.Driver { return openTest(t) })
 }

@@ -39,10 +39,7 @@ func TestCompareRelationRowsOrdersByTheTableKey(t *testing.T) {
 // the other records of the same call are.
 func TestRefusedEntityWritesNoRelationRows(t *testing.T) {
 	ctx := context.Background()
-	db := openTest(t)
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	rec := func(name, loc, owner string) catalog.Record {
 		ref := "component:default/" + name
 		return catalog.Record{Ref: ref, Kind: "Component", Namespace: "default", Name: name, Body: []byte("{}"), Hash: loc, LocationKey: loc,
