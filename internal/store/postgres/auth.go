@@ -83,23 +83,7 @@ func (db *DB) SessionTouch(ctx context.Context, hash string, at time.Time) error
 
 // SessionList returns a user's sessions, newest first.
 func (db *DB) SessionList(ctx context.Context, userRef string) ([]store.Session, error) {
-	rows, err := db.pool.Query(ctx, "SELECT "+sessionColumns+" FROM auth_sessions WHERE user_ref = $1 ORDER BY created_at DESC, id", userRef)
-	if err != nil {
-		return nil, dbErr(ctx, err, "list sessions")
-	}
-	defer rows.Close()
-	out := []store.Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, dbErr(ctx, err, "list sessions")
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(ctx, err, "list sessions")
-	}
-	return out, nil
+	return appendRows(ctx, db.pool, []store.Session{}, "sessions", "SELECT "+sessionColumns+" FROM auth_sessions WHERE user_ref = $1 ORDER BY created_at DESC, id", []any{userRef}, scanSession)
 }
 
 // SessionDelete removes one session.
@@ -246,24 +230,8 @@ func (db *DB) TokenList(ctx context.Context, p store.TokenListParams) ([]store.T
 	if !p.IncludeRevoked {
 		where = append(where, "revoked_at IS NULL")
 	}
-	rows, err := db.pool.Query(ctx, "SELECT "+tokenColumns+" FROM auth_tokens WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY created_at DESC, id", args...)
-	if err != nil {
-		return nil, dbErr(ctx, err, "list tokens")
-	}
-	defer rows.Close()
-	out := []store.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, dbErr(ctx, err, "list tokens")
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(ctx, err, "list tokens")
-	}
-	return out, nil
+	return appendRows(ctx, db.pool, []store.Token{}, "tokens", "SELECT "+tokenColumns+" FROM auth_tokens WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY created_at DESC, id", args, scanToken)
 }
 
 // TokenRevoke marks a token revoked.

@@ -108,22 +108,9 @@ func (db *DB) OperationList(ctx context.Context, p store.OperationListParams) (s
 	if p.Limit > 0 {
 		q += " LIMIT " + arg(p.Limit) + " OFFSET " + arg(p.Offset)
 	}
-	rows, err := db.pool.Query(ctx, q, args...)
-	if err != nil {
-		return res, dbErr(ctx, err, "list operations")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanOperation(rows)
-		if err != nil {
-			return res, dbErr(ctx, err, "read operation")
-		}
-		res.Operations = append(res.Operations, o)
-	}
-	if err := rows.Err(); err != nil {
-		return res, dbErr(ctx, err, "list operations")
-	}
-	return res, nil
+	var err error
+	res.Operations, err = appendRows(ctx, db.pool, nil, "operations", q, args, scanOperation)
+	return res, err
 }
 
 // OperationUpdate changes an operation under a row lock.

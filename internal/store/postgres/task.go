@@ -110,22 +110,9 @@ func (db *DB) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskL
 		args = append(args, p.Limit, p.Offset)
 		q += fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)-1, len(args))
 	}
-	rows, err := db.pool.Query(ctx, q, args...)
-	if err != nil {
-		return res, dbErr(ctx, err, "list tasks")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return res, dbErr(ctx, err, "read task")
-		}
-		res.Tasks = append(res.Tasks, t)
-	}
-	if err := rows.Err(); err != nil {
-		return res, dbErr(ctx, err, "list tasks")
-	}
-	return res, nil
+	var err error
+	res.Tasks, err = appendRows(ctx, db.pool, nil, "tasks", q, args, scanTask)
+	return res, err
 }
 
 // TaskUpdate changes a task under a row lock.
@@ -235,24 +222,17 @@ func (db *DB) TaskEventList(ctx context.Context, taskID string, after int64, lim
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.pool.Query(ctx, "SELECT id, task_id, type, body, created_at FROM scaffolder_task_events WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-		taskID, after, limit)
-	if err != nil {
-		return nil, dbErr(ctx, err, "list task events")
-	}
-	defer rows.Close()
-	var out []store.TaskEvent
-	for rows.Next() {
-		var e store.TaskEvent
-		var body string
-		if err := rows.Scan(&e.ID, &e.TaskID, &e.Type, &body, &e.CreatedAt); err != nil {
-			return nil, dbErr(ctx, err, "read task event")
-		}
-		e.Body = []byte(body)
-		e.CreatedAt = e.CreatedAt.UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return appendRows(ctx, db.pool, nil, "task events", "SELECT id, task_id, type, body, created_at FROM scaffolder_task_events WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+		[]any{taskID, after, limit}, scanTaskEvent)
+}
+
+func scanTaskEvent(r pgx.Row) (store.TaskEvent, error) {
+	var e store.TaskEvent
+	var body string
+	err := r.Scan(&e.ID, &e.TaskID, &e.Type, &body, &e.CreatedAt)
+	e.Body = []byte(body)
+	e.CreatedAt = e.CreatedAt.UTC()
+	return e, err
 }
 
 // JobsPool returns the connection pool, on which the scaffolder's job queue

@@ -56,9 +56,7 @@ func authBytes(b []byte) []byte {
 
 const sessionColumns = "id, hash, user_ref, provider, identity, ip, user_agent, created_at, last_seen_at, expires_at"
 
-type authRow interface{ Scan(dest ...any) error }
-
-func scanSession(row authRow) (store.Session, error) {
+func scanSession(row rowScanner) (store.Session, error) {
 	var s store.Session
 	var created, seen, expires int64
 	err := row.Scan(&s.ID, &s.Hash, &s.UserRef, &s.Provider, &s.Identity, &s.IP, &s.UserAgent, &created, &seen, &expires)
@@ -88,23 +86,7 @@ func (db *DB) SessionTouch(ctx context.Context, hash string, at time.Time) error
 
 // SessionList returns a user's sessions, newest first.
 func (db *DB) SessionList(ctx context.Context, userRef string) ([]store.Session, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+sessionColumns+" FROM auth_sessions WHERE user_ref = ? ORDER BY created_at DESC, id", userRef)
-	if err != nil {
-		return nil, dbErr(ctx, err, "list sessions")
-	}
-	defer rows.Close()
-	out := []store.Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, dbErr(ctx, err, "list sessions")
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(ctx, err, "list sessions")
-	}
-	return out, nil
+	return appendRows(ctx, db.read, []store.Session{}, "sessions", "SELECT "+sessionColumns+" FROM auth_sessions WHERE user_ref = ? ORDER BY created_at DESC, id", []any{userRef}, scanSession)
 }
 
 // SessionDelete removes one session.
@@ -211,7 +193,7 @@ func authStrings(s []string) []string {
 
 const tokenColumns = "id, hash, kind, name, subject, created_by, scopes, created_at, expires_at, last_used_at, revoked_at"
 
-func scanToken(row authRow) (store.Token, error) {
+func scanToken(row rowScanner) (store.Token, error) {
 	var t store.Token
 	var scopes string
 	var created, expires, used, revoked int64
@@ -250,24 +232,8 @@ func (db *DB) TokenList(ctx context.Context, p store.TokenListParams) ([]store.T
 	if !p.IncludeRevoked {
 		where = append(where, "revoked_at = 0")
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT "+tokenColumns+" FROM auth_tokens WHERE "+
-		strings.Join(where, " AND ")+" ORDER BY created_at DESC, id", args...)
-	if err != nil {
-		return nil, dbErr(ctx, err, "list tokens")
-	}
-	defer rows.Close()
-	out := []store.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, dbErr(ctx, err, "list tokens")
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(ctx, err, "list tokens")
-	}
-	return out, nil
+	return appendRows(ctx, db.read, []store.Token{}, "tokens", "SELECT "+tokenColumns+" FROM auth_tokens WHERE "+
+		strings.Join(where, " AND ")+" ORDER BY created_at DESC, id", args, scanToken)
 }
 
 // TokenRevoke marks a token revoked.

@@ -109,22 +109,9 @@ func (db *DB) OperationList(ctx context.Context, p store.OperationListParams) (s
 		q += " LIMIT ? OFFSET ?"
 		args = append(args, p.Limit, p.Offset)
 	}
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return res, dbErr(ctx, err, "list operations")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o, err := scanOperation(rows)
-		if err != nil {
-			return res, dbErr(ctx, err, "read operation")
-		}
-		res.Operations = append(res.Operations, o)
-	}
-	if err := rows.Err(); err != nil {
-		return res, dbErr(ctx, err, "list operations")
-	}
-	return res, nil
+	var err error
+	res.Operations, err = appendRows(ctx, db.read, nil, "operations", q, args, scanOperation)
+	return res, err
 }
 
 // OperationUpdate changes an operation under the one write connection's

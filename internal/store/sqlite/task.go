@@ -14,8 +14,6 @@ var _ store.TaskStore = (*DB)(nil)
 
 const taskColumns = "id, template_ref, status, created_by, created_at, last_heartbeat, runner, cancel_requested, spec, state, secrets"
 
-type rowScanner interface{ Scan(dest ...any) error }
-
 func scanTask(r rowScanner) (store.Task, error) {
 	var t store.Task
 	var created, beat int64
@@ -119,22 +117,9 @@ func (db *DB) TaskList(ctx context.Context, p store.TaskListParams) (store.TaskL
 		q += " LIMIT ? OFFSET ?"
 		args = append(args, p.Limit, p.Offset)
 	}
-	rows, err := db.read.QueryContext(ctx, q, args...)
-	if err != nil {
-		return res, dbErr(ctx, err, "list tasks")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return res, dbErr(ctx, err, "read task")
-		}
-		res.Tasks = append(res.Tasks, t)
-	}
-	if err := rows.Err(); err != nil {
-		return res, dbErr(ctx, err, "list tasks")
-	}
-	return res, nil
+	var err error
+	res.Tasks, err = appendRows(ctx, db.read, nil, "tasks", q, args, scanTask)
+	return res, err
 }
 
 // TaskUpdate changes a task under the one write connection's transaction.
@@ -240,25 +225,18 @@ func (db *DB) TaskEventList(ctx context.Context, taskID string, after int64, lim
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := db.read.QueryContext(ctx, "SELECT id, task_id, type, body, created_at FROM scaffolder_task_events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?",
-		taskID, after, limit)
-	if err != nil {
-		return nil, dbErr(ctx, err, "list task events")
-	}
-	defer rows.Close()
-	var out []store.TaskEvent
-	for rows.Next() {
-		var e store.TaskEvent
-		var body string
-		var at int64
-		if err := rows.Scan(&e.ID, &e.TaskID, &e.Type, &body, &at); err != nil {
-			return nil, dbErr(ctx, err, "read task event")
-		}
-		e.Body = []byte(body)
-		e.CreatedAt = time.UnixMicro(at).UTC()
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return appendRows(ctx, db.read, nil, "task events", "SELECT id, task_id, type, body, created_at FROM scaffolder_task_events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?",
+		[]any{taskID, after, limit}, scanTaskEvent)
+}
+
+func scanTaskEvent(r rowScanner) (store.TaskEvent, error) {
+	var e store.TaskEvent
+	var body string
+	var at int64
+	err := r.Scan(&e.ID, &e.TaskID, &e.Type, &body, &at)
+	e.Body = []byte(body)
+	e.CreatedAt = time.UnixMicro(at).UTC()
+	return e, err
 }
 
 // JobsDB returns the write connection pool, on which the scaffolder's job
