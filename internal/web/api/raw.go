@@ -13,34 +13,43 @@ import (
 
 // writeRaw answers 200 with JSON the engine encoded already, as WriteJSON
 // would (a trailing newline included), without decoding it again.
-func writeRaw(w http.ResponseWriter, b []byte) {
-	// Canonical keys set directly, the content type's value shared by
-	// every answer (capacity 1: an Add copies instead of appending into
-	// it), as SecurityHeaders does: fewer allocations than Header.Set.
-	h := w.Header()
-	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
-	_, _ = w.Write(newline)
-}
+func writeRaw(w http.ResponseWriter, b []byte) { writeAnswer(w, b, newline) }
 
 // writeEntity answers 200 with one entity's final JSON, as writeRaw does,
 // in one Write when the engine left room for the newline (Line), and hands
 // raw back to the engine (Release): the writer has copied it then.
 func writeEntity(w http.ResponseWriter, raw *engine.Raw) {
 	defer raw.Release()
-	line := raw.Line()
-	if line == nil {
-		writeRaw(w, raw.JSON)
+	if line := raw.Line(); line != nil {
+		writeAnswer(w, line, nil)
 		return
 	}
+	writeAnswer(w, raw.JSON, newline)
+}
+
+// writeAnswer answers 200 with the JSON body followed by tail.
+func writeAnswer(w http.ResponseWriter, body, tail []byte) {
+	// Canonical keys set directly, the content type's value shared by
+	// every answer (capacity 1: an Add copies instead of appending into
+	// it), as SecurityHeaders does: fewer allocations than Header.Set.
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(line))}
+	if n := len(body) + len(tail); n > autoContentLength {
+		h["Content-Length"] = []string{strconv.Itoa(n)}
+	}
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(line)
+	_, _ = w.Write(body)
+	if len(tail) > 0 {
+		_, _ = w.Write(tail)
+	}
 }
+
+// autoContentLength is the largest answer to which net/http's server adds
+// Content-Length itself: one that is all in its buffer when the handler
+// returns (bufferBeforeChunkingSize). Most entities are smaller; setting
+// the header for them cost two allocations per answer (the value and its
+// slice) and net/http's parse of it. Larger answers (pages) set it.
+const autoContentLength = 2048
 
 var (
 	jsonContentType = []string{"application/json; charset=utf-8"}[:1:1]
