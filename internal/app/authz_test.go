@@ -73,10 +73,7 @@ func authzServer(t *testing.T) (s *apptest.Server, jane, sam, dir string) {
 	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(authzCatalog), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	policy, err := filepath.Abs(filepath.Join("..", "..", "docs", "examples", "policy.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	policy := apptest.ExamplePolicy(t)
 	if err := os.MkdirAll(filepath.Join(dir, "vault-docs", "docs"), 0o700); err != nil {
 		t.Fatal(err)
 	}

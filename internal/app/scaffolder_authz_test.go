@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"fmt"
-	"path/filepath"
 	"testing"
 
 	"github.com/atrium-portal/atrium/internal/app/apptest"
@@ -31,11 +29,7 @@ kind: User
 metadata: { name: sam }
 spec: {}
 `})
-	policy, err := filepath.Abs(filepath.Join("..", "..", "docs", "examples", "policy.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := apptest.StartServer(t, scaffolderConfig(dir)+fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
+	s := apptest.StartServer(t, scaffolderConfig(dir)+apptest.ExamplePolicyConfig(t))
 	token := func(ref string) string { return s.Token(t, ref) }
 	jane, sam := token("user:default/jane"), token("user:default/sam")
 

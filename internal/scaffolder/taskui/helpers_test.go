@@ -154,11 +154,7 @@ type people struct {
 // startWithPolicy runs Atrium under the example policy.
 func startWithPolicy(t *testing.T) (*apptest.Server, people) {
 	t.Helper()
-	policy, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "examples", "policy.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := start(t, "", fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
+	s := start(t, "", apptest.ExamplePolicyConfig(t))
 	token := func(ref string) client { return client{t: t, base: s.BaseURL, token: s.Token(t, ref)} }
 	return s, people{jane: token("user:default/jane"), joe: token("user:default/joe"), sam: token("user:default/sam"), ann: token("user:default/ann")}
 }

@@ -116,11 +116,7 @@ atrium:
 // for jane (a developer: scaffolder.*) and sam (no scaffolder permission).
 func startWithPolicy(t *testing.T) (s *apptest.Server, jane, sam client) {
 	t.Helper()
-	policy, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "examples", "policy.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s = start(t, fmt.Sprintf("permission:\n  enabled: true\n  policies: [%q]\n", policy))
+	s = start(t, apptest.ExamplePolicyConfig(t))
 	token := func(ref string) client { return client{t: t, base: s.BaseURL, token: s.Token(t, ref)} }
 	return s, token("user:default/jane"), token("user:default/sam")
 }
