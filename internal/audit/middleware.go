@@ -12,10 +12,12 @@ import (
 
 // state is what the middleware knows about the request being served.
 type state struct {
-	log       *Log
-	ip        string
-	userAgent string
-	requestID string
+	log *Log
+	// remoteAddr is the request's peer address; its IP (clientIP) is
+	// only taken out of it for a record, which few requests get.
+	remoteAddr string
+	userAgent  string
+	requestID  string
 	// principal is set by CapturePrincipal once authentication has run.
 	principal atomic.Pointer[auth.Principal]
 	// recorded counts events that handlers recorded for this request.
@@ -37,7 +39,7 @@ func stateFrom(ctx context.Context) *state {
 
 func (st *state) fill(ev *Event) {
 	if ev.IP == "" {
-		ev.IP = st.ip
+		ev.IP = clientIP(st.remoteAddr)
 	}
 	if ev.UserAgent == "" {
 		ev.UserAgent = st.userAgent
@@ -57,10 +59,10 @@ func (st *state) fill(ev *Event) {
 func (l *Log) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &state{
-			log:       l,
-			ip:        clientIP(r),
-			userAgent: r.UserAgent(),
-			requestID: web.RequestID(r.Context()),
+			log:        l,
+			remoteAddr: r.RemoteAddr,
+			userAgent:  r.UserAgent(),
+			requestID:  web.RequestID(r.Context()),
 		}
 		rec := &st.rec
 		rec.ResponseWriter = w
@@ -92,7 +94,7 @@ func (l *Log) Middleware(next http.Handler) http.Handler {
 			Resource:  r.URL.Path,
 			Outcome:   outcomeOf(status),
 			Status:    status,
-			IP:        st.ip,
+			IP:        clientIP(st.remoteAddr),
 			UserAgent: st.userAgent,
 			RequestID: st.requestID,
 			Details:   map[string]any{"method": r.Method},
@@ -143,10 +145,10 @@ func outcomeOf(status int) Outcome {
 
 // clientIP is the peer address without the port. Forwarded headers are not
 // trusted: they are set by whoever sends the request.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+func clientIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return remoteAddr
 	}
 	return host
 }
