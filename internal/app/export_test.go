@@ -17,6 +17,6 @@ func SQLiteConfig(path string, db config.Database, mem config.Memory) sqlite.Con
 }
 
 // EffectiveMemoryLimit is effectiveMemoryLimit, for tests.
-func EffectiveMemoryLimit(limit, live, stable int64) int64 {
-	return effectiveMemoryLimit(limit, live, stable)
+func EffectiveMemoryLimit(limit, live, stable int64, firstLoad bool) int64 {
+	return effectiveMemoryLimit(limit, live, stable, firstLoad)
 }

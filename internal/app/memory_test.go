@@ -62,20 +62,26 @@ func TestSQLiteReadCache(t *testing.T) {
 func TestEffectiveMemoryLimit(t *testing.T) {
 	const mib = 1 << 20
 	tests := []struct {
-		limit, live, stable, want int64
+		limit, live, stable int64
+		firstLoad           bool
+		want                int64
 	}{
-		{128 * mib, 20 * mib, 0, 128 * mib},
-		{128 * mib, 74 * mib, 0, 128 * mib},
-		{128 * mib, 100 * mib, 0, 166 * mib},
-		{128 * mib, 100*mib + 1, 0, 167 * mib},
-		{1024 * mib, 100 * mib, 0, 1024 * mib},
+		{128 * mib, 20 * mib, 0, false, 128 * mib},
+		{128 * mib, 74 * mib, 0, false, 128 * mib},
+		{128 * mib, 100 * mib, 0, false, 166 * mib},
+		{128 * mib, 100*mib + 1, 0, false, 167 * mib},
+		{1024 * mib, 100 * mib, 0, false, 1024 * mib},
 		// 40 MiB of a full entity cache get no headroom.
-		{128 * mib, 140 * mib, 40 * mib, 206 * mib},
-		{128 * mib, 140 * mib, 200 * mib, 156 * mib},
+		{128 * mib, 140 * mib, 40 * mib, false, 206 * mib},
+		{128 * mib, 140 * mib, 200 * mib, false, 156 * mib},
+		// A first load gets the whole live heap as headroom.
+		{128 * mib, 56 * mib, 0, true, 128 * mib},
+		{128 * mib, 100 * mib, 0, true, 216 * mib},
+		{128 * mib, 140 * mib, 40 * mib, true, 256 * mib},
 	}
 	for _, tc := range tests {
-		if got := app.EffectiveMemoryLimit(tc.limit, tc.live, tc.stable); got != tc.want {
-			t.Errorf("EffectiveMemoryLimit(%d MiB, %d, %d): got %d, want %d", tc.limit/mib, tc.live, tc.stable, got, tc.want)
+		if got := app.EffectiveMemoryLimit(tc.limit, tc.live, tc.stable, tc.firstLoad); got != tc.want {
+			t.Errorf("EffectiveMemoryLimit(%d MiB, %d, %d, %v): got %d, want %d", tc.limit/mib, tc.live, tc.stable, tc.firstLoad, got, tc.want)
 		}
 	}
 }

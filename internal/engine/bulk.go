@@ -23,7 +23,9 @@ func (e *Engine) beginBulk(ctx context.Context) (end func()) {
 		return func() {}
 	}
 	start := time.Now()
+	e.counters.firstLoad.Store(true)
 	return func() {
+		defer e.counters.firstLoad.Store(false)
 		// The writes are done: what follows is the index build, whose
 		// length this line and the next one bracket.
 		e.log.Info("catalog: bulk load written; building indexes", "took", time.Since(start).Round(time.Millisecond))

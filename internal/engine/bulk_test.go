@@ -14,6 +14,9 @@ type bulkSpy struct {
 	store.Driver
 	begun, began, ended int
 	inBulk              bool
+	// e, when set, is asked at BulkEnd whether it reports a first load.
+	e              *Engine
+	firstLoadAtEnd bool
 }
 
 func (s *bulkSpy) BulkBegin(ctx context.Context) (bool, error) {
@@ -30,6 +33,9 @@ func (s *bulkSpy) BulkEnd(ctx context.Context) error {
 	if s.inBulk {
 		s.ended++
 		s.inBulk = false
+		if s.e != nil {
+			s.firstLoadAtEnd = s.e.Stats().FirstLoad
+		}
 	}
 	return s.Driver.BulkEnd(ctx)
 }
@@ -38,9 +44,13 @@ func TestFirstPassIsABulkLoad(t *testing.T) {
 	dir := copyTree(t, "testdata/basic")
 	spy := &bulkSpy{Driver: openStore(t)}
 	e := newEngine(t, Config{Store: spy, BaseDir: dir, StaticLocations: []StaticLocation{{Type: "file", Target: "catalog-info.yaml"}}})
+	spy.e = e
 	refreshAll(t, e)
 	if spy.began != 1 || spy.ended != 1 || spy.inBulk {
 		t.Fatalf("bulk loads after the first pass: got %d begun, %d ended, want 1 and 1", spy.began, spy.ended)
+	}
+	if !spy.firstLoadAtEnd || e.Stats().FirstLoad {
+		t.Errorf("Stats().FirstLoad: got %v at BulkEnd and %v after, want true and false", spy.firstLoadAtEnd, e.Stats().FirstLoad)
 	}
 	page, err := e.Entities(context.Background(), Query{Filter: catalog.All(catalog.In("kind", "component"), catalog.In("relations.ownedby", "group:default/team-billing"))})
 	if err != nil {

@@ -26,6 +26,9 @@ type Stats struct {
 	LastPassEnd time.Time
 	// EntityCacheBytes is what the entity cache holds now.
 	EntityCacheBytes int64
+	// FirstLoad is set while a first bulk load into an empty catalog runs
+	// (its writes and the index build after them).
+	FirstLoad bool
 }
 
 type counters struct {
@@ -35,6 +38,7 @@ type counters struct {
 	passErrors  atomic.Int64
 	lastPass    atomic.Int64 // nanoseconds
 	lastPassEnd atomic.Int64 // Unix nanoseconds
+	firstLoad   atomic.Bool
 }
 
 // Stats returns the engine's counters.
@@ -43,7 +47,8 @@ func (e *Engine) Stats() Stats {
 	st := Stats{
 		FilesParsed: c.filesParsed.Load(), FilesReused: c.filesReused.Load(),
 		Passes: c.passes.Load(), PassErrors: c.passErrors.Load(),
-		LastPass: time.Duration(c.lastPass.Load()),
+		LastPass:  time.Duration(c.lastPass.Load()),
+		FirstLoad: c.firstLoad.Load(),
 	}
 	if end := c.lastPassEnd.Load(); end != 0 {
 		st.LastPassEnd = time.Unix(0, end)
