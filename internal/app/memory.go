@@ -91,8 +91,8 @@ func (a *App) applyMemoryLimit() {
 // the collector's own pacing (GOGC=100) would give it: the load allocates
 // at its fastest then, and at 250k entities (live heap ~90 MiB) half of it
 // made the collector run a third more often. At 100k entities the live
-// heap of a first load is ~57 MiB, so the budget still sets the limit and
-// the resident size does not move.
+// heap of a first load is at most ~57 MiB, so the limit stays within a
+// few MiB of the budget and the resident size does not move.
 func effectiveMemoryLimit(limit, live, stable int64, firstLoad bool) int64 {
 	headroom := max(live-stable, 0) / 2
 	if firstLoad {
