@@ -242,7 +242,8 @@ func (e *Engine) rawLookup(ctx context.Context, byUID bool, key string, notFound
 // page holds, and their final JSON comes from the cache, as by-name's
 // does; only the entities the cache lacks are read in full, by ref. A
 // page of a team's components at 100k entities on PostgreSQL then sends
-// no bodies or relations and stitches nothing.
+// no bodies or relations and stitches nothing (both engines honour
+// KeysOnly).
 func (e *Engine) entitiesRaw(ctx context.Context, q Query, keys bool) (*RawPage, error) {
 	p := listParams(q)
 	p.KeysOnly = keys
@@ -269,9 +270,11 @@ func (e *Engine) entitiesRaw(ctx context.Context, q Query, keys bool) (*RawPage,
 		}
 		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
 		if p.KeysOnly && !e.ents.has(s.Ref, gen) {
-			// A store that reads whole pages (SQLite): the answer
-			// cache keeps the page's keys (keysPage), whose hits
-			// take the JSON from the entity cache.
+			// A store that answered with whole entities although
+			// asked for keys (a driver that ignores KeysOnly, or an
+			// entity it read in full): the answer cache keeps the
+			// page's keys (keysPage), whose hits take the JSON from
+			// the entity cache.
 			e.ents.put(raw, gen)
 		}
 		page.Items = append(page.Items, raw)
