@@ -120,24 +120,7 @@ func TestEntityCacheSeesOtherReplicasWrites(t *testing.T) {
 // and by uid, byte for byte as it went in, before the compression
 // dictionary exists and after.
 func TestEntityCacheRoundTrip(t *testing.T) {
-	ctx := context.Background()
-	e := newEngine(t, Config{})
-	ingestBench(t, e, 600)
-	res, err := e.store.EntityList(ctx, store.EntityListParams{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newEntityCache(64 << 20)
-	var raws []*Raw
-	for _, s := range res.Items {
-		b, err := StitchJSON(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
-		raws = append(raws, raw)
-		c.put(raw, 1)
-	}
+	e, c, raws := filledEntityCache(t, 600)
 	if c.dict == nil {
 		t.Fatal("no dictionary after 600 entities")
 	}
@@ -173,7 +156,7 @@ func TestEntityCacheRoundTrip(t *testing.T) {
 	}
 	// The warmer's dictionary replaces the first one and the entries.
 	e.ents = c
-	if d := e.warmDict(ctx, e.cs.gen.Load()); d == nil {
+	if d := e.warmDict(context.Background(), e.cs.gen.Load()); d == nil {
 		t.Fatal("no dictionary from the catalog")
 	} else {
 		c.setDict(d)
@@ -193,24 +176,7 @@ func TestEntityCacheRoundTrip(t *testing.T) {
 // with the newline after it in Line, for compressed and uncompressed
 // entries alike; a released Raw is cleared, and others ignore Release.
 func TestEntityCacheReleasable(t *testing.T) {
-	ctx := context.Background()
-	e := newEngine(t, Config{})
-	ingestBench(t, e, 300)
-	res, err := e.store.EntityList(ctx, store.EntityListParams{Limit: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newEntityCache(64 << 20)
-	var raws []*Raw
-	for _, s := range res.Items {
-		b, err := StitchJSON(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
-		raws = append(raws, raw)
-		c.put(raw, 1) // the first ones before the dictionary: uncompressed
-	}
+	_, c, raws := filledEntityCache(t, 300) // the first ones before the dictionary: uncompressed
 	// The largest entry first, so that later ones reuse a longer buffer.
 	slices.SortFunc(raws, func(a, b *Raw) int { return len(b.JSON) - len(a.JSON) })
 	for range 3 {
@@ -422,4 +388,29 @@ func TestWarmerWaitsForFirstLoad(t *testing.T) {
 	if e.loading() {
 		t.Fatal("loading after the first load's end")
 	}
+}
+
+// filledEntityCache ingests n generated entities into a new engine and
+// puts each one's stitched JSON, in list order, into a new 64 MiB entity
+// cache at generation 1; it returns the engine, the cache and what went in.
+func filledEntityCache(t *testing.T, n int) (*Engine, *entityCache, []*Raw) {
+	t.Helper()
+	e := newEngine(t, Config{})
+	ingestBench(t, e, n)
+	res, err := e.store.EntityList(context.Background(), store.EntityListParams{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newEntityCache(64 << 20)
+	var raws []*Raw
+	for _, s := range res.Items {
+		b, err := StitchJSON(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := &Raw{Ref: s.Ref, UID: s.UID, JSON: b}
+		raws = append(raws, raw)
+		c.put(raw, 1)
+	}
+	return e, c, raws
 }
