@@ -144,7 +144,7 @@ func (b *Builder) leaf(f *catalog.Filter, scalar bool) (string, error) {
 	switch f.Match {
 	case catalog.MatchExists:
 	case catalog.MatchIn:
-		from += " AND " + b.In(col, lowered(f.Values))
+		from += " AND " + b.In(col, lowerAll(f.Values))
 	case catalog.MatchPrefix:
 		if len(f.Values) != 1 {
 			return "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
@@ -223,7 +223,7 @@ func (b *Builder) match(f *catalog.Filter, vcol string) (string, error) {
 	case catalog.MatchExists:
 		return "", nil
 	case catalog.MatchIn:
-		return " AND " + b.In(vcol, lowered(f.Values)), nil
+		return " AND " + b.In(vcol, lowerAll(f.Values)), nil
 	case catalog.MatchPrefix:
 		if len(f.Values) != 1 {
 			return "", fault.New(fault.Invalid, "filter: prefix match on %q needs exactly one value, got %d", f.Key, len(f.Values))
@@ -231,19 +231,6 @@ func (b *Builder) match(f *catalog.Filter, vcol string) (string, error) {
 		return " AND " + b.Prefix(vcol, strings.ToLower(f.Values[0])), nil
 	}
 	return "", fault.New(fault.Invalid, "filter: unknown matcher %d on %q", f.Match, f.Key)
-}
-
-// lowered returns values in lower case: values itself when none has an
-// upper-case letter (the common case: an authorized page's leaves are
-// built on every page), a lowered copy otherwise. The result must not be
-// modified.
-func lowered(values []string) []string {
-	for _, v := range values {
-		if strings.ToLower(v) != v {
-			return lowerAll(values)
-		}
-	}
-	return values
 }
 
 func lowerAll(values []string) []string {

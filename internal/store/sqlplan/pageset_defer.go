@@ -70,9 +70,6 @@ type deferredRead struct {
 	// (docs/benchmarks.md, tenth session).
 	light bool
 	asOf  setsAsOf // after a light read found the log quiet
-	// moved is what a page without a total took in place of its probes
-	// (movedExpr), probes what it runs with if the log moved.
-	moved, probes string
 }
 
 // dirtyBase is what the cache's sets may be stale for: changes logged at
@@ -124,10 +121,8 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 	if len(dirty.pending) > maxDirty || len(dirty.cross) > maxCrossPairs {
 		return nil
 	}
-	fs := &filterSet{}
-	if all {
-		fs.universe = seen[allEntities].hit.s
-	}
+	sets, universe := setsOf(f, seen, all, func(l *cacheLeaf) idSet { return l.hit.s })
+	fs := &filterSet{universe: universe}
 	shape, memo := filterShape(f, seen)
 	hits := make([]idSet, len(leaves))
 	for i, l := range leaves {
@@ -138,9 +133,6 @@ func deferFilterSet(d Dialect, r TextRunner, f *catalog.Filter, total bool) *fil
 		fs.bits, fs.bitsFit, fs.haveBits = e.bits, e.bitsFit, true
 		fs.memo = e
 	} else {
-		// The leaves' sets by filter node, only to evaluate: pages of
-		// the same filter over the same sets take the memo's.
-		sets, _ := setsOf(f, seen, all, func(l *cacheLeaf) idSet { return l.hit.s })
 		c := setCounter{d: d, r: r, sets: sets}
 		s, complement, err := c.eval(context.Background(), f, 0)
 		if err != nil || c.tooLarge {
@@ -202,14 +194,7 @@ func (d *deferredRead) build() error {
 // PostgreSQL computes once, and only when the log can say.
 func (d *deferredRead) cond(b *Builder, test, probes string) string {
 	x := d.dirty
-	at := b.Arg(strconv.FormatUint(x.frontier, 10))
-	frontier := "(SELECT " + at + "::text::xid8)"
-	if d.pageOnly && len(x.pending) == 0 && !d.rd.c.movedHint() {
-		if moved, ok := movedExpr(b, at, probes); ok {
-			d.moved, d.probes = moved, probes
-			return quietCond(frontier, test, moved)
-		}
-	}
+	frontier := "(SELECT " + b.Arg(strconv.FormatUint(x.frontier, 10)) + "::text::xid8)"
 	if (d.pageOnly || d.light) && len(x.pending) == 0 {
 		return quietCond(frontier, test, probes)
 	}
@@ -266,59 +251,6 @@ func quietCond(frontier, test, probes string) string {
 	return "(CASE WHEN " + quiet + " THEN " + test + " ELSE " + probes + " END)"
 }
 
-// movedMark is in the error that a page without probes raises when the
-// log moved past its sets (see movedExpr).
-const movedMark = "atrium: the change log moved past the cached sets"
-
-// movedExpr returns what a page without a total takes in place of its
-// probes unless the cache expects the log moved (SetCache.movedHint): an
-// error, raised by the
-// first row the page tests if the log moved (at is the frontier's
-// placeholder: a parameter, so that the generic plan does not fold the
-// cast), after which the page runs again with its probes (entities).
-// The probes' two sub-plans (a relation and a search index probe for
-// owners only) were set up at every bind whether they ran or not: ~20 µs
-// of an owners-only page's ~0.26 ms at 100k entities. Their parameters
-// stay typed by a num_nulls over them, PostgreSQL refusing a parameter
-// it cannot type; ok is false when a parameter's type is not one known
-// here.
-func movedExpr(b *Builder, at, probes string) (string, bool) {
-	var typed []string
-	for i := 0; i < len(probes); i++ {
-		if probes[i] != '$' {
-			continue
-		}
-		j := i + 1
-		for j < len(probes) && probes[j] >= '0' && probes[j] <= '9' {
-			j++
-		}
-		n, err := strconv.Atoi(probes[i+1 : j])
-		if err != nil || n < 1 || n > len(b.args) {
-			return "", false
-		}
-		var t string
-		switch b.args[n-1].(type) {
-		case string:
-			t = "text"
-		case []string:
-			t = "text[]"
-		case int64:
-			t = "bigint"
-		case []int64:
-			t = "bigint[]"
-		default:
-			return "", false
-		}
-		typed = append(typed, probes[i:j]+"::"+t)
-		i = j - 1
-	}
-	raise := "CAST('" + movedMark + " ' || " + at + "::text AS int) = 0"
-	if len(typed) == 0 {
-		return "(" + raise + ")", true
-	}
-	return "(CASE WHEN num_nulls(" + strings.Join(typed, ", ") + ") >= 0 THEN " + raise + " END)", true
-}
-
 // entities runs the page's statement, with the deferred read after it in
 // the same round trip unless the page counts no total.
 func (fs *filterSet) entities(ctx context.Context, r GenericEntitiesRunner, query string, args []any) ([]*catalog.Stored, error) {
@@ -326,16 +258,6 @@ func (fs *filterSet) entities(ctx context.Context, r GenericEntitiesRunner, quer
 		query = fs.memo.expand(query)
 	}
 	d := fs.deferred
-	if d != nil && d.moved != "" {
-		items, err := r.EntitiesGeneric(ctx, query, args)
-		if err == nil || !strings.Contains(err.Error(), movedMark) {
-			return items, err
-		}
-		// The log moved (another process's write): probes until the next
-		// sync finds it quiet again.
-		d.rd.c.logMoved()
-		return r.EntitiesGeneric(ctx, strings.Replace(query, d.moved, d.probes, 1), args)
-	}
 	if d == nil || d.ran || d.pageOnly {
 		return r.EntitiesGeneric(ctx, query, args)
 	}

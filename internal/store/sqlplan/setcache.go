@@ -90,31 +90,14 @@ type SetCache struct {
 	// wrote no entity since (see Wrote): a hint, never trusted for an
 	// answer, that the next page's log check will find the log quiet.
 	quiet bool
-	// moved says this process wrote entities, or a page without a total
-	// found the log moved, since the last sync: pages without a total
-	// then keep their probes (see movedExpr) until the next sync.
-	moved bool
 }
 
 // Wrote tells the cache that this process wrote entities: the next page
 // with a total then expects changes in the log (see quietHint).
 func (c *SetCache) Wrote() {
 	c.mu.Lock()
-	c.quiet, c.moved = false, true
+	c.quiet = false
 	c.mu.Unlock()
-}
-
-// logMoved records that a page found the log moved past the cache's
-// frontier (another process's write).
-func (c *SetCache) logMoved() { c.Wrote() }
-
-// movedHint reports whether the log has likely moved past the cache's
-// frontier: a write of this process, or a page that found it moved, since
-// the last sync.
-func (c *SetCache) movedHint() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.moved
 }
 
 // quietHint reports whether the log is likely quiet past the cache's
@@ -419,7 +402,7 @@ func (c *SetCache) store(leaves []*cacheLeaf, synced bool, frontier, epoch, next
 		return
 	}
 	c.synced, c.frontier = true, next
-	c.quiet, c.moved = len(changed) == 0, false
+	c.quiet = len(changed) == 0
 	if len(changed) > 0 {
 		c.epoch++
 		c.batches = append(c.batches, changeBatch{epoch: c.epoch, ids: changed})
@@ -892,18 +875,13 @@ func leafKey(f *catalog.Filter) (string, error) {
 	if key == "" {
 		return "", fault.New(fault.Invalid, "filter: a condition has an empty key")
 	}
-	n := len(key) + 4
-	for _, v := range f.Values {
-		n += 1 + len(v)
-	}
 	var sb strings.Builder
-	sb.Grow(n)
 	sb.WriteString(key)
 	sb.WriteByte(0)
 	sb.WriteString(strconv.Itoa(int(f.Match)))
-	for _, v := range f.Values {
+	for _, v := range lowerAll(f.Values) {
 		sb.WriteByte(0)
-		sb.WriteString(strings.ToLower(v))
+		sb.WriteString(v)
 	}
 	return sb.String(), nil
 }
