@@ -9,7 +9,6 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
@@ -67,14 +66,7 @@ func TestQuietPagesWithTotal(t *testing.T) {
 	// A database of its own: another test's transaction in a shared one
 	// holds the log's frontier back, and every sync then finds changes.
 	ctx := context.Background()
-	db, err := Open(ctx, Config{URL: pgtest.NewDatabase(t, testURL(t)), MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedOwn(t)
 	// Another replica on the same database: its own cache of sets.
 	other := &DB{pool: db.pool, lookups: db.lookups, sets: sqlplan.NewSetCache(sqlplan.Postgres)}
 	var recs []catalog.Record

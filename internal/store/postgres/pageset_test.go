@@ -12,7 +12,6 @@ import (
 
 	"github.com/atrium-portal/atrium/internal/catalog"
 	"github.com/atrium-portal/atrium/internal/store"
-	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/sqlplan"
 )
 
@@ -411,14 +410,7 @@ func TestPageWithoutTotalRunsAlone(t *testing.T) {
 // other packages running at the same time) would rightly hold it back.
 func TestFrontierPassesOtherDatabases(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, Config{URL: pgtest.NewDatabase(t, testURL(t)), MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigratedOwn(t)
 	recs := []catalog.Record{
 		component("c-00", "group:default/mine", "experimental"),
 		component("c-01", "group:default/other", "experimental"),

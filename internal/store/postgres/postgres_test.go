@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/atrium-portal/atrium/internal/store"
+	"github.com/atrium-portal/atrium/internal/store/pgtest"
 	"github.com/atrium-portal/atrium/internal/store/storetest"
 )
 
@@ -50,6 +51,23 @@ func openTest(t testing.TB) *DB {
 func openMigrated(t testing.TB) *DB {
 	t.Helper()
 	db := openTest(t)
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// openMigratedOwn opens a migrated store in a database of its own, for
+// tests of the change log's frontier: it is per database, and other
+// tests' transactions in the shared test database would rightly hold it
+// back.
+func openMigratedOwn(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), Config{URL: pgtest.NewDatabase(t, testURL(t)), MaxConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
