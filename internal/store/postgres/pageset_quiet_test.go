@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -69,17 +68,7 @@ func TestQuietPagesWithTotal(t *testing.T) {
 	db := openMigratedOwn(t)
 	// Another replica on the same database: its own cache of sets.
 	other := &DB{pool: db.pool, lookups: db.lookups, sets: sqlplan.NewSetCache(sqlplan.Postgres)}
-	var recs []catalog.Record
-	for i := range 9 {
-		owner := "group:default/other"
-		if i%3 == 0 {
-			owner = "group:default/mine"
-		}
-		recs = append(recs, component(fmt.Sprintf("c-%02d", i), owner, "experimental"))
-	}
-	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
-		t.Fatal(err)
-	}
+	upsertOwnedComponents(t, db)
 	write := func(t *testing.T, d *DB, rec catalog.Record) {
 		t.Helper()
 		if _, err := d.EntityUpsert(ctx, store.EntityUpsertParams{Records: []catalog.Record{rec}}); err != nil {

@@ -326,22 +326,9 @@ func TestDeferredPageFollowsOtherOrigins(t *testing.T) {
 // after a write, and when the write lands between the sets and the page. A
 // page with the total then reads the sets and counts what the writes left.
 func TestPageWithoutTotalRunsAlone(t *testing.T) {
-	db := openTest(t)
+	db := openMigrated(t)
 	ctx := context.Background()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	var recs []catalog.Record
-	for i := range 9 {
-		owner := "group:default/other"
-		if i%3 == 0 {
-			owner = "group:default/mine"
-		}
-		recs = append(recs, component(fmt.Sprintf("c-%02d", i), owner, "experimental"))
-	}
-	if _, err := db.EntityUpsert(ctx, store.EntityUpsertParams{Records: recs}); err != nil {
-		t.Fatal(err)
-	}
+	upsertOwnedComponents(t, db)
 	p := ownersPage()
 	write := func(t *testing.T, rec catalog.Record) {
 		t.Helper()
@@ -541,5 +528,23 @@ func TestQuietPageAfterPruning(t *testing.T) {
 	noTotal.CountTotal = false
 	if got, want := list(noTotal), []string{"c-00", "c-01", "c-03"}; !slices.Equal(got, want) {
 		t.Errorf("after the write and pruning: got %v, want %v", got, want)
+	}
+}
+
+// upsertOwnedComponents writes nine components, c-00 … c-08, every third
+// (c-00, c-03, c-06) owned by group:default/mine and the others by
+// group:default/other.
+func upsertOwnedComponents(t *testing.T, db *DB) {
+	t.Helper()
+	var recs []catalog.Record
+	for i := range 9 {
+		owner := "group:default/other"
+		if i%3 == 0 {
+			owner = "group:default/mine"
+		}
+		recs = append(recs, component(fmt.Sprintf("c-%02d", i), owner, "experimental"))
+	}
+	if _, err := db.EntityUpsert(context.Background(), store.EntityUpsertParams{Records: recs}); err != nil {
+		t.Fatal(err)
 	}
 }
